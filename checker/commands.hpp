@@ -1,0 +1,11 @@
+// Each `lockstep` subcommand lives in its own cmd_*.cpp and registers itself here.
+// A command's callback stores the process exit code in `exit_code`:
+// 0 all agree / success, 1 a divergence or violation was found, 2 bad usage or input.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace lockstep::cli {
+
+
+
+}  // namespace lockstep::cli

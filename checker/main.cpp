@@ -1,0 +1,25 @@
+// lockstep: a model and lockstep conformance checker for rump_lwproc(3) and kthread(9).
+#include <cstdio>
+#include <exception>
+
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"lockstep: reference model and conformance checker for rump_lwproc(3) and kthread(9)"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+  // (subcommands are registered here)
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line saying what was wrong, then exit 2 (bad usage), whatever CLI11's own code.
+    std::fprintf(stderr, "lockstep: %s (see 'lockstep --help')\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lockstep: internal error: %s\n", e.what());
+    return 3;
+  }
+  return exit_code;
+}

@@ -1,0 +1,51 @@
+// The reference model: a pure, deterministic state machine of SPEC §1-§5.
+// `apply` takes one Op and returns its outcome plus the blocked callers it ended.
+// No threads, no clocks: time moves only by op::Tick.
+#pragma once
+#include <optional>
+
+#include "model/op.hpp"
+#include "model/outcome.hpp"
+#include "model/state.hpp"
+
+namespace lockstep::model {
+
+struct Config {
+  int maxproc = kDefaultMaxproc;
+  // false: the instance starts before rump_init(); every op but op::Init is FATAL(P0-uninit).
+  bool initialized = true;
+};
+
+// Where the SPEC lets the kernel choose (a fresh pid, P1/K1), the checker may bind
+// the choice it observed; the model accepts any allowed value. Unset = the
+// reference allocator's pick.
+struct Choice {
+  std::optional<Pid> pid;
+};
+
+class Model {
+ public:
+  explicit Model(Config config = {});
+
+  const State& state() const { return state_; }
+
+  // Whether `actor` can perform a step now: a host thread that is not blocked; a
+  // kthread that exists and is RUNNING; the clock and the reaper always.
+  bool runnable(const Actor& actor) const;
+
+  // Applies one op. Never throws on any op or op sequence; misuse yields an errno
+  // or FATAL, an actor that cannot act yields NotRunnable with no state change.
+  // An allocating op with a Choice whose pid is not allowed yields NotRunnable.
+  StepResult apply(const Op& op, const Choice& choice = {});
+
+  // P1/K1: the set of pids the kernel may hand out now (any pid in 2..PID_MAX not in
+  // the table), and the reference allocator's pick (0 when the table is full).
+  bool pid_allowed(Pid pid) const;
+  Pid reference_pid() const;
+  static Pid reference_pid_of(const State& s);
+
+ private:
+  State state_;
+};
+
+}  // namespace lockstep::model
