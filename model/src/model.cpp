@@ -258,7 +258,7 @@ class Step {
     }
     // Every K8 waiter is woken with 0; suspenders keep waiting (they time out, K3).
     end_waits([&](const Wait& w) { return w.kind == WaitKind::Exit && w.target == self; },
-              [](const Wait&) { return ok(Rule::K2); });
+              [](const Wait&) { return ok(Rule::K8, 0, "ok(exited)"); });
     return ok(Rule::K2);
   }
 

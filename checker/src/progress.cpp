@@ -1,0 +1,36 @@
+#include "checker/progress.hpp"
+
+#include <unistd.h>
+
+namespace lockstep::checker {
+
+Progress::Progress(std::string what, std::uint64_t total, std::FILE* out)
+    : what_(std::move(what)), total_(total), out_(out), tty_(isatty(fileno(out)) != 0),
+      last_(std::chrono::steady_clock::now()) {}
+
+void Progress::update(std::uint64_t done, const std::string& detail) {
+  const auto now = std::chrono::steady_clock::now();
+  // A terminal is redrawn ~10 times a second; a log gets a line every 10 seconds at most.
+  const auto every = tty_ ? std::chrono::milliseconds(100) : std::chrono::milliseconds(10000);
+  if (now - last_ < every && done != total_) return;
+  last_ = now;
+  last_done_ = done;
+  const int width = 30;
+  const int filled = total_ == 0 ? width : static_cast<int>(width * done / total_);
+  if (tty_) {
+    std::fprintf(out_, "\r%s [%.*s%*s] %llu/%llu %s\x1b[K", what_.c_str(), filled,
+                 "##############################", width - filled, "", static_cast<unsigned long long>(done),
+                 static_cast<unsigned long long>(total_), detail.c_str());
+  } else {
+    std::fprintf(out_, "%s: %llu/%llu %s\n", what_.c_str(), static_cast<unsigned long long>(done),
+                 static_cast<unsigned long long>(total_), detail.c_str());
+  }
+  std::fflush(out_);
+}
+
+void Progress::finish() {
+  if (tty_) std::fprintf(out_, "\r\x1b[K");
+  std::fflush(out_);
+}
+
+}  // namespace lockstep::checker
