@@ -1,0 +1,10 @@
+# Bad usage must exit with status 2 and say what was wrong on one line.
+foreach(args "model-run;--programs;0" "model-run;--programs;abc" "no-such-command" "")
+  execute_process(COMMAND ${CMD} ${args} RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+  if(NOT rc EQUAL 2)
+    message(FATAL_ERROR "'lockstep ${args}' exited ${rc}, expected 2 (stderr: ${err})")
+  endif()
+  if(NOT err MATCHES "^lockstep: [^\n]+\n$")
+    message(FATAL_ERROR "'lockstep ${args}' should print one line 'lockstep: <reason>', got: ${err}")
+  endif()
+endforeach()

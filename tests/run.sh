@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite: every test in the default build, then again under
+# ASan+UBSan, then the impl's tests (label `impl`) under ThreadSanitizer.
+# Exits non-zero if any build or any test fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for preset in default asan tsan; do
+  echo "=== preset ${preset}"
+  cmake --preset "${preset}" >/dev/null
+  cmake --build --preset "${preset}" -j "$(nproc)"
+  ctest --preset "${preset}"
+done
+echo "=== all presets passed"
