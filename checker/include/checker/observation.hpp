@@ -1,0 +1,76 @@
+// What SPEC §7 compares after each step, in a canonical form that does not depend
+// on either side's internal ids: processes by pid, lwps by lid, hosts by index,
+// fd tables and open descriptions renamed by first appearance (scanning processes
+// in pid order, fds ascending). Model and impl are each converted to this, then
+// compared field by field.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/ids.hpp"
+#include "model/state.hpp"
+
+namespace lockstep::checker {
+
+struct ObsLwp {
+  int lid = 0;
+  std::int32_t bound = model::kUnbound;  // host index, kUnbound, kKernelThread
+  bool released = false;
+  friend bool operator==(const ObsLwp&, const ObsLwp&) = default;
+};
+
+struct ObsProc {
+  model::Pid pid = 0;
+  model::Pid ppid = 0;
+  std::string comm;
+  model::ProcKind kind = model::ProcKind::User;
+  model::Uid uid = 0;
+  std::vector<ObsLwp> lwps;                 // by lid
+  int fdtable = 0;                          // canonical table name: processes sharing a table share it
+  std::vector<std::pair<int, int>> fds;     // (fd, canonical description name), fds ascending
+  // kthreads only
+  model::KState kstate = model::KState::Running;
+  bool suspend_requested = false;
+  std::uint64_t progress = 0;
+  int exit_code = 0;
+  friend bool operator==(const ObsProc&, const ObsProc&) = default;
+};
+
+struct ObsWait {
+  int host = 0;
+  std::string what;        // "kthread_suspend", "kproc_shutdown", "kthread_wait_exit"
+  model::Pid target = 0;
+  friend bool operator==(const ObsWait&, const ObsWait&) = default;
+};
+
+struct ObsHost {
+  std::optional<std::pair<model::Pid, int>> curlwp;  // (pid, lid), nullopt = IMPLICIT
+  model::Pid pid = 1;                                // its current process
+  friend bool operator==(const ObsHost&, const ObsHost&) = default;
+};
+
+struct Observation {
+  std::vector<ObsProc> procs;               // the process table, by pid (zombies included)
+  int nprocs = 0;
+  std::vector<ObsHost> hosts;               // by host index
+  std::vector<ObsWait> blocked;             // by host index
+  std::map<std::string, std::int64_t> files;  // path -> size
+  std::vector<std::string> console;
+  friend bool operator==(const Observation&, const Observation&) = default;
+};
+
+// The model's state as seen through §7, for hosts 0..hosts-1.
+Observation observe(const model::State& s, int hosts);
+
+// Renames fd tables and descriptions by first appearance. Input: per process in pid order,
+// an opaque table key and (fd, opaque description key) pairs, fds ascending.
+void canonicalize_fds(std::vector<ObsProc>& procs, const std::vector<std::uint64_t>& table_keys,
+                      const std::vector<std::vector<std::pair<int, std::uint64_t>>>& fd_keys);
+
+// The first difference, as "what: expected X, observed Y", or empty when equal.
+std::string first_difference(const Observation& expected, const Observation& observed);
+
+}  // namespace lockstep::checker

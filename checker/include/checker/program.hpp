@@ -1,0 +1,53 @@
+// A program is a list of steps; each step is a short list of choice numbers that
+// the op chooser (op_chooser.hpp) interprets against the model's state when the
+// step runs: which actor, which op, which existing (or stale) object it names.
+// So a program is plain data that RapidCheck generates and shrinks (drop steps,
+// move choices toward 0), while every step still resolves to an op that makes
+// sense in the state it meets. The resolved ops, with the model ids as the
+// symbols that the checker binds to impl handles, are what a listing shows.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "checker/op_chooser.hpp"
+#include "checker/random_source.hpp"
+#include "model/model.hpp"
+
+namespace lockstep::checker {
+
+inline constexpr std::size_t kChoicesPerStep = 8;
+
+struct ProgramConfig {
+  ChooserConfig chooser;
+  int maxproc = 12;
+};
+
+struct Program {
+  std::vector<std::vector<std::uint32_t>> steps;
+  friend bool operator==(const Program&, const Program&) = default;
+};
+
+// Reads a step's choices in order; past the end every choice is 0.
+class ChoiceSource final : public Source {
+ public:
+  explicit ChoiceSource(const std::vector<std::uint32_t>& choices) : c_(choices) {}
+  std::uint32_t below(std::uint32_t n) override { return i_ < c_.size() ? c_[i_++] % n : 0; }
+
+ private:
+  const std::vector<std::uint32_t>& c_;
+  std::size_t i_ = 0;
+};
+
+// The op a step resolves to in state `s`.
+model::Op resolve(const model::State& s, const ProgramConfig& c, const std::vector<std::uint32_t>& step);
+
+// A random program of `steps` steps drawn from `src` (the fast path; RapidCheck has its own generator).
+Program random_program(Source& src, std::size_t steps);
+
+// Compact text form for a copy-paste command line: steps separated by '/', choices by '.', base 36.
+std::string encode(const Program& p);
+// Parses encode()'s form; on bad text returns false and says why in `error`.
+bool decode(const std::string& text, Program& out, std::string& error);
+
+}  // namespace lockstep::checker

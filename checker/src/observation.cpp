@@ -1,0 +1,154 @@
+#include "checker/observation.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace lockstep::checker {
+
+using namespace lockstep::model;
+
+namespace {
+
+std::string_view wait_name(WaitKind k) {
+  switch (k) {
+    case WaitKind::Suspend: return "kthread_suspend";
+    case WaitKind::Shutdown: return "kproc_shutdown";
+    case WaitKind::Exit: return "kthread_wait_exit";
+    case WaitKind::Resume: return "kthread_suspend_check";
+  }
+  return "?";
+}
+
+std::string render(const ObsLwp& l) {
+  std::string b = l.bound == kUnbound ? "unbound" : l.bound == kKernelThread ? "kthread" : fmt::format("H{}", l.bound);
+  return fmt::format("lid {} {}{}", l.lid, b, l.released ? " released" : "");
+}
+
+std::string render_fds(const ObsProc& p) {
+  std::string out = fmt::format("table t{} {{", p.fdtable);
+  for (const auto& [fd, d] : p.fds) out += fmt::format(" {}:d{}", fd, d);
+  return out + " }";
+}
+
+}  // namespace
+
+void canonicalize_fds(std::vector<ObsProc>& procs, const std::vector<std::uint64_t>& table_keys,
+                      const std::vector<std::vector<std::pair<int, std::uint64_t>>>& fd_keys) {
+  std::map<std::uint64_t, int> tables, descs;
+  for (std::size_t i = 0; i < procs.size(); ++i) {
+    procs[i].fdtable = tables.emplace(table_keys[i], static_cast<int>(tables.size())).first->second;
+    procs[i].fds.clear();
+    for (const auto& [fd, key] : fd_keys[i])
+      procs[i].fds.emplace_back(fd, descs.emplace(key, static_cast<int>(descs.size())).first->second);
+  }
+}
+
+Observation observe(const State& s, int hosts) {
+  Observation o;
+  std::vector<std::uint64_t> table_keys;
+  std::vector<std::vector<std::pair<int, std::uint64_t>>> fd_keys;
+  for (const auto& [pid, id] : s.table) {
+    const Process& p = s.procs[id];
+    ObsProc op;
+    op.pid = p.pid;
+    op.ppid = p.ppid;
+    op.comm = p.comm;
+    op.kind = p.kind;
+    op.uid = p.uid;
+    for (LwpId l : p.lwps) op.lwps.push_back(ObsLwp{s.lwps[l].lid, s.lwps[l].bound, s.lwps[l].released});
+    if (p.kind == ProcKind::Kthread) {
+      op.kstate = p.kt.state;
+      op.suspend_requested = p.kt.suspend_requested;
+      op.progress = p.kt.progress;
+      op.exit_code = p.kt.exit_code;
+    }
+    table_keys.push_back(p.fdtable);
+    std::vector<std::pair<int, std::uint64_t>> fds;
+    const FdTable& t = s.fdtables[p.fdtable];
+    for (std::size_t fd = 0; fd < t.fds.size(); ++fd)
+      if (t.fds[fd] != kNoDesc) fds.emplace_back(static_cast<int>(fd), t.fds[fd]);
+    fd_keys.push_back(std::move(fds));
+    o.procs.push_back(std::move(op));
+  }
+  canonicalize_fds(o.procs, table_keys, fd_keys);
+  o.nprocs = s.nprocs;
+  for (int h = 0; h < hosts; ++h) {
+    ObsHost oh;
+    const LwpId l = s.curlwp(static_cast<HostId>(h));
+    if (l != kNoLwp) oh.curlwp = std::pair{s.procs[s.lwps[l].proc].pid, s.lwps[l].lid};
+    oh.pid = s.procs[s.current_proc(static_cast<HostId>(h))].pid;
+    o.hosts.push_back(oh);
+  }
+  for (const Wait& w : s.waits) o.blocked.push_back(ObsWait{w.host, std::string(wait_name(w.kind)), s.procs[w.target].pid});
+  std::sort(o.blocked.begin(), o.blocked.end(), [](const ObsWait& a, const ObsWait& b) { return a.host < b.host; });
+  for (const File& f : s.files) o.files[f.path] = f.size;
+  o.console = s.console;
+  return o;
+}
+
+std::string first_difference(const Observation& e, const Observation& g) {
+  if (e.nprocs != g.nprocs) return fmt::format("nprocs: expected {}, observed {}", e.nprocs, g.nprocs);
+  std::map<Pid, const ObsProc*> ep, gp;
+  for (const ObsProc& p : e.procs) ep[p.pid] = &p;
+  for (const ObsProc& p : g.procs) gp[p.pid] = &p;
+  for (const auto& [pid, p] : ep)
+    if (!gp.contains(pid)) return fmt::format("process table: pid {} expected, missing", pid);
+  for (const auto& [pid, p] : gp)
+    if (!ep.contains(pid)) return fmt::format("process table: pid {} present, not expected", pid);
+  for (const auto& [pid, xp] : ep) {
+    const ObsProc& x = *xp;
+    const ObsProc& y = *gp[pid];
+    if (x.ppid != y.ppid) return fmt::format("pid {} ppid: expected {}, observed {}", pid, x.ppid, y.ppid);
+    if (x.comm != y.comm) return fmt::format("pid {} comm: expected \"{}\", observed \"{}\"", pid, x.comm, y.comm);
+    if (x.kind != y.kind) return fmt::format("pid {} kind: expected {}, observed {}", pid, to_string(x.kind), to_string(y.kind));
+    if (x.uid != y.uid) return fmt::format("pid {} uid: expected {}, observed {}", pid, x.uid, y.uid);
+    if (x.lwps != y.lwps) {
+      std::string a, b;
+      for (const ObsLwp& l : x.lwps) a += (a.empty() ? "" : ", ") + render(l);
+      for (const ObsLwp& l : y.lwps) b += (b.empty() ? "" : ", ") + render(l);
+      return fmt::format("pid {} lwps: expected [{}], observed [{}]", pid, a, b);
+    }
+    if (x.fdtable != y.fdtable || x.fds != y.fds)
+      return fmt::format("pid {} fd table: expected {}, observed {}", pid, render_fds(x), render_fds(y));
+    if (x.kind == ProcKind::Kthread) {
+      if (x.kstate != y.kstate) return fmt::format("kthread pid {} state: expected {}, observed {}", pid, to_string(x.kstate), to_string(y.kstate));
+      if (x.suspend_requested != y.suspend_requested)
+        return fmt::format("kthread pid {} suspend request: expected {}, observed {}", pid, x.suspend_requested, y.suspend_requested);
+      if (x.progress != y.progress) return fmt::format("kthread pid {} progress: expected {}, observed {}", pid, x.progress, y.progress);
+      if (x.exit_code != y.exit_code) return fmt::format("kthread pid {} exit code: expected {}, observed {}", pid, x.exit_code, y.exit_code);
+    }
+  }
+  for (std::size_t h = 0; h < e.hosts.size() && h < g.hosts.size(); ++h) {
+    auto cur = [](const ObsHost& x) { return x.curlwp ? fmt::format("lwp {}.{}", x.curlwp->first, x.curlwp->second) : std::string("IMPLICIT"); };
+    if (e.hosts[h].curlwp != g.hosts[h].curlwp)
+      return fmt::format("H{} curlwp: expected {}, observed {}", h, cur(e.hosts[h]), cur(g.hosts[h]));
+    if (e.hosts[h].pid != g.hosts[h].pid) return fmt::format("H{} current pid: expected {}, observed {}", h, e.hosts[h].pid, g.hosts[h].pid);
+  }
+  if (e.blocked != g.blocked) {
+    auto list = [](const std::vector<ObsWait>& v) {
+      std::string s;
+      for (const ObsWait& w : v) s += fmt::format("{}H{} in {}(pid {})", s.empty() ? "" : ", ", w.host, w.what, w.target);
+      return s.empty() ? std::string("none") : s;
+    };
+    return fmt::format("blocked callers: expected [{}], observed [{}]", list(e.blocked), list(g.blocked));
+  }
+  if (e.files != g.files) {
+    for (const auto& [path, size] : e.files) {
+      auto it = g.files.find(path);
+      if (it == g.files.end()) return fmt::format("file {}: expected size {}, missing", path, size);
+      if (it->second != size) return fmt::format("file {} size: expected {}, observed {}", path, size, it->second);
+    }
+    return "files: unexpected files present";
+  }
+  if (e.console != g.console) {
+    for (std::size_t i = 0; i < std::max(e.console.size(), g.console.size()); ++i) {
+      const std::string a = i < e.console.size() ? e.console[i] : "(none)";
+      const std::string b = i < g.console.size() ? g.console[i] : "(none)";
+      if (a != b) return fmt::format("console line {}: expected \"{}\", observed \"{}\"", i, a, b);
+    }
+  }
+  return {};
+}
+
+}  // namespace lockstep::checker
