@@ -28,6 +28,12 @@ class Model {
   explicit Model(Config config = {});
 
   const State& state() const { return state_; }
+  // A model that continues from `s` (a state this model produced earlier: the model is a value).
+  static Model from_state(State s) {
+    Model m;
+    m.state_ = std::move(s);
+    return m;
+  }
 
   // Whether `actor` can perform a step now: a host thread that is not blocked; a
   // kthread that exists and is RUNNING; the clock and the reaper always.
