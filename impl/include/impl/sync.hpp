@@ -1,0 +1,98 @@
+// The one sync layer: the only place impl/ touches threading primitives.
+//
+// Kernel code locks sync::Mutex, waits on sync::CondVar (optionally until a deadline in ticks), reads the
+// clock with Backend::now() and starts kernel-owned threads with Backend::spawn(). Every point where a
+// thread may block (mutex acquire, condition wait, timed condition wait) or wake another (unlock handoff,
+// notify) is a virtual call into the Backend, so the same kernel code runs over
+//   - the real backend (std primitives, steady clock; sync/real.hpp), and
+//   - the controlled backend (a scheduler decides which thread runs and when virtual time advances;
+//     sync/controlled.hpp).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace lockstep::impl::sync {
+
+// Kernel time unit. hz = 100, so one tick is 10 ms under the real backend (configurable for tests).
+using Ticks = std::uint64_t;
+
+enum class WaitStatus { notified, timed_out };
+
+class MutexImpl {
+ public:
+  virtual ~MutexImpl() = default;
+  virtual void lock() = 0;
+  virtual void unlock() = 0;
+};
+
+class CondImpl {
+ public:
+  virtual ~CondImpl() = default;
+  // Called with `m` held; returns with `m` held. deadline == nullptr waits without limit.
+  // Spurious wakeups are allowed (real backend), so callers loop on their predicate.
+  virtual WaitStatus wait(MutexImpl& m, const Ticks* deadline) = 0;
+  virtual void notify_one() = 0;
+  virtual void notify_all() = 0;
+};
+
+class ThreadImpl {
+ public:
+  virtual ~ThreadImpl() = default;
+  virtual void join() = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+  virtual bool controlled() const = 0;
+  // Current time in ticks (steady clock under real time, the virtual clock under control).
+  virtual Ticks now() = 0;
+  virtual std::unique_ptr<MutexImpl> make_mutex(std::string name) = 0;
+  virtual std::unique_ptr<CondImpl> make_cond(std::string name) = 0;
+  // Starts `body` on a new OS thread. Under the controlled backend the thread is registered with the
+  // scheduler (in spawn order, so ids are deterministic) and does not run until scheduled.
+  virtual std::unique_ptr<ThreadImpl> spawn(std::string name, std::function<void()> body) = 0;
+  // Teardown: from now on every thread may run without being scheduled (no-op for the real backend).
+  virtual void release_all() {}
+};
+
+// Real backend: std::mutex, std::condition_variable, std::thread, steady clock with `tick` per tick.
+std::shared_ptr<Backend> make_real_backend(std::chrono::nanoseconds tick = std::chrono::milliseconds(10));
+
+// A kernel mutex. BasicLockable, so std::unique_lock / std::scoped_lock work with it.
+class Mutex {
+ public:
+  Mutex(Backend& b, std::string name) : impl_(b.make_mutex(std::move(name))) {}
+  void lock() { impl_->lock(); }
+  void unlock() { impl_->unlock(); }
+  MutexImpl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<MutexImpl> impl_;
+};
+
+class CondVar {
+ public:
+  CondVar(Backend& b, std::string name) : impl_(b.make_cond(std::move(name))) {}
+  WaitStatus wait(std::unique_lock<Mutex>& lk) { return impl_->wait(lk.mutex()->impl(), nullptr); }
+  WaitStatus wait_until(std::unique_lock<Mutex>& lk, Ticks deadline) {
+    return impl_->wait(lk.mutex()->impl(), &deadline);
+  }
+  WaitStatus wait_until(std::unique_lock<Mutex>& lk, const std::optional<Ticks>& deadline) {
+    return impl_->wait(lk.mutex()->impl(), deadline ? &*deadline : nullptr);
+  }
+  void notify_one() { impl_->notify_one(); }
+  void notify_all() { impl_->notify_all(); }
+
+ private:
+  std::unique_ptr<CondImpl> impl_;
+};
+
+}  // namespace lockstep::impl::sync

@@ -1,0 +1,267 @@
+// The C API: a thin layer over one process-wide default kernel (created by rump_init()) and one
+// HostContext per OS thread (curlwp is per OS thread, as in rump). A kthread body's OS thread uses its
+// kthread's own host context.
+//
+// The bootstrap below (an atomic pointer published once) is the only threading outside the sync layer:
+// it is not kernel logic and never blocks.
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+#include "impl/kernel.hpp"
+#include "lockstep/faults.h"
+#include "rump/rump.h"
+#include "rump/rump_syscalls.h"
+#include "sys/kthread.h"
+
+using lockstep::impl::FaultSet;
+using lockstep::impl::HostContext;
+using lockstep::impl::Kernel;
+using lockstep::impl::KernelConfig;
+
+namespace {
+
+std::atomic<Kernel*> g_kernel{nullptr};
+std::once_flag g_init_once;
+std::atomic<bool> g_have_pending_faults{false};
+std::atomic<unsigned long> g_pending_faults{0};
+thread_local std::unique_ptr<HostContext> tl_host;
+
+Kernel& kernel() {
+  Kernel* k = g_kernel.load(std::memory_order_acquire);
+  if (k == nullptr) lockstep::impl::default_panic_hook({"P0-uninit", "rump kernel used before rump_init()"});
+  return *k;
+}
+
+HostContext& host(Kernel& k) {
+  if (const auto* self = lockstep::impl::this_kthread(); self != nullptr && &self->kernel == &k) return self->host;
+  if (!tl_host) tl_host = std::make_unique<HostContext>(k, "os-thread");
+  return *tl_host;
+}
+
+long env_long(const char* name, long dflt) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return dflt;
+  char* end = nullptr;
+  const long n = std::strtol(v, &end, 10);
+  if (*end != '\0' || n <= 0) {
+    std::fprintf(stderr, "lockstep: ignoring %s=%s (not a positive integer)\n", name, v);
+    return dflt;
+  }
+  return n;
+}
+
+// FreeBSD prints "Waiting ... to stop..." and then "stopped\n" / "timed out\n" on the same line.
+void stderr_console(std::string_view entry) {
+  const bool continued = entry.size() >= 3 && entry.substr(entry.size() - 3) == "...";
+  std::fprintf(stderr, "%.*s%s", static_cast<int>(entry.size()), entry.data(), continued ? "" : "\n");
+  std::fflush(stderr);
+}
+
+void init_default_kernel() {
+  KernelConfig cfg;
+  cfg.maxproc = static_cast<int>(env_long("LOCKSTEP_MAXPROC", 64));
+  cfg.tick = std::chrono::microseconds(env_long("LOCKSTEP_TICK_US", 10000));
+  cfg.console_sink = stderr_console;
+  if (g_have_pending_faults.load()) {
+    cfg.faults = FaultSet::from_ulong(g_pending_faults.load());
+  } else if (const char* f = std::getenv("LOCKSTEP_FAULT"); f != nullptr) {
+    std::string err;
+    auto fs = FaultSet::parse(f, &err);
+    if (!fs) {
+      std::fprintf(stderr, "lockstep: LOCKSTEP_FAULT: %s (see 'lockstep faults')\n", err.c_str());
+      std::exit(2);
+    }
+    cfg.faults = *fs;
+  }
+  // Never destroyed: kthreads may still run when the process exits.
+  g_kernel.store(new Kernel(std::move(cfg)), std::memory_order_release);
+}
+
+
+}  // namespace
+
+extern "C" {
+
+int rump_init(void) {
+  std::call_once(g_init_once, init_default_kernel);
+  return 0;
+}
+
+int lockstep_set_faults(const char* csv) {
+  auto fs = FaultSet::parse(csv ? csv : "");
+  if (!fs) return EINVAL;
+  if (Kernel* k = g_kernel.load(std::memory_order_acquire)) {
+    k->set_faults(*fs);
+  } else {
+    g_pending_faults.store(fs->to_ulong());
+    g_have_pending_faults.store(true);
+  }
+  return 0;
+}
+
+// ---- rump_lwproc(3) --------------------------------------------------------------------------------
+
+int rump_pub_lwproc_rfork(int flags) {
+  Kernel& k = kernel();
+  return k.rfork(host(k), flags);
+}
+
+int rump_pub_lwproc_newlwp(pid_t pid) {
+  Kernel& k = kernel();
+  return k.newlwp(host(k), pid);
+}
+
+void rump_pub_lwproc_switch(struct lwp* l) {
+  Kernel& k = kernel();
+  k.switch_lwp(host(k), l);
+}
+
+void rump_pub_lwproc_releaselwp(void) {
+  Kernel& k = kernel();
+  k.releaselwp(host(k));
+}
+
+struct lwp* rump_pub_lwproc_curlwp(void) {
+  Kernel& k = kernel();
+  return k.curlwp(host(k));
+}
+
+// ---- system calls: -1 and errno ---------------------------------------------------------------------
+
+static long sys_result(long r) {
+  if (r < 0) {
+    errno = static_cast<int>(-r);
+    return -1;
+  }
+  return r;
+}
+
+pid_t rump_sys_getpid(void) {
+  Kernel& k = kernel();
+  return k.getpid(host(k));
+}
+
+pid_t rump_sys_getppid(void) {
+  Kernel& k = kernel();
+  return k.getppid(host(k));
+}
+
+uid_t rump_sys_getuid(void) {
+  Kernel& k = kernel();
+  return k.getuid(host(k));
+}
+
+int rump_sys_setuid(uid_t uid) {
+  Kernel& k = kernel();
+  return static_cast<int>(sys_result(k.setuid(host(k), uid)));
+}
+
+int rump_sys_open(const char* path, int flags, ...) {
+  Kernel& k = kernel();
+  if (path == nullptr) return static_cast<int>(sys_result(-EFAULT));
+  return static_cast<int>(sys_result(k.open(host(k), path, flags)));
+}
+
+ssize_t rump_sys_write(int fd, const void* /*buf*/, size_t n) {
+  Kernel& k = kernel();
+  return static_cast<ssize_t>(sys_result(k.write(host(k), fd, n)));
+}
+
+int rump_sys_fstat(int fd, struct stat* sb) {
+  Kernel& k = kernel();
+  std::uint64_t size = 0;
+  const int r = k.fstat(host(k), fd, &size);
+  if (r < 0) return static_cast<int>(sys_result(r));
+  if (sb != nullptr) {
+    std::memset(sb, 0, sizeof *sb);
+    sb->st_size = static_cast<off_t>(size);
+  }
+  return 0;
+}
+
+int rump_sys_close(int fd) {
+  Kernel& k = kernel();
+  return static_cast<int>(sys_result(k.close(host(k), fd)));
+}
+
+int rump_sys_dup(int fd) {
+  Kernel& k = kernel();
+  return static_cast<int>(sys_result(k.dup(host(k), fd)));
+}
+
+// ---- kthread(9) -------------------------------------------------------------------------------------
+
+int kthread_create(void (*func)(void*), void* arg, struct proc** newpp, int flags, int pages, const char* fmt, ...) {
+  Kernel& k = kernel();
+  char name[MAXCOMLEN + 1] = "";
+  if (fmt != nullptr) {
+    va_list ap;
+    va_start(ap, fmt);
+    std::vsnprintf(name, sizeof name, fmt, ap);  // truncated to MAXCOMLEN bytes
+    va_end(ap);
+  }
+  return k.kthread_create(host(k), [func, arg] { func(arg); }, newpp, flags, pages, name);
+}
+
+void kthread_exit(int ecode) {
+  Kernel& k = kernel();
+  k.kthread_exit(host(k), ecode);
+}
+
+int kthread_resume(struct proc* p) {
+  Kernel& k = kernel();
+  return k.kthread_resume(host(k), p);
+}
+
+int kthread_suspend(struct proc* p, int timo) {
+  Kernel& k = kernel();
+  return k.kthread_suspend(host(k), p, timo);
+}
+
+void kthread_suspend_check(struct proc* p) {
+  Kernel& k = kernel();
+  k.kthread_suspend_check(host(k), p);
+}
+
+void kproc_start(const void* udata) {
+  Kernel& k = kernel();
+  const auto* kp = static_cast<const struct kproc_desc*>(udata);
+  void (*func)(void) = kp->func;
+  k.kproc_start(host(k), [func] { func(); }, kp->arg0 ? kp->arg0 : "", kp->global_procpp);
+}
+
+void kproc_shutdown(void* arg, int howto) {
+  Kernel& k = kernel();
+  k.kproc_shutdown(host(k), static_cast<struct proc*>(arg), howto);
+}
+
+int kthread_wait_exit(struct proc* p, int timo) {
+  Kernel& k = kernel();
+  return k.kthread_wait_exit(host(k), p, timo);
+}
+
+int kthread_reap(struct proc* p) {
+  Kernel& k = kernel();
+  return k.kthread_reap(host(k), p);
+}
+
+struct proc* lockstep_curproc(void) {
+  const auto* self = lockstep::impl::this_kthread();
+  return self ? self->proc : nullptr;
+}
+
+struct proc* lockstep_pfind(pid_t pid) { return kernel().proc_handle(pid); }
+
+pid_t lockstep_proc_pid(struct proc* p) { return kernel().proc_pid(p); }
+
+void lockstep_kthread_progress(void) {
+  Kernel& k = kernel();
+  k.kthread_progress(host(k));
+}
+
+}  // extern "C"

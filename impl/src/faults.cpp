@@ -1,0 +1,84 @@
+#include "impl/faults.hpp"
+
+#include <array>
+
+namespace lockstep::impl {
+namespace {
+
+constexpr std::array<FaultInfo, static_cast<unsigned>(Fault::count_)> kFaults{{
+    {Fault::release_keeps_proc, "release_keeps_proc",
+     "releasing the last lwp of a process does not free the process", "L4, R1"},
+    {Fault::switch_ignores_running, "switch_ignores_running",
+     "lwproc_switch does not check that the target lwp is already running on a host thread",
+     "L3-running, R4"},
+    {Fault::freed_lwp_reachable, "freed_lwp_reachable",
+     "a released lwp stays in the lwp lookup table, so switching to its stale handle succeeds",
+     "L3-stale, R2"},
+    {Fault::rfcfdg_shares, "rfcfdg_shares", "rfork(RUMP_RFCFDG) shares the parent's fd table instead of a fresh one",
+     "P1, P7"},
+    {Fault::rffdg_shares, "rffdg_shares", "rfork(RUMP_RFFDG) shares the parent's fd table instead of copying it",
+     "P1, P7"},
+    {Fault::orphans_keep_ppid, "orphans_keep_ppid",
+     "freeing a process does not reparent its children to process 1", "L4, R6"},
+    {Fault::nprocs_not_decremented, "nprocs_not_decremented",
+     "freeing (or reaping) a process does not decrement nprocs", "R6, K9"},
+    {Fault::pid_reuse_zombie, "pid_reuse_zombie",
+     "a kthread's pid is returned to the allocator at kthread_exit instead of at reap, so it is "
+     "reused while the zombie is still in the table",
+     "R5, P1"},
+    {Fault::resume_no_wakeup, "resume_no_wakeup",
+     "kthread_resume clears the request but does not wake the parked thread", "K4, S3"},
+    {Fault::suspend_timeout_clears, "suspend_timeout_clears",
+     "a kthread_suspend that times out clears suspend_requested", "K3"},
+    {Fault::exit_no_wakeup, "exit_no_wakeup", "kthread_exit does not wake threads waiting for the exit",
+     "K2, K8, S5"},
+    {Fault::shared_wakeup_channel, "shared_wakeup_channel",
+     "FreeBSD 5's shared sleep channel: a resume also wakes a pending suspender, which returns 0 "
+     "without any acknowledgement",
+     "K3, K4, S2"},
+    {Fault::suspend_check_lost_wakeup, "suspend_check_lost_wakeup",
+     "kthread_suspend_check tests the flag outside the lock before sleeping, so a resume in between "
+     "is lost and the thread parks with no request pending",
+     "K5, S3"},
+    {Fault::setuid_no_check, "setuid_no_check", "setuid does not check the caller's uid (no EPERM)", "P8"},
+}};
+
+}  // namespace
+
+std::span<const FaultInfo> all_faults() { return kFaults; }
+
+const FaultInfo& fault_info(Fault f) { return kFaults[static_cast<unsigned>(f)]; }
+
+std::optional<Fault> fault_by_name(std::string_view name) {
+  for (const auto& f : kFaults)
+    if (f.name == name) return f.fault;
+  return std::nullopt;
+}
+
+std::vector<std::string_view> FaultSet::names() const {
+  std::vector<std::string_view> out;
+  for (const auto& f : kFaults)
+    if (has(f.fault)) out.push_back(f.name);
+  return out;
+}
+
+std::optional<FaultSet> FaultSet::parse(std::string_view csv, std::string* error) {
+  FaultSet s;
+  while (!csv.empty()) {
+    const auto comma = csv.find(',');
+    std::string_view item = csv.substr(0, comma);
+    csv = comma == std::string_view::npos ? std::string_view{} : csv.substr(comma + 1);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.empty()) continue;
+    const auto f = fault_by_name(item);
+    if (!f) {
+      if (error) *error = "unknown fault '" + std::string(item) + "'";
+      return std::nullopt;
+    }
+    s.set(*f);
+  }
+  return s;
+}
+
+}  // namespace lockstep::impl

@@ -1,0 +1,266 @@
+// SPEC §4 K1-K9: FreeBSD 5 kernel threads on real (or scheduler-controlled) threads.
+//
+// Per kthread: Proc::lock guards its state, request flag, acknowledgement count and exit code; three
+// conditions hang off that lock -- park_cv (the parked thread), ack_cv (suspenders), exit_cv (K8
+// waiters). Separate conditions, unlike FreeBSD 5's single &p->p_siglist channel; see the fault
+// shared_wakeup_channel for what the shared channel does.
+#include <cerrno>
+
+#include "kernel_internal.hpp"
+
+namespace lockstep::impl {
+namespace {
+
+// Thrown by kthread_exit to unwind the body back to kthread_main. Not derived from std::exception, so
+// `catch (const std::exception&)` in a body does not swallow it.
+struct KthreadExitUnwind {};
+// Thrown out of a kernel wait of a kthread when its Kernel is being destroyed.
+struct KernelShutdown {};
+
+thread_local const KthreadSelf* tl_self = nullptr;
+
+}  // namespace
+
+const KthreadSelf* this_kthread() { return tl_self; }
+
+detail::Proc& Kernel::self_kthread(HostContext& self, const char* op) {
+  if (self.kthread_ == nullptr || tl_self == nullptr || &tl_self->host != &self || &tl_self->kernel != this)
+    fatal("K2-not-kthread", std::string(op) + " called by a thread that is not that kthread");
+  return *self.kthread_;
+}
+
+// K1.
+int Kernel::kthread_create(HostContext& h, std::function<void()> body, ::proc** newp, int flags, int /*pages*/,
+                           std::string_view name) {
+  (void)h;  // the creator does not matter: the parent is process 0
+  if ((flags & kRFCFDG) != 0 || (flags & ~kRFFDG) != 0) return EINVAL;
+  ProcPtr p;
+  {
+    std::unique_lock t(proctable_lock_);
+    if (nprocs_ >= cfg_.maxproc) return EAGAIN;
+    const pid_t pid = alloc_pid_locked();
+    if (pid < 0) return EAGAIN;
+    uid_t uid;
+    std::shared_ptr<detail::FdTable> fdt;
+    {
+      std::unique_lock l0(proc0_->lock);
+      uid = proc0_->uid;
+      fdt = copy_fdtable(*proc0_->fdt);  // RFFDG is implied: a copy of process 0's table
+    }
+    p = make_proc_locked(pid, 0, ProcKind::kthread, std::string(name.substr(0, kMaxComLen)), uid, std::move(fdt));
+    p->kt = std::make_unique<detail::Kthread>(*backend_, pid);
+    p->kt->body = std::move(body);
+    p->kt->host.reset(new HostContext(*this, "kthread" + std::to_string(pid), p.get()));
+    // Its lwp (lid 1) is bound to its own kernel-owned host thread while RUNNING/PARKED.
+    p->kt->host->cur_ = make_lwp_locked(p, p->kt->host.get());
+    p->kt->handle = proc_handle_locked(p);
+  }
+  if (newp != nullptr) *newp = p->kt->handle;  // before the new thread runs its first instruction
+  auto th = backend_->spawn("kthread" + std::to_string(p->pid) + " " + p->comm, [this, p] { kthread_main(p); });
+  std::unique_lock l(threads_lock_);
+  threads_.push_back(std::move(th));
+  return 0;
+}
+
+void Kernel::kthread_main(ProcPtr p) {
+  const KthreadSelf self{*this, *p->kt->host, p->kt->handle};
+  tl_self = &self;
+  if (!dying_.load()) {
+    try {
+      p->kt->body();
+      // FreeBSD 5 fork_exit(): a kthread must not return from its function.
+      console_append("Kernel thread \"" + p->comm + "\" (pid " + std::to_string(p->pid) + ") exited prematurely.");
+      kthread_exit(*p->kt->host, 0);
+    } catch (const KthreadExitUnwind&) {
+    } catch (const KernelShutdown&) {
+    } catch (const Panic&) {
+      // Recorded by fatal(); the instance is dead. The thread just ends.
+    }
+  }
+  tl_self = nullptr;
+}
+
+// K2.
+void Kernel::kthread_exit(HostContext& self, int ecode) {
+  detail::Proc& p = self_kthread(self, "kthread_exit");
+  {
+    std::unique_lock t(proctable_lock_);
+    p.ppid = 1;  // reparented to init
+    std::unique_lock l(p.lock);
+    detail::Kthread& kt = *p.kt;
+    kt.state = KthreadState::zombie;
+    kt.exit_code = ecode;
+    // Its host thread is gone: the lwp is released (the process stays, ZOMBIE, until reaped).
+    const LwpPtr lwp = std::move(self.cur_);
+    lwp->released = true;
+    lwp->bound_to = 0;
+    std::erase(p.lwps, lwp);
+    p.released_lids.push_back(lwp->lid);
+    lwps_.erase(lwp->serial);
+    // FAULT pid_reuse_zombie (breaks R5, P1): the pid goes back to the allocator now, not at reap.
+    if (fault(Fault::pid_reuse_zombie)) p.pid_forgotten = true;
+    // FAULT exit_no_wakeup (breaks K2, K8, S5): waiters for the exit keep sleeping.
+    if (!fault(Fault::exit_no_wakeup)) kt.exit_cv.notify_all();
+    // A suspender still waiting is not woken (K2): it times out.
+  }
+  unregister_host(self);
+  throw KthreadExitUnwind{};
+}
+
+// Resolves a kthread handle: EINVAL if it does not name a kthread (the kind is checked before REAPED,
+// and a never-issued handle is "not a kthread"). REAPED is checked by the caller under the proc lock.
+int Kernel::kthread_target(::proc* p, ProcPtr* out) {
+  std::unique_lock t(proctable_lock_);
+  ProcKind kind{};
+  ProcPtr pp = lookup_proc_locked(p, &kind);
+  if (!pp || kind != ProcKind::kthread) return EINVAL;
+  *out = std::move(pp);
+  return 0;
+}
+
+// K3.
+int Kernel::kthread_suspend(HostContext& h, ::proc* p, int timo) {
+  if (timo < 0) return EINVAL;
+  ProcPtr t;
+  if (int e = kthread_target(p, &t)) return e;
+  const std::optional<sync::Ticks> deadline =
+      timo > 0 ? std::optional<sync::Ticks>(backend_->now() + static_cast<sync::Ticks>(timo)) : std::nullopt;
+  std::unique_lock l(t->lock);
+  detail::Kthread& kt = *t->kt;
+  if (kt.state == KthreadState::reaped) return ESRCH;
+  kt.suspend_requested.store(true);
+  if (kt.state == KthreadState::parked) return 0;
+  const std::uint64_t start = kt.acks;
+  const auto wait = wait_begin(h, WaitKind::suspend, *t, deadline);
+  int r;
+  if (fault(Fault::shared_wakeup_channel)) {
+    // FAULT shared_wakeup_channel (breaks K3, S2): FreeBSD 5 does
+    //   return (msleep(&p->p_siglist, &p->p_mtx, PPAUSE | PDROP, "suspkt", timo));
+    // one sleep on the channel that kthread_resume() also wakes up: any wakeup is taken for an
+    // acknowledgement.
+    r = kt.ack_cv.wait_until(l, deadline) == sync::WaitStatus::timed_out ? EWOULDBLOCK : 0;
+  } else {
+    for (;;) {
+      if (kt.acks > start) { r = 0; break; }
+      if (dying_.load()) { r = EINTR; break; }
+      if (kt.ack_cv.wait_until(l, deadline) == sync::WaitStatus::timed_out) {
+        // Under real time an acknowledgement may race the deadline; either outcome is allowed (§5).
+        r = kt.acks > start ? 0 : EWOULDBLOCK;
+        break;
+      }
+    }
+  }
+  // FAULT suspend_timeout_clears (breaks K3): the request is withdrawn when the wait times out.
+  if (r == EWOULDBLOCK && fault(Fault::suspend_timeout_clears)) kt.suspend_requested.store(false);
+  wait_end(wait);
+  return r;
+}
+
+// K4.
+int Kernel::kthread_resume(HostContext& /*h*/, ::proc* p) {
+  ProcPtr t;
+  if (int e = kthread_target(p, &t)) return e;
+  std::unique_lock l(t->lock);
+  detail::Kthread& kt = *t->kt;
+  if (kt.state == KthreadState::reaped) return ESRCH;
+  kt.suspend_requested.store(false);
+  // FAULT resume_no_wakeup (breaks K4, S3): the request is cleared but the parked thread sleeps on.
+  if (kt.state == KthreadState::parked && !fault(Fault::resume_no_wakeup)) {
+    kt.state = KthreadState::running;  // it leaves PARKED now, before it can acknowledge again (S3)
+    kt.park_cv.notify_all();
+  }
+  // (FAULT shared_wakeup_channel: the wakeup on the one channel also reaches pending suspenders.)
+  if (fault(Fault::shared_wakeup_channel)) kt.ack_cv.notify_all();
+  return 0;
+}
+
+// K5.
+void Kernel::kthread_suspend_check(HostContext& self, ::proc* p) {
+  if (self.kthread_ == nullptr || self.kthread_->kt->handle != p || tl_self == nullptr || &tl_self->host != &self)
+    fatal("K5-other", "kthread_suspend_check on a process other than the calling kthread");
+  detail::Proc& me = *self.kthread_;
+  detail::Kthread& kt = *me.kt;
+  if (dying_.load()) throw KernelShutdown{};
+  const bool lost_wakeup = fault(Fault::suspend_check_lost_wakeup);
+  // FAULT suspend_check_lost_wakeup (breaks K5, S3): the flag is tested before taking the lock, and
+  // the thread then parks without testing it again; a resume between the two is lost.
+  if (lost_wakeup && !kt.suspend_requested.load()) return;
+  std::unique_lock l(me.lock);
+  if (!lost_wakeup && !kt.suspend_requested.load()) return;
+  // Acknowledge: every suspender waiting now returns 0.
+  ++kt.acks;
+  kt.ack_cv.notify_all();
+  kt.state = KthreadState::parked;  // suspend_requested stays set while PARKED
+  const auto wait = wait_begin(self, WaitKind::park, me, std::nullopt);
+  while (kt.state == KthreadState::parked && !dying_.load()) kt.park_cv.wait(l);
+  wait_end(wait);
+  if (dying_.load()) throw KernelShutdown{};
+}
+
+// K6.
+void Kernel::kproc_start(HostContext& h, std::function<void()> func, std::string_view arg0,
+                         ::proc** global_procpp) {
+  const int e = kthread_create(h, std::move(func), global_procpp, 0, 0, arg0);
+  if (e != 0) fatal("K6-panic", "kproc_start: " + std::string(arg0) + ": error " + std::to_string(e));
+}
+
+// K7.
+void Kernel::kproc_shutdown(HostContext& h, ::proc* p, int /*howto*/) {
+  std::string name;
+  {
+    std::unique_lock t(proctable_lock_);
+    if (ProcPtr pp = lookup_proc_locked(p, nullptr)) name = pp->comm;
+  }
+  console_append("Waiting (max 60 seconds) for system process `" + name + "' to stop...");
+  const int r = kthread_suspend(h, p, 60 * kHz);
+  console_append(r == EWOULDBLOCK ? "timed out" : "stopped");
+}
+
+// K8.
+int Kernel::kthread_wait_exit(HostContext& h, ::proc* p, int timo) {
+  if (timo < 0) return EINVAL;
+  ProcPtr t;
+  if (int e = kthread_target(p, &t)) return e;
+  const std::optional<sync::Ticks> deadline =
+      timo > 0 ? std::optional<sync::Ticks>(backend_->now() + static_cast<sync::Ticks>(timo)) : std::nullopt;
+  std::unique_lock l(t->lock);
+  detail::Kthread& kt = *t->kt;
+  if (kt.state == KthreadState::reaped) return ESRCH;
+  if (kt.state == KthreadState::zombie) return 0;
+  const auto wait = wait_begin(h, WaitKind::wait_exit, *t, deadline);
+  int r;
+  for (;;) {
+    if (kt.state == KthreadState::zombie || kt.state == KthreadState::reaped) { r = 0; break; }
+    if (dying_.load()) { r = EINTR; break; }
+    if (kt.exit_cv.wait_until(l, deadline) == sync::WaitStatus::timed_out) {
+      r = kt.state == KthreadState::zombie || kt.state == KthreadState::reaped ? 0 : EWOULDBLOCK;
+      break;
+    }
+  }
+  wait_end(wait);
+  return r;
+}
+
+// K9.
+int Kernel::kthread_reap(HostContext& /*h*/, ::proc* p) {
+  std::unique_lock t(proctable_lock_);
+  ProcKind kind{};
+  ProcPtr pp = lookup_proc_locked(p, &kind);
+  if (!pp || kind != ProcKind::kthread) return EINVAL;
+  {
+    std::unique_lock l(pp->lock);
+    detail::Kthread& kt = *pp->kt;
+    if (kt.state == KthreadState::reaped) return ESRCH;
+    if (kt.state != KthreadState::zombie) return EBUSY;
+    kt.state = KthreadState::reaped;
+  }
+  free_proc_locked(pp);
+  reaped_.push_back(pp);
+  return 0;
+}
+
+void Kernel::kthread_progress(HostContext& self) {
+  self_kthread(self, "kthread_progress").kt->progress.fetch_add(1);
+}
+
+}  // namespace lockstep::impl

@@ -1,0 +1,379 @@
+// The controlled backend: one std::mutex (m_) guards the whole scheduler state; each registered thread
+// waits on its own std::condition_variable until the scheduler hands it the token (running_ == it).
+// Kernel mutexes and conditions are pure bookkeeping under m_ (owner, FIFO waiter queues), so every
+// block, wake and handoff is a scheduler event.
+#include "impl/controlled.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <stdexcept>
+
+namespace lockstep::impl::sync {
+
+struct ControlledBackend::Rec {
+  ThreadId id = 0;  // 0 for an unregistered ("external") thread
+  std::string name;
+  bool external = false;
+  std::thread::id os_id;
+  State state = State::runnable;
+  Reason reason = Reason::start;
+  std::string object;
+  std::optional<Ticks> deadline;
+  std::uint64_t order = 0;
+  std::condition_variable cv;  // this thread waits here for its turn
+  int held = 0;                // sync mutexes it owns
+  bool timed_out = false;      // result of its last condition wait
+  CCond* waiting_on = nullptr; // the condition whose queue holds it
+  std::thread thread;          // registered threads only; joined by its ThreadImpl or the destructor
+};
+
+struct ControlledBackend::CMutex final : MutexImpl {
+  CMutex(ControlledBackend& b, std::string n) : b(b), name(std::move(n)) {}
+  void lock() override { b.lock_mutex(*this, true); }
+  void unlock() override { b.unlock_mutex(*this); }
+  ControlledBackend& b;
+  const std::string name;
+  Rec* owner = nullptr;         // guarded by b.m_
+  std::deque<Rec*> waiters;     // guarded by b.m_, FIFO: the handoff order is deterministic
+};
+
+struct ControlledBackend::CCond final : CondImpl {
+  CCond(ControlledBackend& b, std::string n) : b(b), name(std::move(n)) {}
+  WaitStatus wait(MutexImpl& m, const Ticks* deadline) override {
+    return b.cond_wait(*this, static_cast<CMutex&>(m), deadline);
+  }
+  void notify_one() override { b.notify(*this, false); }
+  void notify_all() override { b.notify(*this, true); }
+  ControlledBackend& b;
+  const std::string name;
+  std::deque<Rec*> waiters;     // guarded by b.m_
+};
+
+class CThread final : public ThreadImpl {
+ public:
+  explicit CThread(ControlledBackend::Rec* r) : r_(r) {}
+  void join() override;
+
+ private:
+  ControlledBackend::Rec* r_;
+};
+
+namespace {
+std::atomic<std::uint64_t> g_backend_serial{1};
+// The registration of the calling OS thread (a thread is registered with at most one backend).
+thread_local ControlledBackend::Rec* tl_rec = nullptr;
+thread_local std::uint64_t tl_serial = 0;
+}  // namespace
+
+void CThread::join() {
+  if (r_->thread.joinable()) r_->thread.join();
+}
+
+ControlledBackend::ControlledBackend() : ControlledBackend(Options{}) {}
+ControlledBackend::ControlledBackend(Options opts) : opts_(opts), serial_(g_backend_serial++) {}
+
+ControlledBackend::~ControlledBackend() {
+  release_all();
+  for (auto& r : recs_)
+    if (r->thread.joinable()) r->thread.join();
+}
+
+void ControlledBackend::misuse(const std::string& what) {
+  throw std::logic_error("controlled backend: " + what);
+}
+
+ControlledBackend::Rec* ControlledBackend::current_locked(std::unique_lock<std::mutex>&) {
+  if (tl_serial == serial_) return tl_rec;
+  const auto me = std::this_thread::get_id();
+  for (auto& e : externals_)
+    if (e->os_id == me) return e.get();
+  auto e = std::make_unique<Rec>();
+  e->external = true;
+  e->os_id = me;
+  e->name = "external";
+  e->state = State::running;
+  externals_.push_back(std::move(e));
+  return externals_.back().get();
+}
+
+bool ControlledBackend::can_run(const Rec* r) const {
+  if (r->external || free_) return r->state != State::blocked;
+  return running_ == r;
+}
+
+void ControlledBackend::stop_and_wait(std::unique_lock<std::mutex>& lk, Rec* r) {
+  if (running_ == r) {
+    running_ = nullptr;
+    control_cv_.notify_all();
+  }
+  r->cv.wait(lk, [&] { return can_run(r); });
+  r->state = State::running;
+}
+
+void ControlledBackend::make_runnable(Rec* w, Reason why) {
+  w->state = State::runnable;
+  w->reason = why;
+  w->order = ++seq_;
+  w->cv.notify_all();
+}
+
+Ticks ControlledBackend::now() {
+  std::lock_guard lk(m_);
+  return now_;
+}
+
+std::unique_ptr<MutexImpl> ControlledBackend::make_mutex(std::string name) {
+  return std::make_unique<CMutex>(*this, std::move(name));
+}
+
+std::unique_ptr<CondImpl> ControlledBackend::make_cond(std::string name) {
+  return std::make_unique<CCond>(*this, std::move(name));
+}
+
+void ControlledBackend::acquire_locked(std::unique_lock<std::mutex>& lk, CMutex& m, Rec* r) {
+  while (m.owner != nullptr && m.owner != r) {
+    if (r->external && !free_ && !(m.owner->external || m.owner == running_))
+      misuse("unregistered thread would block on mutex '" + m.name + "' held by stopped thread '" +
+             m.owner->name + "'");
+    r->state = State::blocked;
+    r->reason = Reason::mutex;
+    r->object = m.name;
+    r->order = ++seq_;
+    m.waiters.push_back(r);
+    stop_and_wait(lk, r);
+  }
+  if (m.owner != r) {  // not handed over by the previous owner
+    m.owner = r;
+    ++r->held;
+  }
+}
+
+void ControlledBackend::lock_mutex(CMutex& m, bool preemption_point) {
+  std::unique_lock lk(m_);
+  Rec* r = current_locked(lk);
+  if (m.owner == r) misuse("recursive lock of '" + m.name + "' by '" + r->name + "'");
+  if (preemption_point && opts_.preempt_at_locks && !free_ && !r->external && r->held == 0) {
+    r->state = State::runnable;
+    r->reason = Reason::preempted;
+    r->object = m.name;
+    r->order = ++seq_;
+    stop_and_wait(lk, r);
+  }
+  acquire_locked(lk, m, r);
+}
+
+void ControlledBackend::release_locked(CMutex& m, Rec* r) {
+  --r->held;
+  m.owner = nullptr;
+  if (!m.waiters.empty()) {  // hand over: the first waiter owns it from now on
+    Rec* w = m.waiters.front();
+    m.waiters.pop_front();
+    m.owner = w;
+    ++w->held;
+    make_runnable(w, Reason::handed_mutex);
+  }
+}
+
+void ControlledBackend::unlock_mutex(CMutex& m) {
+  std::unique_lock lk(m_);
+  Rec* r = current_locked(lk);
+  if (m.owner != r) misuse("unlock of '" + m.name + "' by a thread that does not own it");
+  release_locked(m, r);
+}
+
+WaitStatus ControlledBackend::cond_wait(CCond& c, CMutex& m, const Ticks* deadline) {
+  std::unique_lock lk(m_);
+  Rec* r = current_locked(lk);
+  if (m.owner != r) misuse("wait on '" + c.name + "' without holding '" + m.name + "'");
+  if (r->external && !free_) misuse("unregistered thread would wait on '" + c.name + "' under control");
+  release_locked(m, r);
+  r->timed_out = false;
+  if (deadline != nullptr && *deadline <= now_) {
+    r->timed_out = true;  // already expired: no stop
+  } else {
+    r->state = State::blocked;
+    r->reason = Reason::cond;
+    r->object = c.name;
+    r->deadline = deadline ? std::optional<Ticks>(*deadline) : std::nullopt;
+    r->order = ++seq_;
+    r->waiting_on = &c;
+    c.waiters.push_back(r);
+    stop_and_wait(lk, r);
+  }
+  r->deadline.reset();
+  const WaitStatus st = r->timed_out ? WaitStatus::timed_out : WaitStatus::notified;
+  acquire_locked(lk, m, r);  // re-acquiring after a wait is part of the wait: no preemption point
+  return st;
+}
+
+void ControlledBackend::notify(CCond& c, bool all) {
+  std::unique_lock lk(m_);
+  while (!c.waiters.empty()) {
+    Rec* w = c.waiters.front();
+    c.waiters.pop_front();
+    w->waiting_on = nullptr;
+    make_runnable(w, Reason::woken);
+    if (!all) break;
+  }
+}
+
+void ControlledBackend::thread_main(Rec* r, const std::function<void()>& body) {
+  tl_rec = r;
+  tl_serial = serial_;
+  {
+    std::unique_lock lk(m_);
+    r->cv.wait(lk, [&] { return can_run(r); });
+    r->state = State::running;
+  }
+  body();
+  std::unique_lock lk(m_);
+  r->state = State::exited;
+  r->reason = Reason::exited;
+  if (running_ == r) {
+    running_ = nullptr;
+    control_cv_.notify_all();
+  }
+}
+
+std::unique_ptr<ThreadImpl> ControlledBackend::spawn(std::string name, std::function<void()> body) {
+  Rec* r;
+  {
+    std::unique_lock lk(m_);
+    auto rec = std::make_unique<Rec>();
+    rec->id = static_cast<ThreadId>(recs_.size() + 1);
+    rec->name = std::move(name);
+    rec->state = State::runnable;
+    rec->reason = Reason::start;
+    rec->order = ++seq_;
+    r = rec.get();
+    recs_.push_back(std::move(rec));
+  }
+  r->thread = std::thread([this, r, body = std::move(body)] { thread_main(r, body); });
+  return std::make_unique<CThread>(r);
+}
+
+void ControlledBackend::release_all() {
+  std::unique_lock lk(m_);
+  free_ = true;
+  for (auto& r : recs_) r->cv.notify_all();
+  for (auto& r : externals_) r->cv.notify_all();
+  control_cv_.notify_all();
+}
+
+ControlledBackend::ThreadInfo ControlledBackend::info(const Rec& r) {
+  return ThreadInfo{r.id, r.name, r.state, r.reason, r.object, r.deadline, r.order};
+}
+
+ControlledBackend::RunResult ControlledBackend::run(ThreadId id) { return run(id, opts_.watchdog); }
+
+ControlledBackend::RunResult ControlledBackend::run(ThreadId id, std::chrono::milliseconds watchdog) {
+  std::unique_lock lk(m_);
+  if (tl_serial == serial_) misuse("run() called by a registered thread");
+  if (free_) misuse("run() after release_all()");
+  if (running_ != nullptr) misuse("run() while thread '" + running_->name + "' is still running");
+  if (id == 0 || id > recs_.size()) misuse("run() of unknown thread " + std::to_string(id));
+  Rec* r = recs_[id - 1].get();
+  if (r->state != State::runnable) misuse("run() of thread '" + r->name + "' that is not runnable");
+  r->state = State::running;
+  running_ = r;
+  r->cv.notify_all();
+  if (!control_cv_.wait_for(lk, watchdog, [&] { return running_ != r; }))
+    return RunResult{Stop::watchdog, info(*r)};
+  const Stop s = r->state == State::exited    ? Stop::exited
+                 : r->state == State::blocked ? Stop::blocked
+                                              : Stop::preempted;
+  return RunResult{s, info(*r)};
+}
+
+std::vector<ControlledBackend::RunResult> ControlledBackend::run_until_quiescent(std::size_t max_runs) {
+  std::vector<RunResult> out;
+  while (out.size() < max_runs) {
+    const auto ids = runnable();
+    if (ids.empty()) break;
+    out.push_back(run(ids.front()));
+    if (out.back().stop == Stop::watchdog) break;
+  }
+  return out;
+}
+
+void ControlledBackend::tick(Ticks n) {
+  std::unique_lock lk(m_);
+  now_ += n;
+  std::vector<Rec*> expired;
+  auto collect = [&](auto& v) {
+    for (auto& r : v)
+      if (r->state == State::blocked && r->waiting_on != nullptr && r->deadline && *r->deadline <= now_)
+        expired.push_back(r.get());
+  };
+  collect(recs_);
+  collect(externals_);
+  std::sort(expired.begin(), expired.end(), [](const Rec* a, const Rec* b) {
+    return *a->deadline != *b->deadline ? *a->deadline < *b->deadline : a->order < b->order;
+  });
+  for (Rec* w : expired) {
+    auto& q = w->waiting_on->waiters;
+    q.erase(std::find(q.begin(), q.end(), w));
+    w->waiting_on = nullptr;
+    w->timed_out = true;
+    make_runnable(w, Reason::timed_out);
+  }
+}
+
+std::vector<ControlledBackend::ThreadInfo> ControlledBackend::threads() const {
+  std::lock_guard lk(m_);
+  std::vector<ThreadInfo> out;
+  for (auto& r : recs_) out.push_back(info(*r));
+  return out;
+}
+
+std::optional<ControlledBackend::ThreadInfo> ControlledBackend::thread(ThreadId id) const {
+  std::lock_guard lk(m_);
+  if (id == 0 || id > recs_.size()) return std::nullopt;
+  return info(*recs_[id - 1]);
+}
+
+std::vector<ControlledBackend::ThreadId> ControlledBackend::runnable() const {
+  std::lock_guard lk(m_);
+  std::vector<const Rec*> rs;
+  for (auto& r : recs_)
+    if (r->state == State::runnable) rs.push_back(r.get());
+  std::sort(rs.begin(), rs.end(), [](const Rec* a, const Rec* b) { return a->order < b->order; });
+  std::vector<ThreadId> out;
+  for (auto* r : rs) out.push_back(r->id);
+  return out;
+}
+
+std::optional<ControlledBackend::ThreadId> ControlledBackend::running() const {
+  std::lock_guard lk(m_);
+  if (running_ == nullptr) return std::nullopt;
+  return running_->id;
+}
+
+std::optional<Ticks> ControlledBackend::next_deadline() const {
+  std::lock_guard lk(m_);
+  std::optional<Ticks> best;
+  for (auto& r : recs_)
+    if (r->state == State::blocked && r->deadline && (!best || *r->deadline < *best)) best = r->deadline;
+  return best;
+}
+
+bool ControlledBackend::deadlocked() const {
+  std::lock_guard lk(m_);
+  if (running_ != nullptr) return false;
+  bool blocked = false;
+  for (auto& r : recs_) {
+    if (r->state == State::runnable) return false;
+    if (r->state == State::blocked) {
+      if (r->deadline) return false;
+      blocked = true;
+    }
+  }
+  return blocked;
+}
+
+std::optional<ControlledBackend::ThreadId> ControlledBackend::self() const {
+  if (tl_serial == serial_) return tl_rec->id;
+  return std::nullopt;
+}
+
+}  // namespace lockstep::impl::sync

@@ -1,0 +1,85 @@
+// The real backend: std primitives and the steady clock. The "hooks" at blocking points are the std
+// calls themselves; nothing is recorded, so this backend costs what std::mutex costs.
+#include <condition_variable>
+#include <thread>
+
+#include "impl/sync.hpp"
+
+namespace lockstep::impl::sync {
+namespace {
+
+class RealMutex final : public MutexImpl {
+ public:
+  void lock() override { m_.lock(); }
+  void unlock() override { m_.unlock(); }
+  std::mutex m_;
+};
+
+class RealBackend;
+
+class RealCond final : public CondImpl {
+ public:
+  explicit RealCond(const RealBackend& b) : b_(b) {}
+  WaitStatus wait(MutexImpl& m, const Ticks* deadline) override;
+  void notify_one() override { cv_.notify_one(); }
+  void notify_all() override { cv_.notify_all(); }
+
+ private:
+  const RealBackend& b_;
+  std::condition_variable cv_;
+};
+
+class RealThread final : public ThreadImpl {
+ public:
+  explicit RealThread(std::function<void()> body) : t_(std::move(body)) {}
+  ~RealThread() override {
+    if (t_.joinable()) t_.join();
+  }
+  void join() override {
+    if (t_.joinable()) t_.join();
+  }
+
+ private:
+  std::thread t_;
+};
+
+class RealBackend final : public Backend {
+ public:
+  explicit RealBackend(std::chrono::nanoseconds tick) : tick_(tick), epoch_(std::chrono::steady_clock::now()) {}
+  const char* name() const override { return "real"; }
+  bool controlled() const override { return false; }
+  Ticks now() override {
+    return static_cast<Ticks>((std::chrono::steady_clock::now() - epoch_) / tick_);
+  }
+  std::unique_ptr<MutexImpl> make_mutex(std::string) override { return std::make_unique<RealMutex>(); }
+  std::unique_ptr<CondImpl> make_cond(std::string) override { return std::make_unique<RealCond>(*this); }
+  std::unique_ptr<ThreadImpl> spawn(std::string, std::function<void()> body) override {
+    return std::make_unique<RealThread>(std::move(body));
+  }
+  std::chrono::steady_clock::time_point at(Ticks t) const { return epoch_ + tick_ * t; }
+
+ private:
+  const std::chrono::nanoseconds tick_;
+  const std::chrono::steady_clock::time_point epoch_;
+};
+
+WaitStatus RealCond::wait(MutexImpl& m, const Ticks* deadline) {
+  auto& rm = static_cast<RealMutex&>(m);
+  std::unique_lock<std::mutex> lk(rm.m_, std::adopt_lock);
+  WaitStatus st = WaitStatus::notified;
+  if (deadline == nullptr) {
+    cv_.wait(lk);
+  } else if (cv_.wait_until(lk, b_.at(*deadline)) == std::cv_status::timeout) {
+    st = WaitStatus::timed_out;
+  }
+  lk.release();  // the caller still owns the mutex
+  return st;
+}
+
+}  // namespace
+
+std::shared_ptr<Backend> make_real_backend(std::chrono::nanoseconds tick) {
+  return std::make_shared<RealBackend>(tick);
+}
+
+}  // namespace lockstep::impl::sync

@@ -1,0 +1,89 @@
+// SPEC §3 P6, P7, P8: system calls in H's current process. H's current process cannot be freed while H
+// runs in it (only H can release H's curlwp), so no table lock is needed to reach it.
+#include <cerrno>
+#include <climits>
+
+#include "kernel_internal.hpp"
+
+namespace lockstep::impl {
+
+pid_t Kernel::getpid(HostContext& h) { return current_proc(h)->pid; }
+
+pid_t Kernel::getppid(HostContext& h) {
+  const ProcPtr p = current_proc(h);
+  std::unique_lock t(proctable_lock_);  // ppid changes when a parent is freed (reparenting)
+  return p->ppid;
+}
+
+int Kernel::open(HostContext& h, std::string_view path, int flags) {
+  const ProcPtr p = current_proc(h);
+  std::shared_ptr<detail::File> f;
+  {
+    std::unique_lock fl(files_lock_);
+    f = file_locked(path, (flags & kRumpOCreat) != 0);  // O_CREAT on an existing file just opens it
+  }
+  if (!f) return -ENOENT;
+  auto desc = std::make_shared<detail::OpenFile>(next_id_.fetch_add(1), std::move(f));
+  detail::FdTable& t = *p->fdt;
+  std::unique_lock l(t.lock);
+  const int fd = t.lowest_free_locked();
+  t.fds.emplace(fd, std::move(desc));
+  return fd;
+}
+
+long Kernel::write(HostContext& h, int fd, std::size_t n) {
+  if (fd < 0) return -EBADF;
+  if (n > static_cast<std::size_t>(LONG_MAX)) return -EINVAL;
+  detail::FdTable& t = *current_proc(h)->fdt;
+  std::unique_lock l(t.lock);
+  auto it = t.fds.find(fd);
+  if (it == t.fds.end()) return -EBADF;
+  it->second->file->size.fetch_add(n);
+  return static_cast<long>(n);
+}
+
+int Kernel::fstat(HostContext& h, int fd, std::uint64_t* size) {
+  if (fd < 0) return -EBADF;
+  detail::FdTable& t = *current_proc(h)->fdt;
+  std::unique_lock l(t.lock);
+  auto it = t.fds.find(fd);
+  if (it == t.fds.end()) return -EBADF;
+  if (size) *size = it->second->file->size.load();
+  return 0;
+}
+
+int Kernel::close(HostContext& h, int fd) {
+  if (fd < 0) return -EBADF;
+  detail::FdTable& t = *current_proc(h)->fdt;
+  std::unique_lock l(t.lock);
+  return t.fds.erase(fd) ? 0 : -EBADF;
+}
+
+int Kernel::dup(HostContext& h, int fd) {
+  if (fd < 0) return -EBADF;
+  detail::FdTable& t = *current_proc(h)->fdt;
+  std::unique_lock l(t.lock);
+  auto it = t.fds.find(fd);
+  if (it == t.fds.end()) return -EBADF;
+  auto desc = it->second;
+  const int nfd = t.lowest_free_locked();
+  t.fds.emplace(nfd, std::move(desc));
+  return nfd;
+}
+
+uid_t Kernel::getuid(HostContext& h) {
+  const ProcPtr p = current_proc(h);
+  std::unique_lock l(p->lock);
+  return p->uid;
+}
+
+int Kernel::setuid(HostContext& h, uid_t uid) {
+  const ProcPtr p = current_proc(h);
+  std::unique_lock l(p->lock);
+  // FAULT setuid_no_check (breaks P8): any uid may become any other.
+  if (p->uid != 0 && p->uid != uid && !fault(Fault::setuid_no_check)) return -EPERM;
+  p->uid = uid;
+  return 0;
+}
+
+}  // namespace lockstep::impl
