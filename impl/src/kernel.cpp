@@ -101,14 +101,17 @@ Kernel::Kernel(KernelConfig cfg)
   proc1_ = make_proc_locked(1, 0, ProcKind::init, "", 0, std::move(fdt1));
 }
 
-Kernel::~Kernel() {
-  dying_.store(true);
+std::vector<Kernel::ProcPtr> Kernel::all_kthreads() {
   std::vector<ProcPtr> kthreads;
-  {
-    std::unique_lock t(proctable_lock_);
-    for (auto& [serial, e] : proc_handles_)
-      if (e.strong && e.strong->kt) kthreads.push_back(e.strong);
-  }
+  std::unique_lock t(proctable_lock_);
+  for (auto& [serial, e] : proc_handles_)
+    if (e.strong && e.strong->kt) kthreads.push_back(e.strong);
+  return kthreads;
+}
+
+void Kernel::interrupt_waits() {
+  dying_.store(true);
+  const std::vector<ProcPtr> kthreads = all_kthreads();
   // Wake every kernel wait of a kthread: a parked thread unwinds out of its body (KernelShutdown).
   for (auto& p : kthreads) {
     std::unique_lock l(p->lock);
@@ -116,6 +119,11 @@ Kernel::~Kernel() {
     p->kt->ack_cv.notify_all();
     p->kt->exit_cv.notify_all();
   }
+}
+
+Kernel::~Kernel() {
+  interrupt_waits();
+  const std::vector<ProcPtr> kthreads = all_kthreads();
   backend_->release_all();  // a controlled backend: let stopped threads run to their end
   std::vector<std::unique_ptr<sync::ThreadImpl>> threads;
   {

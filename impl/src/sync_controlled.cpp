@@ -371,6 +371,11 @@ bool ControlledBackend::deadlocked() const {
   return blocked;
 }
 
+bool ControlledBackend::free_running() const {
+  std::lock_guard lk(m_);
+  return free_;
+}
+
 std::optional<ControlledBackend::ThreadId> ControlledBackend::self() const {
   if (tl_serial == serial_) return tl_rec->id;
   return std::nullopt;

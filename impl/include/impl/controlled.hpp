@@ -94,6 +94,7 @@ class ControlledBackend final : public Backend {
   // Nothing runnable or running, no timed wait pending, and some thread blocked: only a
   // notify from outside could ever make progress.
   bool deadlocked() const;
+  bool free_running() const;  // release_all() was called
   // The id of the calling thread if it is registered with this backend.
   std::optional<ThreadId> self() const;
 

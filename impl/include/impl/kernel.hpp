@@ -164,6 +164,10 @@ class Kernel {
   // Atomic with respect to kernel operations. Under a controlled backend call it when no registered
   // thread is running (e.g. after ControlledBackend::run returned).
   Snapshot snapshot() const;
+  // Teardown only: the instance is dying. Every caller blocked in a kernel wait returns (EINTR), a
+  // parked kthread unwinds out of its body. Lets an owner get its host threads out of the kernel
+  // before it destroys their HostContexts and then the Kernel.
+  void interrupt_waits();
 
  private:
   friend class HostContext;
@@ -187,6 +191,7 @@ class Kernel {
   };
 
   [[noreturn]] void fatal(const char* rule, std::string reason);
+  std::vector<ProcPtr> all_kthreads();
   std::uint64_t encode(std::uint64_t serial) const { return (kid_ << 40) | serial; }
   std::uint64_t new_serial() { return next_serial_.fetch_add(1); }
   ::lwp* lwp_handle(const detail::Lwp& l) const;
