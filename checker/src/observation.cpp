@@ -13,7 +13,7 @@ namespace {
 std::string_view wait_name(WaitKind k) {
   switch (k) {
     case WaitKind::Suspend: return "kthread_suspend";
-    case WaitKind::Shutdown: return "kproc_shutdown";
+    case WaitKind::Shutdown: return "kthread_suspend";  // kproc_shutdown waits inside kthread_suspend
     case WaitKind::Exit: return "kthread_wait_exit";
     case WaitKind::Resume: return "kthread_suspend_check";
   }
@@ -29,6 +29,16 @@ std::string render_fds(const ObsProc& p) {
   std::string out = fmt::format("table t{} {{", p.fdtable);
   for (const auto& [fd, d] : p.fds) out += fmt::format(" {}:d{}", fd, d);
   return out + " }";
+}
+
+// A binding difference breaks R4 (one lwp, one host), a released flag R2, anything else L3/L4.
+Rule lwp_rule(const std::vector<ObsLwp>& a, const std::vector<ObsLwp>& b) {
+  if (a.size() != b.size()) return Rule::R2;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].released != b[i].released) return Rule::R2;
+    if (a[i].bound != b[i].bound) return Rule::R4;
+  }
+  return Rule::L3;
 }
 
 }  // namespace
@@ -87,43 +97,44 @@ Observation observe(const State& s, int hosts) {
   return o;
 }
 
-std::string first_difference(const Observation& e, const Observation& g) {
-  if (e.nprocs != g.nprocs) return fmt::format("nprocs: expected {}, observed {}", e.nprocs, g.nprocs);
+std::optional<Difference> first_difference(const Observation& e, const Observation& g, Rule op_rule) {
+  auto diff = [](Rule r, std::string text) { return std::optional<Difference>(Difference{r, std::move(text)}); };
+  if (e.nprocs != g.nprocs) return diff(Rule::R6, fmt::format("nprocs: expected {}, observed {}", e.nprocs, g.nprocs));
   std::map<Pid, const ObsProc*> ep, gp;
   for (const ObsProc& p : e.procs) ep[p.pid] = &p;
   for (const ObsProc& p : g.procs) gp[p.pid] = &p;
   for (const auto& [pid, p] : ep)
-    if (!gp.contains(pid)) return fmt::format("process table: pid {} expected, missing", pid);
+    if (!gp.contains(pid)) return diff(Rule::R1, fmt::format("process table: pid {} expected, missing", pid));
   for (const auto& [pid, p] : gp)
-    if (!ep.contains(pid)) return fmt::format("process table: pid {} present, not expected", pid);
+    if (!ep.contains(pid)) return diff(Rule::R1, fmt::format("process table: pid {} present, not expected", pid));
   for (const auto& [pid, xp] : ep) {
     const ObsProc& x = *xp;
     const ObsProc& y = *gp[pid];
-    if (x.ppid != y.ppid) return fmt::format("pid {} ppid: expected {}, observed {}", pid, x.ppid, y.ppid);
-    if (x.comm != y.comm) return fmt::format("pid {} comm: expected \"{}\", observed \"{}\"", pid, x.comm, y.comm);
-    if (x.kind != y.kind) return fmt::format("pid {} kind: expected {}, observed {}", pid, to_string(x.kind), to_string(y.kind));
-    if (x.uid != y.uid) return fmt::format("pid {} uid: expected {}, observed {}", pid, x.uid, y.uid);
+    if (x.ppid != y.ppid) return diff(Rule::R6, fmt::format("pid {} ppid: expected {}, observed {}", pid, x.ppid, y.ppid));
+    if (x.comm != y.comm) return diff(op_rule, fmt::format("pid {} comm: expected \"{}\", observed \"{}\"", pid, x.comm, y.comm));
+    if (x.kind != y.kind) return diff(op_rule, fmt::format("pid {} kind: expected {}, observed {}", pid, to_string(x.kind), to_string(y.kind)));
+    if (x.uid != y.uid) return diff(Rule::P8, fmt::format("pid {} uid: expected {}, observed {}", pid, x.uid, y.uid));
     if (x.lwps != y.lwps) {
       std::string a, b;
       for (const ObsLwp& l : x.lwps) a += (a.empty() ? "" : ", ") + render(l);
       for (const ObsLwp& l : y.lwps) b += (b.empty() ? "" : ", ") + render(l);
-      return fmt::format("pid {} lwps: expected [{}], observed [{}]", pid, a, b);
+      return diff(lwp_rule(x.lwps, y.lwps), fmt::format("pid {} lwps: expected [{}], observed [{}]", pid, a, b));
     }
     if (x.fdtable != y.fdtable || x.fds != y.fds)
-      return fmt::format("pid {} fd table: expected {}, observed {}", pid, render_fds(x), render_fds(y));
+      return diff(Rule::P7, fmt::format("pid {} fd table: expected {}, observed {}", pid, render_fds(x), render_fds(y)));
     if (x.kind == ProcKind::Kthread) {
-      if (x.kstate != y.kstate) return fmt::format("kthread pid {} state: expected {}, observed {}", pid, to_string(x.kstate), to_string(y.kstate));
+      if (x.kstate != y.kstate) return diff(Rule::S3, fmt::format("kthread pid {} state: expected {}, observed {}", pid, to_string(x.kstate), to_string(y.kstate)));
       if (x.suspend_requested != y.suspend_requested)
-        return fmt::format("kthread pid {} suspend request: expected {}, observed {}", pid, x.suspend_requested, y.suspend_requested);
-      if (x.progress != y.progress) return fmt::format("kthread pid {} progress: expected {}, observed {}", pid, x.progress, y.progress);
-      if (x.exit_code != y.exit_code) return fmt::format("kthread pid {} exit code: expected {}, observed {}", pid, x.exit_code, y.exit_code);
+        return diff(Rule::K3, fmt::format("kthread pid {} suspend request: expected {}, observed {}", pid, x.suspend_requested, y.suspend_requested));
+      if (x.progress != y.progress) return diff(Rule::S1, fmt::format("kthread pid {} progress: expected {}, observed {}", pid, x.progress, y.progress));
+      if (x.exit_code != y.exit_code) return diff(Rule::K2, fmt::format("kthread pid {} exit code: expected {}, observed {}", pid, x.exit_code, y.exit_code));
     }
   }
   for (std::size_t h = 0; h < e.hosts.size() && h < g.hosts.size(); ++h) {
     auto cur = [](const ObsHost& x) { return x.curlwp ? fmt::format("lwp {}.{}", x.curlwp->first, x.curlwp->second) : std::string("IMPLICIT"); };
     if (e.hosts[h].curlwp != g.hosts[h].curlwp)
-      return fmt::format("H{} curlwp: expected {}, observed {}", h, cur(e.hosts[h]), cur(g.hosts[h]));
-    if (e.hosts[h].pid != g.hosts[h].pid) return fmt::format("H{} current pid: expected {}, observed {}", h, e.hosts[h].pid, g.hosts[h].pid);
+      return diff(Rule::L3, fmt::format("H{} curlwp: expected {}, observed {}", h, cur(e.hosts[h]), cur(g.hosts[h])));
+    if (e.hosts[h].pid != g.hosts[h].pid) return diff(Rule::P6, fmt::format("H{} current pid: expected {}, observed {}", h, e.hosts[h].pid, g.hosts[h].pid));
   }
   if (e.blocked != g.blocked) {
     auto list = [](const std::vector<ObsWait>& v) {
@@ -131,24 +142,24 @@ std::string first_difference(const Observation& e, const Observation& g) {
       for (const ObsWait& w : v) s += fmt::format("{}H{} in {}(pid {})", s.empty() ? "" : ", ", w.host, w.what, w.target);
       return s.empty() ? std::string("none") : s;
     };
-    return fmt::format("blocked callers: expected [{}], observed [{}]", list(e.blocked), list(g.blocked));
+    return diff(Rule::S2, fmt::format("blocked callers: expected [{}], observed [{}]", list(e.blocked), list(g.blocked)));
   }
   if (e.files != g.files) {
     for (const auto& [path, size] : e.files) {
       auto it = g.files.find(path);
-      if (it == g.files.end()) return fmt::format("file {}: expected size {}, missing", path, size);
-      if (it->second != size) return fmt::format("file {} size: expected {}, observed {}", path, size, it->second);
+      if (it == g.files.end()) return diff(Rule::P7, fmt::format("file {}: expected size {}, missing", path, size));
+      if (it->second != size) return diff(Rule::P7, fmt::format("file {} size: expected {}, observed {}", path, size, it->second));
     }
-    return "files: unexpected files present";
+    return diff(Rule::P7, "files: unexpected files present");
   }
   if (e.console != g.console) {
     for (std::size_t i = 0; i < std::max(e.console.size(), g.console.size()); ++i) {
       const std::string a = i < e.console.size() ? e.console[i] : "(none)";
       const std::string b = i < g.console.size() ? g.console[i] : "(none)";
-      if (a != b) return fmt::format("console line {}: expected \"{}\", observed \"{}\"", i, a, b);
+      if (a != b) return diff(Rule::S6, fmt::format("console line {}: expected \"{}\", observed \"{}\"", i, a, b));
     }
   }
-  return {};
+  return std::nullopt;
 }
 
 }  // namespace lockstep::checker

@@ -41,7 +41,7 @@ struct ObsProc {
 
 struct ObsWait {
   int host = 0;
-  std::string what;        // "kthread_suspend", "kproc_shutdown", "kthread_wait_exit"
+  std::string what;        // "kthread_suspend" (kproc_shutdown waits in it too) or "kthread_wait_exit"
   model::Pid target = 0;
   friend bool operator==(const ObsWait&, const ObsWait&) = default;
 };
@@ -70,7 +70,14 @@ Observation observe(const model::State& s, int hosts);
 void canonicalize_fds(std::vector<ObsProc>& procs, const std::vector<std::uint64_t>& table_keys,
                       const std::vector<std::vector<std::pair<int, std::uint64_t>>>& fd_keys);
 
-// The first difference, as "what: expected X, observed Y", or empty when equal.
-std::string first_difference(const Observation& expected, const Observation& observed);
+// The first difference: which SPEC rule it breaks and "what: expected X, observed Y".
+struct Difference {
+  model::Rule rule;
+  std::string text;
+};
+// `op_rule` is named for differences that belong to the op itself (a comm, a uid) rather than to
+// an invariant. Empty when equal.
+std::optional<Difference> first_difference(const Observation& expected, const Observation& observed,
+                                           model::Rule op_rule);
 
 }  // namespace lockstep::checker

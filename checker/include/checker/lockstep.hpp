@@ -1,0 +1,67 @@
+// Lockstep execution: one program, run step by step on a fresh impl kernel under
+// the controlled scheduler and on the model, comparing after every step everything
+// SPEC §7 names. The pipeline is:  program -> run (this file) -> trace -> verdict.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "checker/coverage.hpp"
+#include "checker/program.hpp"
+#include "impl/faults.hpp"
+#include "model/op.hpp"
+#include "model/rules.hpp"
+
+namespace lockstep::checker {
+
+struct LockstepConfig {
+  ProgramConfig program;
+  impl::FaultSet faults;
+  std::chrono::milliseconds watchdog{2000};  // real-time bound for one step (DEADLOCK beyond it)
+  bool invariants = true;                     // also evaluate §6 on the model after every step
+};
+
+enum class Verdict : std::uint8_t { Agree, Diverge, Deadlock };
+std::string_view to_string(Verdict v);
+
+// One executed step as both sides saw it.
+struct StepRecord {
+  std::size_t index = 0;
+  model::Op op;                 // resolved, naming model ids (the symbols)
+  std::string expected;         // the model's outcome, rendered
+  std::string observed;         // the impl's outcome, rendered
+  std::vector<std::string> completions;  // "H1 kthread_suspend -> 0", ...
+  std::vector<std::string> bindings;     // "lwp#3 = 0x...", "pid 5 chosen"
+};
+
+struct Divergence {
+  std::size_t step = 0;
+  model::Rule rule = model::Rule::P0;
+  std::string what;      // which comparison failed
+  std::string expected;
+  std::string observed;
+};
+
+struct LockstepResult {
+  Verdict verdict = Verdict::Agree;
+  std::vector<StepRecord> steps;
+  std::optional<Divergence> divergence;
+  std::string deadlock_report;  // every thread's state, on DEADLOCK
+  Coverage coverage;
+  std::uint64_t steps_run() const { return steps.size(); }
+  // One line: "agree (N steps)" or "DIVERGE at step k [rule]: what: expected X, observed Y".
+  std::string summary() const;
+};
+
+// Runs a choice program (resolved step by step against the model).
+LockstepResult run_lockstep(const Program& p, const LockstepConfig& c);
+// Runs a concrete op list (e.g. from the state-graph explorer); ops name model ids.
+LockstepResult run_lockstep(const std::vector<model::Op>& ops, const LockstepConfig& c);
+
+// A numbered, readable listing of a run: op, expected, observed, and the divergence.
+std::string listing(const LockstepResult& r);
+
+}  // namespace lockstep::checker
