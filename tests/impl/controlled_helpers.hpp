@@ -1,0 +1,89 @@
+// Helpers for driving a Kernel over the controlled backend, the way the checker does.
+#pragma once
+
+#include <memory>
+
+#include "helpers.hpp"
+#include "impl/actor.hpp"
+#include "impl/controlled.hpp"
+
+namespace lockstep::impl::testing {
+
+using CB = sync::ControlledBackend;
+
+// A kthread body that does one SPEC §4 iteration per step granted by the control thread, and blocks
+// in the sync layer (so that the scheduler sees it) between steps.
+struct Stepper {
+  explicit Stepper(sync::Backend& b) : m(b, "stepper"), cv(b, "stepper.steps") {}
+  sync::Mutex m;
+  sync::CondVar cv;
+  int granted = 0;      // guarded by m
+  bool exit = false;    // guarded by m
+  int code = 0;         // guarded by m
+
+  void grant(int n = 1) {
+    std::unique_lock l(m);
+    granted += n;
+    cv.notify_all();
+  }
+  void tell_exit(int c) {
+    std::unique_lock l(m);
+    exit = true;
+    code = c;
+    cv.notify_all();
+  }
+  std::function<void()> body() {
+    return [this] {
+      const KthreadSelf* s = this_kthread();
+      for (;;) {
+        bool ex;
+        int c;
+        {
+          std::unique_lock l(m);
+          while (granted == 0 && !exit) cv.wait(l);
+          ex = exit;
+          c = code;
+          if (!ex) --granted;
+        }
+        if (ex) s->kernel.kthread_exit(s->host, c);
+        s->kernel.kthread_suspend_check(s->host, s->proc);
+        s->kernel.kthread_progress(s->host);
+      }
+    };
+  }
+};
+
+struct ControlledKernel {
+  explicit ControlledKernel(CB::Options o = {}, FaultSet faults = {})
+      : backend(std::make_shared<CB>(o)), kernel(make_config(backend, faults)) {}
+  static KernelConfig make_config(std::shared_ptr<CB> b, FaultSet faults) {
+    KernelConfig c = test_config();
+    c.backend = std::move(b);
+    c.faults = faults;
+    return c;
+  }
+  // The id of the most recently spawned registered thread (a kthread just created, say).
+  CB::ThreadId last_thread() const { return backend->threads().back().id; }
+  std::shared_ptr<CB> backend;
+  Kernel kernel;
+};
+
+// Runs the actor (through any preemption points) until it blocks or exits.
+inline CB::RunResult run_actor(CB& b, sync::Actor& actor) {
+  CB::RunResult r = b.run(actor.id());
+  while (r.stop == CB::Stop::preempted) r = b.run(actor.id());
+  return r;
+}
+
+// Runs `job` on `actor` until the actor blocks in the kernel or finishes; returns the run result.
+inline CB::RunResult step(CB& b, sync::Actor& actor, std::function<void()> job) {
+  actor.post(std::move(job));
+  return run_actor(b, actor);
+}
+
+// Whether the actor finished its job (it is back, blocked on its own mailbox).
+inline bool finished(const CB::RunResult& r, const sync::Actor& a) {
+  return r.stop == CB::Stop::blocked && r.thread.object == a.name() + ".mbox";
+}
+
+}  // namespace lockstep::impl::testing
