@@ -7,6 +7,7 @@
 namespace lockstep::cli {
 
 void add_model_run(CLI::App& app, int& exit_code);
+void add_run(CLI::App& app, int& exit_code);
 
 
 }  // namespace lockstep::cli

@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   CLI::App app{"lockstep: reference model and conformance checker for rump_lwproc(3) and kthread(9)"};
   app.require_subcommand(1);
   int exit_code = 0;
+  lockstep::cli::add_run(app, exit_code);
   lockstep::cli::add_model_run(app, exit_code);
   try {
     app.parse(argc, argv);

@@ -692,8 +692,10 @@ std::string LockstepResult::summary() const {
   if (verdict == Verdict::Agree) return fmt::format("agree ({} steps)", steps.size());
   if (verdict == Verdict::Deadlock) return fmt::format("DEADLOCK at step {}", steps.empty() ? 0 : steps.size());
   const Divergence& d = *divergence;
-  return fmt::format("DIVERGE at step {} [{}]: {}: expected {}{}", d.step, rule_name(d.rule), d.what, d.expected,
-                     d.observed.empty() ? "" : ", observed " + d.observed);
+  // A state difference carries its own "expected X, observed Y" text in `expected`.
+  if (d.observed.empty()) return fmt::format("DIVERGE at step {} [{}]: {}: {}", d.step, rule_name(d.rule), d.what, d.expected);
+  return fmt::format("DIVERGE at step {} [{}]: {}: expected {}, observed {}", d.step, rule_name(d.rule), d.what, d.expected,
+                     d.observed);
 }
 
 std::string listing(const LockstepResult& r) {

@@ -99,7 +99,6 @@ Observation observe(const State& s, int hosts) {
 
 std::optional<Difference> first_difference(const Observation& e, const Observation& g, Rule op_rule) {
   auto diff = [](Rule r, std::string text) { return std::optional<Difference>(Difference{r, std::move(text)}); };
-  if (e.nprocs != g.nprocs) return diff(Rule::R6, fmt::format("nprocs: expected {}, observed {}", e.nprocs, g.nprocs));
   std::map<Pid, const ObsProc*> ep, gp;
   for (const ObsProc& p : e.procs) ep[p.pid] = &p;
   for (const ObsProc& p : g.procs) gp[p.pid] = &p;
@@ -107,6 +106,7 @@ std::optional<Difference> first_difference(const Observation& e, const Observati
     if (!gp.contains(pid)) return diff(Rule::R1, fmt::format("process table: pid {} expected, missing", pid));
   for (const auto& [pid, p] : gp)
     if (!ep.contains(pid)) return diff(Rule::R1, fmt::format("process table: pid {} present, not expected", pid));
+  if (e.nprocs != g.nprocs) return diff(Rule::R6, fmt::format("nprocs: expected {}, observed {}", e.nprocs, g.nprocs));
   for (const auto& [pid, xp] : ep) {
     const ObsProc& x = *xp;
     const ObsProc& y = *gp[pid];

@@ -1,0 +1,76 @@
+// `lockstep run`: the CI conformance run. Random multi-thread programs run in lockstep
+// on the impl (controlled scheduler) and the model; the first divergence is shrunk and
+// printed with a command that replays it.
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "checker/atomic_file.hpp"
+#include "checker/campaign.hpp"
+#include "checker/junit.hpp"
+#include "checker/progress.hpp"
+#include "checker/report.hpp"
+#include "commands.hpp"
+
+namespace lockstep::cli {
+
+using namespace lockstep::checker;
+
+void add_run(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("run", "Conformance run: random programs on impl and model in lockstep");
+  struct Opts {
+    CampaignConfig c;
+    std::string fault, junit, replay;
+    double budget_s = 90;
+    int watchdog_ms = 2000;
+    bool no_shrink = false;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("--seed", o->c.seed, "Run seed; program i's seed derives from it")->capture_default_str();
+  cmd->add_option("--programs", o->c.programs, "Programs to run")->capture_default_str()->check(CLI::Range(1ull, 1ull << 40));
+  cmd->add_option("--steps", o->c.steps, "Steps per program, at most")->capture_default_str()->check(CLI::Range(1u, 100000u));
+  cmd->add_option("--threads", o->c.lockstep.program.chooser.hosts, "Host threads")->capture_default_str()->check(CLI::Range(1, 16));
+  cmd->add_option("--kthreads", o->c.lockstep.program.chooser.max_kthreads, "Kthreads alive at most")->capture_default_str()->check(CLI::Range(0, 16));
+  cmd->add_option("--maxproc", o->c.lockstep.program.maxproc, "maxproc of each kernel instance")->capture_default_str()->check(CLI::Range(2, 30000));
+  cmd->add_option("--fault", o->fault, "Injected fault(s) to enable in the impl, comma-separated (see 'lockstep faults')");
+  cmd->add_option("--time-budget", o->budget_s, "Seconds after which no new program starts")->capture_default_str()->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--junit", o->junit, "Write a JUnit XML report to FILE");
+  cmd->add_option("--replay", o->replay, "Run this one program (the text a failing run prints) instead of random ones");
+  cmd->add_option("--watchdog-ms", o->watchdog_ms, "A step that neither returns nor blocks within this is a DEADLOCK")->capture_default_str()->check(CLI::Range(10, 600000));
+  cmd->add_flag("--no-shrink", o->no_shrink, "Report the first failing program as found");
+  cmd->callback([o, &exit_code] {
+    CampaignConfig& c = o->c;
+    std::string error;
+    auto faults = impl::FaultSet::parse(o->fault, &error);
+    if (!faults) throw CLI::ValidationError("--fault", error);
+    c.lockstep.faults = *faults;
+    c.lockstep.watchdog = std::chrono::milliseconds(o->watchdog_ms);
+    c.time_budget = std::chrono::milliseconds(static_cast<long long>(o->budget_s * 1000));
+    c.shrink = !o->no_shrink;
+    CampaignReport rep;
+    if (!o->replay.empty()) {
+      Program p;
+      if (!decode(o->replay, p, error)) throw CLI::ValidationError("--replay", error);
+      rep = replay_program(p, c);
+    } else {
+      Progress bar("lockstep run", c.programs);
+      rep = run_campaign(c, [&](const CampaignProgress& p) {
+        bar.update(p.shrinking ? c.programs : p.programs,
+                   p.shrinking ? fmt::format("shrinking, {} candidates tried", p.programs) : fmt::format("{} steps", p.steps));
+      });
+      bar.finish();
+    }
+    std::fputs(campaign_summary(rep, c).c_str(), stdout);
+    if (!o->junit.empty()) {
+      const std::string err = write_file_atomically(o->junit, junit_xml(rep, c));
+      if (!err.empty()) {
+        std::fprintf(stderr, "lockstep: %s\n", err.c_str());
+        exit_code = 2;
+        return;
+      }
+    }
+    exit_code = rep.agreed() ? 0 : 1;
+  });
+}
+
+}  // namespace lockstep::cli

@@ -1,0 +1,126 @@
+#include "checker/campaign.hpp"
+
+#include <rapidcheck.h>
+
+#include <fmt/format.h>
+
+#include "checker/model_run.hpp"
+
+namespace lockstep::checker {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A program: up to `size` steps, each kChoicesPerStep choices. RapidCheck shrinks it by
+// dropping steps and moving choices toward 0 (the chooser's first option).
+rc::Gen<Program> program_gen() {
+  auto step = rc::gen::container<std::vector<std::uint32_t>>(kChoicesPerStep, rc::gen::inRange<std::uint32_t>(0, 1u << 16));
+  return rc::gen::map(rc::gen::container<std::vector<std::vector<std::uint32_t>>>(std::move(step)),
+                      [](std::vector<std::vector<std::uint32_t>> steps) { return Program{std::move(steps)}; });
+}
+
+bool same_failure(const LockstepResult& a, const LockstepResult& b) { return a.verdict == b.verdict; }
+
+// Greedy descent through RapidCheck's shrink tree: take the first smaller candidate that still
+// fails the same way, until none does. Each candidate runs on a fresh kernel; an accepted one is
+// run a second time, and a different outcome is reported as nondeterminism.
+void shrink(rc::Shrinkable<Program> failing, Counterexample& cex, const CampaignConfig& c, Clock::time_point deadline,
+            const std::function<void(const CampaignProgress&)>& progress) {
+  cex.shrunk = cex.original;
+  cex.shrunk_result = cex.original_result;
+  bool improved = true;
+  while (improved && !cex.nondeterminism) {
+    improved = false;
+    auto candidates = failing.shrinks();
+    while (auto cand = candidates.next()) {
+      if (Clock::now() > deadline) return;
+      Program p = cand->value();
+      LockstepResult r = run_lockstep(p, c.lockstep);
+      ++cex.shrink_runs;
+      if (progress) progress(CampaignProgress{cex.shrink_runs, 0, true});
+      if (r.verdict == Verdict::Agree || !same_failure(r, cex.original_result)) continue;
+      LockstepResult again = run_lockstep(p, c.lockstep);
+      if (again.summary() != r.summary())
+        cex.nondeterminism = fmt::format("the same program gave \"{}\" and then \"{}\"", r.summary(), again.summary());
+      failing = *cand;
+      cex.shrunk = std::move(p);
+      cex.shrunk_result = std::move(r);
+      ++cex.shrinks_accepted;
+      improved = true;
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+CampaignReport run_campaign(const CampaignConfig& c, const std::function<void(const CampaignProgress&)>& progress) {
+  CampaignReport rep;
+  const auto t0 = Clock::now();
+  const auto gen = program_gen();
+  for (std::uint64_t i = 0; i < c.programs; ++i) {
+    if (Clock::now() - t0 > c.time_budget) {
+      rep.budget_exhausted = true;
+      break;
+    }
+    const rc::Shrinkable<Program> sp = gen(rc::Random(program_seed(c.seed, i)), static_cast<int>(c.steps));
+    Program p = sp.value();
+    LockstepResult r = run_lockstep(p, c.lockstep);
+    rep.programs = i + 1;
+    rep.steps += r.steps.size();
+    rep.coverage.merge(r.coverage);
+    if (progress) progress(CampaignProgress{rep.programs, rep.steps, false});
+    if (r.verdict == Verdict::Agree) continue;
+    Counterexample cex;
+    cex.program_index = i;
+    cex.seconds_to_first_failure = std::chrono::duration<double>(Clock::now() - t0).count();
+    cex.original = std::move(p);
+    cex.original_result = std::move(r);
+    LockstepResult again = run_lockstep(cex.original, c.lockstep);
+    if (again.summary() != cex.original_result.summary())
+      cex.nondeterminism = fmt::format("the same program gave \"{}\" and then \"{}\"", cex.original_result.summary(), again.summary());
+    else if (c.shrink)
+      shrink(sp, cex, c, Clock::now() + std::max(c.time_budget, std::chrono::milliseconds(60000)), progress);
+    else {
+      cex.shrunk = cex.original;
+      cex.shrunk_result = cex.original_result;
+    }
+    rep.failure = std::move(cex);
+    break;
+  }
+  rep.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return rep;
+}
+
+CampaignReport replay_program(const Program& p, const CampaignConfig& c) {
+  CampaignReport rep;
+  const auto t0 = Clock::now();
+  LockstepResult r = run_lockstep(p, c.lockstep);
+  rep.programs = 1;
+  rep.steps = r.steps.size();
+  rep.coverage.merge(r.coverage);
+  if (r.verdict != Verdict::Agree) {
+    Counterexample cex;
+    cex.original = p;
+    cex.original_result = r;
+    cex.shrunk = p;
+    cex.shrunk_result = std::move(r);
+    LockstepResult again = run_lockstep(p, c.lockstep);
+    if (again.summary() != cex.original_result.summary())
+      cex.nondeterminism = fmt::format("the same program gave \"{}\" and then \"{}\"", cex.original_result.summary(), again.summary());
+    rep.failure = std::move(cex);
+  }
+  rep.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return rep;
+}
+
+std::string reproduce_command(const Program& p, const CampaignConfig& c) {
+  std::string faults;
+  for (auto name : c.lockstep.faults.names()) faults += fmt::format("{}{}", faults.empty() ? "" : ",", name);
+  return fmt::format("lockstep run --threads {} --kthreads {} --maxproc {}{} --replay '{}'", c.lockstep.program.chooser.hosts,
+                     c.lockstep.program.chooser.max_kthreads, c.lockstep.program.maxproc,
+                     faults.empty() ? "" : " --fault " + faults, encode(p));
+}
+
+}  // namespace lockstep::checker

@@ -1,0 +1,31 @@
+#include "checker/report.hpp"
+
+#include <fmt/format.h>
+
+namespace lockstep::checker {
+
+std::string campaign_summary(const CampaignReport& r, const CampaignConfig& c) {
+  std::string out = r.coverage.table();
+  const std::string unreached = r.coverage.unreached_rules();
+  out += fmt::format("\nprograms {}  steps {}  {:.1f} s  {:.0f} steps/s  (seed {}, {} host threads, {} kthreads, maxproc {}{})\n",
+                     r.programs, r.steps, r.seconds, r.seconds > 0 ? static_cast<double>(r.steps) / r.seconds : 0.0, c.seed,
+                     c.lockstep.program.chooser.hosts, c.lockstep.program.chooser.max_kthreads, c.lockstep.program.maxproc,
+                     c.lockstep.faults.empty() ? "" : ", fault " + std::string(c.lockstep.faults.names().front()));
+  out += fmt::format("SPEC rules not reached: {}\n", unreached.empty() ? "none" : unreached);
+  if (r.budget_exhausted) out += fmt::format("time budget reached after {} programs\n", r.programs);
+  if (!r.failure) {
+    out += "VERDICT: agree (impl and model agreed on every step of every program)\n";
+    return out;
+  }
+  const Counterexample& f = *r.failure;
+  out += fmt::format("\nVERDICT: {}\n", f.shrunk_result.summary());
+  out += fmt::format("found in program {} after {:.2f} s; original {} steps, shrunk to {} steps ({} candidates tried, {} accepted)\n",
+                     f.program_index, f.seconds_to_first_failure, f.original_result.steps.size(), f.shrunk_result.steps.size(),
+                     f.shrink_runs, f.shrinks_accepted);
+  if (f.nondeterminism) out += fmt::format("NONDETERMINISM in the impl: {}\n", *f.nondeterminism);
+  out += "\nshrunk counterexample:\n" + listing(f.shrunk_result);
+  out += fmt::format("\nreproduce:\n  {}\n", reproduce_command(f.shrunk, c));
+  return out;
+}
+
+}  // namespace lockstep::checker
