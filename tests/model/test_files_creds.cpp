@@ -1,6 +1,8 @@
 // SPEC §3 P7 (files and fds of the current process) and P8 (credentials),
 // including fd-table sharing / copying / fresh tables observed only through
 // open/write/fstat/close, the way a rump client would see them.
+#include <limits>
+
 #include "helpers.hpp"
 
 namespace lockstep::model::testing {
@@ -51,6 +53,22 @@ TEST(P7, WriteGrowsTheFileByN) {
   // A second description of the same file sees the same size: one flat namespace.
   ASSERT_EQ(open_(m, 0, "/f").ret, 4);
   EXPECT_EQ(size_of(m, 0, 4), 15);
+}
+
+// "the file grows by n bytes": a file never shrinks by a write, so st_size stays >= what it
+// was even when the sizes add up past int64 (the model keeps sizes in int64).
+TEST(P7, HugeWritesNeverShrinkTheFile) {
+  Checked m;
+  ASSERT_EQ(open_(m, 0, "/f", true).ret, 3);
+  const std::int64_t huge = std::numeric_limits<std::int64_t>::max() / 2 + 1;
+  ASSERT_EQ(m(host(0, op::Write{3, huge})).ret, huge);
+  const Outcome w = m(host(0, op::Write{3, huge}));
+  const std::int64_t size = size_of(m, 0, 3);
+  if (w.ret == huge) {
+    EXPECT_GE(size, huge) << "the file shrank: its size wrapped around";
+  } else {
+    EXPECT_EQ(size, huge) << "a refused write must not change the size";
+  }
 }
 
 TEST(P7, CloseFreesTheFdAndOpenTakesTheLowest) {

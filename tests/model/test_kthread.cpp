@@ -1,6 +1,8 @@
 // SPEC §4 K1-K9 and §5 (time and blocking): kernel threads, their suspend/resume
 // handshake, kproc_shutdown's console lines, exit waits and reaping; then kthread
 // scenarios from kthread(9).
+#include <limits>
+
 #include "helpers.hpp"
 
 namespace lockstep::model::testing {
@@ -572,6 +574,22 @@ TEST(Tick, AdvancesTheClockOnly) {
   EXPECT_TRUE(o.returned());
   expect.now = 7;
   EXPECT_EQ(m.state(), expect);
+}
+
+// §5 "tick(n) advances now by n": time never moves backwards, however large n is, and a
+// pending timed wait still ends once its deadline has passed. (An int64 clock that wraps
+// would run a wait's deadline into the past or the future; under UBSan it aborts.)
+TEST(Tick, HugeTicksNeverMoveTheClockBackwards) {
+  Checked m;
+  const ProcId k = m.kthread("k");
+  const std::int64_t huge = std::numeric_limits<std::int64_t>::max() / 2 + 1;
+  ASSERT_TRUE(m(tick(huge)).returned());
+  ASSERT_TRUE(m(host(0, op::Suspend{k, 10})).blocked());
+  const Tick before = m.state().now;
+  const StepResult r = m.apply(tick(huge));
+  EXPECT_GE(m.state().now, before);
+  ASSERT_EQ(r.completions.size(), 1u) << "a deadline that has passed must end the wait";
+  EXPECT_EQ(r.completions[0].outcome.ret, EWOULDBLOCK);
 }
 
 // ---- scenarios from kthread(9) -------------------------------------------------------

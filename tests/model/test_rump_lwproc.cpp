@@ -454,6 +454,34 @@ TEST(ScenarioRump, ProcessWith128LwpsFreedAtTheLastRelease) {
   EXPECT_EQ(m.state().nprocs, 2);
 }
 
+// R3: a program that releases every lwp it created leaves nothing it created behind.
+TEST(ScenarioRump, ReleasingEverythingLeavesNothingBehind) {
+  Checked m;
+  const Pid a = m.rfork(0, kRumpRffdg);
+  m.rfork(0, kRumpRffdShare);  // child of a, sharing a's table
+  const Pid c = m.rfork(1, kRumpRfcfdg);
+  ASSERT_EQ(m(host(2, op::Newlwp{a})).ret, 0);
+  ASSERT_EQ(m(host(2, op::Open{"/x", true})).ret, 3);
+  ASSERT_EQ(m(host(1, op::Newlwp{c})).ret, 0);  // H1 leaves c's first lwp unbound
+  // Release everything: each host releases what it runs, then picks up what is left.
+  for (int round = 0; round < 10; ++round) {
+    for (HostId h = 0; h < 3; ++h)
+      if (m.state().curlwp(h) != kNoLwp) {
+        ASSERT_EQ(m(host(h, op::Release{})).ret, 0);
+      }
+    LwpId left = kNoLwp;
+    for (LwpId l = 1; l < m.state().lwps.size(); ++l)
+      if (!m.state().lwps[l].released) left = l;
+    if (left == kNoLwp) break;
+    ASSERT_TRUE(m(host(0, op::Switch{left})).returned());
+  }
+  EXPECT_EQ(m.state().nprocs, 2);
+  EXPECT_EQ(m.state().table.size(), 2u);
+  for (FdTableId t = 2; t < m.state().fdtables.size(); ++t) EXPECT_TRUE(m.state().fdtables[t].freed) << t;
+  for (ProcId p = 2; p < m.state().procs.size(); ++p) EXPECT_TRUE(m.proc(p).freed) << p;
+  EXPECT_EQ(m.state().fdtables[1].refs, 1);
+}
+
 TEST(ScenarioRump, LwpHandedBetweenHostThreads) {
   Checked m;
   const Pid p = m.rfork(0);
