@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   lockstep::cli::add_run(app, exit_code);
   lockstep::cli::add_model_run(app, exit_code);
+  lockstep::cli::add_faults(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

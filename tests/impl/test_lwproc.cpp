@@ -382,7 +382,9 @@ TEST_F(Lwproc, OpenWriteFstatCloseDup) {
   EXPECT_EQ(k.write(h, 1, 7), 7);
   s = k.snapshot();
   for (const auto& f : s.files)
-    if (f.path == "/dev/console") EXPECT_EQ(f.size, 7u);
+    if (f.path == "/dev/console") {
+      EXPECT_EQ(f.size, 7u);
+    }
 }
 
 TEST_F(Lwproc, RforkSharedTableSeesOpensAndCloses) {
