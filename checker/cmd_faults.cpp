@@ -22,7 +22,7 @@ void add_faults(CLI::App& app, int& exit_code) {
       if (*names_only) {
         std::printf("%.*s\n", static_cast<int>(f.name.size()), f.name.data());
       } else {
-        std::printf("%-*.*s  %-12.*s  %.*s\n", static_cast<int>(width), static_cast<int>(f.name.size()),
+        std::printf("%-*.*s  %-14.*s  %.*s\n", static_cast<int>(width), static_cast<int>(f.name.size()),
                     f.name.data(), static_cast<int>(f.rule.size()), f.rule.data(),
                     static_cast<int>(f.description.size()), f.description.data());
       }
