@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -203,7 +204,10 @@ class Step {
     if (d == kNoDesc) return sys_error(Rule::P7, EBADF, "EBADF");
     // Reading: write(2)'s count is a size_t; a negative count cannot be passed, we answer EINVAL.
     if (o.n < 0) return sys_error(Rule::P7, EINVAL, "EINVAL");
-    s_.files[s_.descs[d]].size += o.n;
+    // Reading: a file never grows past the largest off_t; NetBSD's write(2) answers EFBIG.
+    std::int64_t& size = s_.files[s_.descs[d]].size;
+    if (size > std::numeric_limits<std::int64_t>::max() - o.n) return sys_error(Rule::P7, EFBIG, "EFBIG");
+    size += o.n;
     return ok(Rule::P7, o.n);
   }
   Outcome operator()(const op::Fstat& o) {
@@ -343,7 +347,8 @@ class Step {
 
   // §5
   Outcome operator()(const op::Tick& o) {
-    s_.now += o.n;
+    // Reading: the 64-bit clock saturates at its end rather than wrapping.
+    s_.now = s_.now > std::numeric_limits<Tick>::max() - o.n ? std::numeric_limits<Tick>::max() : s_.now + o.n;
     // Expired waits end with EWOULDBLOCK in deadline order, ties in the order the waits began.
     std::vector<Wait> expired;
     for (const Wait& w : s_.waits)
@@ -433,7 +438,8 @@ class Step {
     w.host = host_;
     w.kind = k;
     w.target = target;
-    if (timo > 0) w.deadline = s_.now + timo;  // timo = 0 waits without limit
+    // timo = 0 waits without limit; a deadline past the end of time saturates there.
+    if (timo > 0) w.deadline = s_.now > std::numeric_limits<Tick>::max() - timo ? std::numeric_limits<Tick>::max() : s_.now + timo;
     w.seq = s_.next_wait_seq++;
     s_.waits.push_back(w);
   }
@@ -612,11 +618,14 @@ StepResult Model::apply(const Op& op, const Choice& choice) {
     r.outcome = not_runnable(rule, "unknown-proc-handle");
     return r;
   }
+  // Time does not go back.
   if (const auto* t = std::get_if<op::Tick>(&op.body); t != nullptr && t->n < 0) {
     r.outcome = not_runnable(Rule::Tick, "negative-tick");
     return r;
   }
-  if (choice.pid && !pid_allowed(*choice.pid)) {
+  const bool allocates = std::holds_alternative<op::Rfork>(op.body) || std::holds_alternative<op::KthreadCreate>(op.body) ||
+                         std::holds_alternative<op::KprocStart>(op.body);
+  if (allocates && choice.pid && !pid_allowed(*choice.pid)) {
     r.outcome = not_runnable(rule, "pid-not-allowed");
     return r;
   }
