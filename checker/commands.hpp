@@ -8,6 +8,7 @@ namespace lockstep::cli {
 
 void add_model_run(CLI::App& app, int& exit_code);
 void add_run(CLI::App& app, int& exit_code);
+void add_mutants(CLI::App& app, int& exit_code);
 void add_faults(CLI::App& app, int& exit_code);
 
 

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   lockstep::cli::add_run(app, exit_code);
+  lockstep::cli::add_mutants(app, exit_code);
   lockstep::cli::add_model_run(app, exit_code);
   lockstep::cli::add_faults(app, exit_code);
   try {

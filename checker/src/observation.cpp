@@ -45,12 +45,19 @@ Rule lwp_rule(const std::vector<ObsLwp>& a, const std::vector<ObsLwp>& b) {
 
 void canonicalize_fds(std::vector<ObsProc>& procs, const std::vector<std::uint64_t>& table_keys,
                       const std::vector<std::vector<std::pair<int, std::uint64_t>>>& fd_keys) {
-  std::map<std::uint64_t, int> tables, descs;
+  // A handful of tables and descriptions per state: a linear scan beats a map here (hot path).
+  std::vector<std::uint64_t> tables, descs;
+  auto name_of = [](std::vector<std::uint64_t>& seen, std::uint64_t key) {
+    for (std::size_t i = 0; i < seen.size(); ++i)
+      if (seen[i] == key) return static_cast<int>(i);
+    seen.push_back(key);
+    return static_cast<int>(seen.size() - 1);
+  };
   for (std::size_t i = 0; i < procs.size(); ++i) {
-    procs[i].fdtable = tables.emplace(table_keys[i], static_cast<int>(tables.size())).first->second;
+    procs[i].fdtable = name_of(tables, table_keys[i]);
     procs[i].fds.clear();
-    for (const auto& [fd, key] : fd_keys[i])
-      procs[i].fds.emplace_back(fd, descs.emplace(key, static_cast<int>(descs.size())).first->second);
+    procs[i].fds.reserve(fd_keys[i].size());
+    for (const auto& [fd, key] : fd_keys[i]) procs[i].fds.emplace_back(fd, name_of(descs, key));
   }
 }
 

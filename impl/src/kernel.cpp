@@ -175,6 +175,7 @@ std::optional<PanicInfo> Kernel::panicked() const {
   auto [it, fresh] = proc_handles_.try_emplace(p->serial);
   if (fresh) {
     it->second.kind = p->kind;
+    it->second.comm = p->comm;
     if (p->kind == ProcKind::kthread)
       it->second.strong = p;  // REAPED must stay answerable for ever (K3, K4, K8, K9)
     else
@@ -190,13 +191,18 @@ std::optional<PanicInfo> Kernel::panicked() const {
   return proc_handle_locked(it->second);
 }
 
-Kernel::ProcPtr Kernel::lookup_proc_locked(::proc* p, ProcKind* kind) const {
+const Kernel::ProcHandleEntry* Kernel::handle_entry_locked(::proc* p) const {
   const auto v = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(p));
   if (p == nullptr || (v >> 40) != kid_) return nullptr;
   auto it = proc_handles_.find(v & ((std::uint64_t{1} << 40) - 1));
-  if (it == proc_handles_.end()) return nullptr;
-  if (kind) *kind = it->second.kind;
-  return it->second.strong ? it->second.strong : it->second.weak.lock();
+  return it == proc_handles_.end() ? nullptr : &it->second;
+}
+
+Kernel::ProcPtr Kernel::lookup_proc_locked(::proc* p, ProcKind* kind) const {
+  const ProcHandleEntry* e = handle_entry_locked(p);
+  if (e == nullptr) return nullptr;
+  if (kind) *kind = e->kind;
+  return e->strong ? e->strong : e->weak.lock();
 }
 
 pid_t Kernel::proc_pid(::proc* p) {

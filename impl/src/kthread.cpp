@@ -209,7 +209,8 @@ void Kernel::kproc_shutdown(HostContext& h, ::proc* p, int /*howto*/) {
   std::string name;
   {
     std::unique_lock t(proctable_lock_);
-    if (ProcPtr pp = lookup_proc_locked(p, nullptr)) name = pp->comm;
+    // The process the handle names, even one that has been freed since (SPEC K7 prints its comm).
+    if (const ProcHandleEntry* e = handle_entry_locked(p)) name = e->comm;
   }
   console_append("Waiting (max 60 seconds) for system process `" + name + "' to stop...");
   const int r = kthread_suspend(h, p, 60 * kHz);

@@ -176,6 +176,7 @@ class Kernel {
 
   struct ProcHandleEntry {
     ProcKind kind;
+    std::string comm;             // kept so that a stale handle can still be named (K7's banner)
     ProcPtr strong;               // kthreads: kept for ever, so REAPED stays answerable (K3/K4/K8/K9)
     std::weak_ptr<detail::Proc> weak;
   };
@@ -197,6 +198,7 @@ class Kernel {
   ::lwp* lwp_handle(const detail::Lwp& l) const;
   ::proc* proc_handle_locked(const ProcPtr& p);
   ProcPtr current_proc(HostContext& h);
+  const ProcHandleEntry* handle_entry_locked(::proc* p) const;
   ProcPtr lookup_proc_locked(::proc* p, ProcKind* kind) const;
   pid_t alloc_pid_locked();
   ProcPtr make_proc_locked(pid_t pid, pid_t ppid, ProcKind kind, std::string comm, uid_t uid,

@@ -1,0 +1,35 @@
+// `lockstep mutants`: the conformance run against every injected fault, and the
+// correct impl as control; prints the kill table.
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "checker/mutants.hpp"
+#include "commands.hpp"
+
+namespace lockstep::cli {
+
+using namespace lockstep::checker;
+
+void add_mutants(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("mutants", "Run the conformance campaign against every injected fault (and the correct impl)");
+  auto c = std::make_shared<MutantConfig>();
+  auto budget = std::make_shared<double>(10);
+  c->campaign.programs = 100000;
+  cmd->add_option("--seed", c->campaign.seed, "Run seed")->capture_default_str();
+  cmd->add_option("--steps", c->campaign.steps, "Steps per program, at most")->capture_default_str()->check(CLI::Range(1u, 100000u));
+  cmd->add_option("--threads", c->campaign.lockstep.program.chooser.hosts, "Host threads")->capture_default_str()->check(CLI::Range(1, 16));
+  cmd->add_option("--time-budget", *budget, "Seconds per fault before it counts as survived")->capture_default_str()->check(CLI::Range(0.1, 1e5));
+  cmd->add_option("--control-programs", c->control_programs, "Programs run on the correct impl")->capture_default_str()->check(CLI::Range(0ull, 1ull << 40));
+  cmd->add_flag("--shortest", c->shortest, "Also find each fault's shortest exposing program (BFS over the model's state graph)");
+  cmd->add_option("--shortest-depth", c->bounds.max_depth, "Longest program the BFS considers, minus one")->capture_default_str()->check(CLI::Range(1u, 8u));
+  cmd->add_option("--shortest-seconds", c->shortest_seconds, "Seconds per fault for the BFS search")->capture_default_str();
+  cmd->callback([c, budget, &exit_code] {
+    c->campaign.time_budget = std::chrono::milliseconds(static_cast<long long>(*budget * 1000));
+    const MutantReport r = run_mutants(*c, [](const std::string& s) { std::fprintf(stderr, "mutants: %s\n", s.c_str()); });
+    std::fputs(mutant_table(r, *c).c_str(), stdout);
+    exit_code = r.false_alarm ? 1 : 0;
+  });
+}
+
+}  // namespace lockstep::cli
