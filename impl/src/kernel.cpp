@@ -125,12 +125,7 @@ Kernel::~Kernel() {
   interrupt_waits();
   const std::vector<ProcPtr> kthreads = all_kthreads();
   backend_->release_all();  // a controlled backend: let stopped threads run to their end
-  std::vector<std::unique_ptr<sync::ThreadImpl>> threads;
-  {
-    std::unique_lock l(threads_lock_);
-    threads.swap(threads_);
-  }
-  for (auto& th : threads) th->join();
+  for (auto& p : kthreads) join_kthread(*p);
   for (auto& p : kthreads) p->kt->host.reset();  // unregisters the kthreads' host contexts
   // Break the Proc <-> Lwp reference cycles.
   std::unique_lock t(proctable_lock_);
@@ -216,9 +211,10 @@ pid_t Kernel::proc_pid(::proc* p) {
 // SPEC P1's reference allocator: increasing pids from 2, skipping pids in the table, wrapping from
 // PID_MAX to 2. Returns -1 when every pid is taken.
 pid_t Kernel::alloc_pid_locked() {
-  for (pid_t tries = 0; tries < kPidMax - 1; ++tries) {
+  const pid_t pid_max = std::max<pid_t>(2, cfg_.pid_max);
+  for (pid_t tries = 0; tries < pid_max - 1; ++tries) {
     const pid_t candidate = next_pid_;
-    next_pid_ = next_pid_ >= kPidMax ? 2 : next_pid_ + 1;
+    next_pid_ = next_pid_ >= pid_max ? 2 : next_pid_ + 1;
     auto it = procs_.find(candidate);
     if (it == procs_.end()) return candidate;
     // FAULT pid_reuse_zombie (breaks R5, P1): the zombie's pid was handed back to the allocator at

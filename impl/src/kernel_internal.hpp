@@ -21,7 +21,6 @@ inline constexpr int kRumpRFFDG = 0x01;
 inline constexpr int kRumpRFCFDG = 0x02;
 // NetBSD's O_CREAT.
 inline constexpr int kRumpOCreat = 0x0200;
-inline constexpr pid_t kPidMax = 30000;
 inline constexpr std::size_t kMaxComLen = 19;
 inline constexpr int kHz = 100;
 
@@ -85,6 +84,7 @@ struct Kthread {
   std::function<void()> body;             // immutable after creation
   std::unique_ptr<HostContext> host;      // its kernel-owned host thread (immutable pointer)
   ::proc* handle = nullptr;               // immutable after creation
+  std::unique_ptr<sync::ThreadImpl> thread;  // guarded by Kernel::threads_lock_; joined at reap or teardown
 };
 
 struct Proc {

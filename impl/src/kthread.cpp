@@ -56,9 +56,9 @@ int Kernel::kthread_create(HostContext& h, std::function<void()> body, ::proc** 
     p->kt->handle = proc_handle_locked(p);
   }
   if (newp != nullptr) *newp = p->kt->handle;  // before the new thread runs its first instruction
-  auto th = backend_->spawn("kthread" + std::to_string(p->pid) + " " + p->comm, [this, p] { kthread_main(p); });
+  // threads_lock_ is held until the handle is stored, so a reaper always finds it to join.
   std::unique_lock l(threads_lock_);
-  threads_.push_back(std::move(th));
+  p->kt->thread = backend_->spawn("kthread" + std::to_string(p->pid) + " " + p->comm, [this, p] { kthread_main(p); });
   return 0;
 }
 
@@ -257,7 +257,20 @@ int Kernel::kthread_reap(HostContext& /*h*/, ::proc* p) {
   }
   free_proc_locked(pp);
   reaped_.push_back(pp);
+  t.unlock();
+  join_kthread(*pp);
   return 0;
+}
+
+// The OS thread of an exited kthread is gone or about to be (it only unwinds to kthread_main and
+// returns); joining it here keeps no finished thread unjoined (the C API's kernel is never destroyed).
+void Kernel::join_kthread(detail::Proc& p) {
+  std::unique_ptr<sync::ThreadImpl> th;
+  {
+    std::unique_lock l(threads_lock_);
+    th = std::move(p.kt->thread);
+  }
+  if (th) th->join();
 }
 
 void Kernel::kthread_progress(HostContext& self) {

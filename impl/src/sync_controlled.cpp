@@ -53,6 +53,7 @@ class CThread final : public ThreadImpl {
  public:
   explicit CThread(ControlledBackend::Rec* r) : r_(r) {}
   void join() override;
+  std::uint32_t id() const override;
 
  private:
   ControlledBackend::Rec* r_;
@@ -64,6 +65,8 @@ std::atomic<std::uint64_t> g_backend_serial{1};
 thread_local ControlledBackend::Rec* tl_rec = nullptr;
 thread_local std::uint64_t tl_serial = 0;
 }  // namespace
+
+std::uint32_t CThread::id() const { return r_->id; }  // immutable after spawn
 
 void CThread::join() {
   if (r_->thread.joinable()) r_->thread.join();

@@ -210,7 +210,9 @@ TEST(Faults, ResumeNoWakeup) {
                                   on ? 100ms : 10000ms);
     EXPECT_EQ(moved, !on);
     c->exit = true;
-    if (!on) EXPECT_EQ(k.kthread_wait_exit(h, p, 0), 0);
+    if (!on) {
+      EXPECT_EQ(k.kthread_wait_exit(h, p, 0), 0);
+    }
     // (with the fault the parked thread is stopped by the kernel's destructor)
   }
 }

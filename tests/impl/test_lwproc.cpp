@@ -84,9 +84,10 @@ TEST_F(Lwproc, RforkCreatesChildOfCurrentProcessAndSwitchesToIt) {
   EXPECT_EQ(k.getppid(h), 2);
   EXPECT_EQ(k.snapshot().proc(3)->comm, "rumproc");
   // H's previous lwp (in pid 2) is unbound, not released.
-  const auto* l2 = &k.snapshot().proc(2)->lwps[0];
-  EXPECT_FALSE(l2->bound_to);
-  EXPECT_FALSE(l2->released);
+  const Snapshot after = k.snapshot();
+  const LwpSnapshot& l2 = after.proc(2)->lwps[0];
+  EXPECT_FALSE(l2.bound_to);
+  EXPECT_FALSE(l2.released);
 }
 
 // P1 failure: only 0, 1, 2 are valid flags; EINVAL with no change.

@@ -22,12 +22,8 @@ class Actor {
  public:
   Actor(Backend& b, std::string name)
       : backend_(&b), name_(std::move(name)), mbox_lock_(b, name_ + ".mbox"), mbox_cv_(b, name_ + ".mbox") {
-    if (auto* cb = dynamic_cast<ControlledBackend*>(&b)) {
-      thread_ = b.spawn(name_, [this] { loop(); });
-      id_ = cb->threads().back().id;  // spawn registers synchronously, in order
-    } else {
-      thread_ = b.spawn(name_, [this] { loop(); });
-    }
+    thread_ = b.spawn(name_, [this] { loop(); });
+    id_ = thread_->id();
   }
   // Stops the loop (after the current job) and joins. Under a ControlledBackend the actor must be
   // scheduled (or the backend released) for the loop to see the stop.

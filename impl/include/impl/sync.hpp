@@ -45,6 +45,8 @@ class ThreadImpl {
  public:
   virtual ~ThreadImpl() = default;
   virtual void join() = 0;
+  // Its scheduler id under the controlled backend (ControlledBackend::ThreadId), 0 otherwise.
+  virtual std::uint32_t id() const { return 0; }
 };
 
 class Backend {
