@@ -22,6 +22,7 @@ void add_run(CLI::App& app, int& exit_code) {
     CampaignConfig c;
     std::string fault, junit, replay;
     double budget_s = 90;
+    double shrink_s = 30;
     int watchdog_ms = 2000;
     bool no_shrink = false;
   };
@@ -32,11 +33,13 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--threads", o->c.lockstep.program.chooser.hosts, "Host threads")->capture_default_str()->check(CLI::Range(1, 16));
   cmd->add_option("--kthreads", o->c.lockstep.program.chooser.max_kthreads, "Kthreads alive at most")->capture_default_str()->check(CLI::Range(0, 16));
   cmd->add_option("--maxproc", o->c.lockstep.program.maxproc, "maxproc of each kernel instance")->capture_default_str()->check(CLI::Range(2, 30000));
+  cmd->add_option("--pid-max", o->c.lockstep.program.pid_max, "PID_MAX of each kernel instance (SPEC: 30000; small so pids wrap)")->capture_default_str()->check(CLI::Range(2, 30000));
   cmd->add_option("--fault", o->fault, "Injected fault(s) to enable in the impl, comma-separated (see 'lockstep faults')");
   cmd->add_option("--time-budget", o->budget_s, "Seconds after which no new program starts")->capture_default_str()->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--junit", o->junit, "Write a JUnit XML report to FILE");
   cmd->add_option("--replay", o->replay, "Run this one program (the text a failing run prints) instead of random ones");
   cmd->add_option("--watchdog-ms", o->watchdog_ms, "A step that neither returns nor blocks within this is a DEADLOCK")->capture_default_str()->check(CLI::Range(10, 600000));
+  cmd->add_option("--shrink-budget", o->shrink_s, "Seconds shrinking may take")->capture_default_str()->check(CLI::Range(0.0, 1e6));
   cmd->add_flag("--no-shrink", o->no_shrink, "Report the first failing program as found");
   cmd->callback([o, &exit_code] {
     CampaignConfig& c = o->c;
@@ -47,6 +50,7 @@ void add_run(CLI::App& app, int& exit_code) {
     c.lockstep.watchdog = std::chrono::milliseconds(o->watchdog_ms);
     c.time_budget = std::chrono::milliseconds(static_cast<long long>(o->budget_s * 1000));
     c.shrink = !o->no_shrink;
+    c.shrink_budget = std::chrono::milliseconds(static_cast<long long>(o->shrink_s * 1000));
     CampaignReport rep;
     if (!o->replay.empty()) {
       Program p;

@@ -22,6 +22,25 @@ rc::Gen<Program> program_gen() {
 
 bool same_failure(const LockstepResult& a, const LockstepResult& b) { return a.verdict == b.verdict; }
 
+// The shrink tree we descend: RapidCheck's chunk removal over the steps, then, step by step,
+// each non-zero choice set to 0 (the chooser's first option). Not RapidCheck's integral
+// binary search toward 0: a choice is an index into options, and halving it buys nothing
+// but candidates.
+rc::Seq<Program> shrink_program(const Program& p) {
+  auto zero_one_choice = [](const std::vector<std::uint32_t>& step) {
+    std::vector<std::vector<std::uint32_t>> simpler;
+    for (std::size_t i = 0; i < step.size(); ++i)
+      if (step[i] != 0) {
+        simpler.push_back(step);
+        simpler.back()[i] = 0;
+      }
+    return rc::seq::fromContainer(std::move(simpler));
+  };
+  auto as_program = [](std::vector<std::vector<std::uint32_t>> steps) { return Program{std::move(steps)}; };
+  return rc::seq::map(rc::seq::concat(rc::shrink::removeChunks(p.steps), rc::shrink::eachElement(p.steps, zero_one_choice)),
+                      as_program);
+}
+
 // Greedy descent through RapidCheck's shrink tree: take the first smaller candidate that still
 // fails the same way, until none does. Each candidate runs on a fresh kernel; an accepted one is
 // run a second time, and a different outcome is reported as nondeterminism.
@@ -34,7 +53,10 @@ void shrink(rc::Shrinkable<Program> failing, Counterexample& cex, const Campaign
     improved = false;
     auto candidates = failing.shrinks();
     while (auto cand = candidates.next()) {
-      if (Clock::now() > deadline) return;
+      if (Clock::now() > deadline) {
+        cex.shrink_budget_exhausted = true;
+        return;
+      }
       Program p = cand->value();
       LockstepResult r = run_lockstep(p, c.lockstep);
       ++cex.shrink_runs;
@@ -64,8 +86,7 @@ CampaignReport run_campaign(const CampaignConfig& c, const std::function<void(co
       rep.budget_exhausted = true;
       break;
     }
-    const rc::Shrinkable<Program> sp = gen(rc::Random(program_seed(c.seed, i)), static_cast<int>(c.steps));
-    Program p = sp.value();
+    Program p = gen(rc::Random(program_seed(c.seed, i)), static_cast<int>(c.steps)).value();
     LockstepResult r = run_lockstep(p, c.lockstep);
     rep.programs = i + 1;
     rep.steps += r.steps.size();
@@ -81,7 +102,7 @@ CampaignReport run_campaign(const CampaignConfig& c, const std::function<void(co
     if (again.summary() != cex.original_result.summary())
       cex.nondeterminism = fmt::format("the same program gave \"{}\" and then \"{}\"", cex.original_result.summary(), again.summary());
     else if (c.shrink)
-      shrink(sp, cex, c, Clock::now() + std::max(c.time_budget, std::chrono::milliseconds(60000)), progress);
+      shrink(rc::shrinkable::shrinkRecur(cex.original, &shrink_program), cex, c, Clock::now() + c.shrink_budget, progress);
     else {
       cex.shrunk = cex.original;
       cex.shrunk_result = cex.original_result;
@@ -118,8 +139,9 @@ CampaignReport replay_program(const Program& p, const CampaignConfig& c) {
 std::string reproduce_command(const Program& p, const CampaignConfig& c) {
   std::string faults;
   for (auto name : c.lockstep.faults.names()) faults += fmt::format("{}{}", faults.empty() ? "" : ",", name);
-  return fmt::format("lockstep run --threads {} --kthreads {} --maxproc {}{} --replay '{}'", c.lockstep.program.chooser.hosts,
-                     c.lockstep.program.chooser.max_kthreads, c.lockstep.program.maxproc,
+  return fmt::format("lockstep run --threads {} --kthreads {} --maxproc {} --pid-max {}{} --replay '{}'",
+                     c.lockstep.program.chooser.hosts, c.lockstep.program.chooser.max_kthreads, c.lockstep.program.maxproc,
+                     c.lockstep.program.pid_max,
                      faults.empty() ? "" : " --fault " + faults, encode(p));
 }
 

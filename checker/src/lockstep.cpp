@@ -113,6 +113,7 @@ class Runner {
     sched_ = std::make_shared<Sched>(Sched::Options{false, c.watchdog});
     impl::KernelConfig kc;
     kc.maxproc = c.program.maxproc;
+    kc.pid_max = c.program.pid_max;
     kc.backend = sched_;
     kc.faults = c.faults;
     kc.panic_hook = [](const impl::PanicInfo&) {};  // returning makes the op throw impl::Panic
@@ -198,6 +199,8 @@ class Runner {
     const StepResult mr = model_.apply(op, choice);
     res.coverage.count(mr.outcome);
     for (const Completion& done : mr.completions) res.coverage.count(done.outcome);
+    rec.outcome = mr.outcome;
+    rec.woke = mr.completions;
     rec.expected = render_model(mr.outcome, op.body);
     rec.observed = acting ? render_impl(*acting, op.body) : "BLOCKED";
     res.steps.push_back(rec);
@@ -228,11 +231,12 @@ class Runner {
     for (const auto& [who, r] : impl_done)
       if (!model_done.contains(who))
         return diverge(res, wake_rule(r.first.body), fmt::format("wake-up of {} in {}", who, op_name(r.first.body)), "still blocked",
-                       "returned " + render_impl(r.second, r.first.body));
+                       fmt::format("woken ({})", render_impl(r.second, r.first.body)));
 
     // 5. Everything else SPEC §7 names.
     const Observation expected = observe(model_.state(), c_.program.chooser.hosts);
     const Observation observed = observe_impl();
+    saved.digest = digest(expected);
     if (!(expected == observed))
       if (auto d = first_difference(expected, observed, mr.outcome.rule)) return diverge(res, d->rule, "state after the step", d->text, "");
 
@@ -488,16 +492,19 @@ class Runner {
       lwp_of_[l] = r->new_lwp;
       lwp_ids_[r->new_lwp] = l;
       rec.bindings.push_back(fmt::format("lwp#{} = {}", l, static_cast<const void*>(r->new_lwp)));
+      rec.bound.push_back(Binding{Binding::Kind::Lwp, l, s.procs[s.lwps[l].proc].pid});
     }
     if (std::holds_alternative<op::Rfork>(op.body)) {
       proc_of_[s.procs.size() - 1] = r->new_proc;
       rec.bindings.push_back(fmt::format("proc#{} = pid {}", s.procs.size() - 1, r->new_pid));
+      rec.bound.push_back(Binding{Binding::Kind::Proc, static_cast<std::uint32_t>(s.procs.size() - 1), r->new_pid});
     }
     if (creates_kthread(op.body) && newborn) {
       const ProcId p = mr.outcome.proc;
       proc_of_[p] = r->proc;
       kthreads_[p] = std::move(newborn);
       rec.bindings.push_back(fmt::format("proc#{} = kthread pid {}", p, r->new_pid));
+      rec.bound.push_back(Binding{Binding::Kind::Proc, p, r->new_pid});
     }
   }
 
@@ -671,7 +678,7 @@ class Runner {
 
 LockstepResult run_lockstep(const Program& p, const LockstepConfig& c) {
   Runner r(c);
-  r.set_model(Model(Config{c.program.maxproc, true}));
+  r.set_model(Model(Config{c.program.maxproc, true, c.program.pid_max}));
   std::size_t i = 0;
   return r.run(
       [&](const State& s) -> std::optional<Op> {
@@ -683,7 +690,7 @@ LockstepResult run_lockstep(const Program& p, const LockstepConfig& c) {
 
 LockstepResult run_lockstep(const std::vector<Op>& ops, const LockstepConfig& c) {
   Runner r(c);
-  r.set_model(Model(Config{c.program.maxproc, true}));
+  r.set_model(Model(Config{c.program.maxproc, true, c.program.pid_max}));
   std::size_t i = 0;
   return r.run([&](const State&) -> std::optional<Op> { return i < ops.size() ? std::optional<Op>(ops[i++]) : std::nullopt; },
                ops.size());

@@ -61,6 +61,31 @@ void canonicalize_fds(std::vector<ObsProc>& procs, const std::vector<std::uint64
   }
 }
 
+std::uint64_t digest(const Observation& o) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  auto bytes = [&](const void* p, std::size_t n) {
+    const auto* c = static_cast<const unsigned char*>(p);
+    for (std::size_t i = 0; i < n; ++i) h = (h ^ c[i]) * 0x100000001b3ULL;
+  };
+  auto num = [&](std::int64_t v) { bytes(&v, sizeof v); };  // little-endian hosts only, as Debian amd64/arm64
+  auto str = [&](const std::string& s) {
+    num(static_cast<std::int64_t>(s.size()));
+    bytes(s.data(), s.size());
+  };
+  num(o.nprocs);
+  for (const ObsProc& p : o.procs) {
+    num(p.pid), num(p.ppid), str(p.comm), num(static_cast<int>(p.kind)), num(p.uid), num(p.fdtable);
+    for (const ObsLwp& l : p.lwps) num(l.lid), num(l.bound), num(l.released);
+    for (const auto& [fd, d] : p.fds) num(fd), num(d);
+    num(static_cast<int>(p.kstate)), num(p.suspend_requested), num(static_cast<std::int64_t>(p.progress)), num(p.exit_code);
+  }
+  for (const ObsHost& x : o.hosts) num(x.curlwp ? x.curlwp->first : -1), num(x.curlwp ? x.curlwp->second : -1), num(x.pid);
+  for (const ObsWait& w : o.blocked) num(w.host), str(w.what), num(w.target);
+  for (const auto& [path, size] : o.files) str(path), num(size);
+  for (const std::string& line : o.console) str(line);
+  return h;
+}
+
 Observation observe(const State& s, int hosts) {
   Observation o;
   std::vector<std::uint64_t> table_keys;

@@ -7,10 +7,10 @@ namespace lockstep::checker {
 std::string campaign_summary(const CampaignReport& r, const CampaignConfig& c) {
   std::string out = r.coverage.table();
   const std::string unreached = r.coverage.unreached_rules();
-  out += fmt::format("\nprograms {}  steps {}  {:.1f} s  {:.0f} steps/s  (seed {}, {} host threads, {} kthreads, maxproc {}{})\n",
+  out += fmt::format("\nprograms {}  steps {}  {:.1f} s  {:.0f} steps/s  (seed {}, {} host threads, {} kthreads, maxproc {}, pid_max {}{})\n",
                      r.programs, r.steps, r.seconds, r.seconds > 0 ? static_cast<double>(r.steps) / r.seconds : 0.0, c.seed,
                      c.lockstep.program.chooser.hosts, c.lockstep.program.chooser.max_kthreads, c.lockstep.program.maxproc,
-                     c.lockstep.faults.empty() ? "" : ", fault " + std::string(c.lockstep.faults.names().front()));
+                     c.lockstep.program.pid_max, c.lockstep.faults.empty() ? "" : ", fault " + std::string(c.lockstep.faults.names().front()));
   out += fmt::format("SPEC rules not reached: {}\n", unreached.empty() ? "none" : unreached);
   if (r.budget_exhausted) out += fmt::format("time budget reached after {} programs\n", r.programs);
   if (!r.failure) {
@@ -22,6 +22,7 @@ std::string campaign_summary(const CampaignReport& r, const CampaignConfig& c) {
   out += fmt::format("found in program {} after {:.2f} s; original {} steps, shrunk to {} steps ({} candidates tried, {} accepted)\n",
                      f.program_index, f.seconds_to_first_failure, f.original_result.steps.size(), f.shrunk_result.steps.size(),
                      f.shrink_runs, f.shrinks_accepted);
+  if (f.shrink_budget_exhausted) out += "shrinking stopped at its time budget (--shrink-budget): the program may shrink further\n";
   if (f.nondeterminism) out += fmt::format("NONDETERMINISM in the impl: {}\n", *f.nondeterminism);
   out += "\nshrunk counterexample:\n" + listing(f.shrunk_result);
   out += fmt::format("\nreproduce:\n  {}\n", reproduce_command(f.shrunk, c));

@@ -64,6 +64,7 @@ std::string shutdown_banner(const std::string& name) {
 State initial_state(const Config& c) {
   State s;
   s.maxproc = c.maxproc;
+  s.pid_max = std::max<Pid>(2, c.pid_max);
   // Process 0: the kernel, with lwp0 that is never bound to a host thread, and an empty fd table.
   s.fdtables.push_back(FdTable{{}, 1, false});
   s.lwps.push_back(Lwp{0, 1, kUnbound, false});
@@ -448,7 +449,7 @@ class Step {
   Pid take_pid() {
     Pid pid = choice_.pid ? *choice_.pid : Model::reference_pid_of(s_);
     if (pid == 0) return 0;
-    s_.next_pid = pid >= kPidMax ? 2 : pid + 1;
+    s_.next_pid = pid >= s_.pid_max ? 2 : pid + 1;
     return pid;
   }
 
@@ -555,6 +556,7 @@ Model::Model(Config config) {
   } else {
     state_.initialized = false;
     state_.maxproc = config.maxproc;
+    state_.pid_max = config.pid_max;
   }
 }
 
@@ -576,16 +578,16 @@ bool Model::runnable(const Actor& a) const {
 
 Pid Model::reference_pid_of(const State& s) {
   Pid pid = s.next_pid;
-  for (int tries = 0; tries < kPidMax - 1; ++tries) {
+  for (int tries = 0; tries < s.pid_max - 1; ++tries) {
     if (!s.table.contains(pid)) return pid;
-    pid = pid >= kPidMax ? 2 : pid + 1;
+    pid = pid >= s.pid_max ? 2 : pid + 1;
   }
   return 0;
 }
 
 Pid Model::reference_pid() const { return reference_pid_of(state_); }
 
-bool Model::pid_allowed(Pid pid) const { return pid >= 2 && pid <= kPidMax && !state_.table.contains(pid); }
+bool Model::pid_allowed(Pid pid) const { return pid >= 2 && pid <= state_.pid_max && !state_.table.contains(pid); }
 
 StepResult Model::apply(const Op& op, const Choice& choice) {
   StepResult r;
@@ -597,7 +599,7 @@ StepResult Model::apply(const Op& op, const Choice& choice) {
   // §1: any call before rump_init() is FATAL, rump_init() itself initialises.
   if (!state_.initialized) {
     if (std::holds_alternative<op::Init>(op.body) && op.actor.kind == Actor::Kind::Host) {
-      state_ = initial_state(Config{state_.maxproc, true});
+      state_ = initial_state(Config{state_.maxproc, true, state_.pid_max});
       r.outcome = ok(Rule::P0, 0, "ok(init)");
     } else {
       state_.fatal = Fatal::P0Uninit;

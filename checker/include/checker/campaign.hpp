@@ -21,6 +21,7 @@ struct CampaignConfig {
   LockstepConfig lockstep;
   std::chrono::milliseconds time_budget{90000};  // stop generating new programs after this
   bool shrink = true;
+  std::chrono::milliseconds shrink_budget{30000};  // shrinking stops here with the smallest failure so far
 };
 
 struct Counterexample {
@@ -31,6 +32,7 @@ struct Counterexample {
   LockstepResult shrunk_result;
   std::uint64_t shrink_runs = 0;       // candidates tried
   std::uint64_t shrinks_accepted = 0;
+  bool shrink_budget_exhausted = false;
   std::optional<std::string> nondeterminism;  // set when a re-run gave another outcome
   double seconds_to_first_failure = 0;
 };

@@ -27,14 +27,26 @@ struct LockstepConfig {
 enum class Verdict : std::uint8_t { Agree, Diverge, Deadlock };
 std::string_view to_string(Verdict v);
 
+// A symbol the step bound: model id `id` of `kind` now names the impl object created by the step.
+struct Binding {
+  enum class Kind : std::uint8_t { Lwp, Proc } kind = Kind::Lwp;
+  std::uint32_t id = 0;   // model LwpId / ProcId: the symbol
+  model::Pid pid = 0;     // the pid the kernel chose (Proc), or the lwp's process (Lwp)
+  friend bool operator==(const Binding&, const Binding&) = default;
+};
+
 // One executed step as both sides saw it.
 struct StepRecord {
   std::size_t index = 0;
   model::Op op;                 // resolved, naming model ids (the symbols)
+  model::Outcome outcome;       // the model's outcome of the acting op
+  std::vector<model::Completion> woke;  // the model's completions of earlier blocked calls
+  std::vector<Binding> bound;
+  std::uint64_t digest = 0;     // digest of the §7 observation after the step (0 when the step ended the run)
   std::string expected;         // the model's outcome, rendered
   std::string observed;         // the impl's outcome, rendered
-  std::vector<std::string> completions;  // "H1 kthread_suspend -> 0", ...
-  std::vector<std::string> bindings;     // "lwp#3 = 0x...", "pid 5 chosen"
+  std::vector<std::string> completions;  // "H1 -> 0", ...
+  std::vector<std::string> bindings;     // "lwp#3 = 0x...", "proc#2 = pid 5"
 };
 
 struct Divergence {

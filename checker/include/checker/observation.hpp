@@ -62,6 +62,10 @@ struct Observation {
   friend bool operator==(const Observation&, const Observation&) = default;
 };
 
+// A 64-bit digest of an observation (FNV-1a over a canonical rendering): equal observations,
+// equal digests, on any machine.
+std::uint64_t digest(const Observation& o);
+
 // The model's state as seen through §7, for hosts 0..hosts-1.
 Observation observe(const model::State& s, int hosts);
 

@@ -16,11 +16,15 @@
 
 namespace lockstep::checker {
 
-inline constexpr std::size_t kChoicesPerStep = 8;
+// The chooser draws at most this many choices for one step (actor, host, op, arguments).
+inline constexpr std::size_t kChoicesPerStep = 6;
 
 struct ProgramConfig {
   ChooserConfig chooser;
   int maxproc = 12;
+  // A small pid space (the SPEC's allocator rule, scaled down) so that short programs wrap it and
+  // reuse pids; the SPEC's own PID_MAX is 30000.
+  model::Pid pid_max = 12;
 };
 
 struct Program {

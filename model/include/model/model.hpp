@@ -14,6 +14,9 @@ struct Config {
   int maxproc = kDefaultMaxproc;
   // false: the instance starts before rump_init(); every op but op::Init is FATAL(P0-uninit).
   bool initialized = true;
+  // SPEC P1's PID_MAX. Reading: a parameter of the instance like maxproc; conformance runs scale it
+  // down so that the allocator wraps and reuses pids within short programs (same rule, smaller space).
+  Pid pid_max = kPidMax;
 };
 
 // Where the SPEC lets the kernel choose (a fresh pid, P1/K1), the checker may bind

@@ -100,6 +100,7 @@ struct State {
   Tick now = 0;
   int nprocs = 0;
   int maxproc = kDefaultMaxproc;
+  Pid pid_max = kPidMax;               // the largest pid (P1); the SPEC's value unless scaled down for a run
   Pid next_pid = 2;                    // the reference pid allocator's cursor (P1)
   std::uint64_t next_wait_seq = 0;
   friend bool operator==(const State&, const State&) = default;
