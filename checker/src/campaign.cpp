@@ -98,6 +98,7 @@ CampaignReport run_campaign(const CampaignConfig& c, const std::function<void(co
     cex.seconds_to_first_failure = std::chrono::duration<double>(Clock::now() - t0).count();
     cex.original = std::move(p);
     cex.original_result = std::move(r);
+    if (c.on_failure_found) c.on_failure_found(cex.original, cex.original_result);
     LockstepResult again = run_lockstep(cex.original, c.lockstep);
     if (again.summary() != cex.original_result.summary())
       cex.nondeterminism = fmt::format("the same program gave \"{}\" and then \"{}\"", cex.original_result.summary(), again.summary());
@@ -107,6 +108,7 @@ CampaignReport run_campaign(const CampaignConfig& c, const std::function<void(co
       cex.shrunk = cex.original;
       cex.shrunk_result = cex.original_result;
     }
+    if (c.on_failure_shrunk) c.on_failure_shrunk(cex.shrunk, cex.shrunk_result);
     rep.failure = std::move(cex);
     break;
   }

@@ -22,6 +22,10 @@ struct CampaignConfig {
   std::chrono::milliseconds time_budget{90000};  // stop generating new programs after this
   bool shrink = true;
   std::chrono::milliseconds shrink_budget{30000};  // shrinking stops here with the smallest failure so far
+  // Called with the first failing program before shrinking starts, then with the shrunk one
+  // (e.g. to write both traces, the original first, so a crash while shrinking loses nothing).
+  std::function<void(const Program&, const LockstepResult&)> on_failure_found;
+  std::function<void(const Program&, const LockstepResult&)> on_failure_shrunk;
 };
 
 struct Counterexample {
