@@ -22,7 +22,7 @@ void add_mutants(CLI::App& app, int& exit_code) {
   cmd->add_option("--time-budget", *budget, "Seconds per fault before it counts as survived")->capture_default_str()->check(CLI::Range(0.1, 1e5));
   cmd->add_option("--control-programs", c->control_programs, "Programs run on the correct impl")->capture_default_str()->check(CLI::Range(0ull, 1ull << 40));
   cmd->add_flag("--shortest", c->shortest, "Also find each fault's shortest exposing program (BFS over the model's state graph)");
-  cmd->add_option("--shortest-depth", c->bounds.max_depth, "Longest program the BFS considers, minus one")->capture_default_str()->check(CLI::Range(1u, 8u));
+  cmd->add_option("--shortest-depth", c->bounds.max_depth, "Longest program the BFS considers")->capture_default_str()->check(CLI::Range(1u, 8u));
   cmd->add_option("--shortest-seconds", c->shortest_seconds, "Seconds per fault for the BFS search")->capture_default_str();
   cmd->callback([c, budget, &exit_code] {
     c->campaign.time_budget = std::chrono::milliseconds(static_cast<long long>(*budget * 1000));

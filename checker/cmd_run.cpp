@@ -10,6 +10,7 @@
 #include "checker/junit.hpp"
 #include "checker/progress.hpp"
 #include "checker/report.hpp"
+#include "checker/trace_io.hpp"
 #include "commands.hpp"
 
 namespace lockstep::cli {
@@ -20,7 +21,7 @@ void add_run(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("run", "Conformance run: random programs on impl and model in lockstep");
   struct Opts {
     CampaignConfig c;
-    std::string fault, junit, replay;
+    std::string fault, junit, replay, trace_dir, trace_name;
     double budget_s = 90;
     double shrink_s = 30;
     int watchdog_ms = 2000;
@@ -41,6 +42,9 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--watchdog-ms", o->watchdog_ms, "A step that neither returns nor blocks within this is a DEADLOCK")->capture_default_str()->check(CLI::Range(10, 600000));
   cmd->add_option("--shrink-budget", o->shrink_s, "Seconds shrinking may take")->capture_default_str()->check(CLI::Range(0.0, 1e6));
   cmd->add_flag("--no-shrink", o->no_shrink, "Report the first failing program as found");
+  cmd->add_option("--trace-dir", o->trace_dir, "On a failure write DIR/NAME.original.trace.jsonl (before shrinking) and DIR/NAME.trace.jsonl (shrunk)")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--trace-name", o->trace_name, "NAME of the trace files (default: the fault's name, or seed-N)");
   cmd->callback([o, &exit_code] {
     CampaignConfig& c = o->c;
     std::string error;
@@ -51,11 +55,32 @@ void add_run(CLI::App& app, int& exit_code) {
     c.time_budget = std::chrono::milliseconds(static_cast<long long>(o->budget_s * 1000));
     c.shrink = !o->no_shrink;
     c.shrink_budget = std::chrono::milliseconds(static_cast<long long>(o->shrink_s * 1000));
+    // Traces of a failure: the original is written before shrinking starts, so a crash or a kill
+    // while shrinking still leaves it; both writes are atomic (traces/FORMAT.md).
+    std::string trace_error;
+    if (!o->trace_dir.empty()) {
+      std::string name = o->trace_name;
+      if (name.empty())
+        for (auto f : c.lockstep.faults.names()) name += (name.empty() ? "" : "+") + std::string(f);
+      if (name.empty()) name = fmt::format("seed-{}", c.seed);
+      auto writer = [o, &c, &trace_error, name](const char* suffix) {
+        return [o, &c, &trace_error, name, suffix](const Program& p, const LockstepResult& r) {
+          const std::string path = fmt::format("{}/{}{}", o->trace_dir, name, suffix);
+          const std::string err = write_trace(path, trace_header(r, c.lockstep, c.seed, encode(p)), trace_events(r));
+          if (!err.empty() && trace_error.empty()) trace_error = err;
+          else if (err.empty()) std::fprintf(stderr, "lockstep: wrote %s\n", path.c_str());
+        };
+      };
+      c.on_failure_found = writer(".original.trace.jsonl");
+      c.on_failure_shrunk = writer(".trace.jsonl");
+    }
     CampaignReport rep;
     if (!o->replay.empty()) {
       Program p;
       if (!decode(o->replay, p, error)) throw CLI::ValidationError("--replay", error);
       rep = replay_program(p, c);
+      // replay_program does not shrink, so its one failure is both the original and the shrunk trace.
+      if (rep.failure && c.on_failure_shrunk) c.on_failure_shrunk(rep.failure->shrunk, rep.failure->shrunk_result);
     } else {
       Progress bar("lockstep run", c.programs);
       rep = run_campaign(c, [&](const CampaignProgress& p) {
@@ -65,6 +90,11 @@ void add_run(CLI::App& app, int& exit_code) {
       bar.finish();
     }
     std::fputs(campaign_summary(rep, c).c_str(), stdout);
+    if (!trace_error.empty()) {
+      std::fprintf(stderr, "lockstep: %s\n", trace_error.c_str());
+      exit_code = 2;
+      return;
+    }
     if (!o->junit.empty()) {
       const std::string err = write_file_atomically(o->junit, junit_xml(rep, c));
       if (!err.empty()) {

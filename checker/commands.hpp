@@ -10,6 +10,8 @@ void add_model_run(CLI::App& app, int& exit_code);
 void add_run(CLI::App& app, int& exit_code);
 void add_mutants(CLI::App& app, int& exit_code);
 void add_faults(CLI::App& app, int& exit_code);
+void add_replay(CLI::App& app, int& exit_code);
+void add_check_trace(CLI::App& app, int& exit_code);
 
 
 }  // namespace lockstep::cli

@@ -217,7 +217,8 @@ class Runner {
 
     // 4. The callers this step woke, with what they returned.
     std::map<std::string, std::pair<Op, Outcome>> model_done;
-    for (const Completion& d : mr.completions) model_done.emplace(to_string(d.actor), std::pair{Op{d.actor, {}}, d.outcome});
+    for (const Completion& d : mr.completions)
+      model_done.emplace(to_string(d.actor), std::pair{blocked_op(d.actor).value_or(Op{d.actor, {}}), d.outcome});
     for (const auto& [who, m] : model_done) {
       auto it = impl_done.find(who);
       const OpBody& body = it != impl_done.end() ? it->second.first.body : m.first.body;
@@ -455,6 +456,16 @@ class Runner {
   // ---- results and bindings ------------------------------------------------------------------------
   HostActor& host_actor(const Actor& a) {
     return *hosts_[a.kind == Actor::Kind::Reaper ? hosts_.size() - 1 : a.index];
+  }
+
+  // The op an actor is still blocked in (the impl has not returned from it).
+  std::optional<Op> blocked_op(const Actor& a) {
+    if (a.kind == Actor::Kind::Kthread) {
+      auto it = kthreads_.find(a.index);
+      return it == kthreads_.end() ? std::nullopt : it->second->pending;
+    }
+    if (a.kind == Actor::Kind::Host && a.index < hosts_.size()) return hosts_[a.index]->pending;
+    return std::nullopt;
   }
 
   void clear_pending(const Actor& a) {

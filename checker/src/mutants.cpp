@@ -77,7 +77,7 @@ std::string mutant_table(const MutantReport& r, const MutantConfig& c) {
   std::vector<double> ratios;
   int killed = 0;
   for (const MutantRow& m : r.rows) {
-    std::string shortest = c.shortest ? (m.shortest ? fmt::format("{}", *m.shortest) : fmt::format(">{}", c.bounds.max_depth + 1)) : "-";
+    std::string shortest = c.shortest ? (m.shortest ? fmt::format("{}", *m.shortest) : fmt::format(">{}", c.bounds.max_depth)) : "-";
     std::string ratio = "-";
     if (m.killed && m.shortest && *m.shortest > 0) {
       const double q = static_cast<double>(m.shrunk_steps) / static_cast<double>(*m.shortest);

@@ -5,6 +5,7 @@
 // exits with waiters, and maxproc. Misuse (FATAL) is rare because it ends a program.
 #include "checker/op_chooser.hpp"
 
+#include <algorithm>
 #include <vector>
 
 namespace lockstep::checker {
@@ -50,11 +51,16 @@ class Chooser {
     return r < 4 ? 1 : r < 7 ? 5 : r < 9 ? 20 : 60 * kHz;
   }
 
+  // A kthread someone waits to see exit exits far more often: "exit with waiters" is a
+  // situation of its own (K2, K8, S5), rare if exits stay as rare as they must otherwise be.
   Op kthread_op(ProcId self) {
+    const bool awaited = std::any_of(s_.waits.begin(), s_.waits.end(),
+                                     [&](const Wait& w) { return w.kind == WaitKind::Exit && w.target == self; });
+    const std::uint32_t exit_percent = awaited ? 30 : 6;
     const std::uint32_t r = src_.below(100);
-    if (r < 47) return Op{Actor::kthread(self), op::SuspendCheck{self}};
-    if (r < 94) return Op{Actor::kthread(self), op::Work{}};
-    return Op{Actor::kthread(self), op::KthreadExit{static_cast<int>(src_.below(4))}};
+    if (r < exit_percent) return Op{Actor::kthread(self), op::KthreadExit{static_cast<int>(src_.below(4))}};
+    if (r < exit_percent + (100 - exit_percent) / 2) return Op{Actor::kthread(self), op::SuspendCheck{self}};
+    return Op{Actor::kthread(self), op::Work{}};
   }
 
   // An op that the SPEC answers with FATAL, chosen so that each FATAL id is reached.
@@ -115,24 +121,25 @@ class Chooser {
 
   int rfork_flags() {
     const std::uint32_t r = src_.below(100);
-    if (r < 4) return pick(std::vector<int>{3, 4, -1, 0x10}, src_);  // EINVAL
+    if (r >= 96) return pick(std::vector<int>{3, 4, -1, 0x10}, src_);  // EINVAL
     return static_cast<int>(r % 3);
   }
   int kthread_flags() {
     const std::uint32_t r = src_.below(100);
-    if (r < 5) return kRfcfdg;
-    if (r < 8) return 1;  // a bit other than RFFDG
-    return r < 50 ? 0 : kRffdg;
+    if (r >= 95) return kRfcfdg;
+    if (r >= 92) return 1;  // a bit other than RFFDG
+    return r < 46 ? 0 : kRffdg;
   }
   std::string kthread_name() {
     static const std::vector<std::string> names = {"kt", "pagedaemon", "a_name_longer_than_maxcomlen"};
     return pick(names, src_);
   }
+  // Choice 0 (what shrinking moves toward) is the plain case everywhere; misuse comes last.
   int suspend_timo() {
     const std::uint32_t r = src_.below(100);
-    if (r < 2) return -1;
-    if (r < 25) return 0;
-    return r < 75 ? static_cast<int>(1 + src_.below(10)) : 100;
+    if (r < 50) return static_cast<int>(1 + src_.below(10));
+    if (r < 73) return 0;
+    return r < 98 ? 100 : -1;
   }
 
   // A pid in the table most of the time, otherwise one that is not.

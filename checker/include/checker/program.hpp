@@ -16,8 +16,9 @@
 
 namespace lockstep::checker {
 
-// The chooser draws at most this many choices for one step (actor, host, op, arguments).
-inline constexpr std::size_t kChoicesPerStep = 6;
+// The chooser draws at most 9 choices for one step (actor, host, misuse, op, up to 5 for arguments);
+// a step has room for all of them, so no argument silently reads the past-the-end 0.
+inline constexpr std::size_t kChoicesPerStep = 10;
 
 struct ProgramConfig {
   ChooserConfig chooser;

@@ -20,7 +20,7 @@ struct ExploreBounds {
   int max_lwps = 4;        // host-visible lwps issued in all
   int max_kthreads = 1;
   model::Tick max_now = 20;
-  std::size_t max_depth = 6;
+  std::size_t max_depth = 4;  // the longest candidate program
   std::size_t max_states = 200000;
 };
 

@@ -1,0 +1,103 @@
+// A trace: the durable record of one lockstep run (traces/FORMAT.md). A header (format
+// version, tool, seed, configuration, fault, the SPEC rules it is about, the verdict it
+// was recorded with) and one event per executed step: actor, op with arguments, the
+// outcome, the blocked callers it woke, the symbols it bound, and the digest of the
+// SPEC §7 observation after it. Symbols are the model's serial ids (`lwp#3`, `proc#2`).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "checker/lockstep.hpp"
+#include "model/op.hpp"
+#include "model/outcome.hpp"
+#include "model/rules.hpp"
+
+namespace lockstep::checker {
+
+// Major: a reader refuses any other major. Minor: additions a reader of the same major may ignore.
+inline constexpr int kTraceMajor = 1;
+inline constexpr int kTraceMinor = 0;
+
+struct TraceConfig {
+  int hosts = 3;
+  int kthreads = 2;     // the chooser's bound on live kthreads (informative for a replay of ops)
+  int maxproc = 12;
+  model::Pid pid_max = 12;
+  friend bool operator==(const TraceConfig&, const TraceConfig&) = default;
+};
+
+// The verdict a trace was recorded with. For a divergence: where, under which rule, and how.
+struct TraceExpect {
+  Verdict verdict = Verdict::Agree;
+  std::size_t step = 0;
+  model::Rule rule = model::Rule::P0;
+  std::string what, expected, observed;
+  friend bool operator==(const TraceExpect&, const TraceExpect&) = default;
+};
+
+struct TraceHeader {
+  int major = kTraceMajor;
+  int minor = kTraceMinor;
+  std::string tool;                  // "lockstep 0.1.0"
+  std::uint64_t seed = 0;
+  TraceConfig config;
+  std::vector<std::string> faults;   // injected faults of the recording run (empty: the correct impl)
+  std::vector<std::string> rules;    // SPEC rule ids the trace is about
+  TraceExpect expect;
+  std::string program;               // the choice program (`lockstep run --replay` text), may be empty
+  friend bool operator==(const TraceHeader&, const TraceHeader&) = default;
+};
+
+// model::Outcome with an owned label (model::Outcome's label views the model's static strings).
+struct TraceOutcome {
+  model::OutcomeKind kind = model::OutcomeKind::Returned;
+  std::optional<model::Rule> rule;    // optional in foreign traces; checked when present
+  std::optional<std::string> label;   // likewise
+  std::int64_t ret = 0;
+  int err = 0;
+  model::LwpId lwp = model::kNoLwp;
+  model::ProcId proc = model::kNoProc;
+  std::int64_t st_size = 0;
+  model::WaitKind wait = model::WaitKind::Suspend;
+  model::ProcId wait_target = model::kNoProc;
+  model::Fatal fatal = model::Fatal::None;
+  friend bool operator==(const TraceOutcome&, const TraceOutcome&) = default;
+};
+
+struct TraceCompletion {
+  model::Actor actor;
+  TraceOutcome outcome;
+  friend bool operator==(const TraceCompletion&, const TraceCompletion&) = default;
+};
+
+struct TraceEvent {
+  std::size_t step = 0;
+  model::Op op;
+  TraceOutcome outcome;
+  std::vector<TraceCompletion> woke;
+  std::vector<Binding> bound;
+  std::optional<std::uint64_t> digest;  // absent on a step that ended the run (FATAL, divergence)
+  friend bool operator==(const TraceEvent&, const TraceEvent&) = default;
+};
+
+TraceOutcome to_trace(const model::Outcome& o);
+// Field-by-field agreement of a recorded outcome with one the model (or a replay) produced;
+// rule and label are compared only when the trace has them. Empty when equal, else what differs.
+std::string outcome_difference(const TraceOutcome& recorded, const model::Outcome& actual);
+std::string outcome_difference(const TraceOutcome& recorded, const TraceOutcome& actual);
+std::string render(const TraceOutcome& o);
+
+// The events of a lockstep run. Bindings include the lwp of a new kthread (which the run does
+// not bind to an impl handle, but which takes the next lwp symbol), so that every symbol a
+// later op names has been bound by an event.
+std::vector<TraceEvent> trace_events(const LockstepResult& r);
+TraceHeader trace_header(const LockstepResult& r, const LockstepConfig& c, std::uint64_t seed, const std::string& program);
+
+std::string symbol(Binding::Kind k, std::uint32_t id);  // "lwp#3", "proc#2"
+std::string actor_name(const model::Actor& a);          // "H0", "K2", "clock", "reaper"
+std::string_view wait_name(model::WaitKind w);
+std::string_view kind_name(model::OutcomeKind k);
+
+}  // namespace lockstep::checker

@@ -1,0 +1,166 @@
+// From a lockstep run to trace events and header; outcome comparison and rendering.
+#include "checker/trace.hpp"
+
+#include <set>
+
+#include <fmt/format.h>
+
+#include "impl/faults.hpp"
+
+#ifndef LOCKSTEP_VERSION
+#define LOCKSTEP_VERSION "unknown"
+#endif
+
+namespace lockstep::checker {
+
+using namespace lockstep::model;
+
+std::string symbol(Binding::Kind k, std::uint32_t id) {
+  return fmt::format("{}#{}", k == Binding::Kind::Lwp ? "lwp" : "proc", id);
+}
+
+std::string actor_name(const Actor& a) { return to_string(a); }
+
+std::string_view wait_name(WaitKind w) {
+  switch (w) {
+    case WaitKind::Suspend: return "suspend";
+    case WaitKind::Shutdown: return "shutdown";
+    case WaitKind::Exit: return "exit";
+    case WaitKind::Resume: return "resume";
+  }
+  return "?";
+}
+
+std::string_view kind_name(OutcomeKind k) {
+  switch (k) {
+    case OutcomeKind::Returned: return "returned";
+    case OutcomeKind::Blocked: return "blocked";
+    case OutcomeKind::Fatal: return "fatal";
+    case OutcomeKind::NotRunnable: return "not_runnable";
+    case OutcomeKind::Dead: return "dead";
+  }
+  return "?";
+}
+
+TraceOutcome to_trace(const Outcome& o) {
+  TraceOutcome t;
+  t.kind = o.kind;
+  t.rule = o.rule;
+  t.label = std::string(o.label);
+  t.ret = o.ret;
+  t.err = o.err;
+  t.lwp = o.lwp;
+  t.proc = o.proc;
+  t.st_size = o.st_size;
+  t.wait = o.wait;
+  t.wait_target = o.wait_target;
+  t.fatal = o.fatal;
+  return t;
+}
+
+std::string outcome_difference(const TraceOutcome& r, const TraceOutcome& a) {
+  std::string d;
+  auto field = [&](bool differs, std::string_view name, const std::string& want, const std::string& got) {
+    if (differs && d.empty()) d = fmt::format("{}: trace has {}, got {}", name, want, got);
+  };
+  field(r.kind != a.kind, "kind", std::string(kind_name(r.kind)), std::string(kind_name(a.kind)));
+  field(r.rule && a.rule && *r.rule != *a.rule, "rule", r.rule ? std::string(rule_name(*r.rule)) : "",
+        a.rule ? std::string(rule_name(*a.rule)) : "");
+  field(r.label && a.label && *r.label != *a.label, "label", r.label.value_or(""), a.label.value_or(""));
+  field(r.ret != a.ret, "ret", std::to_string(r.ret), std::to_string(a.ret));
+  field(r.err != a.err, "err", std::to_string(r.err), std::to_string(a.err));
+  auto lwp = [](LwpId l) { return l == kNoLwp ? std::string("NULL") : symbol(Binding::Kind::Lwp, l); };
+  auto proc = [](ProcId p) { return p == kNoProc ? std::string("none") : symbol(Binding::Kind::Proc, p); };
+  field(r.lwp != a.lwp, "lwp", lwp(r.lwp), lwp(a.lwp));
+  field(r.proc != a.proc, "proc", proc(r.proc), proc(a.proc));
+  field(r.st_size != a.st_size, "st_size", std::to_string(r.st_size), std::to_string(a.st_size));
+  // What a caller waits for is meaningful only while it waits and when its wait ends.
+  field(r.wait_target != a.wait_target, "wait target", proc(r.wait_target), proc(a.wait_target));
+  field(r.wait_target != kNoProc && r.wait != a.wait, "wait", std::string(wait_name(r.wait)), std::string(wait_name(a.wait)));
+  field(r.fatal != a.fatal, "fatal", std::string(fatal_name(r.fatal)), std::string(fatal_name(a.fatal)));
+  return d;
+}
+
+std::string outcome_difference(const TraceOutcome& recorded, const Outcome& actual) {
+  return outcome_difference(recorded, to_trace(actual));
+}
+
+std::string render(const TraceOutcome& o) {
+  switch (o.kind) {
+    case OutcomeKind::Blocked:
+      return o.wait_target == kNoProc ? "BLOCKED" : fmt::format("BLOCKED ({} proc#{})", wait_name(o.wait), o.wait_target);
+    case OutcomeKind::Fatal: return fmt::format("FATAL({})", fatal_name(o.fatal));
+    case OutcomeKind::NotRunnable: return fmt::format("not runnable ({})", o.label.value_or("?"));
+    case OutcomeKind::Dead: return "dead";
+    case OutcomeKind::Returned: break;
+  }
+  if (o.lwp != kNoLwp) return symbol(Binding::Kind::Lwp, o.lwp);
+  if (o.proc != kNoProc) return fmt::format("{} (*newp = proc#{})", o.ret, o.proc);
+  if (o.label && *o.label != "ok") return fmt::format("{} {}", o.ret, *o.label);
+  if (o.st_size != 0) return fmt::format("{} st_size={}", o.ret, o.st_size);
+  return std::to_string(o.ret);
+}
+
+std::vector<TraceEvent> trace_events(const LockstepResult& r) {
+  std::vector<TraceEvent> out;
+  out.reserve(r.steps.size());
+  LwpId next_lwp = 1;  // lwp0 exists from the start; lwps are numbered in creation order
+  for (const StepRecord& s : r.steps) {
+    TraceEvent e;
+    e.step = s.index;
+    e.op = s.op;
+    e.outcome = to_trace(s.outcome);
+    for (const Completion& c : s.woke) e.woke.push_back(TraceCompletion{c.actor, to_trace(c.outcome)});
+    e.bound = s.bound;
+    for (const Binding& b : s.bound)
+      if (b.kind == Binding::Kind::Lwp) next_lwp = b.id + 1;
+    // A new kthread's own lwp (Reading 7 of model/SEMANTICS.md) takes the next lwp symbol too.
+    const bool creates_kthread = std::holds_alternative<op::KthreadCreate>(s.op.body) || std::holds_alternative<op::KprocStart>(s.op.body);
+    if (creates_kthread && s.outcome.returned() && s.outcome.ret == 0 && s.outcome.proc != kNoProc)
+      for (const Binding& b : s.bound)
+        if (b.kind == Binding::Kind::Proc) e.bound.push_back(Binding{Binding::Kind::Lwp, next_lwp++, b.pid});
+    if (s.digest != 0) e.digest = s.digest;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+TraceHeader trace_header(const LockstepResult& r, const LockstepConfig& c, std::uint64_t seed, const std::string& program) {
+  TraceHeader h;
+  h.tool = "lockstep " LOCKSTEP_VERSION;
+  h.seed = seed;
+  h.config = TraceConfig{c.program.chooser.hosts, c.program.chooser.max_kthreads, c.program.maxproc, c.program.pid_max};
+  for (std::string_view f : c.faults.names()) h.faults.emplace_back(f);
+  h.program = program;
+  h.expect.verdict = r.verdict;
+  std::set<std::string> rules;
+  if (r.divergence) {
+    h.expect.step = r.divergence->step;
+    h.expect.rule = r.divergence->rule;
+    h.expect.what = r.divergence->what;
+    h.expect.expected = r.divergence->expected;
+    h.expect.observed = r.divergence->observed;
+    h.rules.emplace_back(rule_name(r.divergence->rule));
+    rules.emplace(rule_name(r.divergence->rule));
+    // The rules each injected fault is documented to break ("K4/S2").
+    for (const impl::FaultInfo& f : impl::all_faults())
+      if (c.faults.has(f.fault)) {
+        std::string_view rs = f.rule;
+        while (!rs.empty()) {
+          const auto cut = rs.find('/');
+          const std::string one(rs.substr(0, cut));
+          if (rules.insert(one).second) h.rules.push_back(one);
+          rs = cut == std::string_view::npos ? std::string_view{} : rs.substr(cut + 1);
+        }
+      }
+  } else if (r.verdict == Verdict::Deadlock) {
+    h.expect.step = r.steps.empty() ? 0 : r.steps.back().index;
+  } else {
+    // An agreeing trace is about the rules its outcomes reached.
+    for (const StepRecord& s : r.steps)
+      if (rules.insert(std::string(rule_name(s.outcome.rule))).second) h.rules.emplace_back(rule_name(s.outcome.rule));
+  }
+  return h;
+}
+
+}  // namespace lockstep::checker

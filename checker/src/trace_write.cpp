@@ -1,0 +1,175 @@
+// The trace writer: one JSON object per line, keys in a fixed order so that a trace reads
+// top-down (step, actor, op, args, outcome, ...), and an atomic file write.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "checker/trace_io.hpp"
+
+namespace lockstep::checker {
+
+using namespace lockstep::model;
+using ojson = nlohmann::ordered_json;
+
+namespace {
+
+// Symbols in op arguments: `never_issued` marks a handle no event bound (beyond every issued one).
+struct SymbolCursor {
+  LwpId next_lwp = 1;
+  ProcId next_proc = 2;
+};
+
+ojson outcome_json(const TraceOutcome& o, bool is_curlwp) {
+  ojson j;
+  j["kind"] = kind_name(o.kind);
+  if (o.rule) j["rule"] = rule_name(*o.rule);
+  if (o.label) j["label"] = *o.label;
+  if (o.kind == OutcomeKind::Returned) j["ret"] = o.ret;
+  if (o.err != 0) j["err"] = o.err;
+  if (o.lwp != kNoLwp) j["lwp"] = symbol(Binding::Kind::Lwp, o.lwp);
+  else if (is_curlwp && o.kind == OutcomeKind::Returned) j["lwp"] = nullptr;
+  if (o.proc != kNoProc) j["proc"] = symbol(Binding::Kind::Proc, o.proc);
+  if (o.st_size != 0) j["st_size"] = o.st_size;
+  if (o.wait_target != kNoProc) {
+    j["wait"] = wait_name(o.wait);
+    j["target"] = symbol(Binding::Kind::Proc, o.wait_target);
+  }
+  if (o.fatal != Fatal::None) j["fatal"] = fatal_name(o.fatal);
+  return j;
+}
+
+ojson args_json(const OpBody& body, const SymbolCursor& cur) {
+  ojson a = ojson::object();
+  auto proc = [&](ProcId p) {
+    a["proc"] = symbol(Binding::Kind::Proc, p);
+    if (p >= cur.next_proc) a["never_issued"] = true;
+  };
+  std::visit(
+      [&](const auto& o) {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, op::Rfork>) a["flags"] = o.flags;
+        else if constexpr (std::is_same_v<T, op::Newlwp>) a["pid"] = o.pid;
+        else if constexpr (std::is_same_v<T, op::Switch>) {
+          if (o.lwp == kNoLwp) a["lwp"] = nullptr;
+          else {
+            a["lwp"] = symbol(Binding::Kind::Lwp, o.lwp);
+            if (o.lwp >= cur.next_lwp) a["never_issued"] = true;
+          }
+        } else if constexpr (std::is_same_v<T, op::Open>) {
+          a["path"] = o.path;
+          a["create"] = o.create;
+        } else if constexpr (std::is_same_v<T, op::Write>) {
+          a["fd"] = o.fd;
+          a["n"] = o.n;
+        } else if constexpr (std::is_same_v<T, op::Fstat> || std::is_same_v<T, op::Close> || std::is_same_v<T, op::Dup>)
+          a["fd"] = o.fd;
+        else if constexpr (std::is_same_v<T, op::Setuid>) a["uid"] = o.uid;
+        else if constexpr (std::is_same_v<T, op::KthreadCreate>) {
+          a["flags"] = o.flags;
+          a["name"] = o.name;
+        } else if constexpr (std::is_same_v<T, op::KthreadExit>) a["code"] = o.code;
+        else if constexpr (std::is_same_v<T, op::Suspend> || std::is_same_v<T, op::WaitExit>) {
+          proc(o.proc);
+          a["timo"] = o.timo;
+        } else if constexpr (std::is_same_v<T, op::Resume> || std::is_same_v<T, op::SuspendCheck> ||
+                             std::is_same_v<T, op::KprocShutdown> || std::is_same_v<T, op::Reap>)
+          proc(o.proc);
+        else if constexpr (std::is_same_v<T, op::KprocStart>) a["name"] = o.name;
+        else if constexpr (std::is_same_v<T, op::Tick>) a["n"] = o.n;
+      },
+      body);
+  return a;
+}
+
+std::string event_line_with(const TraceEvent& e, SymbolCursor& cur) {
+  ojson j;
+  j["step"] = e.step;
+  j["actor"] = actor_name(e.op.actor);
+  j["op"] = op_name(e.op.body);
+  j["args"] = args_json(e.op.body, cur);
+  const bool is_curlwp = std::holds_alternative<op::Curlwp>(e.op.body);
+  j["outcome"] = outcome_json(e.outcome, is_curlwp);
+  if (!e.woke.empty()) {
+    ojson w = ojson::array();
+    for (const TraceCompletion& c : e.woke) w.push_back(ojson{{"actor", actor_name(c.actor)}, {"outcome", outcome_json(c.outcome, false)}});
+    j["woke"] = std::move(w);
+  }
+  if (!e.bound.empty()) {
+    ojson b = ojson::array();
+    for (const Binding& x : e.bound) {
+      b.push_back(ojson{{"sym", symbol(x.kind, x.id)}, {"pid", x.pid}});
+      if (x.kind == Binding::Kind::Lwp) cur.next_lwp = std::max(cur.next_lwp, x.id + 1);
+      else cur.next_proc = std::max(cur.next_proc, x.id + 1);
+    }
+    j["bind"] = std::move(b);
+  }
+  if (e.digest) j["digest"] = fmt::format("{:016x}", *e.digest);
+  return j.dump();
+}
+
+}  // namespace
+
+std::string header_line(const TraceHeader& h, std::size_t events) {
+  ojson j;
+  j["lockstep_trace"] = fmt::format("{}.{}", h.major, h.minor);
+  j["tool"] = h.tool;
+  j["seed"] = h.seed;
+  j["config"] = ojson{{"hosts", h.config.hosts}, {"kthreads", h.config.kthreads}, {"maxproc", h.config.maxproc}, {"pid_max", h.config.pid_max}};
+  j["faults"] = h.faults;
+  j["rules"] = h.rules;
+  ojson x;
+  x["verdict"] = to_string(h.expect.verdict);
+  if (h.expect.verdict != Verdict::Agree) x["step"] = h.expect.step;
+  if (h.expect.verdict == Verdict::Diverge) {
+    x["rule"] = rule_name(h.expect.rule);
+    x["what"] = h.expect.what;
+    x["expected"] = h.expect.expected;
+    x["observed"] = h.expect.observed;
+  }
+  j["expect"] = std::move(x);
+  j["events"] = events;
+  if (!h.program.empty()) j["program"] = h.program;
+  return j.dump();
+}
+
+std::string event_line(const TraceEvent& e) {
+  // Standalone: the never_issued marks need the bindings of earlier events, so a lone event
+  // marks only handles beyond the initial objects.
+  SymbolCursor cur;
+  return event_line_with(e, cur);
+}
+
+std::string write_trace(const std::string& path, const TraceHeader& h, const std::vector<TraceEvent>& events) {
+  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "we");
+  if (f == nullptr) return fmt::format("{}: cannot create: {}", tmp, std::strerror(errno));
+  static thread_local std::vector<char> buf(1u << 20);
+  std::setvbuf(f, buf.data(), _IOFBF, buf.size());
+  auto put = [&](const std::string& line) { return std::fwrite(line.data(), 1, line.size(), f) == line.size() && std::fputc('\n', f) != EOF; };
+  bool ok = put(header_line(h, events.size()));
+  SymbolCursor cur;
+  for (std::size_t i = 0; ok && i < events.size(); ++i) ok = put(event_line_with(events[i], cur));
+  ok = ok && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+  const std::string why = ok ? "" : std::strerror(errno);
+  if (std::fclose(f) != 0 && ok) {
+    ::unlink(tmp.c_str());
+    return fmt::format("{}: cannot close: {}", tmp, std::strerror(errno));
+  }
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    return fmt::format("{}: write failed: {}", tmp, why);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string e = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return fmt::format("{}: cannot rename into place: {}", path, e);
+  }
+  return {};
+}
+
+}  // namespace lockstep::checker

@@ -1,0 +1,88 @@
+// The lockstep driver on hand-written programs: agreement on the correct impl, and
+// each kind of divergence reported at the right step with the right rule.
+#include <gtest/gtest.h>
+
+#include "checker/lockstep.hpp"
+
+using namespace lockstep;
+using namespace lockstep::checker;
+using namespace lockstep::model;
+
+namespace {
+Op H(HostId h, OpBody b) { return Op{Actor::host(h), std::move(b)}; }
+Op K(ProcId p, OpBody b) { return Op{Actor::kthread(p), std::move(b)}; }
+Op tick(std::int64_t n) { return Op{Actor::clock(), op::Tick{n}}; }
+LockstepConfig with(std::initializer_list<impl::Fault> f) {
+  LockstepConfig c;
+  c.faults = impl::FaultSet(f);
+  return c;
+}
+}  // namespace
+
+TEST(Lockstep, HandOffBetweenHostsAgrees) {
+  // H0 forks, hands its lwp to H1 via switch(NULL) + switch(l), H1 releases it: the process goes.
+  const std::vector<Op> prog = {H(0, op::Rfork{kRumpRffdg}), H(0, op::Switch{kNoLwp}), H(1, op::Switch{1}),
+                                H(1, op::Getpid{}), H(1, op::Release{}), H(1, op::Getpid{})};
+  const LockstepResult r = run_lockstep(prog, LockstepConfig{});
+  EXPECT_EQ(r.verdict, Verdict::Agree) << listing(r);
+  ASSERT_EQ(r.steps.size(), prog.size());
+  EXPECT_EQ(r.steps[3].observed, "2");
+  EXPECT_EQ(r.steps[5].observed, "1");
+}
+
+TEST(Lockstep, SuspendAcknowledgedAndTimedOutAgree) {
+  const std::vector<Op> prog = {H(0, op::KthreadCreate{0, "kt"}), H(0, op::Suspend{2, 0}), H(1, op::Suspend{2, 3}),
+                                K(2, op::SuspendCheck{2}),          H(1, op::Resume{2}),     K(2, op::Work{}),
+                                H(0, op::Suspend{2, 5}),            tick(5),                 K(2, op::SuspendCheck{2})};
+  const LockstepResult r = run_lockstep(prog, LockstepConfig{});
+  EXPECT_EQ(r.verdict, Verdict::Agree) << listing(r);
+  ASSERT_EQ(r.steps.size(), prog.size());
+  EXPECT_EQ(r.steps[3].completions.size(), 2u) << listing(r);  // both suspenders woke with 0
+  EXPECT_EQ(r.steps[7].completions.size(), 1u) << listing(r);  // H0 timed out
+}
+
+TEST(Lockstep, FatalOnBothSidesEndsTheProgramInAgreement) {
+  const std::vector<Op> prog = {H(0, op::Release{}), H(0, op::Getpid{})};
+  const LockstepResult r = run_lockstep(prog, LockstepConfig{});
+  EXPECT_EQ(r.verdict, Verdict::Agree) << listing(r);
+  ASSERT_EQ(r.steps.size(), 1u);
+  EXPECT_EQ(r.steps[0].observed, "FATAL(L4-implicit)");
+}
+
+TEST(Lockstep, ReportsAStateDivergenceWithItsRule) {
+  const std::vector<Op> prog = {H(0, op::Rfork{kRumpRffdg}), H(0, op::Release{})};
+  const LockstepResult r = run_lockstep(prog, with({impl::Fault::release_keeps_proc}));
+  ASSERT_EQ(r.verdict, Verdict::Diverge) << listing(r);
+  ASSERT_TRUE(r.divergence);
+  EXPECT_EQ(r.divergence->step, 1u);
+  EXPECT_EQ(r.divergence->rule, Rule::R1);
+  EXPECT_EQ(r.summary(), "DIVERGE at step 1 [R1]: state after the step: process table: pid 2 present, not expected");
+}
+
+TEST(Lockstep, ReportsAnOutcomeDivergence) {
+  // switch to an lwp another host runs: the SPEC says FATAL(L3-running); the fault lets it through.
+  const std::vector<Op> prog = {H(0, op::Rfork{0}), H(1, op::Switch{1})};
+  const LockstepResult r = run_lockstep(prog, with({impl::Fault::switch_ignores_running}));
+  ASSERT_EQ(r.verdict, Verdict::Diverge) << listing(r);
+  EXPECT_EQ(r.divergence->rule, Rule::L3);
+  EXPECT_EQ(r.divergence->expected, "FATAL(L3-running)");
+  EXPECT_EQ(r.divergence->observed, "returned");
+}
+
+TEST(Lockstep, ReportsAWakeUpTheModelDoesNotAllow) {
+  const std::vector<Op> prog = {H(0, op::KthreadCreate{0, "kt"}), H(0, op::Suspend{2, 0}), H(1, op::Resume{2})};
+  const LockstepResult r = run_lockstep(prog, with({impl::Fault::shared_wakeup_channel}));
+  ASSERT_EQ(r.verdict, Verdict::Diverge) << listing(r);
+  EXPECT_EQ(r.divergence->step, 2u);
+  EXPECT_EQ(r.divergence->rule, Rule::S2);
+  EXPECT_NE(r.divergence->what.find("wake-up of H0"), std::string::npos) << r.summary();
+}
+
+TEST(Lockstep, AProgramLeftBlockedForeverTearsDownCleanly) {
+  // H0 waits without limit for a suspend that a zombie never acknowledges (K3, K2).
+  const std::vector<Op> prog = {H(0, op::KthreadCreate{0, "kt"}), K(2, op::KthreadExit{3}), H(0, op::Suspend{2, 0}),
+                                H(1, op::WaitExit{2, 0})};
+  const LockstepResult r = run_lockstep(prog, LockstepConfig{});
+  EXPECT_EQ(r.verdict, Verdict::Agree) << listing(r);
+  EXPECT_EQ(r.steps.size(), prog.size());
+}

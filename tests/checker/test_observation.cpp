@@ -1,0 +1,44 @@
+// The §7 observation: canonical names do not depend on either side's ids, and the
+// first difference names the SPEC rule it breaks.
+#include <gtest/gtest.h>
+
+#include "checker/observation.hpp"
+#include "model/model.hpp"
+
+using namespace lockstep::checker;
+using namespace lockstep::model;
+
+TEST(Observation, SharedTablesGetOneNameWhateverTheKeys) {
+  std::vector<ObsProc> a(3), b(3);
+  canonicalize_fds(a, {10, 10, 20}, {{{0, 5}}, {{0, 5}}, {{0, 5}, {1, 6}}});
+  canonicalize_fds(b, {77, 77, 3}, {{{0, 900}}, {{0, 900}}, {{0, 900}, {1, 1}}});
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a[0].fdtable, a[1].fdtable);
+  EXPECT_NE(a[0].fdtable, a[2].fdtable);
+}
+
+TEST(Observation, DifferencesNameTheirRule) {
+  Model m;
+  m.apply(Op{Actor::host(0), op::Rfork{kRumpRffdShare}});
+  const Observation e = observe(m.state(), 2);
+  Observation g = e;
+  g.nprocs += 1;
+  auto d = first_difference(e, g, Rule::P1);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->rule, Rule::R6);
+  EXPECT_NE(d->text.find("nprocs: expected 3, observed 4"), std::string::npos) << d->text;
+
+  g = e;
+  g.procs.back().lwps[0].bound = 1;  // bound to another host
+  d = first_difference(e, g, Rule::P1);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->rule, Rule::R4);
+
+  g = e;
+  g.procs.back().fdtable = 99;  // not shared with its parent any more
+  d = first_difference(e, g, Rule::P1);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->rule, Rule::P7);
+
+  EXPECT_FALSE(first_difference(e, e, Rule::P1));
+}
