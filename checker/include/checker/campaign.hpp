@@ -16,7 +16,7 @@ namespace lockstep::checker {
 
 struct CampaignConfig {
   std::uint64_t seed = 1;
-  std::uint64_t programs = 5000;
+  std::uint64_t programs = 25000;
   std::uint32_t steps = 100;          // at most, per program
   LockstepConfig lockstep;
   std::chrono::milliseconds time_budget{90000};  // stop generating new programs after this
