@@ -142,14 +142,17 @@ TraceHeader trace_header(const LockstepResult& r, const LockstepConfig& c, std::
     h.expect.observed = r.divergence->observed;
     h.rules.emplace_back(rule_name(r.divergence->rule));
     rules.emplace(rule_name(r.divergence->rule));
-    // The rules each injected fault is documented to break ("K4/S2").
+    // The rules each injected fault is documented to break ("K3, K4, S2"; "L3-running, R4" names
+    // a FATAL id, whose rule is the part before the dash). Only SPEC rule ids are kept.
     for (const impl::FaultInfo& f : impl::all_faults())
       if (c.faults.has(f.fault)) {
         std::string_view rs = f.rule;
         while (!rs.empty()) {
-          const auto cut = rs.find('/');
-          const std::string one(rs.substr(0, cut));
-          if (rules.insert(one).second) h.rules.push_back(one);
+          const auto cut = rs.find_first_of(",/ ");
+          std::string_view one = rs.substr(0, cut);
+          one = one.substr(0, one.find('-'));
+          for (std::string_view known : kRuleNames)
+            if (known == one && rules.insert(std::string(one)).second) h.rules.emplace_back(one);
           rs = cut == std::string_view::npos ? std::string_view{} : rs.substr(cut + 1);
         }
       }
