@@ -203,6 +203,8 @@ class Runner {
     rec.woke = mr.completions;
     rec.expected = render_model(mr.outcome, op.body);
     rec.observed = acting ? render_impl(*acting, op.body) : "BLOCKED";
+    rec.impl = impl_outcome(acting);
+    for (const auto& [who, r] : impl_done) rec.impl_woke.emplace_back(r.first.actor, impl_outcome(r.second));
     res.steps.push_back(rec);
     StepRecord& saved = res.steps.back();
 
@@ -238,8 +240,10 @@ class Runner {
     const Observation expected = observe(model_.state(), c_.program.chooser.hosts);
     const Observation observed = observe_impl();
     saved.digest = digest(expected);
-    if (!(expected == observed))
+    if (!(expected == observed)) {
+      saved.impl_state = observed;
       if (auto d = first_difference(expected, observed, mr.outcome.rule)) return diverge(res, d->rule, "state after the step", d->text, "");
+    }
 
     // 6. The invariants, on the model (a violation here is the model's own bug).
     if (before) {
@@ -541,6 +545,26 @@ class Runner {
     if (m.ret != r->ret || (m.ret == -1 && is_sys_call(b) && m.err != r->err)) return std::string();
     if (std::holds_alternative<op::Fstat>(b) && m.ret == 0 && m.st_size != r->st_size) return std::string(" (st_size)");
     return std::nullopt;
+  }
+
+  ImplOutcome impl_outcome(const std::optional<ImplResult>& r) const {
+    ImplOutcome o;
+    if (!r) {
+      o.kind = ImplOutcome::Kind::Blocked;
+      return o;
+    }
+    o.kind = r->kind == ImplResult::Kind::Fatal   ? ImplOutcome::Kind::Fatal
+             : r->kind == ImplResult::Kind::Error ? ImplOutcome::Kind::Error
+                                                  : ImplOutcome::Kind::Returned;
+    o.ret = r->ret;
+    o.err = r->err;
+    o.st_size = r->st_size;
+    o.what = r->what;
+    if (r->lwp != nullptr) {
+      auto it = lwp_ids_.find(r->lwp);
+      o.lwp = it == lwp_ids_.end() ? kNoLwp - 1 : it->second;
+    }
+    return o;
   }
 
   std::string render_impl(const ImplResult& r, const OpBody& b) const {

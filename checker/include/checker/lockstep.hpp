@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "checker/coverage.hpp"
+#include "checker/observation.hpp"
 #include "checker/program.hpp"
 #include "impl/faults.hpp"
 #include "model/op.hpp"
@@ -35,6 +36,17 @@ struct Binding {
   friend bool operator==(const Binding&, const Binding&) = default;
 };
 
+// What the impl's call ended in, in the model's terms (handles mapped back to symbols).
+struct ImplOutcome {
+  enum class Kind : std::uint8_t { Returned, Blocked, Fatal, Error } kind = Kind::Returned;
+  std::int64_t ret = 0;
+  int err = 0;
+  model::LwpId lwp = model::kNoLwp;  // curlwp's answer; kNoLwp - 1 for a handle never bound
+  std::int64_t st_size = 0;
+  std::string what;                  // Fatal: the rule id it panicked with; Error: the exception
+  friend bool operator==(const ImplOutcome&, const ImplOutcome&) = default;
+};
+
 // One executed step as both sides saw it.
 struct StepRecord {
   std::size_t index = 0;
@@ -43,6 +55,9 @@ struct StepRecord {
   std::vector<model::Completion> woke;  // the model's completions of earlier blocked calls
   std::vector<Binding> bound;
   std::uint64_t digest = 0;     // digest of the §7 observation after the step (0 when the step ended the run)
+  ImplOutcome impl;             // the impl's outcome of the acting op
+  std::vector<std::pair<model::Actor, ImplOutcome>> impl_woke;  // blocked calls the impl returned from
+  std::optional<Observation> impl_state;  // the impl's §7 observation, kept when it differed from the model's
   std::string expected;         // the model's outcome, rendered
   std::string observed;         // the impl's outcome, rendered
   std::vector<std::string> completions;  // "H1 -> 0", ...
