@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "checker/lockstep.hpp"
+#include "model/model.hpp"
 #include "model/op.hpp"
 #include "model/outcome.hpp"
 #include "model/rules.hpp"
@@ -79,6 +80,11 @@ struct TraceEvent {
   std::vector<TraceCompletion> woke;
   std::vector<Binding> bound;
   std::optional<std::uint64_t> digest;  // absent on a step that ended the run (FATAL, divergence)
+  // What the implementation did where it differed from the model (a divergent step): its outcome,
+  // the blocked calls it returned from, and its §7 observation. Absent where it agreed.
+  std::optional<TraceOutcome> observed;
+  std::optional<std::vector<TraceCompletion>> observed_woke;
+  std::optional<Observation> observed_state;
   friend bool operator==(const TraceEvent&, const TraceEvent&) = default;
 };
 
@@ -92,7 +98,15 @@ std::string render(const TraceOutcome& o);
 // The events of a lockstep run. Bindings include the lwp of a new kthread (which the run does
 // not bind to an impl handle, but which takes the next lwp symbol), so that every symbol a
 // later op names has been bound by an event.
-std::vector<TraceEvent> trace_events(const LockstepResult& r);
+// A step whose pid choice the SPEC refuses (R5) is recorded as the model's own step (see
+// trace.cpp), which needs the run's configuration.
+std::vector<TraceEvent> trace_events(const LockstepResult& r, const LockstepConfig& c);
+
+// One step of the model alone as an event: outcome, wake-ups, the symbols it created (with their
+// pids) and, when digest_hosts > 0, the digest of the §7 observation of hosts 0..digest_hosts-1.
+TraceEvent model_step(model::Model& m, const model::Op& op, const model::Choice& choice, int digest_hosts);
+// The pid choice an event records (the pid bound to the process it created), for model_step.
+model::Choice recorded_choice(const TraceEvent& e);
 TraceHeader trace_header(const LockstepResult& r, const LockstepConfig& c, std::uint64_t seed, const std::string& program);
 
 std::string symbol(Binding::Kind k, std::uint32_t id);  // "lwp#3", "proc#2"
