@@ -74,6 +74,18 @@ std::string errno_name(int e) {
 
 std::string lwp_name(LwpId l) { return l == kNoLwp ? "NULL" : fmt::format("lwp#{}", l); }
 
+// A returned value as the C API shows it; shared by both sides' renderings so they read alike.
+std::string render_returned(const OpBody& b, std::int64_t ret, int err, std::int64_t st_size, const std::string& lwp) {
+  if (std::holds_alternative<op::Curlwp>(b)) return lwp;
+  if (is_void(b)) return "returned";
+  if (is_sys_call(b) && ret == -1) return fmt::format("-1 {}", errno_name(err));
+  if (std::holds_alternative<op::Fstat>(b)) return fmt::format("0 st_size={}", st_size);
+  if (std::holds_alternative<op::Getpid>(b) || std::holds_alternative<op::Getppid>(b) ||
+      std::holds_alternative<op::Getuid>(b) || is_sys_call(b))
+    return fmt::format("{}", ret);
+  return errno_name(static_cast<int>(ret));
+}
+
 std::string render_model(const Outcome& o, const OpBody& b) {
   switch (o.kind) {
     case OutcomeKind::Blocked: return "BLOCKED";
@@ -82,14 +94,7 @@ std::string render_model(const Outcome& o, const OpBody& b) {
     case OutcomeKind::Dead: return "dead";
     case OutcomeKind::Returned: break;
   }
-  if (std::holds_alternative<op::Curlwp>(b)) return lwp_name(o.lwp);
-  if (is_void(b)) return "returned";
-  if (is_sys_call(b) && o.ret == -1) return fmt::format("-1 {}", errno_name(o.err));
-  if (std::holds_alternative<op::Fstat>(b)) return fmt::format("0 st_size={}", o.st_size);
-  if (std::holds_alternative<op::Getpid>(b) || std::holds_alternative<op::Getppid>(b) ||
-      std::holds_alternative<op::Getuid>(b) || is_sys_call(b))
-    return fmt::format("{}", o.ret);
-  return errno_name(static_cast<int>(o.ret));
+  return render_returned(b, o.ret, o.err, o.st_size, lwp_name(o.lwp));
 }
 
 struct HostActor {
@@ -570,18 +575,12 @@ class Runner {
   std::string render_impl(const ImplResult& r, const OpBody& b) const {
     if (r.kind == ImplResult::Kind::Fatal) return fmt::format("FATAL({})", r.what);
     if (r.kind == ImplResult::Kind::Error) return fmt::format("exception: {}", r.what);
-    if (std::holds_alternative<op::Curlwp>(b)) {
-      if (r.lwp == nullptr) return "NULL";
+    std::string lwp = "NULL";
+    if (r.lwp != nullptr) {
       auto it = lwp_ids_.find(r.lwp);
-      return it == lwp_ids_.end() ? fmt::format("an lwp never bound ({})", static_cast<const void*>(r.lwp)) : lwp_name(it->second);
+      lwp = it == lwp_ids_.end() ? fmt::format("an lwp never bound ({})", static_cast<const void*>(r.lwp)) : lwp_name(it->second);
     }
-    if (is_void(b)) return "returned";
-    if (is_sys_call(b) && r.ret == -1) return fmt::format("-1 {}", errno_name(r.err));
-    if (std::holds_alternative<op::Fstat>(b)) return fmt::format("0 st_size={}", r.st_size);
-    if (std::holds_alternative<op::Getpid>(b) || std::holds_alternative<op::Getppid>(b) ||
-        std::holds_alternative<op::Getuid>(b) || is_sys_call(b))
-      return fmt::format("{}", r.ret);
-    return errno_name(static_cast<int>(r.ret));
+    return render_returned(b, r.ret, r.err, r.st_size, lwp);
   }
 
   static Rule wake_rule(const OpBody& b) {
