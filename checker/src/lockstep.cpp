@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <map>
 #include <memory>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -674,11 +675,20 @@ class Runner {
 
   void teardown() {
     if (stuck_) {
-      // A thread is stuck inside the impl: it can never be joined. Leak this instance rather than hang.
+      // A thread is stuck inside the impl and may never return, so nothing here can be joined: let
+      // everything run free, ask the kernel to end its waits (a spinner that checks may stop), and
+      // park this instance in a graveyard that lives until exit instead of hanging on a join.
       sched_->release_all();
-      for (auto& h : hosts_) (void)h.release();
-      for (auto& [id, k] : kthreads_) (void)k.release();
-      (void)kernel_.release();
+      kernel_->interrupt_waits();
+      for (auto& h : hosts_) h->mbox->quit();
+      for (auto& [id, k] : kthreads_) k->mbox->quit();
+      static std::mutex graveyard_lock;
+      static std::vector<std::shared_ptr<void>> graveyard;  // reachable, so leak checkers stay quiet
+      std::lock_guard g(graveyard_lock);
+      graveyard.push_back(std::shared_ptr<void>(kernel_.release(), [](void*) {}));
+      for (auto& h : hosts_) graveyard.push_back(std::shared_ptr<void>(h.release(), [](void*) {}));
+      for (auto& [id, k] : kthreads_) graveyard.push_back(std::shared_ptr<void>(k.release(), [](void*) {}));
+      graveyard.push_back(sched_);
       return;
     }
     sched_->release_all();

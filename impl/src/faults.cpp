@@ -41,6 +41,10 @@ constexpr std::array<FaultInfo, static_cast<unsigned>(Fault::count_)> kFaults{{
      "is lost and the thread parks with no request pending",
      "K5, S3"},
     {Fault::setuid_no_check, "setuid_no_check", "setuid does not check the caller's uid (no EPERM)", "P8"},
+    {Fault::park_spins, "park_spins",
+     "kthread_suspend_check busy-waits for the resume (drop the lock, retake it, test again) instead "
+     "of sleeping: a livelock that never blocks",
+     "K5, §5"},
 }};
 
 }  // namespace

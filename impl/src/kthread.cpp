@@ -192,6 +192,15 @@ void Kernel::kthread_suspend_check(HostContext& self, ::proc* p) {
   kt.ack_cv.notify_all();
   kt.state = KthreadState::parked;  // suspend_requested stays set while PARKED
   const auto wait = wait_begin(self, WaitKind::park, me, std::nullopt);
+  if (fault(Fault::park_spins)) {
+    // FAULT park_spins (breaks K5, §5): polls for the resume instead of sleeping on park_cv. It
+    // still works when another thread can take the lock in between, but it never blocks: under a
+    // scheduler that runs one thread at a time nobody else runs, and the kernel livelocks.
+    while (kt.state == KthreadState::parked && !dying_.load()) {
+      l.unlock();
+      l.lock();
+    }
+  }
   while (kt.state == KthreadState::parked && !dying_.load()) kt.park_cv.wait(l);
   wait_end(wait);
   if (dying_.load()) throw KernelShutdown{};

@@ -86,3 +86,19 @@ TEST(Lockstep, AProgramLeftBlockedForeverTearsDownCleanly) {
   EXPECT_EQ(r.verdict, Verdict::Agree) << listing(r);
   EXPECT_EQ(r.steps.size(), prog.size());
 }
+
+TEST(Lockstep, AStepThatNeverReturnsNorBlocksIsADeadlockVerdict) {
+  // With park_spins the parked kthread polls instead of sleeping: under the one-at-a-time scheduler
+  // its step never ends. The run must say DEADLOCK with every thread's state, and return.
+  LockstepConfig c = with({impl::Fault::park_spins});
+  c.watchdog = std::chrono::milliseconds(300);
+  const std::vector<Op> prog = {H(0, op::KthreadCreate{0, "kt"}), H(0, op::Suspend{2, 0}), K(2, op::SuspendCheck{2}),
+                                H(1, op::Resume{2})};
+  const auto t0 = std::chrono::steady_clock::now();
+  const LockstepResult r = run_lockstep(prog, c);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20));
+  ASSERT_EQ(r.verdict, Verdict::Deadlock) << listing(r);
+  EXPECT_NE(r.deadlock_report.find("K2 did not return or block"), std::string::npos) << r.deadlock_report;
+  EXPECT_NE(r.deadlock_report.find("RUNNING (stuck)"), std::string::npos) << r.deadlock_report;
+  EXPECT_NE(r.deadlock_report.find("H0"), std::string::npos) << r.deadlock_report;
+}

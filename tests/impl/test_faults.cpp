@@ -2,6 +2,7 @@
 // every test runs the same scenario without the fault (SPEC behaviour) and with it (the bug).
 #include <cerrno>
 #include <set>
+#include <thread>
 
 #include "controlled_helpers.hpp"
 
@@ -326,6 +327,41 @@ TEST(Faults, SuspendCheckLostWakeup) {
     st.tell_exit(0);
     step(b, a2, [&] { ck.kernel.kthread_resume(h2, p); });
     b.run_until_quiescent();
+  }
+}
+
+TEST(Faults, ParkSpins) {
+  for (bool on : {false, true}) {
+    ControlledKernel ck(CB::Options{.watchdog = 300ms}, on ? FaultSet{Fault::park_spins} : FaultSet{});
+    CB& b = *ck.backend;
+    HostContext h1(ck.kernel, "H1"), h2(ck.kernel, "H2");
+    Stepper st(b);
+    sync::Actor a1(b, "H1");
+    run_actor(b, a1);
+    ::proc* p = nullptr;
+    step(b, a1, [&] { ck.kernel.kthread_create(h1, st.body(), &p, 0, 0, "kt"); });
+    const auto kt = ck.last_thread();
+    int r = -1;
+    ASSERT_EQ(step(b, a1, [&] { r = ck.kernel.kthread_suspend(h1, p, 0); }).stop, CB::Stop::blocked);
+    st.grant();
+    // Correct: the kthread acknowledges and sleeps (blocks). Faulty: it polls, so its run never ends.
+    const CB::RunResult res = b.run(kt);
+    EXPECT_EQ(res.stop, on ? CB::Stop::watchdog : CB::Stop::blocked);
+    if (on) {
+      // Under free running the poll does see a resume: the bug is a livelock only when nothing else runs.
+      b.release_all();
+      EXPECT_EQ(ck.kernel.kthread_resume(h2, p), 0);
+      while (!a1.idle()) std::this_thread::yield();
+      EXPECT_EQ(r, 0);
+      st.tell_exit(0);
+    } else {
+      EXPECT_EQ(res.thread.object, "kthread2.park");
+      EXPECT_TRUE(finished(run_actor(b, a1), a1));
+      EXPECT_EQ(r, 0);
+      st.tell_exit(0);
+      step(b, a1, [&] { ck.kernel.kthread_resume(h1, p); });
+      b.run_until_quiescent();
+    }
   }
 }
 

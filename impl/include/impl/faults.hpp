@@ -27,6 +27,7 @@ enum class Fault : unsigned {
   shared_wakeup_channel,      // K4/S2
   suspend_check_lost_wakeup,  // K5/S3
   setuid_no_check,            // P8
+  park_spins,                 // K5, §5 (a livelock: the checker's DEADLOCK verdict)
   count_
 };
 
