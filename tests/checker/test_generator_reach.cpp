@@ -4,6 +4,9 @@
 // silently stops reaching a case (e.g. an argument drawn past a step's choices) fails here.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <map>
+
 #include "checker/coverage.hpp"
 #include "checker/program.hpp"
 #include "model/model.hpp"
@@ -14,15 +17,55 @@ using namespace lockstep::model;
 
 namespace {
 
-Coverage reach(std::uint64_t programs) {
+// Situations that no single outcome label names, counted while the programs run.
+struct Situations {
+  int several_lwps = 0;          // a process with >= 3 live lwps
+  int shared_table_changed = 0;  // open/close/dup in a process whose fd table another process shares
+  int resume_while_waiting = 0;  // a resume of a kthread that a suspender is waiting on
+  int handoff = 0;               // a host switches to an lwp that another host created
+};
+
+void observe_step(const State& s, const Op& op, Situations& out) {
+  for (const auto& [pid, id] : s.table) {
+    int live = 0;
+    for (LwpId l : s.procs[id].lwps) live += s.lwps[l].released ? 0 : 1;
+    if (live >= 3) {
+      ++out.several_lwps;
+      break;
+    }
+  }
+  if (op.actor.kind != Actor::Kind::Host) return;
+  const bool fd_change = std::holds_alternative<op::Open>(op.body) || std::holds_alternative<op::Close>(op.body) ||
+                         std::holds_alternative<op::Dup>(op.body);
+  if (fd_change && s.fdtables[s.procs[s.current_proc(static_cast<HostId>(op.actor.index))].fdtable].refs > 1)
+    ++out.shared_table_changed;
+  if (const auto* r = std::get_if<op::Resume>(&op.body))
+    for (const Wait& w : s.waits)
+      if (w.kind == WaitKind::Suspend && w.target == r->proc) {
+        ++out.resume_while_waiting;
+        break;
+      }
+}
+
+Coverage reach(std::uint64_t programs, Situations* sit = nullptr) {
   Coverage cov;
   SplitMix src(2024);
   ProgramConfig pc;
   for (std::uint64_t i = 0; i < programs; ++i) {
     const Program p = random_program(src, 100);
     Model m(Config{pc.maxproc, true, pc.pid_max});
+    std::map<LwpId, HostId> creator;
     for (const auto& step : p.steps) {
-      const StepResult r = m.apply(resolve(m.state(), pc, step));
+      const Op op = resolve(m.state(), pc, step);
+      if (sit) {
+        observe_step(m.state(), op, *sit);
+        if (const auto* sw = std::get_if<op::Switch>(&op.body); sw && creator.contains(sw->lwp) && creator[sw->lwp] != op.actor.index)
+          ++sit->handoff;
+      }
+      const std::size_t lwps_before = m.state().lwps.size();
+      const StepResult r = m.apply(op);
+      if (op.actor.kind == Actor::Kind::Host)
+        for (LwpId l = static_cast<LwpId>(lwps_before); l < m.state().lwps.size(); ++l) creator[l] = static_cast<HostId>(op.actor.index);
       cov.count(r.outcome);
       for (const Completion& c : r.completions) cov.count(c.outcome);
       if (r.outcome.is_fatal()) break;
@@ -64,4 +107,15 @@ TEST(GeneratorReach, EveryRuleAndTheInterestingSituations) {
     EXPECT_GE(c.hits(Rule::L3, fatal), 1u) << fatal;
   EXPECT_GE(c.hits(Rule::L4, "FATAL(L4-implicit)"), 1u);
   EXPECT_GE(c.hits(Rule::K5, "FATAL(K5-other)"), 1u);
+}
+
+TEST(GeneratorReach, TheSituationsNoOutcomeLabelNames) {
+  Situations sit;
+  reach(400, &sit);
+  std::printf("per 400 programs: several lwps %d, shared table changed %d, resume while waiting %d, hand-offs %d\n",
+              sit.several_lwps, sit.shared_table_changed, sit.resume_while_waiting, sit.handoff);
+  EXPECT_GE(sit.several_lwps, 50) << "processes with several lwps";
+  EXPECT_GE(sit.shared_table_changed, 50) << "fd tables shared, then changed by a sharer";
+  EXPECT_GE(sit.resume_while_waiting, 10) << "resume while a suspender waits";
+  EXPECT_GE(sit.handoff, 100) << "lwps handed between host threads";
 }
