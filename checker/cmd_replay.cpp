@@ -15,7 +15,7 @@ using namespace lockstep::checker;
 void add_replay(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("replay", "Re-run a trace on impl and model; exit 0 when it reproduces event for event");
   struct Opts {
-    std::string file, fault;
+    std::string file, fault, write;
     int watchdog_ms = 2000;
     bool listing = false;
   };
@@ -24,6 +24,8 @@ void add_replay(CLI::App& app, int& exit_code) {
   cmd->add_option("--fault", o->fault, "Injected fault(s) to enable in the impl, comma-separated (default: none, the correct impl)");
   cmd->add_option("--watchdog-ms", o->watchdog_ms, "A step that neither returns nor blocks within this is a DEADLOCK")->capture_default_str()->check(CLI::Range(10, 600000));
   cmd->add_flag("--listing", o->listing, "Print the replay's numbered listing");
+  cmd->add_option("--write", o->write, "Also write the replay's own run as a trace to FILE (atomically): re-records a trace, "
+                                       "e.g. a foreign one, with this tool's rules, labels and digests");
   cmd->callback([o, &exit_code] {
     std::string error;
     auto faults = impl::FaultSet::parse(o->fault, &error);
@@ -43,6 +45,15 @@ void add_replay(CLI::App& app, int& exit_code) {
                            rep.expectation)
                    .c_str(),
                stdout);
+    if (!o->write.empty()) {
+      LockstepConfig c = lockstep_config(t.header, *faults);
+      const std::string err = write_trace(o->write, trace_header(rep.result, c, t.header.seed, t.header.program), trace_events(rep.result, c));
+      if (!err.empty()) {
+        std::fprintf(stderr, "lockstep: %s\n", err.c_str());
+        exit_code = 2;
+        return;
+      }
+    }
     if (o->listing || (!rep.reproduced() && rep.result.steps.size() <= 60)) std::fputs(listing(rep.result).c_str(), stdout);
     if (rep.reproduced()) {
       std::fputs(fmt::format("REPRODUCED: {} events identical (outcomes, wake-ups, bindings, digests); {}\n", rep.result.steps.size(),

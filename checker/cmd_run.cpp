@@ -66,7 +66,10 @@ void add_run(CLI::App& app, int& exit_code) {
       auto writer = [o, &c, &trace_error, name](const char* suffix) {
         return [o, &c, &trace_error, name, suffix](const Program& p, const LockstepResult& r) {
           const std::string path = fmt::format("{}/{}{}", o->trace_dir, name, suffix);
-          const std::string err = write_trace(path, trace_header(r, c.lockstep, c.seed, encode(p)), trace_events(r));
+          std::vector<TraceEvent> events = trace_events(r, c.lockstep);
+          if (r.verdict == Verdict::Deadlock && r.steps.size() < p.steps.size())
+            append_stuck_step(events, stuck_op(r, c.lockstep, p), c.lockstep);
+          const std::string err = write_trace(path, trace_header(r, c.lockstep, c.seed, encode(p)), events);
           if (!err.empty() && trace_error.empty()) trace_error = err;
           else if (err.empty()) std::fprintf(stderr, "lockstep: wrote %s\n", path.c_str());
         };

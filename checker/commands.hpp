@@ -12,6 +12,7 @@ void add_mutants(CLI::App& app, int& exit_code);
 void add_faults(CLI::App& app, int& exit_code);
 void add_replay(CLI::App& app, int& exit_code);
 void add_check_trace(CLI::App& app, int& exit_code);
+void add_show(CLI::App& app, int& exit_code);
 
 
 }  // namespace lockstep::cli

@@ -5,7 +5,9 @@
 
 #include <fmt/format.h>
 
+#include "checker/observation.hpp"
 #include "impl/faults.hpp"
+#include "model/model.hpp"
 
 #ifndef LOCKSTEP_VERSION
 #define LOCKSTEP_VERSION "unknown"
@@ -96,12 +98,57 @@ std::string render(const TraceOutcome& o) {
   }
   if (o.lwp != kNoLwp) return symbol(Binding::Kind::Lwp, o.lwp);
   if (o.proc != kNoProc) return fmt::format("{} (*newp = proc#{})", o.ret, o.proc);
-  if (o.label && *o.label != "ok") return fmt::format("{} {}", o.ret, *o.label);
+  if (o.label && *o.label != "ok")  // "ok(not parked)" -> "0 (not parked)", "EINVAL" -> "22 (EINVAL)"
+    return fmt::format("{} ({})", o.ret, o.label->rfind("ok(", 0) == 0 ? o.label->substr(3, o.label->size() - 4) : *o.label);
   if (o.st_size != 0) return fmt::format("{} st_size={}", o.ret, o.st_size);
   return std::to_string(o.ret);
 }
 
-std::vector<TraceEvent> trace_events(const LockstepResult& r) {
+Choice recorded_choice(const TraceEvent& e);
+TraceEvent model_step(Model& m, const Op& op, const Choice& choice, int digest_hosts);
+
+namespace {
+
+// A run that diverged because the impl chose a pid the SPEC does not allow (R5) recorded the
+// model refusing that choice (NotRunnable). The trace records instead what the step does
+// under the SPEC, with the reference allocator's pid: the model is driven through the earlier
+// events with their recorded pids, then takes the last step with its own choice. The impl's
+// pid stays in the header's `expect`.
+void redo_refused_pid(std::vector<TraceEvent>& events, const LockstepConfig& c) {
+  Model m(Config{c.program.maxproc, true, c.program.pid_max});
+  for (std::size_t i = 0; i + 1 < events.size(); ++i) (void)model_step(m, events[i].op, recorded_choice(events[i]), 0);
+  TraceEvent redone = model_step(m, events.back().op, Choice{}, 0);
+  redone.step = events.back().step;
+  events.back() = std::move(redone);
+}
+
+}  // namespace
+
+Choice recorded_choice(const TraceEvent& e) {
+  Choice choice;
+  for (const Binding& b : e.bound)
+    if (b.kind == Binding::Kind::Proc) choice.pid = b.pid;
+  return choice;
+}
+
+TraceEvent model_step(Model& m, const Op& op, const Choice& choice, int digest_hosts) {
+  TraceEvent e;
+  e.op = op;
+  const std::size_t lwps_before = m.state().lwps.size(), procs_before = m.state().procs.size();
+  const StepResult r = m.apply(op, choice);
+  const State& s = m.state();
+  e.outcome = to_trace(r.outcome);
+  for (const Completion& c : r.completions) e.woke.push_back(TraceCompletion{c.actor, to_trace(c.outcome)});
+  // Creation order within a step: rfork's lwp then its process, a kthread's process then its lwp.
+  for (std::size_t p = procs_before; p < s.procs.size(); ++p)
+    e.bound.push_back(Binding{Binding::Kind::Proc, static_cast<std::uint32_t>(p), s.procs[p].pid});
+  for (std::size_t l = lwps_before; l < s.lwps.size(); ++l)
+    e.bound.push_back(Binding{Binding::Kind::Lwp, static_cast<std::uint32_t>(l), s.procs[s.lwps[l].proc].pid});
+  if (digest_hosts > 0) e.digest = digest(observe(s, digest_hosts));
+  return e;
+}
+
+std::vector<TraceEvent> trace_events(const LockstepResult& r, const LockstepConfig& c) {
   std::vector<TraceEvent> out;
   out.reserve(r.steps.size());
   LwpId next_lwp = 1;  // lwp0 exists from the start; lwps are numbered in creation order
@@ -122,7 +169,28 @@ std::vector<TraceEvent> trace_events(const LockstepResult& r) {
     if (s.digest != 0) e.digest = s.digest;
     out.push_back(std::move(e));
   }
+  if (!r.steps.empty() && r.steps.back().outcome.kind == OutcomeKind::NotRunnable && r.steps.back().outcome.label == "pid-not-allowed")
+    redo_refused_pid(out, c);
   return out;
+}
+
+void append_stuck_step(std::vector<TraceEvent>& events, const Op& op, const LockstepConfig& c) {
+  Model m(Config{c.program.maxproc, true, c.program.pid_max});
+  for (const TraceEvent& e : events) (void)model_step(m, e.op, recorded_choice(e), 0);
+  TraceEvent stuck = model_step(m, op, Choice{}, 0);
+  stuck.step = events.size();
+  events.push_back(std::move(stuck));
+}
+
+Op stuck_op(const LockstepResult& r, const LockstepConfig& c, const Program& p) {
+  Model m(Config{c.program.maxproc, true, c.program.pid_max});
+  for (const StepRecord& s : r.steps) {
+    Choice choice;
+    for (const Binding& b : s.bound)
+      if (b.kind == Binding::Kind::Proc) choice.pid = b.pid;
+    (void)m.apply(s.op, choice);
+  }
+  return resolve(m.state(), c.program, p.steps.at(r.steps.size()));
 }
 
 TraceHeader trace_header(const LockstepResult& r, const LockstepConfig& c, std::uint64_t seed, const std::string& program) {
@@ -142,6 +210,14 @@ TraceHeader trace_header(const LockstepResult& r, const LockstepConfig& c, std::
     h.expect.observed = r.divergence->observed;
     h.rules.emplace_back(rule_name(r.divergence->rule));
     rules.emplace(rule_name(r.divergence->rule));
+  } else if (r.verdict == Verdict::Deadlock) {
+    h.expect.step = r.steps.size();  // the step that never finished (see append_stuck_step)
+  } else {
+    // An agreeing trace is about the rules its outcomes reached.
+    for (const StepRecord& s : r.steps)
+      if (rules.insert(std::string(rule_name(s.outcome.rule))).second) h.rules.emplace_back(rule_name(s.outcome.rule));
+  }
+  if (r.verdict != Verdict::Agree) {
     // The rules each injected fault is documented to break ("K3, K4, S2"; "L3-running, R4" names
     // a FATAL id, whose rule is the part before the dash). Only SPEC rule ids are kept.
     for (const impl::FaultInfo& f : impl::all_faults())
@@ -156,12 +232,6 @@ TraceHeader trace_header(const LockstepResult& r, const LockstepConfig& c, std::
           rs = cut == std::string_view::npos ? std::string_view{} : rs.substr(cut + 1);
         }
       }
-  } else if (r.verdict == Verdict::Deadlock) {
-    h.expect.step = r.steps.empty() ? 0 : r.steps.back().index;
-  } else {
-    // An agreeing trace is about the rules its outcomes reached.
-    for (const StepRecord& s : r.steps)
-      if (rules.insert(std::string(rule_name(s.outcome.rule))).second) h.rules.emplace_back(rule_name(s.outcome.rule));
   }
   return h;
 }

@@ -100,7 +100,8 @@ ReplayReport replay_trace(const Trace& t, const impl::FaultSet& faults, std::chr
   c.watchdog = watchdog;
   c.invariants = false;  // the model's own invariants are the model's tests' business, not a replay's
   rep.result = run_lockstep(trace_ops(t.events), c);
-  const std::vector<TraceEvent> run = trace_events(rep.result);
+  std::vector<TraceEvent> run = trace_events(rep.result, c);
+  if (rep.result.verdict == Verdict::Deadlock && run.size() < t.events.size()) append_stuck_step(run, t.events[run.size()].op, c);
   const LockstepResult& r = rep.result;
 
   // Event by event, up to where either the trace or the replay ends.
@@ -123,12 +124,12 @@ ReplayReport replay_trace(const Trace& t, const impl::FaultSet& faults, std::chr
     got.step = r.divergence->step;
     got.rule = r.divergence->rule;
   } else if (r.verdict == Verdict::Deadlock) {
-    got.step = r.steps.empty() ? 0 : r.steps.back().index;
+    got.step = r.steps.size();
   }
   const bool same = got.verdict == x.verdict && (x.verdict == Verdict::Agree || got.step == x.step) &&
                     (x.verdict != Verdict::Diverge || got.rule == x.rule);
   if (!same) {
-    const std::size_t at = r.steps.empty() ? 0 : r.steps.back().index;
+    const std::size_t at = r.verdict == Verdict::Deadlock ? r.steps.size() : r.steps.empty() ? 0 : r.steps.back().index;
     rep.mismatch = TraceMismatch{at, r.divergence ? std::optional(r.divergence->rule) : std::nullopt,
                                  fmt::format("verdict: expected {}, the replay gave {}", verdict_text(x), r.summary())};
     return rep;
@@ -152,29 +153,17 @@ CheckReport check_trace(const Trace& t) {
       return rep;
     }
     // The pid the recording kernel chose for a new process, which the model checks is allowed.
-    Choice choice;
-    for (const Binding& b : e.bound)
-      if (b.kind == Binding::Kind::Proc) choice.pid = b.pid;
-    const std::size_t lwps_before = m.state().lwps.size(), procs_before = m.state().procs.size();
-    const StepResult r = m.apply(e.op, choice);
-    const State& s = m.state();
-    std::vector<Binding> bound;
-    for (std::size_t l = lwps_before; l < s.lwps.size(); ++l)
-      bound.push_back(Binding{Binding::Kind::Lwp, static_cast<std::uint32_t>(l), s.procs[s.lwps[l].proc].pid});
-    for (std::size_t p = procs_before; p < s.procs.size(); ++p)
-      bound.push_back(Binding{Binding::Kind::Proc, static_cast<std::uint32_t>(p), s.procs[p].pid});
-    std::vector<TraceCompletion> woke;
-    for (const Completion& c : r.completions) woke.push_back(TraceCompletion{c.actor, to_trace(c.outcome)});
-    std::optional<std::uint64_t> dg;
-    if (e.digest) dg = digest(observe(s, cfg.hosts));
+    const Choice choice = recorded_choice(e);
+    const TraceEvent got = model_step(m, e.op, choice, e.digest ? cfg.hosts : 0);
+    const TraceOutcome& r = got.outcome;
     std::string d;
-    if (r.outcome.kind == OutcomeKind::NotRunnable && r.outcome.label == "pid-not-allowed")
+    if (r.kind == OutcomeKind::NotRunnable && r.label == "pid-not-allowed")
       d = fmt::format("bindings: pid {} for a new process is not one the SPEC allows now (in use, or outside 2..{})", choice.pid.value_or(0), cfg.pid_max);
     else
-      d = event_difference(e, to_trace(r.outcome), woke, bound, dg);
+      d = event_difference(e, r, got.woke, got.bound, got.digest);
     if (!d.empty()) {
-      rep.mismatch = TraceMismatch{k, r.outcome.kind == OutcomeKind::NotRunnable && choice.pid ? Rule::R5 : r.outcome.rule,
-                                   fmt::format("{}: {} (the model: {})", to_string(e.op), d, render(to_trace(r.outcome)))};
+      rep.mismatch = TraceMismatch{k, r.kind == OutcomeKind::NotRunnable && choice.pid ? std::optional(Rule::R5) : r.rule,
+                                   fmt::format("{}: {} (the model: {})", to_string(e.op), d, render(r))};
       return rep;
     }
     ++rep.events;

@@ -224,7 +224,7 @@ TraceReader::TraceReader(std::string path) : path_(std::move(path)), buf_(1u << 
     f.bad("lockstep_trace", "a version \"MAJOR.MINOR\"", f.req("lockstep_trace"));
   if (major > kTraceMajor)
     f.fail(fmt::format("trace format {} is newer than this lockstep reads ({}.x); read it with a newer lockstep", ver, kTraceMajor));
-  if (major < kTraceMajor) f.fail(fmt::format("trace format {}.x (found {}, which is older and no longer read)", kTraceMajor, ver));
+  if (major < kTraceMajor) f.fail(fmt::format("a trace format this lockstep reads ({}.x), found {}", kTraceMajor, ver));
   header_.major = major;
   header_.minor = minor;  // a newer minor only adds fields, which are ignored
   header_.tool = f.string_or("tool", "");
@@ -301,9 +301,9 @@ bool TraceReader::read_line(std::string& out) {
 std::optional<TraceEvent> TraceReader::next() {
   std::string text;
   if (!read_line(text)) {
-    --line_;
     if (promised_ && events_ != *promised_)
-      fail(fmt::format("{} events as the header promises, found {} (the file is truncated)", *promised_, events_));
+      fail(fmt::format("the event of step {} (the header promises {} events), found the end of the file: the file is truncated", events_, *promised_));
+    --line_;
     if (header_.expect.verdict != Verdict::Agree && header_.expect.step >= events_)
       throw TraceFormatError(fmt::format("{}: \"expect.step\": a step of this trace (0..{}), found {}", where(1),
                                          events_ == 0 ? 0 : events_ - 1, header_.expect.step));

@@ -107,6 +107,11 @@ std::vector<TraceEvent> trace_events(const LockstepResult& r, const LockstepConf
 TraceEvent model_step(model::Model& m, const model::Op& op, const model::Choice& choice, int digest_hosts);
 // The pid choice an event records (the pid bound to the process it created), for model_step.
 model::Choice recorded_choice(const TraceEvent& e);
+// A DEADLOCK leaves no record of the step that never finished. Its op is appended as the last
+// event, with the model's outcome and no digest, so that a replay runs into the same deadlock.
+void append_stuck_step(std::vector<TraceEvent>& events, const model::Op& op, const LockstepConfig& c);
+// The op of a choice program's step that deadlocked (r.verdict == Deadlock, fewer records than steps).
+model::Op stuck_op(const LockstepResult& r, const LockstepConfig& c, const Program& p);
 TraceHeader trace_header(const LockstepResult& r, const LockstepConfig& c, std::uint64_t seed, const std::string& program);
 
 std::string symbol(Binding::Kind k, std::uint32_t id);  // "lwp#3", "proc#2"

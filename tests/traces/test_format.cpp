@@ -1,0 +1,243 @@
+// The trace format: exact round trips, replay event for event, the model-only check on
+// recorded and foreign traces (and on tampered ones), atomic writes, and the reader's limits.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "checker/program.hpp"
+#include "checker/random_source.hpp"
+#include "checker/trace_check.hpp"
+#include "checker/trace_io.hpp"
+#include "impl/faults.hpp"
+
+using namespace lockstep::checker;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("lockstep_traces_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+// A recorded run of the correct impl: a random program, so every op kind and outcome appears.
+struct Recorded {
+  LockstepConfig config;
+  LockstepResult result;
+  TraceHeader header;
+  std::vector<TraceEvent> events;
+};
+
+Recorded record(std::uint64_t seed, std::size_t steps, lockstep::impl::FaultSet faults = {}) {
+  Recorded r;
+  r.config.faults = faults;
+  r.config.program.chooser.misuse_percent = 0;  // no FATAL on purpose: programs run their full length
+  SplitMix src(seed);
+  const Program p = random_program(src, steps);
+  r.result = run_lockstep(p, r.config);
+  r.header = trace_header(r.result, r.config, seed, encode(p));
+  r.events = trace_events(r.result, r.config);
+  return r;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+std::string error_of(const std::string& path) {
+  try {
+    (void)read_trace(path);
+  } catch (const TraceFormatError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(TraceFormat, WriteThenReadIsExact) {
+  TempDir d;
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    const Recorded r = record(seed, 150);
+    ASSERT_EQ(r.result.verdict, Verdict::Agree) << r.result.summary();
+    const std::string path = d.file("t.jsonl");
+    ASSERT_EQ(write_trace(path, r.header, r.events), "");
+    const Trace t = read_trace(path);
+    EXPECT_EQ(t.header, r.header);
+    ASSERT_EQ(t.events.size(), r.events.size());
+    for (std::size_t i = 0; i < t.events.size(); ++i) EXPECT_EQ(t.events[i], r.events[i]) << "event " << i << ": " << event_line(r.events[i]);
+  }
+}
+
+TEST(TraceFormat, EveryStepCarriesTheDigestTheRunRecorded) {
+  const Recorded r = record(4, 120);
+  ASSERT_EQ(r.events.size(), r.result.steps.size());
+  for (std::size_t i = 0; i < r.events.size(); ++i) {
+    const bool ended = !r.result.steps[i].outcome.returned() && !r.result.steps[i].outcome.blocked();
+    if (!ended) {
+      ASSERT_TRUE(r.events[i].digest.has_value()) << i;
+      EXPECT_EQ(*r.events[i].digest, r.result.steps[i].digest);
+    }
+  }
+}
+
+TEST(TraceReplay, CorrectImplTraceAgreesEventForEvent) {
+  TempDir d;
+  const Recorded r = record(5, 200);
+  ASSERT_EQ(write_trace(d.file("t.jsonl"), r.header, r.events), "");
+  const Trace t = read_trace(d.file("t.jsonl"));
+  const ReplayReport rep = replay_trace(t, {}, std::chrono::milliseconds(2000));
+  EXPECT_TRUE(rep.reproduced()) << rep.mismatch->what;
+  EXPECT_EQ(rep.result.verdict, Verdict::Agree);
+  ASSERT_EQ(rep.result.steps.size(), t.events.size());
+  for (std::size_t i = 0; i < t.events.size(); ++i)
+    if (t.events[i].digest) EXPECT_EQ(rep.result.steps[i].digest, *t.events[i].digest) << "step " << i;
+}
+
+TEST(TraceReplay, TamperedOutcomeDoesNotReproduceAndIsInvalid) {
+  Recorded r = record(6, 150);
+  // Change the first answer of a call that returns a number: both the replay and the model must notice, at that step.
+  std::size_t at = r.events.size();
+  for (std::size_t i = 0; i < r.events.size(); ++i)
+    if (const auto& b = r.events[i].op.body;
+        (std::holds_alternative<lockstep::model::op::Getpid>(b) || std::holds_alternative<lockstep::model::op::Getppid>(b) ||
+         std::holds_alternative<lockstep::model::op::Getuid>(b) || std::holds_alternative<lockstep::model::op::Open>(b)) &&
+        r.events[i].outcome.kind == lockstep::model::OutcomeKind::Returned) {
+      at = i;
+      break;
+    }
+  ASSERT_LT(at, r.events.size()) << "the program has no getpid, getppid, getuid or open";
+  const auto rule = r.events[at].outcome.rule;
+  r.events[at].outcome.ret += 100;
+  const Trace t{r.header, r.events};
+  const ReplayReport rep = replay_trace(t, {}, std::chrono::milliseconds(2000));
+  ASSERT_FALSE(rep.reproduced());
+  EXPECT_EQ(rep.mismatch->step, at);
+  const CheckReport chk = check_trace(t);
+  ASSERT_FALSE(chk.valid());
+  EXPECT_EQ(chk.mismatch->step, at);
+  EXPECT_EQ(chk.mismatch->rule, rule);
+}
+
+TEST(TraceCheck, TamperedDigestIsInvalid) {
+  Recorded r = record(7, 80);
+  ASSERT_TRUE(r.events[10].digest);
+  *r.events[10].digest ^= 1;
+  const CheckReport chk = check_trace(Trace{r.header, r.events});
+  ASSERT_FALSE(chk.valid());
+  EXPECT_EQ(chk.mismatch->step, 10u);
+  EXPECT_NE(chk.mismatch->what.find("digest"), std::string::npos) << chk.mismatch->what;
+}
+
+TEST(TraceCheck, RecordedTracesAreValid) {
+  for (std::uint64_t seed = 10; seed < 14; ++seed) {
+    const Recorded r = record(seed, 150);
+    const CheckReport chk = check_trace(Trace{r.header, r.events});
+    EXPECT_TRUE(chk.valid()) << chk.mismatch->what;
+    EXPECT_EQ(chk.events, r.events.size());
+  }
+}
+
+// A trace another implementation could write: no rule, label or digest; its own pids.
+TEST(TraceCheck, ForeignTraceWithItsOwnPids) {
+  TempDir d;
+  const std::string head = R"({"lockstep_trace":"1.0","config":{"hosts":2,"maxproc":12,"pid_max":30000}})";
+  const std::string ok = head + R"(
+{"step":0,"actor":"H0","op":"rump_pub_lwproc_rfork","args":{"flags":1},"outcome":{"kind":"returned","ret":0},"bind":[{"sym":"lwp#1","pid":4711},{"sym":"proc#2","pid":4711}]}
+{"step":1,"actor":"H0","op":"rump_sys_getpid","args":{},"outcome":{"kind":"returned","ret":4711}}
+{"step":2,"actor":"H1","op":"rump_pub_lwproc_switch","args":{"lwp":"lwp#1"},"outcome":{"kind":"fatal","fatal":"L3-running"}}
+)";
+  write_text(d.file("ok.jsonl"), ok);
+  const CheckReport good = check_trace(read_trace(d.file("ok.jsonl")));
+  EXPECT_TRUE(good.valid()) << good.mismatch->what;
+  EXPECT_EQ(good.events, 3u);
+
+  // The pid of process 1 is not free: the SPEC does not allow that choice (R5).
+  std::string bad = ok;
+  const std::string chosen = R"({"sym":"lwp#1","pid":4711},{"sym":"proc#2","pid":4711})";
+  bad.replace(bad.find(chosen), chosen.size(), R"({"sym":"lwp#1","pid":1},{"sym":"proc#2","pid":1})");
+  write_text(d.file("bad.jsonl"), bad);
+  const CheckReport chk = check_trace(read_trace(d.file("bad.jsonl")));
+  ASSERT_FALSE(chk.valid());
+  EXPECT_EQ(chk.mismatch->step, 0u);
+  EXPECT_EQ(chk.mismatch->rule, lockstep::model::Rule::R5);
+}
+
+TEST(TraceReader, NewerMinorVersionWithUnknownFieldsIsRead) {
+  TempDir d;
+  write_text(d.file("t.jsonl"), R"({"lockstep_trace":"1.9","config":{"hosts":1,"maxproc":4,"pid_max":12},"later":{"x":1}}
+{"step":0,"actor":"clock","op":"tick","args":{"n":3},"outcome":{"kind":"returned","ret":0},"added_in_1_9":[1,2]}
+)");
+  const Trace t = read_trace(d.file("t.jsonl"));
+  EXPECT_EQ(t.header.minor, 9);
+  ASSERT_EQ(t.events.size(), 1u);
+  EXPECT_TRUE(check_trace(t).valid());
+}
+
+TEST(TraceReader, OneGigabyteFileFailsFastAtLineOne) {
+  TempDir d;
+  const std::string path = d.file("huge.jsonl");
+  { std::ofstream(path) << ""; }
+  fs::resize_file(path, 1ull << 30);  // sparse: no disk used
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string err = error_of(path);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_EQ(err.rfind(path + ":1: a line of at most", 0), 0u) << err;
+}
+
+TEST(TraceReader, NeverIssuedHandlesMustBeMarked) {
+  TempDir d;
+  const std::string head = R"({"lockstep_trace":"1.0","config":{"hosts":1,"maxproc":4,"pid_max":12}})";
+  write_text(d.file("marked.jsonl"), head + R"(
+{"step":0,"actor":"H0","op":"rump_pub_lwproc_switch","args":{"lwp":"lwp#5","never_issued":true},"outcome":{"kind":"fatal","fatal":"L3-stale"}}
+)");
+  EXPECT_TRUE(check_trace(read_trace(d.file("marked.jsonl"))).valid());
+  write_text(d.file("unmarked.jsonl"), head + R"(
+{"step":0,"actor":"H0","op":"rump_pub_lwproc_switch","args":{"lwp":"lwp#5"},"outcome":{"kind":"fatal","fatal":"L3-stale"}}
+)");
+  EXPECT_NE(error_of(d.file("unmarked.jsonl")).find(":2: \"args.lwp\": a symbol bound by an earlier event"), std::string::npos)
+      << error_of(d.file("unmarked.jsonl"));
+}
+
+TEST(TraceWriter, AtomicReplaceAndCleanFailure) {
+  TempDir d;
+  const Recorded small = record(8, 20), big = record(9, 150);
+  const std::string path = d.file("t.jsonl");
+  ASSERT_EQ(write_trace(path, big.header, big.events), "");
+  ASSERT_EQ(write_trace(path, small.header, small.events), "");
+  EXPECT_EQ(read_trace(path).events.size(), small.events.size());  // replaced whole, no tail of the bigger one
+  for (const auto& e : fs::directory_iterator(d.path)) EXPECT_EQ(e.path().filename(), "t.jsonl");  // no temporary left
+  const std::string err = write_trace(d.file("no/such/dir/t.jsonl"), small.header, small.events);
+  EXPECT_NE(err.find("cannot create"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(d.file("no")));
+}
+
+TEST(RegressionCorpus, EveryKillableFaultHasATraceThatReadsAndNamesIt) {
+  for (const lockstep::impl::FaultInfo& f : lockstep::impl::all_faults()) {
+    if (f.fault == lockstep::impl::Fault::suspend_check_lost_wakeup) continue;  // see traces/regressions/README.md
+    const std::string path = std::string(LOCKSTEP_REGRESSIONS_DIR) + "/" + std::string(f.name) + ".trace.jsonl";
+    ASSERT_TRUE(fs::exists(path)) << path;
+    const Trace t = read_trace(path);
+    ASSERT_EQ(t.header.faults, std::vector<std::string>{std::string(f.name)});
+    EXPECT_NE(t.header.expect.verdict, Verdict::Agree);  // DIVERGE, or DEADLOCK for a livelock
+    EXPECT_EQ(t.header.expect.step + 1, t.events.size());
+    EXPECT_TRUE(check_trace(t).valid()) << f.name;  // every recorded event is the model's
+  }
+}
+
+TEST(TraceExample, TheWorkedExampleOfFormatMdIsValidAndReplays) {
+  const Trace t = read_trace(LOCKSTEP_TRACES_EXAMPLE);
+  EXPECT_TRUE(check_trace(t).valid());
+  const ReplayReport rep = replay_trace(t, {}, std::chrono::milliseconds(2000));
+  EXPECT_TRUE(rep.reproduced()) << rep.mismatch->what;
+}
