@@ -13,6 +13,7 @@ void add_faults(CLI::App& app, int& exit_code);
 void add_replay(CLI::App& app, int& exit_code);
 void add_check_trace(CLI::App& app, int& exit_code);
 void add_show(CLI::App& app, int& exit_code);
+void add_verify(CLI::App& app, int& exit_code);
 
 
 }  // namespace lockstep::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   lockstep::cli::add_replay(app, exit_code);
   lockstep::cli::add_check_trace(app, exit_code);
   lockstep::cli::add_show(app, exit_code);
+  lockstep::cli::add_verify(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
