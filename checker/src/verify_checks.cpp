@@ -45,8 +45,8 @@ void Encoder::apply_observation(const Observation& o) {
       q.sreq = op.suspend_requested;
     }
   }
-  for (ProcId p = 0; p < procs_.size(); ++p)
-    if (procs_[p].in_table && !seen.contains(p)) set_tab(p, false);
+  for (ProcId p : std::vector<ProcId>(table_.begin(), table_.end()))
+    if (!seen.contains(p)) set_tab(p, false);
   set(F::Nprocs, 0, o.nprocs);
   for (std::size_t h = 0; h < o.hosts.size() && h < static_cast<std::size_t>(hosts_); ++h) {
     std::int64_t l = -1;
@@ -105,15 +105,14 @@ void Encoder::check_after(const VEvent& e) {
     if (was.freed) check(Rule::R3, !tab, fmt::format("proc#{} (pid {}) was freed before and is not in the table again", p, q.pid));
     // R5: no other process in the table holds its pid.
     if (q.in_table)
-      for (ProcId r = 0; r < procs_.size(); ++r)
-        if (r != p && procs_[r].in_table && procs_[r].pid == q.pid)
+      for (ProcId r : table_)
+        if (r != p && procs_[r].pid == q.pid)
           check(Rule::R5, !(tab && get(F::Tab, r) == 1 && get(F::Pid, p) == get(F::Pid, r)),
                 fmt::format("pid {} names one process in the table (proc#{} and proc#{} hold it)", q.pid, p, r));
     // R6: its ppid names a process in the table.
     if (q.in_table) {
       z3::expr_vector names(ctx_);
-      for (ProcId r = 0; r < procs_.size(); ++r)
-        if (procs_[r].in_table) names.push_back(get(F::Tab, r) == 1 && get(F::Pid, r) == get(F::Ppid, p));
+      for (ProcId r : table_) names.push_back(get(F::Tab, r) == 1 && get(F::Pid, r) == get(F::Ppid, p));
       check(Rule::R6, !tab || z3::mk_or(names), fmt::format("the ppid of proc#{} (pid {}) names a process in the table", p, q.pid),
             {{"ppid", get(F::Ppid, p)}});
     }

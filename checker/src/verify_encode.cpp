@@ -24,6 +24,7 @@ Encoder::Encoder(z3::context& ctx, z3::solver& s, int hosts, std::optional<std::
   procs_.push_back(SProc{1, ProcKind::Init, 0, 0, true, false, {}, kRunning, false});
   lwps_.push_back(SLwp{0, false, kUnbound});
   last_by_pid_ = {{0, 0}, {1, 1}};
+  table_ = {0, 1};
   cur_lwp_.assign(hosts_, kNoLwp);
   waits_.assign(hosts_, SWait{});
   for (ProcId p : {0u, 1u}) {
@@ -144,7 +145,12 @@ void Encoder::set_tab(ProcId p, bool in) {
   set(F::Ntab, 0, get(F::Ntab, 0) + num(in ? 1 : 0) - old);
   if (q.in_table && !in) q.freed = true;
   q.in_table = in;
-  if (in) last_by_pid_[q.pid] = p;
+  if (in) {
+    last_by_pid_[q.pid] = p;
+    table_.insert(p);
+  } else {
+    table_.erase(p);
+  }
 }
 
 ProcId Encoder::new_proc(const VEvent& e, Pid pid, ProcKind kind, Pid ppid) {
@@ -191,8 +197,8 @@ void Encoder::release(HostId h) {
   if (q.kind == ProcKind::User && q.live == 0) {
     set_tab(p, false);
     set(F::Nprocs, 0, get(F::Nprocs, 0) - 1);
-    for (ProcId c = 0; c < procs_.size(); ++c)
-      if (procs_[c].in_table && procs_[c].ppid == q.pid) {
+    for (ProcId c : std::vector<ProcId>(table_.begin(), table_.end()))
+      if (procs_[c].ppid == q.pid) {
         sp(c).ppid = 1;
         set(F::Ppid, c, 1);
       }

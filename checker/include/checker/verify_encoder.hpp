@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -122,6 +123,7 @@ class Encoder {
   std::vector<model::LwpId> cur_lwp_;  // by host, kNoLwp = IMPLICIT
   std::vector<SWait> waits_;           // by host
   std::map<model::Pid, model::ProcId> last_by_pid_;
+  std::set<model::ProcId> table_;  // processes in the table: loops stay O(table), not O(history)
   std::int64_t now_ = 0;
 
   // Per event: what it touched, and the values before it.

@@ -1,0 +1,75 @@
+// bench_verify: how long Z3 takes to verify SPEC §6 on traces of 10^3, 10^4, 10^5 and 10^6 events,
+// and the growth factor from each length to the next (linear growth = 10x per decade).
+// Traces are model-only random programs (no misuse, so no FATAL ends them early); `--max N` caps the length.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "checker/op_chooser.hpp"
+#include "checker/random_source.hpp"
+#include "checker/verify.hpp"
+#include "model/model.hpp"
+
+using namespace lockstep;
+using namespace lockstep::checker;
+
+namespace {
+
+VOutcome vout(const model::Outcome& o) {
+  VOutcome v;
+  v.kind = o.returned() ? VOutcome::Kind::Returned : o.blocked() ? VOutcome::Kind::Blocked : o.is_fatal() ? VOutcome::Kind::Fatal : VOutcome::Kind::NotRunnable;
+  v.ret = o.ret;
+  return v;
+}
+
+VTrace make_trace(std::size_t n, std::uint64_t seed) {
+  SplitMix rng(seed);
+  model::Model m(model::Config{12, true, 12});
+  ChooserConfig cc{3, 2, 0};
+  VTrace t;
+  t.hosts = 3;
+  t.events.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const model::Op op = choose_op(m.state(), cc, rng);
+    const std::size_t procs = m.state().procs.size(), lwps = m.state().lwps.size();
+    const model::StepResult r = m.apply(op, model::Choice{});
+    const model::State& s = m.state();
+    VEvent e;
+    e.step = i;
+    e.op = op;
+    e.outcome = vout(r.outcome);
+    for (const auto& c : r.completions) e.woke.push_back(VCompletion{c.actor, vout(c.outcome)});
+    for (std::size_t p = procs; p < s.procs.size(); ++p) e.bound.push_back(Binding{Binding::Kind::Proc, static_cast<std::uint32_t>(p), s.procs[p].pid});
+    for (std::size_t l = lwps; l < s.lwps.size(); ++l) e.bound.push_back(Binding{Binding::Kind::Lwp, static_cast<std::uint32_t>(l), s.procs[s.lwps[l].proc].pid});
+    t.events.push_back(std::move(e));
+    if (r.outcome.is_fatal()) break;
+  }
+  return t;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::size_t max = 1000000;
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--max") == 0) max = std::strtoull(argv[i + 1], nullptr, 10);
+  fmt::print("{:>10} {:>12} {:>12} {:>14} {:>8}\n", "events", "verify s", "events/s", "solver checks", "growth");
+  double prev = 0;
+  for (std::size_t n = 1000; n <= max; n *= 10) {
+    const VTrace t = make_trace(n, 7);
+    const auto t0 = std::chrono::steady_clock::now();
+    const VerifyReport r = verify(t, VerifyOptions{.explain = false});
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!r.all_hold()) {
+      std::fputs(render(r).c_str(), stderr);
+      return 1;
+    }
+    fmt::print("{:>10} {:>12.3f} {:>12.0f} {:>14} {:>8}\n", t.events.size(), s, t.events.size() / s, r.solver_checks,
+               prev > 0 ? fmt::format("{:.1f}x", s / prev) : "-");
+    prev = s;
+  }
+  fmt::print("goal: 1e5 events < 5 s, 1e6 < 60 s, growth ~10x per decade (linear)\n");
+}
