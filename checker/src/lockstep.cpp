@@ -232,7 +232,8 @@ class Runner {
       const OpBody& body = it != impl_done.end() ? it->second.first.body : m.first.body;
       saved.completions.push_back(fmt::format("{} -> {}", who, render_model(m.second, body)));
       if (it == impl_done.end())
-        return diverge(res, m.second.rule, fmt::format("wake-up of {}", who), "it returns " + render_model(m.second, body), "still blocked");
+        return diverge(res, m.second.rule, fmt::format("wake-up of {}", who), fmt::format("woken ({})", render_model(m.second, body)),
+                       "still blocked");
       if (auto why = compare(m.second, it->second.second, body))
         return diverge(res, m.second.rule, fmt::format("wake-up of {}{}", who, *why), render_model(m.second, body),
                        render_impl(it->second.second, body));

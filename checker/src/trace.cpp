@@ -148,6 +148,34 @@ TraceEvent model_step(Model& m, const Op& op, const Choice& choice, int digest_h
   return e;
 }
 
+TraceOutcome to_trace(const ImplOutcome& o) {
+  TraceOutcome t;
+  switch (o.kind) {
+    case ImplOutcome::Kind::Returned:
+      t.kind = OutcomeKind::Returned;
+      t.ret = o.ret;
+      t.err = o.err;
+      t.lwp = o.lwp == kNoLwp - 1 ? kNoLwp : o.lwp;  // a handle never bound cannot be named
+      t.st_size = o.st_size;
+      break;
+    case ImplOutcome::Kind::Blocked: t.kind = OutcomeKind::Blocked; break;
+    case ImplOutcome::Kind::Fatal:
+      t.kind = OutcomeKind::Fatal;
+      for (std::size_t i = 1; i < static_cast<std::size_t>(Fatal::Count); ++i)
+        if (fatal_name(static_cast<Fatal>(i)) == o.what) t.fatal = static_cast<Fatal>(i);
+      if (t.fatal == Fatal::None) {
+        t.kind = OutcomeKind::Dead;
+        t.label = fmt::format("FATAL({})", o.what);
+      }
+      break;
+    case ImplOutcome::Kind::Error:
+      t.kind = OutcomeKind::Dead;
+      t.label = fmt::format("exception: {}", o.what);
+      break;
+  }
+  return t;
+}
+
 std::vector<TraceEvent> trace_events(const LockstepResult& r, const LockstepConfig& c) {
   std::vector<TraceEvent> out;
   out.reserve(r.steps.size());
@@ -167,6 +195,15 @@ std::vector<TraceEvent> trace_events(const LockstepResult& r, const LockstepConf
       for (const Binding& b : s.bound)
         if (b.kind == Binding::Kind::Proc) e.bound.push_back(Binding{Binding::Kind::Lwp, next_lwp++, b.pid});
     if (s.digest != 0) e.digest = s.digest;
+    // Where the impl differed (the divergent step), what it did, for judges that read the trace
+    // without running anything (check-trace, verify).
+    if (r.verdict == Verdict::Diverge && &s == &r.steps.back()) {
+      e.observed = to_trace(s.impl);
+      std::vector<TraceCompletion> woke;
+      for (const auto& [actor, o] : s.impl_woke) woke.push_back(TraceCompletion{actor, to_trace(o)});
+      e.observed_woke = std::move(woke);
+      e.observed_state = s.impl_state;
+    }
     out.push_back(std::move(e));
   }
   if (!r.steps.empty() && r.steps.back().outcome.kind == OutcomeKind::NotRunnable && r.steps.back().outcome.label == "pid-not-allowed")

@@ -113,6 +113,83 @@ class Fields {
   std::string prefix_;
 };
 
+// `observed_state` (format 1.1): a §7 observation in canonical names; see observation_json.
+Observation parse_observation(const Fields& f) {
+  static constexpr std::array<std::string_view, 4> kKinds = {"kernel", "init", "user", "kthread"};
+  static constexpr std::array<std::string_view, 4> kStates = {"RUNNING", "PARKED", "ZOMBIE", "REAPED"};
+  auto pick = [&](const Fields& g, std::string_view key, const auto& names) {
+    const json& v = g.req(key);
+    const std::string x = g.string_of(key, v);
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (names[i] == x) return i;
+    std::string want = "one of";
+    for (std::size_t i = 0; i < names.size(); ++i) want += fmt::format("{}{}", i ? ", " : " ", names[i]);
+    g.bad(key, want, v);
+  };
+  auto pair_of_ints = [&](const Fields& g, std::string_view key, const json& v, std::size_t n) {
+    if (!v.is_array() || v.size() != n) g.bad(key, fmt::format("an array of {} integers", n), v);
+    std::vector<std::int64_t> out;
+    for (const json& x : v) out.push_back(g.integer_of(key, x, -2, std::numeric_limits<std::int32_t>::max()));
+    return out;
+  };
+  Observation o;
+  o.nprocs = static_cast<int>(f.integer("nprocs", 0, kPidMax + 1));
+  if (const json* ps = f.array_or_null("procs"))
+    for (std::size_t i = 0; i < ps->size(); ++i) {
+      const Fields p = f.element("procs", i, (*ps)[i]);
+      ObsProc op;
+      op.pid = static_cast<Pid>(p.integer("pid", 0, kPidMax));
+      op.ppid = static_cast<Pid>(p.integer("ppid", 0, kPidMax));
+      op.comm = p.string("comm");
+      op.kind = static_cast<ProcKind>(pick(p, "kind", kKinds));
+      op.uid = static_cast<Uid>(p.integer("uid", 0, std::numeric_limits<Uid>::max()));
+      op.fdtable = static_cast<int>(p.integer("fdtable", 0, std::numeric_limits<std::int32_t>::max()));
+      if (const json* ls = p.array_or_null("lwps"))
+        for (const json& l : *ls) {
+          // [lid, bound, released]: two integers and a boolean.
+          if (!l.is_array() || l.size() != 3 || !l[2].is_boolean()) p.bad("lwps", "an array [lid, bound, released]", l);
+          const auto v = pair_of_ints(p, "lwps", json::array({l[0], l[1]}), 2);
+          op.lwps.push_back(ObsLwp{static_cast<int>(v[0]), static_cast<std::int32_t>(v[1]), l[2].get<bool>()});
+        }
+      if (const json* fs = p.array_or_null("fds"))
+        for (const json& x : *fs) {
+          const auto v = pair_of_ints(p, "fds", x, 2);
+          op.fds.emplace_back(static_cast<int>(v[0]), static_cast<int>(v[1]));
+        }
+      if (op.kind == ProcKind::Kthread) {
+        op.kstate = static_cast<KState>(pick(p, "kstate", kStates));
+        op.suspend_requested = p.boolean("suspend_requested");
+        op.progress = static_cast<std::uint64_t>(p.integer("progress", 0, std::numeric_limits<std::int64_t>::max()));
+        op.exit_code = static_cast<int>(p.integer("exit_code", std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
+      }
+      o.procs.push_back(std::move(op));
+    }
+  if (const json* hs = f.array_or_null("hosts"))
+    for (std::size_t i = 0; i < hs->size(); ++i) {
+      const Fields h = f.element("hosts", i, (*hs)[i]);
+      ObsHost oh;
+      if (const json& c = h.req("curlwp"); !c.is_null()) {
+        const auto v = pair_of_ints(h, "curlwp", c, 2);
+        oh.curlwp = std::pair{static_cast<Pid>(v[0]), static_cast<int>(v[1])};
+      }
+      oh.pid = static_cast<Pid>(h.integer("pid", 0, kPidMax));
+      o.hosts.push_back(oh);
+    }
+  if (const json* bs = f.array_or_null("blocked"))
+    for (std::size_t i = 0; i < bs->size(); ++i) {
+      const Fields b = f.element("blocked", i, (*bs)[i]);
+      o.blocked.push_back(ObsWait{static_cast<int>(b.integer("host", 0, 0xffff)), b.string("what"),
+                                  static_cast<Pid>(b.integer("target", 0, kPidMax))});
+    }
+  if (const json* fl = f.opt("files")) {
+    if (!fl->is_object()) f.bad("files", "an object of path: size", *fl);
+    for (const auto& [path, size] : fl->items()) o.files[path] = f.integer_of("files", size, 0, std::numeric_limits<std::int64_t>::max());
+  }
+  if (const json* cs = f.array_or_null("console"))
+    for (const json& line : *cs) o.console.push_back(f.string_of("console", line));
+  return o;
+}
+
 template <std::size_t N>
 std::string one_of(const std::array<std::string_view, N>& names, std::size_t from = 0) {
   std::string s = "one of ";
@@ -465,6 +542,17 @@ std::optional<TraceEvent> TraceReader::next() {
     if (!ok) f.bad("digest", "16 lowercase hex digits", *d);
     e.digest = v;
   }
+  // Format 1.1: what the implementation did where it differed from the model.
+  if (f.opt("observed")) e.observed = outcome(f.sub("observed"), false);
+  if (const json* w = f.array_or_null("observed_woke")) {
+    std::vector<TraceCompletion> woke;
+    for (std::size_t i = 0; i < w->size(); ++i) {
+      const Fields c = f.element("observed_woke", i, (*w)[i]);
+      woke.push_back(TraceCompletion{s.actor(c, "actor", c.req("actor")), outcome(c.sub("outcome"), false)});
+    }
+    e.observed_woke = std::move(woke);
+  }
+  if (f.opt("observed_state")) e.observed_state = parse_observation(f.sub("observed_state"));
   ++events_;
   return e;
 }

@@ -43,6 +43,35 @@ ojson outcome_json(const TraceOutcome& o, bool is_curlwp) {
   return j;
 }
 
+// The §7 observation in canonical names (format 1.1, `observed_state`): processes by pid, lwps as
+// [lid, bound, released] with bound = host index, -1 unbound, -2 the kthread's own thread.
+ojson observation_json(const Observation& o) {
+  ojson procs = ojson::array();
+  for (const ObsProc& p : o.procs) {
+    ojson lwps = ojson::array(), fds = ojson::array();
+    for (const ObsLwp& l : p.lwps) lwps.push_back(ojson::array({l.lid, l.bound, l.released}));
+    for (const auto& [fd, d] : p.fds) fds.push_back(ojson::array({fd, d}));
+    ojson j{{"pid", p.pid}, {"ppid", p.ppid}, {"comm", p.comm}, {"kind", to_string(p.kind)}, {"uid", p.uid},
+            {"lwps", std::move(lwps)}, {"fdtable", p.fdtable}, {"fds", std::move(fds)}};
+    if (p.kind == ProcKind::Kthread) {
+      j["kstate"] = to_string(p.kstate);
+      j["suspend_requested"] = p.suspend_requested;
+      j["progress"] = p.progress;
+      j["exit_code"] = p.exit_code;
+    }
+    procs.push_back(std::move(j));
+  }
+  ojson hosts = ojson::array();
+  for (const ObsHost& h : o.hosts)
+    hosts.push_back(ojson{{"curlwp", h.curlwp ? ojson::array({h.curlwp->first, h.curlwp->second}) : ojson(nullptr)}, {"pid", h.pid}});
+  ojson blocked = ojson::array();
+  for (const ObsWait& w : o.blocked) blocked.push_back(ojson{{"host", w.host}, {"what", w.what}, {"target", w.target}});
+  ojson files = ojson::object();
+  for (const auto& [path, size] : o.files) files[path] = size;
+  return ojson{{"nprocs", o.nprocs}, {"procs", std::move(procs)}, {"hosts", std::move(hosts)},
+               {"blocked", std::move(blocked)}, {"files", std::move(files)}, {"console", o.console}};
+}
+
 ojson args_json(const OpBody& body, const SymbolCursor& cur) {
   ojson a = ojson::object();
   auto proc = [&](ProcId p) {
@@ -109,6 +138,13 @@ std::string event_line_with(const TraceEvent& e, SymbolCursor& cur) {
     j["bind"] = std::move(b);
   }
   if (e.digest) j["digest"] = fmt::format("{:016x}", *e.digest);
+  if (e.observed) j["observed"] = outcome_json(*e.observed, is_curlwp);
+  if (e.observed_woke) {
+    ojson w = ojson::array();
+    for (const TraceCompletion& c : *e.observed_woke) w.push_back(ojson{{"actor", actor_name(c.actor)}, {"outcome", outcome_json(c.outcome, false)}});
+    j["observed_woke"] = std::move(w);
+  }
+  if (e.observed_state) j["observed_state"] = observation_json(*e.observed_state);
   return j.dump();
 }
 

@@ -19,7 +19,7 @@ namespace lockstep::checker {
 
 // Major: a reader refuses any other major. Minor: additions a reader of the same major may ignore.
 inline constexpr int kTraceMajor = 1;
-inline constexpr int kTraceMinor = 0;
+inline constexpr int kTraceMinor = 1;  // 1.1: observed, observed_woke, observed_state
 
 struct TraceConfig {
   int hosts = 3;
@@ -89,6 +89,9 @@ struct TraceEvent {
 };
 
 TraceOutcome to_trace(const model::Outcome& o);
+// The impl's outcome in the trace's terms. An impl FATAL id the SPEC does not name, or an
+// exception, has no model counterpart: it is kind "dead" with the text as its label.
+TraceOutcome to_trace(const ImplOutcome& o);
 // Field-by-field agreement of a recorded outcome with one the model (or a replay) produced;
 // rule and label are compared only when the trace has them. Empty when equal, else what differs.
 std::string outcome_difference(const TraceOutcome& recorded, const model::Outcome& actual);
