@@ -1,6 +1,7 @@
 #include "checker/observation.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -45,14 +46,30 @@ Rule lwp_rule(const std::vector<ObsLwp>& a, const std::vector<ObsLwp>& b) {
 
 void canonicalize_fds(std::vector<ObsProc>& procs, const std::vector<std::uint64_t>& table_keys,
                       const std::vector<std::vector<std::pair<int, std::uint64_t>>>& fd_keys) {
-  // A handful of tables and descriptions per state: a linear scan beats a map here (hot path).
-  std::vector<std::uint64_t> tables, descs;
-  auto name_of = [](std::vector<std::uint64_t>& seen, std::uint64_t key) {
-    for (std::size_t i = 0; i < seen.size(); ++i)
-      if (seen[i] == key) return static_cast<int>(i);
-    seen.push_back(key);
-    return static_cast<int>(seen.size() - 1);
+  // Usually a handful of tables and descriptions: a linear scan beats a map there (hot path).
+  // Past 16 keys (long programs that keep files open) a hash index takes over, so naming stays
+  // linear in the size of the state.
+  struct Names {
+    std::vector<std::uint64_t> seen;
+    std::unordered_map<std::uint64_t, int> index;
+    int operator()(std::uint64_t key) {
+      if (seen.size() <= 16) {
+        for (std::size_t i = 0; i < seen.size(); ++i)
+          if (seen[i] == key) return static_cast<int>(i);
+      } else if (auto it = index.find(key); it != index.end()) {
+        return it->second;
+      }
+      seen.push_back(key);
+      const int name = static_cast<int>(seen.size() - 1);
+      if (seen.size() == 17)
+        for (std::size_t i = 0; i < seen.size(); ++i) index.emplace(seen[i], static_cast<int>(i));
+      else if (seen.size() > 17)
+        index.emplace(key, name);
+      return name;
+    }
   };
+  Names tables, descs;
+  auto name_of = [](Names& names, std::uint64_t key) { return names(key); };
   for (std::size_t i = 0; i < procs.size(); ++i) {
     procs[i].fdtable = name_of(tables, table_keys[i]);
     procs[i].fds.clear();
