@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -676,13 +677,26 @@ class Runner {
 
   void teardown() {
     if (stuck_) {
-      // A thread is stuck inside the impl and may never return, so nothing here can be joined: let
-      // everything run free, ask the kernel to end its waits (a spinner that checks may stop), and
-      // park this instance in a graveyard that lives until exit instead of hanging on a join.
+      // A thread is stuck inside the impl. Let everything run free, end the kernel's waits and the
+      // mailboxes, and give the threads a moment: one that polls (a livelock) notices and leaves,
+      // and then the instance is torn down as usual, every thread joined.
       sched_->release_all();
       kernel_->interrupt_waits();
       for (auto& h : hosts_) h->mbox->quit();
       for (auto& [id, k] : kthreads_) k->mbox->quit();
+      auto all_exited = [&] {
+        for (const Sched::ThreadInfo& t : sched_->threads())
+          if (t.state != Sched::State::exited) return false;
+        return true;
+      };
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      while (!all_exited() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (all_exited()) {
+        stuck_ = false;
+        teardown();
+        return;
+      }
+      // Truly stuck: nothing can be joined. Park the instance in a graveyard instead of hanging.
       // Never destroyed (not even at exit, when a stuck thread may still run): what it holds stays
       // reachable, so leak checkers stay quiet about an instance we chose not to tear down.
       static std::mutex graveyard_lock;
