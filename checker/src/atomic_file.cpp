@@ -1,43 +1,43 @@
 #include "checker/atomic_file.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include <fmt/format.h>
 
 namespace lockstep::checker {
 
-std::string write_file_atomically(const std::string& path, const std::string& text) {
+std::string write_file_atomically(const std::string& path, const std::function<bool(std::FILE*)>& write) {
   const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return fmt::format("{}: cannot create: {}", tmp, std::strerror(errno));
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return fmt::format("{}: write failed: {}", tmp, why);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const std::string why = std::strerror(errno);
+  std::FILE* f = std::fopen(tmp.c_str(), "we");
+  if (f == nullptr) return fmt::format("{}: cannot create: {}", tmp, std::strerror(errno));
+  std::vector<char> buf(1u << 20);  // big writes: a trace can be hundreds of MB
+  std::setvbuf(f, buf.data(), _IOFBF, buf.size());
+  bool ok = write(f);
+  ok = ok && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+  const std::string why = ok ? "" : std::strerror(errno);
+  if (std::fclose(f) != 0 && ok) {
+    const std::string e = std::strerror(errno);
     ::unlink(tmp.c_str());
-    return fmt::format("{}: cannot flush: {}", tmp, why);
+    return fmt::format("{}: cannot close: {}", tmp, e);
+  }
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    return fmt::format("{}: write failed: {}", tmp, why);
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
+    const std::string e = std::strerror(errno);
     ::unlink(tmp.c_str());
-    return fmt::format("{}: cannot rename into place: {}", path, why);
+    return fmt::format("{}: cannot rename into place: {}", path, e);
   }
   return {};
+}
+
+std::string write_file_atomically(const std::string& path, const std::string& text) {
+  return write_file_atomically(path, [&](std::FILE* f) { return std::fwrite(text.data(), 1, text.size(), f) == text.size(); });
 }
 
 }  // namespace lockstep::checker

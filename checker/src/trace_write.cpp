@@ -1,6 +1,5 @@
 // The trace writer: one JSON object per line, keys in a fixed order so that a trace reads
 // top-down (step, actor, op, args, outcome, ...), and an atomic file write.
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "checker/atomic_file.hpp"
 #include "checker/trace_io.hpp"
 
 namespace lockstep::checker {
@@ -181,31 +181,13 @@ std::string event_line(const TraceEvent& e) {
 }
 
 std::string write_trace(const std::string& path, const TraceHeader& h, const std::vector<TraceEvent>& events) {
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "we");
-  if (f == nullptr) return fmt::format("{}: cannot create: {}", tmp, std::strerror(errno));
-  static thread_local std::vector<char> buf(1u << 20);
-  std::setvbuf(f, buf.data(), _IOFBF, buf.size());
-  auto put = [&](const std::string& line) { return std::fwrite(line.data(), 1, line.size(), f) == line.size() && std::fputc('\n', f) != EOF; };
-  bool ok = put(header_line(h, events.size()));
-  SymbolCursor cur;
-  for (std::size_t i = 0; ok && i < events.size(); ++i) ok = put(event_line_with(events[i], cur));
-  ok = ok && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
-  const std::string why = ok ? "" : std::strerror(errno);
-  if (std::fclose(f) != 0 && ok) {
-    ::unlink(tmp.c_str());
-    return fmt::format("{}: cannot close: {}", tmp, std::strerror(errno));
-  }
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    return fmt::format("{}: write failed: {}", tmp, why);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string e = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return fmt::format("{}: cannot rename into place: {}", path, e);
-  }
-  return {};
+  return write_file_atomically(path, [&](std::FILE* f) {
+    auto put = [&](const std::string& line) { return std::fwrite(line.data(), 1, line.size(), f) == line.size() && std::fputc('\n', f) != EOF; };
+    bool ok = put(header_line(h, events.size()));
+    SymbolCursor cur;
+    for (std::size_t i = 0; ok && i < events.size(); ++i) ok = put(event_line_with(events[i], cur));
+    return ok;
+  });
 }
 
 }  // namespace lockstep::checker
