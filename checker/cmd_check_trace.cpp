@@ -7,6 +7,7 @@
 
 #include "checker/trace_check.hpp"
 #include "commands.hpp"
+#include "load_trace.hpp"
 
 namespace lockstep::cli {
 
@@ -17,17 +18,14 @@ void add_check_trace(CLI::App& app, int& exit_code) {
   auto file = std::make_shared<std::string>();
   cmd->add_option("FILE", *file, "A trace (traces/FORMAT.md), from lockstep or any other implementation")->required();
   cmd->callback([file, &exit_code] {
-    Trace t;
-    CheckReport rep;
-    try {
-      // Reading validates format and symbols; the model then judges the behaviour.
-      t = read_trace(*file);
-    } catch (const TraceFormatError& e) {
-      std::fprintf(stderr, "%s\n", e.what());
+    // Reading validates format and symbols; the model then judges the behaviour.
+    const std::optional<Trace> loaded = load_trace(*file);
+    if (!loaded) {
       exit_code = 2;
       return;
     }
-    rep = check_trace(t);
+    const Trace& t = *loaded;
+    const CheckReport rep = check_trace(t);
     if (!rep.valid()) {
       const TraceMismatch& m = *rep.mismatch;
       std::fputs(fmt::format("INVALID at step {} ({}:{}){}: {}\n", m.step, *file, m.step + 2,

@@ -7,6 +7,7 @@
 
 #include "checker/trace_check.hpp"
 #include "commands.hpp"
+#include "load_trace.hpp"
 
 namespace lockstep::cli {
 
@@ -30,14 +31,12 @@ void add_replay(CLI::App& app, int& exit_code) {
     std::string error;
     auto faults = impl::FaultSet::parse(o->fault, &error);
     if (!faults) throw CLI::ValidationError("--fault", error);
-    Trace t;
-    try {
-      t = read_trace(o->file);
-    } catch (const TraceFormatError& e) {
-      std::fprintf(stderr, "%s\n", e.what());
+    std::optional<Trace> loaded = load_trace(o->file);
+    if (!loaded) {
       exit_code = 2;
       return;
     }
+    Trace& t = *loaded;
     const ReplayReport rep = replay_trace(t, *faults, std::chrono::milliseconds(o->watchdog_ms));
     std::fputs(fmt::format("trace {}: {} events, written by {}, recorded {}\nexpecting {}\n", o->file, t.events.size(),
                            t.header.tool.empty() ? "an unnamed tool" : t.header.tool,

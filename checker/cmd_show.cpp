@@ -15,6 +15,7 @@
 #include "checker/atomic_file.hpp"
 #include "checker/trace_show.hpp"
 #include "commands.hpp"
+#include "load_trace.hpp"
 
 extern char** environ;
 
@@ -96,14 +97,12 @@ void add_show(CLI::App& app, int& exit_code) {
         return;
       }
     }
-    Trace t;
-    try {
-      t = read_trace(o->file);
-    } catch (const TraceFormatError& e) {
-      std::fprintf(stderr, "%s\n", e.what());
+    std::optional<Trace> loaded = load_trace(o->file);
+    if (!loaded) {
       exit_code = 2;
       return;
     }
+    const Trace& t = *loaded;
     const Timeline tl = build_timeline(t, o->file, ShowOptions{o->max_events});
     std::string text = o->format == "txt" ? show_text(tl) : show_dot(tl);
     if (o->format == "svg") {
