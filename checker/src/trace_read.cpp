@@ -2,6 +2,7 @@
 // FILE:LINE and a huge file streams), every field is type- and range-checked, and every
 // symbol an event names must have been bound by an earlier event (or be explicitly a
 // never-issued handle). The first problem ends the read with TraceFormatError.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -336,6 +337,11 @@ TraceReader::TraceReader(std::string path) : path_(std::move(path)), buf_(1u << 
   }
   if (f.opt("events")) promised_ = static_cast<std::size_t>(f.integer("events", 0, std::numeric_limits<std::int64_t>::max()));
   header_.program = f.string_or("program", "");
+  if (const json* o = f.opt("order")) {  // format 1.2
+    const std::string order = f.string_of("order", *o);
+    if (order != "total" && order != "partial") f.bad("order", "one of total, partial", *o);
+    header_.partial_order = order == "partial";
+  }
   sym_->hosts = header_.config.hosts;
 }
 
@@ -553,6 +559,33 @@ std::optional<TraceEvent> TraceReader::next() {
     e.observed_woke = std::move(woke);
   }
   if (f.opt("observed_state")) e.observed_state = parse_observation(f.sub("observed_state"));
+  // Format 1.2: happens-before edges to earlier events (the file is in a topological order).
+  if (const json* a = f.array_or_null("after")) {
+    e.after.reserve(a->size());
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      const json& v = (*a)[i];
+      const std::string key = fmt::format("after[{}]", i);
+      const bool is_uint = v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0);
+      if (!is_uint) f.bad(key, "a step number (an unsigned integer)", v);
+      const auto x = v.get<std::uint64_t>();
+      if (x >= e.step)
+        f.bad(key, e.step == 0 ? std::string("nothing (step 0 has no earlier event to come after)")
+                               : fmt::format("an earlier step than this event's {} (0..{}: events are written in a topological order)", e.step, e.step - 1),
+              v);
+      e.after.push_back(static_cast<std::size_t>(x));
+    }
+    // No step twice: the first repeat in file order is the one reported.
+    std::vector<std::pair<std::size_t, std::size_t>> by_step;  // (step, index)
+    for (std::size_t i = 0; i < e.after.size(); ++i) by_step.emplace_back(e.after[i], i);
+    std::sort(by_step.begin(), by_step.end());
+    std::optional<std::pair<std::size_t, std::size_t>> repeat;  // (index, index of its first occurrence)
+    for (std::size_t i = 1; i < by_step.size(); ++i)
+      if (by_step[i].first == by_step[i - 1].first && (!repeat || by_step[i].second < repeat->first))
+        repeat = std::pair{by_step[i].second, by_step[i - 1].second};
+    if (repeat)
+      f.fail(fmt::format("\"after[{}]\": each step at most once, found step {} again (it is after[{}] already)", repeat->first,
+                         e.after[repeat->first], repeat->second));
+  }
   ++events_;
   return e;
 }

@@ -145,6 +145,7 @@ std::string event_line_with(const TraceEvent& e, SymbolCursor& cur) {
     j["observed_woke"] = std::move(w);
   }
   if (e.observed_state) j["observed_state"] = observation_json(*e.observed_state);
+  if (!e.after.empty()) j["after"] = e.after;  // format 1.2
   return j.dump();
 }
 
@@ -152,7 +153,9 @@ std::string event_line_with(const TraceEvent& e, SymbolCursor& cur) {
 
 std::string header_line(const TraceHeader& h, std::size_t events) {
   ojson j;
-  j["lockstep_trace"] = fmt::format("{}.{}", h.major, h.minor);
+  // The version of the format this writer writes (a trace read from an older or newer minor is
+  // re-written in this one: its unknown keys were not kept, its known ones are written as now).
+  j["lockstep_trace"] = fmt::format("{}.{}", kTraceMajor, kTraceMinor);
   j["tool"] = h.tool;
   j["seed"] = h.seed;
   j["config"] = ojson{{"hosts", h.config.hosts}, {"kthreads", h.config.kthreads}, {"maxproc", h.config.maxproc}, {"pid_max", h.config.pid_max}};
@@ -170,6 +173,7 @@ std::string header_line(const TraceHeader& h, std::size_t events) {
   j["expect"] = std::move(x);
   j["events"] = events;
   if (!h.program.empty()) j["program"] = h.program;
+  if (h.partial_order) j["order"] = "partial";  // format 1.2; "total" is the default
   return j.dump();
 }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "checker/program.hpp"
 #include "checker/random_source.hpp"
@@ -240,4 +241,122 @@ TEST(TraceExample, TheWorkedExampleOfFormatMdIsValidAndReplays) {
   EXPECT_TRUE(check_trace(t).valid());
   const ReplayReport rep = replay_trace(t, {}, std::chrono::milliseconds(2000));
   EXPECT_TRUE(rep.reproduced()) << rep.mismatch->what;
+}
+
+// Format 1.2: the header's `order` and the events' `after` edges (partial-order histories).
+TEST(TraceFormat12, OrderAndAfterRoundTrip) {
+  TempDir d;
+  Recorded r = record(21, 40);
+  ASSERT_GE(r.events.size(), 12u);
+  r.header.partial_order = true;
+  r.events[5].after = {0, 3};
+  r.events[11].after = {10, 2, 7};  // any order the recorder likes; no duplicates
+  const std::string path = d.file("t.jsonl");
+  ASSERT_EQ(write_trace(path, r.header, r.events), "");
+  const Trace t = read_trace(path);
+  EXPECT_TRUE(t.header.partial_order);
+  EXPECT_EQ(t.header.minor, 2);
+  EXPECT_EQ(t.header, r.header);
+  ASSERT_EQ(t.events.size(), r.events.size());
+  for (std::size_t i = 0; i < t.events.size(); ++i) EXPECT_EQ(t.events[i], r.events[i]) << "event " << i;
+  EXPECT_EQ(t.events[5].after, (std::vector<std::size_t>{0, 3}));
+  EXPECT_EQ(t.events[11].after, (std::vector<std::size_t>{10, 2, 7}));
+
+  std::ifstream in(path);
+  std::string head, line;
+  std::getline(in, head);
+  EXPECT_EQ(head.rfind(R"({"lockstep_trace":"1.2",)", 0), 0u) << head;
+  EXPECT_NE(head.find(R"("order":"partial")"), std::string::npos) << head;
+  for (std::size_t i = 0; i <= 5; ++i) std::getline(in, line);
+  EXPECT_NE(line.find(R"("after":[0,3])"), std::string::npos) << line;
+
+  // A total order and no edges: neither key is written.
+  r.header.partial_order = false;
+  for (TraceEvent& e : r.events) e.after.clear();
+  const std::string plain = d.file("plain.jsonl");
+  ASSERT_EQ(write_trace(plain, r.header, r.events), "");
+  std::ifstream pin(plain);
+  std::string text((std::istreambuf_iterator<char>(pin)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.find("\"order\""), std::string::npos);
+  EXPECT_EQ(text.find("\"after\""), std::string::npos);
+  EXPECT_FALSE(read_trace(plain).header.partial_order);
+}
+
+TEST(TraceFormat12, ExplicitTotalOrderAndAfterInATotalOrderFile) {
+  TempDir d;
+  write_text(d.file("t.jsonl"), R"({"lockstep_trace":"1.2","config":{"hosts":1,"maxproc":4,"pid_max":12},"order":"total"}
+{"step":0,"actor":"clock","op":"tick","args":{"n":1},"outcome":{"kind":"returned","ret":0},"after":[]}
+{"step":1,"actor":"clock","op":"tick","args":{"n":1},"outcome":{"kind":"returned","ret":0},"after":[0]}
+)");
+  const Trace t = read_trace(d.file("t.jsonl"));
+  EXPECT_FALSE(t.header.partial_order);
+  ASSERT_EQ(t.events.size(), 2u);
+  EXPECT_TRUE(t.events[0].after.empty());
+  EXPECT_EQ(t.events[1].after, std::vector<std::size_t>{0});
+  EXPECT_TRUE(check_trace(t).valid());
+}
+
+// Every bad `order` or `after` is refused at its line, naming the field and what was expected.
+TEST(TraceFormat12, BadOrderAndAfterAreRefusedAtTheirLine) {
+  TempDir d;
+  const std::string head = R"({"lockstep_trace":"1.2","config":{"hosts":1,"maxproc":4,"pid_max":12},"order":"partial"})";
+  auto tick = [](int step, const std::string& after) {
+    return R"({"step":)" + std::to_string(step) + R"(,"actor":"clock","op":"tick","args":{"n":1},"outcome":{"kind":"returned","ret":0})" +
+           (after.empty() ? "" : R"(,"after":)" + after) + "}\n";
+  };
+  struct Case {
+    std::string name, text, expected;
+  };
+  const std::vector<Case> cases = {
+      {"order_value", R"({"lockstep_trace":"1.2","config":{"hosts":1,"maxproc":4,"pid_max":12},"order":"sideways"})" "\n" + tick(0, ""),
+       R"(:1: "order": one of total, partial, found the string "sideways")"},
+      {"order_type", R"({"lockstep_trace":"1.2","config":{"hosts":1,"maxproc":4,"pid_max":12},"order":1})" "\n" + tick(0, ""),
+       R"(:1: "order": a string, found the number 1)"},
+      {"not_array", head + "\n" + tick(0, "") + tick(1, "0"), R"(:3: "after": an array, found the number 0)"},
+      {"string_element", head + "\n" + tick(0, "") + tick(1, R"(["0"])"),
+       R"(:3: "after[0]": a step number (an unsigned integer), found the string "0")"},
+      {"negative", head + "\n" + tick(0, "") + tick(1, "[-1]"), R"(:3: "after[0]": a step number (an unsigned integer), found the number -1)"},
+      {"fraction", head + "\n" + tick(0, "") + tick(1, "[0.5]"), R"(:3: "after[0]": a step number (an unsigned integer), found the number 0.5)"},
+      {"self", head + "\n" + tick(0, "") + tick(1, "[0,1]"),
+       R"(:3: "after[1]": an earlier step than this event's 1 (0..0: events are written in a topological order), found the number 1)"},
+      {"later", head + "\n" + tick(0, "") + tick(1, "") + tick(2, "[7]"),
+       R"(:4: "after[0]": an earlier step than this event's 2 (0..1: events are written in a topological order), found the number 7)"},
+      {"step_zero", head + "\n" + tick(0, "[0]"),
+       R"(:2: "after[0]": nothing (step 0 has no earlier event to come after), found the number 0)"},
+      {"duplicate", head + "\n" + tick(0, "") + tick(1, "") + tick(2, "[1,0,1,0]"),
+       R"(:4: "after[2]": each step at most once, found step 1 again (it is after[0] already))"},
+  };
+  for (const Case& c : cases) {
+    const std::string path = d.file(c.name + ".jsonl");
+    write_text(path, c.text);
+    const std::string err = error_of(path);
+    EXPECT_EQ(err, path + c.expected) << c.name;
+  }
+}
+
+// Format 1.1 files (the regression corpus) read as before; re-written they are the same bytes but
+// for the version: 1.2 adds keys only where a trace has partial order or edges.
+TEST(TraceFormat12, OneOneCorpusReadsAndRewritesUnchangedButForTheVersion) {
+  TempDir d;
+  std::size_t files = 0;
+  for (const auto& entry : fs::directory_iterator(LOCKSTEP_REGRESSIONS_DIR)) {
+    if (entry.path().string().find(".trace.jsonl") == std::string::npos) continue;
+    ++files;
+    const std::string path = entry.path().string();
+    const Trace t = read_trace(path);
+    EXPECT_EQ(t.header.major, 1);
+    EXPECT_EQ(t.header.minor, 1) << path;
+    EXPECT_FALSE(t.header.partial_order);
+    for (const TraceEvent& e : t.events) EXPECT_TRUE(e.after.empty());
+    const std::string out = d.file("rewritten.jsonl");
+    ASSERT_EQ(write_trace(out, t.header, t.events), "");
+    std::ifstream a(path), b(out);
+    std::string original((std::istreambuf_iterator<char>(a)), std::istreambuf_iterator<char>());
+    std::string rewritten((std::istreambuf_iterator<char>(b)), std::istreambuf_iterator<char>());
+    const std::string v11 = R"({"lockstep_trace":"1.1",)";
+    ASSERT_EQ(original.rfind(v11, 0), 0u) << path;
+    original.replace(0, v11.size(), R"({"lockstep_trace":"1.2",)");
+    EXPECT_EQ(rewritten, original) << path;
+  }
+  EXPECT_GE(files, 10u);
 }

@@ -19,7 +19,8 @@ namespace lockstep::checker {
 
 // Major: a reader refuses any other major. Minor: additions a reader of the same major may ignore.
 inline constexpr int kTraceMajor = 1;
-inline constexpr int kTraceMinor = 1;  // 1.1: observed, observed_woke, observed_state
+// 1.1: observed, observed_woke, observed_state. 1.2: header `order`, event `after` (partial-order histories).
+inline constexpr int kTraceMinor = 2;
 
 struct TraceConfig {
   int hosts = 3;
@@ -48,6 +49,11 @@ struct TraceHeader {
   std::vector<std::string> rules;    // SPEC rule ids the trace is about
   TraceExpect expect;
   std::string program;               // the choice program (`lockstep run --replay` text), may be empty
+  // Format 1.2 `"order": "partial"`: the file's event order is only one linearization the recorder
+  // knows to be consistent; the real order is the partial order of per-actor program order, the
+  // causal links a judge derives, and the events' `after` edges. False (`"total"`, the default):
+  // the events happened in file order.
+  bool partial_order = false;
   friend bool operator==(const TraceHeader&, const TraceHeader&) = default;
 };
 
@@ -85,6 +91,9 @@ struct TraceEvent {
   std::optional<TraceOutcome> observed;
   std::optional<std::vector<TraceCompletion>> observed_woke;
   std::optional<Observation> observed_state;
+  // Format 1.2: extra happens-before edges, e.g. real time order from a stress run. This event began
+  // after each of these events (by step) ended; each is less than `step`, none twice.
+  std::vector<std::size_t> after;
   friend bool operator==(const TraceEvent&, const TraceEvent&) = default;
 };
 
