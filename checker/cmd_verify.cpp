@@ -1,49 +1,117 @@
 // `lockstep verify FILE...`: Z3 judges SPEC §6 (R1-R6, S1-S6) on each recorded trace, independently
 // of the model (checker/VERIFY.md). Exit 0 when every invariant holds on every trace, 1 when one is
 // violated (the report names the event and the events that force it), 2 on bad input.
+// A partial-order history (header "order": "partial", or any trace with --partial-order) is judged
+// in every order its happens-before graph allows; --out writes a violating order as a trace.
+#include <algorithm>
 #include <cstdio>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "checker/trace_io.hpp"
+#include "checker/trace_reorder.hpp"
 #include "checker/verify.hpp"
+#include "checker/verify_partial.hpp"
 #include "commands.hpp"
 
 namespace lockstep::cli {
 
 using namespace lockstep::checker;
 
+namespace {
+
+struct VerifyCli {
+  std::vector<std::string> files;
+  std::size_t window = 2048;
+  bool no_explain = false, partial = false;
+  std::string out;
+};
+
+// The sequential judge on the witness order: the same invariant, found step by step.
+std::string confirm(const Trace& witness) {
+  try {
+    return render(verify(to_vtrace(witness.header, witness.events), VerifyOptions{.explain = false}));
+  } catch (const std::invalid_argument& e) {
+    return fmt::format("the sequential judge finds this order self-contradicting: {}\n", e.what());
+  }
+}
+
+int judge_partial(const VerifyCli& o, const std::string& file, const Trace& tr) {
+  const PartialOrderReport rep = verify_partial_order(to_vtrace(tr.header, tr.events));
+  std::string text = fmt::format("== {} (partial order)\n{}", file, render(rep));
+  for (const PartialOrderVerdict& v : rep.verdicts) {
+    if (v.holds) continue;
+    text += fmt::format("{}'s order (steps):", model::rule_name(v.rule));
+    for (std::size_t i : v.order) text += fmt::format(" {}", tr.events[i].step);
+    text += "\n";
+  }
+  std::fputs(text.c_str(), stdout);
+  if (rep.all_hold() || o.out.empty()) return rep.all_hold() ? 0 : 1;
+  const PartialOrderVerdict& first = *std::find_if(rep.verdicts.begin(), rep.verdicts.end(), [](const auto& v) { return !v.holds; });
+  Trace witness = reorder_trace(tr, first.order);
+  // The rule/label classifications were the recorded order's (like its digests): without them a
+  // replay compares what each call returned, and stops where this order contradicts the history.
+  for (TraceEvent& e : witness.events) {
+    e.outcome.rule.reset();
+    e.outcome.label.reset();
+    for (TraceCompletion& c : e.woke) {
+      c.outcome.rule.reset();
+      c.outcome.label.reset();
+    }
+  }
+  witness.header.rules = {std::string(model::rule_name(first.rule))};
+  if (const std::string err = write_trace(o.out, witness.header, witness.events); !err.empty()) {
+    std::fprintf(stderr, "lockstep: %s\n", err.c_str());
+    return 2;
+  }
+  std::fputs(fmt::format("wrote {}: the events in {}'s order ({} events, total order; `lockstep replay {}` runs it).\n"
+                         "the sequential judge on it:\n{}",
+                         o.out, model::rule_name(first.rule), witness.events.size(), o.out, confirm(witness))
+                 .c_str(),
+             stdout);
+  return 1;
+}
+
+}  // namespace
+
 void add_verify(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("verify", "Prove with Z3 that SPEC §6's invariants hold on recorded traces; exit 0 when they all do");
-  auto files = std::make_shared<std::vector<std::string>>();
-  auto window = std::make_shared<std::size_t>(2048);
-  auto no_explain = std::make_shared<bool>(false);
-  cmd->add_option("FILE", *files, "Traces (traces/FORMAT.md)")->required();
-  cmd->add_option("--window", *window, "Events per incremental solver window")->check(CLI::PositiveNumber);
-  cmd->add_flag("--no-explain", *no_explain, "Do not compute unsat cores for violations");
-  cmd->callback([files, window, no_explain, &exit_code] {
+  auto o = std::make_shared<VerifyCli>();
+  cmd->add_option("FILE", o->files, "Traces (traces/FORMAT.md)")->required();
+  cmd->add_option("--window", o->window, "Events per incremental solver window")->check(CLI::PositiveNumber);
+  cmd->add_flag("--no-explain", o->no_explain, "Do not compute unsat cores for violations");
+  cmd->add_flag("--partial-order", o->partial,
+                "Judge every order the trace's happens-before graph allows (program order, wake-ups, creation before use, `after` edges), "
+                "not only the file's order; implied by a trace whose header says \"order\": \"partial\"");
+  cmd->add_option("--out", o->out, "With one FILE judged in partial order: write the first violating order found as a trace (atomically)");
+  cmd->callback([o, &exit_code] {
+    if (!o->out.empty() && o->files.size() != 1) throw CLI::ValidationError("--out", "takes exactly one FILE");
     int worst = 0;
-    for (const std::string& file : *files) {
-      VTrace t;
+    for (const std::string& file : o->files) {
+      Trace tr;
       try {
-        const Trace tr = read_trace(file);
-        t = to_vtrace(tr.header, tr.events);
+        tr = read_trace(file);
       } catch (const TraceFormatError& e) {
         std::fprintf(stderr, "%s\n", e.what());
         worst = 2;
         continue;
       }
-      VerifyReport rep;
+      int verdict = 0;
       try {
-        rep = verify(t, VerifyOptions{.window = *window, .explain = !*no_explain});
+        if (o->partial || tr.header.partial_order) {
+          verdict = judge_partial(*o, file, tr);
+        } else {
+          if (!o->out.empty()) throw std::invalid_argument("--out needs a partial-order judgement (--partial-order)");
+          const VerifyReport rep = verify(to_vtrace(tr.header, tr.events), VerifyOptions{.window = o->window, .explain = !o->no_explain});
+          std::fputs(fmt::format("== {}\n{}", file, render(rep)).c_str(), stdout);
+          verdict = rep.all_hold() ? 0 : 1;
+        }
       } catch (const std::invalid_argument& e) {
         std::fprintf(stderr, "%s: %s\n", file.c_str(), e.what());
-        worst = 2;
-        continue;
+        verdict = 2;
       }
-      std::fputs(fmt::format("== {}\n{}", file, render(rep)).c_str(), stdout);
-      if (!rep.all_hold() && worst == 0) worst = 1;
+      if (verdict == 2 || (verdict == 1 && worst == 0)) worst = verdict;
     }
     exit_code = worst;
   });

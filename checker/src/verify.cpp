@@ -50,15 +50,6 @@ std::string describe(const VEvent& e) {
   return s;
 }
 
-std::string with_values(const Check& c, const z3::model& m) {
-  std::string s = c.what;
-  if (c.values.empty()) return s;
-  s += " (";
-  for (std::size_t i = 0; i < c.values.size(); ++i)
-    s += fmt::format("{}{} = {}", i ? ", " : "", c.values[i].first, m.eval(c.values[i].second, true).to_string());
-  return s + ")";
-}
-
 // Why rule `r` fails at event index `k`: encode events 0..k, the last `span` of them under
 // tracking literals, assert the instance holds, and ask for an unsat core.
 void explain(const VTrace& t, std::size_t k, InvariantVerdict& v, const VerifyOptions& o) {
@@ -95,6 +86,17 @@ void explain(const VTrace& t, std::size_t k, InvariantVerdict& v, const VerifyOp
 }
 
 }  // namespace
+
+namespace verify_detail {
+std::string with_values(const Check& c, const z3::model& m) {
+  std::string s = c.what;
+  if (c.values.empty()) return s;
+  s += " (";
+  for (std::size_t i = 0; i < c.values.size(); ++i)
+    s += fmt::format("{}{} = {}", i ? ", " : "", c.values[i].first, m.eval(c.values[i].second, true).to_string());
+  return s + ")";
+}
+}  // namespace verify_detail
 
 VerifyReport verify(const VTrace& t, const VerifyOptions& o) {
   VerifyReport rep;

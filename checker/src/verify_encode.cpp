@@ -43,10 +43,20 @@ Encoder::Encoder(z3::context& ctx, z3::solver& s, int hosts, std::optional<std::
 z3::expr Encoder::get(F f, std::uint32_t id) {
   const std::uint64_t k = key(f, id);
   if (auto it = cur_.find(k); it != cur_.end()) return it->second;
-  if (auto it = seed_.find(k); it != seed_.end()) return num(it->second);
-  switch (f) {  // a field never written: its initial value
-    case F::Cur: case F::Bnd: case F::Wd: return num(-1);
-    default: return num(0);
+  if (po_) {  // whoever wrote it last in the chosen order: the caller decides (verify_partial.cpp)
+    if (auto it = reads_.find(k); it != reads_.end()) return it->second;
+    z3::expr c = ctx_.constant(ctx_.int_symbol(static_cast<int>(fresh_++)), ctx_.int_sort());
+    reads_.emplace(k, c);
+    return c;
+  }
+  return num(initial(k));
+}
+
+std::int64_t Encoder::initial(std::uint64_t k) const {
+  if (auto it = seed_.find(k); it != seed_.end()) return it->second;
+  switch (static_cast<F>(k >> 32)) {  // a field never written: its initial value
+    case F::Cur: case F::Bnd: case F::Wd: return -1;
+    default: return 0;
   }
 }
 
@@ -159,6 +169,7 @@ ProcId Encoder::new_proc(const VEvent& e, Pid pid, ProcKind kind, Pid ppid) {
     if (b.kind == Binding::Kind::Proc && b.id != p)
       throw std::invalid_argument(fmt::format("event {} binds proc#{}, but the next process is proc#{}", e.step, b.id, p));
   procs_.push_back(SProc{pid, kind, ppid, 0, false, false, {}, kRunning, false});
+  if (po_) created_.push_back(Created{p, pid});
   set(F::Pid, p, pid);  // the recorded pid choice (§2: it binds for the rest of the trace)
   set(F::Ppid, p, ppid);
   set(F::Live, p, 0);
@@ -194,6 +205,29 @@ void Encoder::release(HostId h) {
   SProc& q = sp(p);
   --q.live;
   set(F::Live, p, get(F::Live, p) - 1);
+  if (po_ && q.kind == ProcKind::User) {
+    // Partial-order mode: whether this release frees the process depends on the order (a newlwp
+    // racing it may come first), so the free is a formula of the unreleased lwps it leaves.
+    const z3::expr freed = get(F::Live, p) == 0;
+    const z3::expr was_in = get(F::Tab, p);
+    set(F::Tab, p, z3::ite(freed, num(0), was_in));
+    set(F::Ntab, 0, get(F::Ntab, 0) + get(F::Tab, p) - was_in);
+    set(F::Nprocs, 0, get(F::Nprocs, 0) - z3::ite(freed, num(1), num(0)));
+    for (ProcId c : std::vector<ProcId>(table_.begin(), table_.end()))
+      if (c != p && procs_[c].ppid == q.pid) {
+        sp(c);
+        set(F::Ppid, c, z3::ite(freed, num(1), get(F::Ppid, c)));
+      }
+    // The index follows the file's order, as everywhere in this mode (who is who).
+    if (q.live == 0) {
+      if (q.in_table) q.freed = true;
+      q.in_table = false;
+      table_.erase(p);
+      for (ProcId c : std::vector<ProcId>(table_.begin(), table_.end()))
+        if (procs_[c].ppid == q.pid) sp(c).ppid = 1;
+    }
+    return;
+  }
   if (q.kind == ProcKind::User && q.live == 0) {
     set_tab(p, false);
     set(F::Nprocs, 0, get(F::Nprocs, 0) - 1);
@@ -247,8 +281,11 @@ void Encoder::apply_op(const VEvent& e) {
           bind(h, new_lwp(e, p, kUnbound));
         } else if constexpr (std::is_same_v<T, op::Newlwp>) {
           if (!host || !is_ok(o)) return;
-          const auto p = proc_by_pid(b.pid, true);
-          if (!p) throw std::invalid_argument(fmt::format("event {}: newlwp({}) returned 0 but no process has that pid", e.step, b.pid));
+          // A freed process answering under its pid is a use after free (R1/R3 will say so);
+          // a pid no process ever had is a history that contradicts itself.
+          auto p = proc_by_pid(b.pid, true);
+          if (!p) p = proc_by_pid(b.pid, false);
+          if (!p) throw std::invalid_argument(fmt::format("event {}: newlwp({}) returned 0 but no process ever had that pid", e.step, b.pid));
           unbind_current(h);
           bind(h, new_lwp(e, *p, kUnbound));
         } else if constexpr (std::is_same_v<T, op::Switch>) {
@@ -409,6 +446,11 @@ z3::expr Encoder::before_or(F f, std::uint32_t id) {
 void Encoder::event(const VEvent& e) {
   if (dead_) return;  // after FATAL nothing more happens to the instance
   step_ = e.step;
+  if (po_) {  // each event's writes and reads are its own; the caller relates them across events
+    cur_.clear();
+    reads_.clear();
+    created_.clear();
+  }
   tp_.clear();
   tl_.clear();
   th_.clear();

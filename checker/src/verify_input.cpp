@@ -67,6 +67,7 @@ VTrace to_vtrace(const TraceHeader& h, const std::vector<TraceEvent>& events) {
       v.woke.push_back(VCompletion{c.actor, from_trace(c.outcome)});
     v.bound = e.bound;
     v.observed = e.observed_state;
+    v.after = e.after;
     t.events.push_back(std::move(v));
   }
   return t;

@@ -1,6 +1,8 @@
 # `lockstep verify` on one corpus trace. Bad input (exit 2) always fails. A regression trace named
 # after a fault that breaks an invariant, and that records what the impl did (`observed`), must be
-# reported as violating that invariant; any other trace must verify (exit 0).
+# reported as violating that invariant; any other trace must verify (exit 0). A partial-order
+# history (traces/partial/) named race_* must be reported violating the invariant its header's
+# "rules" names first, in some order; the others must hold in every order.
 execute_process(COMMAND ${LOCKSTEP} verify ${TRACE} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message("${out}${err}")
 if(NOT rc EQUAL 0 AND NOT rc EQUAL 1)
@@ -21,7 +23,13 @@ string(REGEX REPLACE "\\..*$" "" fault "${base}")
 file(READ ${TRACE} body)
 # The header's `expect` has an "observed" text too; an event's observed state is an object.
 string(REGEX MATCH "\"observed[a-z_]*\":[[{]" has_observed "${body}")
-if(DEFINED breaks_${fault} AND has_observed)
+string(REGEX MATCH "^[^\n]*\"order\":\"partial\"" partial "${body}")
+if(partial AND fault MATCHES "^race_")
+  string(REGEX MATCH "\"rules\":\\[\"([A-Z0-9]+)\"" _ "${body}")
+  if(NOT rc EQUAL 1 OR NOT out MATCHES "${CMAKE_MATCH_1}: VIOLATED in an order")
+    message(FATAL_ERROR "${TRACE}: expected ${CMAKE_MATCH_1} to be violated in some order")
+  endif()
+elseif(DEFINED breaks_${fault} AND has_observed)
   if(NOT out MATCHES "${breaks_${fault}}: VIOLATED")
     message(FATAL_ERROR "${TRACE}: expected ${breaks_${fault}} to be reported violated")
   endif()

@@ -40,6 +40,7 @@ struct VEvent {
   std::vector<VCompletion> woke;
   std::vector<Binding> bound;            // symbols this event created, with their pids
   std::optional<Observation> observed;   // the state after the event, where it is known to differ
+  std::vector<std::size_t> after;        // steps of events known to have ended before this one began
   friend bool operator==(const VEvent&, const VEvent&) = default;
 };
 

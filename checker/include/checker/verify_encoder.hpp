@@ -35,10 +35,26 @@ struct Check {
   std::vector<std::pair<std::string, z3::expr>> values;  // shown with Z3's values when it fails
 };
 
+// The failing instance's text with Z3's values of its fields (verify.cpp).
+std::string with_values(const Check& c, const z3::model& m);
+
 class Encoder {
  public:
   // `track_from`: events from this step on are asserted under a tracking literal (for unsat cores).
   Encoder(z3::context& ctx, z3::solver& s, int hosts, std::optional<std::size_t> track_from);
+
+  // Partial-order mode (verify_partial.cpp): events are still encoded in the file's order, which
+  // fixes who is who and each event's effects, but a value an event reads from an earlier event
+  // becomes a fresh constant (`reads()`), which the caller ties to whichever writer precedes the
+  // event in the linearisation Z3 chooses. `writes()` are the event's final values per key.
+  void partial_order() { po_ = true; }
+  const std::unordered_map<std::uint64_t, z3::expr>& reads() const { return reads_; }
+  const std::unordered_map<std::uint64_t, z3::expr>& writes() const { return cur_; }
+  std::int64_t initial(std::uint64_t key) const;
+  // R5 in partial-order mode is checked by the caller over pairs of processes with one pid.
+  struct Created { model::ProcId proc; model::Pid pid; };
+  const std::vector<Created>& created() const { return created_; }
+  static std::uint64_t key_of(F f, std::uint32_t id) { return key(f, id); }
 
   void event(const VEvent& e);
   bool dead() const { return dead_; }
@@ -111,6 +127,9 @@ class Encoder {
   std::size_t step_ = 0;
   unsigned fresh_ = 0;
   bool dead_ = false;
+  bool po_ = false;
+  std::unordered_map<std::uint64_t, z3::expr> reads_;  // partial-order mode: this event's reads
+  std::vector<Created> created_;                        // partial-order mode: this event's new processes
 
   std::unordered_map<std::uint64_t, z3::expr> cur_;        // written in this window
   std::unordered_map<std::uint64_t, std::int64_t> seed_;   // values at the window's start

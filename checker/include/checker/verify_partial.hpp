@@ -1,0 +1,40 @@
+// Partial-order mode of the Z3 judge (checker/VERIFY.md): for a history whose events are only
+// partially ordered, decide per invariant of SPEC §6 whether EVERY total order consistent with
+// the happens-before graph keeps it, and when one does not, give that order.
+//
+// Each event keeps the effects the history recorded for it (its outcome, its bindings, the objects
+// it acted on, resolved in the file's order); the order decides which value each event reads and
+// so which state every prefix has. Z3 chooses a position per event (Int, constrained by the
+// happens-before edges) and, for every value an event reads, the writer that precedes it last.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "checker/verify.hpp"
+
+namespace lockstep::checker {
+
+struct PartialOrderVerdict {
+  model::Rule rule = model::Rule::R1;
+  bool holds = true;                // in every linearisation
+  std::size_t step = 0;             // the violating event's VEvent::step
+  std::size_t position = 0;         // ... and its position in `order`
+  std::string what;                 // the failing instance, with Z3's values
+  std::vector<std::size_t> order;   // a linearisation that violates it (indices into VTrace::events)
+};
+
+struct PartialOrderReport {
+  std::vector<PartialOrderVerdict> verdicts;  // R1..R6, S1..S6
+  std::size_t events = 0, edges = 0, concurrent_pairs = 0, reads = 0, solver_checks = 0;
+  bool all_hold() const;
+  const PartialOrderVerdict& of(model::Rule r) const;
+};
+
+// Throws std::invalid_argument on bad input (an edge against the file order, a self-contradicting
+// history).
+PartialOrderReport verify_partial_order(const VTrace& t);
+
+std::string render(const PartialOrderReport& r);
+
+}  // namespace lockstep::checker

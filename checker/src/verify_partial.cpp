@@ -1,0 +1,259 @@
+// Partial-order mode (checker/include/checker/verify_partial.hpp, checker/VERIFY.md): one Z3
+// problem for the whole history. Positions: an Int per event, ordered by the happens-before edges.
+// Values: every read of an event becomes the value of its last writer in the chosen order (a
+// "reads-from" choice among the writers the graph leaves open), or the initial value. The
+// invariant instances are the sequential encoder's, plus R5 over every pair of processes that were
+// ever given one pid (which of them is in the table when depends on the order).
+#include "checker/verify_partial.hpp"
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "checker/happens_before.hpp"
+#include "checker/verify_encoder.hpp"
+
+namespace lockstep::checker {
+
+using namespace verify_detail;
+using model::Rule;
+
+bool PartialOrderReport::all_hold() const {
+  return std::all_of(verdicts.begin(), verdicts.end(), [](const PartialOrderVerdict& v) { return v.holds; });
+}
+
+const PartialOrderVerdict& PartialOrderReport::of(Rule r) const {
+  for (const PartialOrderVerdict& v : verdicts)
+    if (v.rule == r) return v;
+  throw std::out_of_range("not a verified rule");
+}
+
+namespace {
+
+struct Read {
+  std::size_t event;
+  std::uint64_t key;
+  z3::expr value;
+};
+
+class PartialOrderProblem {
+ public:
+  PartialOrderProblem(const VTrace& t, const HappensBefore& hb, z3::context& ctx, z3::solver& s)
+      : t_(t), hb_(hb), ctx_(ctx), s_(s), enc_(ctx, s, t.hosts, std::nullopt) {
+    const std::size_t n = t.events.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      pos_.push_back(ctx_.int_const(fmt::format("pi{}", i).c_str()));
+      s_.add(pos_.back() >= 0);
+    }
+    for (auto [it, end] = boost::edges(hb.graph()); it != end; ++it)
+      s_.add(pos_[boost::source(*it, hb.graph())] < pos_[boost::target(*it, hb.graph())]);
+    enc_.partial_order();
+    writes_.resize(n);
+    for (std::size_t i = 0; i < n && !enc_.dead(); ++i) {
+      enc_.event(t.events[i]);
+      encoded_ = i + 1;
+      writes_[i] = enc_.writes();
+      for (const auto& [k, v] : enc_.reads()) reads_.push_back(Read{i, k, v});
+      for (const auto& [k, v] : writes_[i]) writers_[k].push_back(i);
+      for (const Encoder::Created& c : enc_.created()) created_.push_back({c.proc, c.pid});
+    }
+    pid_pairs_r5();
+    for (const Read& r : reads_) resolve(r);
+  }
+
+  std::vector<Check>& checks() { return enc_.checks(); }
+  std::size_t reads() const { return reads_.size(); }
+  std::size_t encoded() const { return encoded_; }
+  const z3::expr& pos(std::size_t i) const { return pos_[i]; }
+
+ private:
+  // The value of `key` right after event e in the chosen order.
+  z3::expr after(std::size_t e, std::uint64_t key) {
+    if (auto it = writes_[e].find(key); it != writes_[e].end()) return it->second;
+    z3::expr v = ctx_.int_const(fmt::format("after{}_{}", e, extra_++).c_str());
+    reads_.push_back(Read{e, key, v});
+    return v;
+  }
+
+  // R5 for every pair of processes created with one pid: at each event that writes either's table
+  // membership, not both are in the table. (A pair can only start to share the table at such an event.)
+  void pid_pairs_r5() {
+    std::map<model::Pid, std::vector<model::ProcId>> by_pid;
+    for (const auto& [p, pid] : created_) by_pid[pid].push_back(p);
+    for (const auto& [pid, procs] : by_pid)
+      for (std::size_t a = 0; a < procs.size(); ++a)
+        for (std::size_t b = 0; b < procs.size(); ++b) {
+          if (a == b) continue;
+          const std::uint64_t ka = Encoder::key_of(F::Tab, procs[a]), kb = Encoder::key_of(F::Tab, procs[b]);
+          auto w = writers_.find(ka);
+          if (w == writers_.end()) continue;
+          for (std::size_t e : w->second) {
+            const z3::expr holds = !(after(e, ka) == 1 && after(e, kb) == 1);
+            z3::expr viol = ctx_.bool_const(fmt::format("r5_{}_{}_{}", e, procs[a], procs[b]).c_str());
+            s_.add(viol == !holds);
+            checks().push_back(Check{Rule::R5, t_.events[e].step, viol, holds,
+                                     fmt::format("pid {} names one process in the table (proc#{} and proc#{} hold it)", pid, procs[a], procs[b]), {}});
+          }
+        }
+  }
+
+  void distinct(std::size_t a, std::size_t b) {
+    if (!hb_.concurrent(a, b)) return;  // the edges order them already
+    const std::uint64_t k = (std::uint64_t(std::min(a, b)) << 32) | std::max(a, b);
+    if (distinct_.insert(k).second) s_.add(pos_[a] != pos_[b]);
+  }
+
+  // Tie `r.value` to the last writer of r.key before r.event in the chosen order. Candidates: the
+  // writers the graph leaves unordered with the event, and the latest of those that surely precede
+  // it (an earlier one is overwritten by a later one on every path).
+  void resolve(const Read& r) {
+    std::vector<std::size_t> definite, open;
+    if (auto w = writers_.find(r.key); w != writers_.end()) {
+      for (auto it = w->second.rbegin(); it != w->second.rend(); ++it) {
+        const std::size_t x = *it;
+        if (x == r.event || hb_.before(r.event, x)) continue;
+        if (!hb_.before(x, r.event)) {
+          open.push_back(x);
+        } else if (std::none_of(definite.begin(), definite.end(), [&](std::size_t d) { return hb_.before(x, d); })) {
+          definite.push_back(x);
+        }
+      }
+    }
+    const z3::expr init = ctx_.int_val(enc_.initial(r.key));
+    if (open.empty() && definite.size() == 1) {
+      s_.add(r.value == writes_[definite[0]].at(r.key));
+      return;
+    }
+    if (open.empty() && definite.empty()) {
+      s_.add(r.value == init);
+      return;
+    }
+    // mx = the position of the last writer before the event (-1: none).
+    z3::expr mx = ctx_.int_const(fmt::format("mx{}", mx_++).c_str());
+    s_.add(mx < pos_[r.event]);
+    z3::expr_vector options(ctx_);
+    z3::expr value = init;
+    auto candidate = [&](std::size_t x, bool surely_before) {
+      const z3::expr before = surely_before ? ctx_.bool_val(true) : pos_[x] < pos_[r.event];
+      s_.add(z3::implies(before, pos_[x] <= mx));
+      const z3::expr chosen = before && mx == pos_[x];
+      options.push_back(chosen);
+      value = z3::ite(chosen, writes_[x].at(r.key), value);
+      distinct(x, r.event);
+    };
+    for (std::size_t x : definite) candidate(x, true);
+    for (std::size_t x : open) candidate(x, false);
+    if (definite.empty()) options.push_back(mx == -1);
+    s_.add(z3::mk_or(options));
+    s_.add(r.value == value);
+    std::vector<std::size_t> all = definite;
+    all.insert(all.end(), open.begin(), open.end());
+    for (std::size_t i = 0; i < all.size(); ++i)
+      for (std::size_t j = i + 1; j < all.size(); ++j) distinct(all[i], all[j]);
+  }
+
+  const VTrace& t_;
+  const HappensBefore& hb_;
+  z3::context& ctx_;
+  z3::solver& s_;
+  Encoder enc_;
+  std::vector<z3::expr> pos_;
+  std::vector<std::unordered_map<std::uint64_t, z3::expr>> writes_;
+  std::unordered_map<std::uint64_t, std::vector<std::size_t>> writers_;  // in file order
+  std::vector<Read> reads_;
+  std::vector<std::pair<model::ProcId, model::Pid>> created_;
+  std::unordered_set<std::uint64_t> distinct_;
+  std::size_t encoded_ = 0;
+  unsigned mx_ = 0, extra_ = 0;
+};
+
+std::size_t rule_slot(Rule r) {
+  const auto& rs = verified_rules();
+  return static_cast<std::size_t>(std::find(rs.begin(), rs.end(), r) - rs.begin());
+}
+
+}  // namespace
+
+PartialOrderReport verify_partial_order(const VTrace& t) {
+  PartialOrderReport rep;
+  rep.events = t.events.size();
+  for (Rule r : verified_rules()) rep.verdicts.push_back(PartialOrderVerdict{r});
+  const HappensBefore hb(t);
+  rep.edges = hb.edges();
+  rep.concurrent_pairs = hb.concurrent_pairs();
+
+  z3::context ctx;
+  z3::solver s(ctx);
+  PartialOrderProblem problem(t, hb, ctx, s);
+  rep.reads = problem.reads();
+  std::map<std::size_t, std::size_t> index_of_step;
+  for (std::size_t i = 0; i < t.events.size(); ++i) index_of_step[t.events[i].step] = i;
+
+  // Ask for an order breaking any invariant not yet known to break; each answer settles the
+  // invariants it breaks, an unsat answer settles all the rest as holding in every order.
+  std::vector<bool> open(rep.verdicts.size(), true);
+  for (;;) {
+    z3::expr_vector viols(ctx);
+    for (const Check& c : problem.checks())
+      if (open[rule_slot(c.rule)]) viols.push_back(c.viol);
+    if (viols.empty()) break;
+    z3::expr any = ctx.bool_const(fmt::format("any{}", rep.solver_checks).c_str());
+    s.add(any == z3::mk_or(viols));
+    z3::expr_vector assume(ctx);
+    assume.push_back(any);
+    ++rep.solver_checks;
+    const z3::check_result r = s.check(assume);
+    if (r == z3::unsat) break;
+    if (r != z3::sat) throw std::runtime_error(fmt::format("Z3 gave up on the partial-order problem: {}", s.reason_unknown()));
+    const z3::model m = s.get_model();
+    // The order: events by position (ties are between events no read relates), file order after.
+    std::vector<std::size_t> order(t.events.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::vector<std::int64_t> at(t.events.size());
+    for (std::size_t i = 0; i < t.events.size(); ++i)
+      at[i] = i < problem.encoded() ? m.eval(problem.pos(i), true).get_numeral_int64() : std::numeric_limits<std::int64_t>::max();
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return at[a] < at[b]; });
+    if (!hb.is_linearisation(order)) throw std::logic_error("Z3's positions do not respect the happens-before graph");
+    std::vector<std::size_t> where(order.size());
+    for (std::size_t p = 0; p < order.size(); ++p) where[order[p]] = p;
+    bool progress = false;
+    for (const Check& c : problem.checks()) {
+      const std::size_t slot = rule_slot(c.rule);
+      if (!open[slot] || !m.eval(c.viol, true).is_true()) continue;
+      PartialOrderVerdict& v = rep.verdicts[slot];
+      const std::size_t p = where[index_of_step.at(c.step)];
+      if (!v.holds && v.position <= p) continue;
+      v.holds = false;
+      v.step = c.step;
+      v.position = p;
+      v.what = with_values(c, m);
+      v.order = order;
+      progress = true;
+    }
+    if (!progress) throw std::logic_error("Z3 claimed a violation no instance shows");
+    for (std::size_t i = 0; i < open.size(); ++i)
+      if (!rep.verdicts[i].holds) open[i] = false;
+  }
+  return rep;
+}
+
+std::string render(const PartialOrderReport& r) {
+  std::string out = fmt::format("happens-before: {} events, {} edges, {} unordered pairs; {} reads resolved by Z3\n", r.events, r.edges,
+                                r.concurrent_pairs, r.reads);
+  for (const PartialOrderVerdict& v : r.verdicts) {
+    if (v.holds) {
+      out += fmt::format("{}: holds in every order\n", model::rule_name(v.rule));
+      continue;
+    }
+    out += fmt::format("{}: VIOLATED in an order: at event {} (position {} of the order): {}\n", model::rule_name(v.rule), v.step, v.position, v.what);
+  }
+  out += fmt::format("{} solver checks: {}\n", r.solver_checks, r.all_hold() ? "every invariant holds in every order" : "VIOLATION");
+  return out;
+}
+
+}  // namespace lockstep::checker
