@@ -2,7 +2,8 @@
 // of the model (checker/VERIFY.md). Exit 0 when every invariant holds on every trace, 1 when one is
 // violated (the report names the event and the events that force it), 2 on bad input.
 // A partial-order history (header "order": "partial", or any trace with --partial-order) is judged
-// in every order its happens-before graph allows; --out writes a violating order as a trace.
+// in every order its happens-before graph allows; --out writes a violating order as a trace; exit 3
+// when Z3 ran out of --timeout before settling every invariant (and found no violation).
 #include <algorithm>
 #include <cstdio>
 #include <stdexcept>
@@ -26,6 +27,7 @@ struct VerifyCli {
   std::size_t window = 2048;
   bool no_explain = false, partial = false;
   std::string out;
+  double timeout_s = 300;
 };
 
 // The sequential judge on the witness order: the same invariant, found step by step.
@@ -38,7 +40,8 @@ std::string confirm(const Trace& witness) {
 }
 
 int judge_partial(const VerifyCli& o, const std::string& file, const Trace& tr) {
-  const PartialOrderReport rep = verify_partial_order(to_vtrace(tr.header, tr.events));
+  const PartialOrderReport rep =
+      verify_partial_order(to_vtrace(tr.header, tr.events), PartialOrderOptions{.timeout_ms = static_cast<unsigned>(o.timeout_s * 1000)});
   std::string text = fmt::format("== {} (partial order)\n{}", file, render(rep));
   for (const PartialOrderVerdict& v : rep.verdicts) {
     if (v.holds) continue;
@@ -47,7 +50,8 @@ int judge_partial(const VerifyCli& o, const std::string& file, const Trace& tr) 
     text += "\n";
   }
   std::fputs(text.c_str(), stdout);
-  if (rep.all_hold() || o.out.empty()) return rep.all_hold() ? 0 : 1;
+  if (!rep.any_violated()) return rep.all_hold() ? 0 : 3;
+  if (o.out.empty()) return 1;
   const PartialOrderVerdict& first = *std::find_if(rep.verdicts.begin(), rep.verdicts.end(), [](const auto& v) { return !v.holds; });
   Trace witness = reorder_trace(tr, first.order);
   // The rule/label classifications were the recorded order's (like its digests): without them a
@@ -76,7 +80,7 @@ int judge_partial(const VerifyCli& o, const std::string& file, const Trace& tr) 
 }  // namespace
 
 void add_verify(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("verify", "Prove with Z3 that SPEC §6's invariants hold on recorded traces; exit 0 when they all do");
+  auto* cmd = app.add_subcommand("verify", "Prove with Z3 that SPEC §6's invariants hold on recorded traces; exit 0 when they all do, 1 on a violation, 2 on bad input, 3 undecided (partial order, --timeout)");
   auto o = std::make_shared<VerifyCli>();
   cmd->add_option("FILE", o->files, "Traces (traces/FORMAT.md)")->required();
   cmd->add_option("--window", o->window, "Events per incremental solver window")->check(CLI::PositiveNumber);
@@ -84,6 +88,9 @@ void add_verify(CLI::App& app, int& exit_code) {
   cmd->add_flag("--partial-order", o->partial,
                 "Judge every order the trace's happens-before graph allows (program order, wake-ups, creation before use, `after` edges), "
                 "not only the file's order; implied by a trace whose header says \"order\": \"partial\"");
+  cmd->add_option("--timeout", o->timeout_s, "Partial order: seconds per Z3 check before the invariants still open are UNDECIDED (exit 3); 0 = no limit")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--out", o->out, "With one FILE judged in partial order: write the first violating order found as a trace (atomically)");
   cmd->callback([o, &exit_code] {
     if (!o->out.empty() && o->files.size() != 1) throw CLI::ValidationError("--out", "takes exactly one FILE");
@@ -111,7 +118,9 @@ void add_verify(CLI::App& app, int& exit_code) {
         std::fprintf(stderr, "%s: %s\n", file.c_str(), e.what());
         verdict = 2;
       }
-      if (verdict == 2 || (verdict == 1 && worst == 0)) worst = verdict;
+      // Precedence: bad input, then a violation, then undecided, then all hold.
+      auto rank = [](int v) { return v == 2 ? 3 : v == 1 ? 2 : v == 3 ? 1 : 0; };
+      if (rank(verdict) > rank(worst)) worst = verdict;
     }
     exit_code = worst;
   });

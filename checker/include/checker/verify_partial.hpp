@@ -17,7 +17,8 @@ namespace lockstep::checker {
 
 struct PartialOrderVerdict {
   model::Rule rule = model::Rule::R1;
-  bool holds = true;                // in every linearisation
+  bool holds = true;                // in every linearisation (when decided)
+  bool decided = true;              // false: Z3 ran out of time before settling it
   std::size_t step = 0;             // the violating event's VEvent::step
   std::size_t position = 0;         // ... and its position in `order`
   std::string what;                 // the failing instance, with Z3's values
@@ -27,13 +28,20 @@ struct PartialOrderVerdict {
 struct PartialOrderReport {
   std::vector<PartialOrderVerdict> verdicts;  // R1..R6, S1..S6
   std::size_t events = 0, edges = 0, concurrent_pairs = 0, reads = 0, solver_checks = 0;
-  bool all_hold() const;
+  double encode_seconds = 0, solve_seconds = 0;
+  std::string undecided;  // why Z3 stopped early, when it did
+  bool all_hold() const;  // every invariant decided and holding
+  bool any_violated() const;
   const PartialOrderVerdict& of(model::Rule r) const;
+};
+
+struct PartialOrderOptions {
+  unsigned timeout_ms = 0;  // per solver check; 0 = none. Invariants still open then are undecided.
 };
 
 // Throws std::invalid_argument on bad input (an edge against the file order, a self-contradicting
 // history).
-PartialOrderReport verify_partial_order(const VTrace& t);
+PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptions& o = {});
 
 std::string render(const PartialOrderReport& r);
 
