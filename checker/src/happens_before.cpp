@@ -71,6 +71,13 @@ HappensBefore::HappensBefore(const VTrace& t) : g_(t.events.size()) {
     const VEvent& e = t.events[i];
     const std::uint64_t me = actor_key(e.op.actor);
     const bool is_barrier = e.outcome.kind == VOutcome::Kind::Fatal || e.outcome.kind == VOutcome::Kind::Dead || e.observed.has_value();
+    // An actor whose call blocked makes no further call until an event ends that wait (a step
+    // the scheduler refused, not_runnable, never reached the kernel and may be recorded).
+    if (auto it = blocked_since.find(me); it != blocked_since.end() && e.outcome.kind != VOutcome::Kind::NotRunnable &&
+                                          e.outcome.kind != VOutcome::Kind::Dead)
+      throw std::invalid_argument(fmt::format("event {}: {} calls again while its call at event {} is blocked, and no event before "
+                                              "this one ended that wait",
+                                              e.step, model::to_string(e.op.actor), t.events[it->second].step));
     // program order
     if (auto it = last_of_actor.find(me); it != last_of_actor.end()) edge(it->second, i, Why::Program, t);
     last_of_actor[me] = i;
