@@ -93,7 +93,11 @@ std::string with_values(const Check& c, const z3::model& m) {
   if (c.values.empty()) return s;
   s += " (";
   for (std::size_t i = 0; i < c.values.size(); ++i)
-    s += fmt::format("{}{} = {}", i ? ", " : "", c.values[i].first, m.eval(c.values[i].second, true).to_string());
+  {
+    const z3::expr v = m.eval(c.values[i].second, true);
+    std::int64_t x = 0;
+    s += fmt::format("{}{} = {}", i ? ", " : "", c.values[i].first, v.is_numeral_i64(x) ? std::to_string(x) : v.to_string());
+  }
   return s + ")";
 }
 }  // namespace verify_detail

@@ -191,9 +191,20 @@ void Encoder::check_after(const VEvent& e) {
         check(waits_[h].kind == kExitWait ? Rule::S5 : Rule::S2, get(F::Wk, h) == kNoWait || get(F::Wd, h) > get(F::Now, 0),
               fmt::format("H{}'s wait ended at its deadline", h), {{"deadline", get(F::Wd, h)}, {"now", get(F::Now, 0)}});
   // R6: nprocs counts the table.
-  if (before_.contains(key(F::Nprocs, 0)) || before_.contains(key(F::Ntab, 0)))
-    check(Rule::R6, get(F::Nprocs, 0) == get(F::Ntab, 0), "nprocs equals the number of processes in the table",
-          {{"nprocs", get(F::Nprocs, 0)}, {"processes in the table", get(F::Ntab, 0)}});
+  if (before_.contains(key(F::Nprocs, 0)) || before_.contains(key(F::Ntab, 0))) {
+    if (po_ && !e.observed) {
+      // Partial-order mode: both start at 2 and only events move them, so "equal after every
+      // event, in every order" is "every event moves them alike, in every order" (the first event
+      // that does not is where they first differ). The local form spares Z3 an induction along
+      // each order's chain of writers (bench_verify: 3.7 s of a 100-event history's 6 s).
+      check(Rule::R6, get(F::Nprocs, 0) - before_or(F::Nprocs, 0) == get(F::Ntab, 0) - before_or(F::Ntab, 0),
+            "nprocs equals the number of processes in the table (this event changes both alike)",
+            {{"nprocs change", get(F::Nprocs, 0) - before_or(F::Nprocs, 0)}, {"table change", get(F::Ntab, 0) - before_or(F::Ntab, 0)}});
+    } else {
+      check(Rule::R6, get(F::Nprocs, 0) == get(F::Ntab, 0), "nprocs equals the number of processes in the table",
+            {{"nprocs", get(F::Nprocs, 0)}, {"processes in the table", get(F::Ntab, 0)}});
+    }
+  }
   // S6: each banner is followed by exactly one result line, or its shutdown is still waiting.
   if (before_.contains(key(F::Banners, 0)) || before_.contains(key(F::Results, 0))) {
     z3::expr pending = num(0);

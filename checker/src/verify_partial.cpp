@@ -10,6 +10,7 @@
 #include <chrono>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
@@ -51,12 +52,17 @@ class PartialOrderProblem {
   PartialOrderProblem(const VTrace& t, const HappensBefore& hb, z3::context& ctx, z3::solver& s)
       : t_(t), hb_(hb), ctx_(ctx), s_(s), enc_(ctx, s, t.hosts, std::nullopt) {
     const std::size_t n = t.events.size();
+    // Position of event i = n * rank_i + i: Z3 picks the ranks; equal ranks are ordered by the
+    // file, so no two positions are ever equal and no distinctness constraints are needed (the
+    // order is the sort by (rank, file index)). Edges point forward in the file: rank_a <= rank_b.
+    const z3::expr scale = ctx_.int_val(static_cast<std::int64_t>(n));
     for (std::size_t i = 0; i < n; ++i) {
-      pos_.push_back(ctx_.int_const(fmt::format("pi{}", i).c_str()));
-      s_.add(pos_.back() >= 0);
+      rank_.push_back(ctx_.int_const(fmt::format("rank{}", i).c_str()));
+      s_.add(rank_.back() >= 0);
+      pos_.push_back(scale * rank_.back() + ctx_.int_val(static_cast<std::int64_t>(i)));
     }
     for (auto [it, end] = boost::edges(hb.graph()); it != end; ++it)
-      s_.add(pos_[boost::source(*it, hb.graph())] < pos_[boost::target(*it, hb.graph())]);
+      s_.add(rank_[boost::source(*it, hb.graph())] <= rank_[boost::target(*it, hb.graph())]);
     enc_.partial_order();
     writes_.resize(n);
     for (std::size_t i = 0; i < n && !enc_.dead(); ++i) {
@@ -75,6 +81,19 @@ class PartialOrderProblem {
   std::size_t reads() const { return reads_.size(); }
   std::size_t encoded() const { return encoded_; }
   const z3::expr& pos(std::size_t i) const { return pos_[i]; }
+
+  // A literal that, assumed, keeps the events before `begin` in file order, first, and those from
+  // `end` on in file order, last: only the window's events move (within the graph's edges).
+  z3::expr pin(std::size_t begin, std::size_t end) {
+    z3::expr lit = ctx_.bool_const(fmt::format("pin{}_{}", begin, end).c_str());
+    const std::int64_t last = static_cast<std::int64_t>(end - begin) + 1;
+    for (std::size_t i = 0; i < rank_.size(); ++i) {
+      if (i < begin) s_.add(z3::implies(lit, rank_[i] == 0));
+      else if (i >= end) s_.add(z3::implies(lit, rank_[i] == ctx_.int_val(last)));
+      else s_.add(z3::implies(lit, rank_[i] < ctx_.int_val(last)));
+    }
+    return lit;
+  }
 
  private:
   // The value of `key` right after event e in the chosen order.
@@ -105,12 +124,6 @@ class PartialOrderProblem {
                                      fmt::format("pid {} names one process in the table (proc#{} and proc#{} hold it)", pid, procs[a], procs[b]), {}});
           }
         }
-  }
-
-  void distinct(std::size_t a, std::size_t b) {
-    if (!hb_.concurrent(a, b)) return;  // the edges order them already
-    const std::uint64_t k = (std::uint64_t(std::min(a, b)) << 32) | std::max(a, b);
-    if (distinct_.insert(k).second) s_.add(pos_[a] != pos_[b]);
   }
 
   // Tie `r.value` to the last writer of r.key before r.event in the chosen order. Candidates: the
@@ -169,8 +182,6 @@ class PartialOrderProblem {
       s_.add(z3::implies(before, pos_[x] <= mx));
       c.chosen.push_back(before && mx == pos_[x]);
       options.push_back(c.chosen.back());
-      distinct(x, event);
-      for (std::size_t j = i + 1; j < all.size(); ++j) distinct(x, all[j]);
     }
     if (definite == 0) options.push_back(mx == -1);
     s_.add(z3::mk_or(options));
@@ -190,12 +201,11 @@ class PartialOrderProblem {
   z3::context& ctx_;
   z3::solver& s_;
   Encoder enc_;
-  std::vector<z3::expr> pos_;
+  std::vector<z3::expr> pos_, rank_;
   std::vector<std::unordered_map<std::uint64_t, z3::expr>> writes_;
   std::unordered_map<std::uint64_t, std::vector<std::size_t>> writers_;  // in file order
   std::vector<Read> reads_;
   std::vector<std::pair<model::ProcId, model::Pid>> created_;
-  std::unordered_set<std::uint64_t> distinct_;
   std::unordered_map<std::vector<std::size_t>, Choice, VecHash> choices_;  // (candidates, event, #definite) -> its choice
   std::size_t encoded_ = 0;
   unsigned mx_ = 0, extra_ = 0;
@@ -235,26 +245,23 @@ PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptio
   // Ask for an order breaking any invariant not yet known to break; each answer settles the
   // invariants it breaks, an unsat answer settles all the rest as holding in every order.
   std::vector<bool> open(rep.verdicts.size(), true);
-  for (;;) {
+  // One question: an order (within `pin`, if given) that breaks an invariant still open? A model
+  // settles the invariants it breaks (earliest position per invariant).
+  auto ask = [&](const std::optional<z3::expr>& pin) -> z3::check_result {
     z3::expr_vector viols(ctx);
     for (const Check& c : problem.checks())
       if (open[rule_slot(c.rule)]) viols.push_back(c.viol);
-    if (viols.empty()) break;
+    if (viols.empty()) return z3::unsat;
     z3::expr any = ctx.bool_const(fmt::format("any{}", rep.solver_checks).c_str());
     s.add(any == z3::mk_or(viols));
     z3::expr_vector assume(ctx);
     assume.push_back(any);
+    if (pin) assume.push_back(*pin);
     ++rep.solver_checks;
     const z3::check_result r = s.check(assume);
-    if (r == z3::unsat) break;
-    if (r != z3::sat) {  // out of time: the invariants still open are undecided, not holding
-      rep.undecided = s.reason_unknown();
-      for (std::size_t i = 0; i < open.size(); ++i)
-        if (open[i]) rep.verdicts[i].decided = false;
-      break;
-    }
+    if (r != z3::sat) return r;
     const z3::model m = s.get_model();
-    // The order: events by position (ties are between events no read relates), file order after.
+    // The order: events by position (rank, then file index); events after a FATAL come last.
     std::vector<std::size_t> order(t.events.size());
     std::iota(order.begin(), order.end(), 0);
     std::vector<std::int64_t> at(t.events.size());
@@ -281,7 +288,32 @@ PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptio
     if (!progress) throw std::logic_error("Z3 claimed a violation no instance shows");
     for (std::size_t i = 0; i < open.size(); ++i)
       if (!rep.verdicts[i].holds) open[i] = false;
+    return r;
+  };
+  auto give_up = [&] {  // out of time: the invariants still open are undecided, not holding
+    rep.undecided = s.reason_unknown();
+    for (std::size_t i = 0; i < open.size(); ++i)
+      if (open[i]) rep.verdicts[i].decided = false;
+  };
+  // Phase 1, on long histories: windows of the file order, everything else pinned in file order.
+  // Most violations are a few racing events; a pinned window's question is small, and each order
+  // it finds is a real one. (A window that finds nothing proves nothing: phase 2 does.)
+  bool gave_up = false;
+  const std::size_t n = problem.encoded(), width = o.search_window;
+  if (width > 0 && n > 2 * width)
+    for (std::size_t begin = 0; begin + width / 2 < n && !gave_up; begin += width / 2) {
+      const z3::expr pin = problem.pin(begin, std::min(n, begin + width));
+      z3::check_result r;
+      while ((r = ask(pin)) == z3::sat) {}
+      if (r == z3::unknown) gave_up = true;
+    }
+  // Phase 2: every order; unsat settles every invariant still open as holding in every order.
+  while (!gave_up) {
+    const z3::check_result r = ask(std::nullopt);
+    if (r == z3::unsat) break;
+    if (r == z3::unknown) gave_up = true;
   }
+  if (gave_up) give_up();
   rep.solve_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   return rep;
 }

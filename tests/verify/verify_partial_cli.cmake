@@ -5,7 +5,7 @@ set(dir ${SRC}/traces/partial)
 set(out ${WORK}/witness.trace.jsonl)
 file(REMOVE ${out})
 execute_process(COMMAND ${LOCKSTEP} verify ${dir}/race_newlwp_release.trace.jsonl --out ${out} RESULT_VARIABLE rc OUTPUT_VARIABLE o ERROR_VARIABLE e)
-if(NOT rc EQUAL 1 OR NOT o MATCHES "R1: VIOLATED in an order" OR NOT o MATCHES "R1's order \\(steps\\): 0 [0-9 ]+\n" OR NOT EXISTS ${out})
+if(NOT rc EQUAL 1 OR NOT o MATCHES "R1: VIOLATED in an order" OR NOT o MATCHES "R1's order \\(steps\\): [0-9 ]+\n" OR NOT EXISTS ${out})
   message(FATAL_ERROR "race: exit ${rc}\n${o}${e}")
 endif()
 if(NOT o MATCHES "the sequential judge on it:\nR1: VIOLATED at event")
@@ -15,9 +15,10 @@ execute_process(COMMAND ${LOCKSTEP} verify ${out} RESULT_VARIABLE rc OUTPUT_VARI
 if(NOT rc EQUAL 1 OR NOT o MATCHES "R1: VIOLATED at event")
   message(FATAL_ERROR "verify of the witness: exit ${rc}\n${o}")
 endif()
-# A correct kernel answers differently in the witness's order: replay says where.
+# A correct kernel answers differently in the witness's order (a call's result, or the pid it
+# hands out): replay runs it and says where.
 execute_process(COMMAND ${LOCKSTEP} replay ${out} RESULT_VARIABLE rc OUTPUT_VARIABLE o)
-if(NOT rc EQUAL 1 OR NOT o MATCHES "NOT REPRODUCED at step [0-9]+: H1 rump_pub_lwproc_newlwp\\(2\\): outcome ret: trace has 0")
+if(NOT rc EQUAL 1 OR NOT o MATCHES "NOT REPRODUCED at step [0-9]+: H[0-9] ")
   message(FATAL_ERROR "replay of the witness: exit ${rc}\n${o}")
 endif()
 execute_process(COMMAND ${LOCKSTEP} verify ${dir}/stress_ordered.trace.jsonl RESULT_VARIABLE rc OUTPUT_VARIABLE o)

@@ -37,6 +37,9 @@ struct PartialOrderReport {
 
 struct PartialOrderOptions {
   unsigned timeout_ms = 0;  // per solver check; 0 = none. Invariants still open then are undecided.
+  // Histories longer than twice this are first searched window by window (the rest pinned in
+  // file order), which finds local races fast; 0 = search every order at once only.
+  std::size_t search_window = 64;
 };
 
 // Throws std::invalid_argument on bad input (an edge against the file order, a self-contradicting
