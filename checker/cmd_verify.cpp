@@ -3,8 +3,11 @@
 // violated (the report names the event and the events that force it), 2 on bad input.
 // A partial-order history (header "order": "partial", or any trace with --partial-order) is judged
 // in every order its happens-before graph allows; --out writes a violating order as a trace; exit 3
-// when Z3 ran out of --timeout before settling every invariant (and found no violation).
+// when Z3 ran out of --timeout before settling every invariant (and found no violation). An
+// internal error (a bug of lockstep's own) exits 4 from main.
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <cstdio>
 #include <stdexcept>
 
@@ -28,6 +31,7 @@ struct VerifyCli {
   bool no_explain = false, partial = false;
   std::string out;
   double timeout_s = 300;
+  std::size_t search_window = PartialOrderOptions{}.search_window;
 };
 
 // The sequential judge on the witness order: the same invariant, found step by step.
@@ -40,8 +44,11 @@ std::string confirm(const Trace& witness) {
 }
 
 int judge_partial(const VerifyCli& o, const std::string& file, const Trace& tr) {
-  const PartialOrderReport rep =
-      verify_partial_order(to_vtrace(tr.header, tr.events), PartialOrderOptions{.timeout_ms = static_cast<unsigned>(o.timeout_s * 1000)});
+  // Z3 takes whole milliseconds in an unsigned: a positive timeout is at least 1 ms, a huge one "none".
+  const double ms = std::ceil(o.timeout_s * 1000);
+  const unsigned timeout_ms = ms <= 0 || ms >= std::numeric_limits<unsigned>::max() ? 0u : static_cast<unsigned>(ms);
+  const PartialOrderReport rep = verify_partial_order(to_vtrace(tr.header, tr.events),
+                                                      PartialOrderOptions{.timeout_ms = timeout_ms, .search_window = o.search_window});
   std::string text = fmt::format("== {} (partial order)\n{}", file, render(rep));
   for (const PartialOrderVerdict& v : rep.verdicts) {
     if (v.holds) continue;
@@ -80,7 +87,7 @@ int judge_partial(const VerifyCli& o, const std::string& file, const Trace& tr) 
 }  // namespace
 
 void add_verify(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("verify", "Prove with Z3 that SPEC §6's invariants hold on recorded traces; exit 0 when they all do, 1 on a violation, 2 on bad input, 3 undecided (partial order, --timeout)");
+  auto* cmd = app.add_subcommand("verify", "Prove with Z3 that SPEC §6's invariants hold on recorded traces; exit 0 when they all do, 1 on a violation, 2 on bad input, 3 undecided (partial order, --timeout), 4 internal error");
   auto o = std::make_shared<VerifyCli>();
   cmd->add_option("FILE", o->files, "Traces (traces/FORMAT.md)")->required();
   cmd->add_option("--window", o->window, "Events per incremental solver window")->check(CLI::PositiveNumber);
@@ -91,6 +98,9 @@ void add_verify(CLI::App& app, int& exit_code) {
   cmd->add_option("--timeout", o->timeout_s, "Partial order: seconds per Z3 check before the invariants still open are UNDECIDED (exit 3); 0 = no limit")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--search-window", o->search_window,
+                  "Partial order: events per window of the first, local search for races (the rest pinned in file order); 0 = search every order at once only")
+      ->capture_default_str();
   cmd->add_option("--out", o->out, "With one FILE judged in partial order: write the first violating order found as a trace (atomically)");
   cmd->callback([o, &exit_code] {
     if (!o->out.empty() && o->files.size() != 1) throw CLI::ValidationError("--out", "takes exactly one FILE");

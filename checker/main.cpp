@@ -25,8 +25,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "lockstep: %s (see 'lockstep --help')\n", e.what());
     return 2;
   } catch (const std::exception& e) {
+    // Its own code: 3 is `verify`'s UNDECIDED, and a CI job must not read a crash as a verdict.
     std::fprintf(stderr, "lockstep: internal error: %s\n", e.what());
-    return 3;
+    return 4;
   }
   return exit_code;
 }

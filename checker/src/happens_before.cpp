@@ -146,10 +146,18 @@ HappensBefore::HappensBefore(const VTrace& t) : g_(t.events.size()) {
 }
 
 std::size_t HappensBefore::concurrent_pairs() const {
+  // All n(n-1)/2 pairs less the ordered ones: the graph is a DAG, so each ordered pair is counted
+  // once, in the bitset of its earlier event.
   std::size_t ordered = 0;
   for (const auto& r : reach_) ordered += r.count();
   const std::size_t n = reach_.size();
   return n * (n - (n ? 1 : 0)) / 2 - ordered;
+}
+
+std::vector<std::size_t> HappensBefore::edges_by_why() const {
+  std::vector<std::size_t> out(static_cast<std::size_t>(Why::Explicit) + 1, 0);
+  for (auto [it, end] = boost::edges(g_); it != end; ++it) ++out[static_cast<std::size_t>(g_[*it].why)];
+  return out;
 }
 
 bool HappensBefore::is_linearisation(const std::vector<std::size_t>& order) const {

@@ -23,6 +23,7 @@ void Encoder::apply_observation(const Observation& o) {
     if (!q.in_table) set_tab(*p, true);
     set(F::Ppid, *p, op.ppid);
     q.ppid = op.ppid;
+    note_ppid(*p, op.ppid);
     int live = 0;
     for (const ObsLwp& l : op.lwps) {
       live += l.released ? 0 : 1;
@@ -72,6 +73,7 @@ void Encoder::apply_observation(const Observation& o) {
     if (t) set(F::Wt, static_cast<std::uint32_t>(h), *t);
     waits_[h].kind = kind;
     if (t) waits_[h].target = *t;
+    if (t) seen_.waits_on.emplace(static_cast<HostId>(h), *t);
     th_.push_back(static_cast<HostId>(h));
   }
   int banners = 0, results = 0;
@@ -101,8 +103,12 @@ void Encoder::check_after(const VEvent& e) {
             {{"in table", get(F::Tab, p)}, {"unreleased lwps", get(F::Live, p)}});
     if (q.kind == ProcKind::Kernel || q.kind == ProcKind::Init)
       check(Rule::R1, tab, fmt::format("process {} is never freed", q.pid));
-    // R3: freed exactly once, never live again.
-    if (was.freed) check(Rule::R3, !tab, fmt::format("proc#{} (pid {}) was freed before and is not in the table again", p, q.pid));
+    // R3: freed exactly once, never live again. (Partial-order mode: whether it was freed before
+    // depends on the order, so Freed is a field, and the instance can only break where Tab is written.)
+    if (po_ && before_.contains(key(F::Tab, p)))
+      check(Rule::R3, before_or(F::Freed, p) == 0 || !tab, fmt::format("proc#{} (pid {}) was freed before and is not in the table again", p, q.pid));
+    else if (!po_ && was.freed)
+      check(Rule::R3, !tab, fmt::format("proc#{} (pid {}) was freed before and is not in the table again", p, q.pid));
     // R5: no other process in the table holds its pid. (Partial-order mode checks R5 over every
     // pair of processes created with one pid, whatever the order: verify_partial.cpp.)
     if (q.in_table && !po_)
@@ -110,8 +116,9 @@ void Encoder::check_after(const VEvent& e) {
         if (r != p && procs_[r].pid == q.pid)
           check(Rule::R5, !(tab && get(F::Tab, r) == 1 && get(F::Pid, p) == get(F::Pid, r)),
                 fmt::format("pid {} names one process in the table (proc#{} and proc#{} hold it)", q.pid, p, r));
-    // R6: its ppid names a process in the table.
-    if (q.in_table) {
+    // R6: its ppid names a process in the table. (Partial-order mode: which processes are in the
+    // table depends on the order; the caller checks R6 over every process that may be the parent.)
+    if (q.in_table && !po_) {
       z3::expr_vector names(ctx_);
       for (ProcId r : table_) names.push_back(get(F::Tab, r) == 1 && get(F::Pid, r) == get(F::Ppid, p));
       check(Rule::R6, !tab || z3::mk_or(names), fmt::format("the ppid of proc#{} (pid {}) names a process in the table", p, q.pid),
@@ -135,6 +142,16 @@ void Encoder::check_after(const VEvent& e) {
             fmt::format("exited kthread proc#{} runs no further iteration", p));
       // S2/S5: the waiters on it are consistent with its state.
       for (int h = 0; h < hosts_; ++h) {
+        if (po_) {
+          // Partial-order mode: any host that waits on it somewhere may be waiting here, in some order.
+          if (!waits_on(h, p)) continue;
+          const z3::expr on_p = get(F::Wt, h) == static_cast<int>(p), wk = get(F::Wk, h);
+          check(Rule::S5, !(wk == kExitWait && on_p) || (kst != kZombie && kst != kReaped),
+                fmt::format("H{} does not still wait for the exit of exited proc#{}", h, p));
+          check(Rule::S2, !((wk == kSuspendWait || wk == kShutdownWait) && on_p) || kst != kParked,
+                fmt::format("H{} does not still wait to suspend PARKED proc#{}", h, p));
+          continue;
+        }
         if (waits_[h].kind == kNoWait || waits_[h].target != p) continue;
         const z3::expr waiting = get(F::Wk, h) != kNoWait && get(F::Wt, h) == static_cast<int>(p);
         if (waits_[h].kind == kExitWait)
@@ -155,9 +172,14 @@ void Encoder::check_after(const VEvent& e) {
   }
   // S5: kthread_exit woke every waiter for it.
   if (std::holds_alternative<op::KthreadExit>(e.op.body) && e.outcome.kind == VOutcome::Kind::Returned)
-    for (int h = 0; h < hosts_; ++h)
-      if (waits_before_[h].kind == kExitWait && waits_before_[h].target == e.op.actor.index)
-        check(Rule::S5, get(F::Wk, h) == kNoWait, fmt::format("H{} waiting for the exit of proc#{} was woken by it", h, e.op.actor.index));
+    for (int h = 0; h < hosts_; ++h) {
+      const ProcId p = e.op.actor.index;
+      if (po_ && waits_on(h, p))
+        check(Rule::S5, !(before_or(F::Wk, h) == kExitWait && before_or(F::Wt, h) == static_cast<int>(p)) || get(F::Wk, h) == kNoWait,
+              fmt::format("H{} waiting for the exit of proc#{} was woken by it", h, p));
+      else if (!po_ && waits_before_[h].kind == kExitWait && waits_before_[h].target == p)
+        check(Rule::S5, get(F::Wk, h) == kNoWait, fmt::format("H{} waiting for the exit of proc#{} was woken by it", h, p));
+    }
 
   for (LwpId l : tl_) {
     const z3::expr rel = get(F::Rel, l) == 1;
@@ -169,9 +191,12 @@ void Encoder::check_after(const VEvent& e) {
     if (before_.contains(key(F::Rel, l)))
       check(Rule::R2, before_or(F::Rel, l) == 0 || rel, fmt::format("released lwp#{} stays released", l));
     // R4: an lwp that claims a host is that host's curlwp.
+    // (Partial-order mode: which host it claims depends on the order, so every host that binds it
+    // somewhere is asked.)
     const std::int32_t b = lwps_[l].bnd;
-    if (b >= 0 && b < hosts_)
-      check(Rule::R4, get(F::Bnd, l) != b || get(F::Cur, b) == static_cast<int>(l), fmt::format("lwp#{} bound to H{} is its curlwp", l, b));
+    for (int g = po_ ? 0 : b; g < (po_ ? hosts_ : b + 1); ++g)
+      if (g >= 0 && g < hosts_ && (g == b || fore_.binds.contains({l, static_cast<HostId>(g)})))
+        check(Rule::R4, get(F::Bnd, l) != g || get(F::Cur, g) == static_cast<int>(l), fmt::format("lwp#{} bound to H{} is its curlwp", l, g));
   }
   for (HostId h : th_) {
     const LwpId l = cur_lwp_[h];
@@ -185,11 +210,19 @@ void Encoder::check_after(const VEvent& e) {
       if (g != h) check(Rule::R4, !is_l || get(F::Cur, g) != static_cast<int>(l), fmt::format("lwp#{} is curlwp of H{} and not also of H{}", l, h, g));
   }
   // S2/§5: no wait outlives its deadline.
-  if (std::holds_alternative<op::Tick>(e.op.body))
-    for (int h = 0; h < hosts_; ++h)
-      if (waits_[h].kind != kNoWait && waits_[h].deadline >= 0)
+  if (std::holds_alternative<op::Tick>(e.op.body)) {
+    for (int h = 0; h < hosts_; ++h) {
+      if (po_ && may_time_out(h)) {  // whether it waits here, and until when, depends on the order
+        const z3::expr wk = get(F::Wk, h), wd = get(F::Wd, h), not_due = wd < 0 || wd > get(F::Now, 0);
+        check(Rule::S5, wk != kExitWait || not_due, fmt::format("H{}'s wait ended at its deadline", h), {{"deadline", wd}, {"now", get(F::Now, 0)}});
+        check(Rule::S2, (wk != kSuspendWait && wk != kShutdownWait) || not_due, fmt::format("H{}'s wait ended at its deadline", h),
+              {{"deadline", wd}, {"now", get(F::Now, 0)}});
+      } else if (!po_ && waits_[h].kind != kNoWait && waits_[h].deadline >= 0) {
         check(waits_[h].kind == kExitWait ? Rule::S5 : Rule::S2, get(F::Wk, h) == kNoWait || get(F::Wd, h) > get(F::Now, 0),
               fmt::format("H{}'s wait ended at its deadline", h), {{"deadline", get(F::Wd, h)}, {"now", get(F::Now, 0)}});
+      }
+    }
+  }
   // R6: nprocs counts the table.
   if (before_.contains(key(F::Nprocs, 0)) || before_.contains(key(F::Ntab, 0))) {
     if (po_ && !e.observed) {

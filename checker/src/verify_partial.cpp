@@ -11,6 +11,7 @@
 #include <map>
 #include <numeric>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
@@ -63,7 +64,7 @@ class PartialOrderProblem {
     }
     for (auto [it, end] = boost::edges(hb.graph()); it != end; ++it)
       s_.add(rank_[boost::source(*it, hb.graph())] <= rank_[boost::target(*it, hb.graph())]);
-    enc_.partial_order();
+    enc_.partial_order(first_pass(t, ctx));
     writes_.resize(n);
     for (std::size_t i = 0; i < n && !enc_.dead(); ++i) {
       enc_.event(t.events[i]);
@@ -74,7 +75,21 @@ class PartialOrderProblem {
       for (const Encoder::Created& c : enc_.created()) created_.push_back({c.proc, c.pid});
     }
     pid_pairs_r5();
+    parents_r6();
     for (const Read& r : reads_) resolve(r);
+  }
+
+  // The facts the encoder needs from further on in the file (Encoder::Foresight), from an encoding
+  // of the whole history into a scratch solver.
+  static Encoder::Foresight first_pass(const VTrace& t, z3::context& ctx) {
+    z3::solver scratch(ctx);
+    Encoder e(ctx, scratch, t.hosts, std::nullopt);
+    e.partial_order();
+    for (const VEvent& ev : t.events) {
+      if (e.dead()) break;
+      e.event(ev);
+    }
+    return e.foresight();
   }
 
   std::vector<Check>& checks() { return enc_.checks(); }
@@ -97,7 +112,7 @@ class PartialOrderProblem {
 
  private:
   // The value of `key` right after event e in the chosen order.
-  z3::expr after(std::size_t e, std::uint64_t key) {
+  z3::expr value_after(std::size_t e, std::uint64_t key) {
     if (auto it = writes_[e].find(key); it != writes_[e].end()) return it->second;
     z3::expr v = ctx_.int_const(fmt::format("after{}_{}", e, extra_++).c_str());
     reads_.push_back(Read{e, key, v});
@@ -109,6 +124,8 @@ class PartialOrderProblem {
   void pid_pairs_r5() {
     std::map<model::Pid, std::vector<model::ProcId>> by_pid;
     for (const auto& [p, pid] : created_) by_pid[pid].push_back(p);
+    by_pid[0].push_back(0);  // the initial processes hold their pids too
+    by_pid[1].push_back(1);
     for (const auto& [pid, procs] : by_pid)
       for (std::size_t a = 0; a < procs.size(); ++a)
         for (std::size_t b = 0; b < procs.size(); ++b) {
@@ -117,13 +134,55 @@ class PartialOrderProblem {
           auto w = writers_.find(ka);
           if (w == writers_.end()) continue;
           for (std::size_t e : w->second) {
-            const z3::expr holds = !(after(e, ka) == 1 && after(e, kb) == 1);
+            const z3::expr holds = !(value_after(e, ka) == 1 && value_after(e, kb) == 1);
             z3::expr viol = ctx_.bool_const(fmt::format("r5_{}_{}_{}", e, procs[a], procs[b]).c_str());
             s_.add(viol == !holds);
             checks().push_back(Check{Rule::R5, t_.events[e].step, viol, holds,
                                      fmt::format("pid {} names one process in the table (proc#{} and proc#{} hold it)", pid, procs[a], procs[b]), {}});
           }
         }
+  }
+
+  // R6 for every process c: whenever c is in the table, some process in the table holds its ppid.
+  // The instance can only break where c's table membership or ppid is written, or where a process
+  // that may hold that ppid (one created with a pid c is ever given as ppid) has its membership
+  // written; at each such event it is checked with the values right after it in the chosen order.
+  void parents_r6() {
+    const Encoder::Foresight& f = enc_.foresight();
+    std::map<model::Pid, std::vector<model::ProcId>> by_pid{{0, {0}}, {1, {1}}};
+    std::vector<model::ProcId> procs{0, 1};
+    for (const auto& [p, pid] : created_) {
+      by_pid[pid].push_back(p);
+      procs.push_back(p);
+    }
+    const auto writers = [&](F field, model::ProcId p) -> const std::vector<std::size_t>& {
+      static const std::vector<std::size_t> none;
+      auto w = writers_.find(Encoder::key_of(field, p));
+      return w == writers_.end() ? none : w->second;
+    };
+    for (model::ProcId c : procs) {
+      std::set<model::Pid> values = c < f.ppid_values.size() ? f.ppid_values[c] : std::set<model::Pid>{};
+      if (c <= 1) values.insert(0);
+      std::vector<model::ProcId> parents;
+      for (model::Pid v : values)
+        if (auto it = by_pid.find(v); it != by_pid.end()) parents.insert(parents.end(), it->second.begin(), it->second.end());
+      std::set<std::size_t> at(writers(F::Tab, c).begin(), writers(F::Tab, c).end());
+      at.insert(writers(F::Ppid, c).begin(), writers(F::Ppid, c).end());
+      for (model::ProcId r : parents)
+        if (r != c) at.insert(writers(F::Tab, r).begin(), writers(F::Tab, r).end());
+      const std::uint64_t kt = Encoder::key_of(F::Tab, c), kp = Encoder::key_of(F::Ppid, c);
+      for (std::size_t e : at) {
+        const z3::expr ppid = value_after(e, kp);
+        z3::expr_vector names(ctx_);
+        for (model::ProcId r : parents)
+          names.push_back(value_after(e, Encoder::key_of(F::Tab, r)) == 1 && value_after(e, Encoder::key_of(F::Pid, r)) == ppid);
+        const z3::expr holds = value_after(e, kt) != 1 || z3::mk_or(names);
+        z3::expr viol = ctx_.bool_const(fmt::format("r6_{}_{}", e, c).c_str());
+        s_.add(viol == !holds);
+        checks().push_back(Check{Rule::R6, t_.events[e].step, viol, holds,
+                                 fmt::format("the ppid of proc#{} names a process in the table", c), {{"ppid", ppid}}});
+      }
+    }
   }
 
   // Tie `r.value` to the last writer of r.key before r.event in the chosen order. Candidates: the
@@ -222,8 +281,16 @@ PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptio
   PartialOrderReport rep;
   rep.events = t.events.size();
   for (Rule r : verified_rules()) rep.verdicts.push_back(PartialOrderVerdict{r});
+  if (t.events.size() > kMaxPartialOrderEvents)
+    throw std::invalid_argument(fmt::format("{} events: the partial-order judge takes at most {} (its memory grows with the square of the length); "
+                                            "judge the history in file order, or in shorter pieces",
+                                            t.events.size(), kMaxPartialOrderEvents));
   const HappensBefore hb(t);
   rep.edges = hb.edges();
+  const std::vector<std::size_t> by_why = hb.edges_by_why();
+  for (std::size_t w = 0; w < by_why.size(); ++w)
+    if (by_why[w] > 0)
+      rep.edge_reasons += fmt::format("{}{} {}", rep.edge_reasons.empty() ? "" : ", ", HappensBefore::why_name(static_cast<HappensBefore::Why>(w)), by_why[w]);
   rep.concurrent_pairs = hb.concurrent_pairs();
 
   const auto t0 = std::chrono::steady_clock::now();
@@ -237,6 +304,12 @@ PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptio
   s.set(params);
   PartialOrderProblem problem(t, hb, ctx, s);
   rep.reads = problem.reads();
+  if (std::getenv("LOCKSTEP_PO_DEBUG")) {
+    std::map<std::string, int> per;
+    for (const Check& c : problem.checks()) per[std::string(model::rule_name(c.rule))]++;
+    for (auto& [k, v] : per) fmt::print(stderr, "{}={} ", k, v);
+    fmt::print(stderr, "\n");
+  }
   const auto t1 = std::chrono::steady_clock::now();
   rep.encode_seconds = std::chrono::duration<double>(t1 - t0).count();
   std::map<std::size_t, std::size_t> index_of_step;
@@ -258,7 +331,9 @@ PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptio
     assume.push_back(any);
     if (pin) assume.push_back(*pin);
     ++rep.solver_checks;
+    const auto tq = std::chrono::steady_clock::now();
     const z3::check_result r = s.check(assume);
+    if (std::getenv("LOCKSTEP_PO_DEBUG")) fmt::print(stderr, "check {} pin={} -> {} in {:.2f}s\n", rep.solver_checks, pin.has_value(), int(r), std::chrono::duration<double>(std::chrono::steady_clock::now() - tq).count());
     if (r != z3::sat) return r;
     const z3::model m = s.get_model();
     // The order: events by position (rank, then file index); events after a FATAL come last.
@@ -298,14 +373,13 @@ PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptio
   // Phase 1, on long histories: windows of the file order, everything else pinned in file order.
   // Most violations are a few racing events; a pinned window's question is small, and each order
   // it finds is a real one. (A window that finds nothing proves nothing: phase 2 does.)
+  // A window Z3 cannot settle in time is left to phase 2 (which has the same time per check).
   bool gave_up = false;
-  const std::size_t n = problem.encoded(), width = o.search_window;
-  if (width > 0 && n > 2 * width)
-    for (std::size_t begin = 0; begin + width / 2 < n && !gave_up; begin += width / 2) {
+  const std::size_t n = problem.encoded(), width = std::max<std::size_t>(o.search_window, 2), stride = width / 2;
+  if (o.search_window > 0 && n > 2 * width)
+    for (std::size_t begin = 0; begin + stride < n; begin += stride) {
       const z3::expr pin = problem.pin(begin, std::min(n, begin + width));
-      z3::check_result r;
-      while ((r = ask(pin)) == z3::sat) {}
-      if (r == z3::unknown) gave_up = true;
+      while (ask(pin) == z3::sat) {}
     }
   // Phase 2: every order; unsat settles every invariant still open as holding in every order.
   while (!gave_up) {
@@ -319,8 +393,8 @@ PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptio
 }
 
 std::string render(const PartialOrderReport& r) {
-  std::string out = fmt::format("happens-before: {} events, {} edges, {} unordered pairs; {} reads resolved by Z3\n", r.events, r.edges,
-                                r.concurrent_pairs, r.reads);
+  std::string out = fmt::format("happens-before: {} events, {} edges ({}), {} unordered pairs; {} reads resolved by Z3\n", r.events, r.edges,
+                                r.edge_reasons.empty() ? "none" : r.edge_reasons, r.concurrent_pairs, r.reads);
   for (const PartialOrderVerdict& v : r.verdicts) {
     if (!v.decided) {
       out += fmt::format("{}: UNDECIDED (Z3: {})\n", model::rule_name(v.rule), r.undecided);

@@ -22,7 +22,9 @@
 namespace lockstep::checker::verify_detail {
 
 // State fields; every value is an Int (Booleans as 0/1).
-enum class F : std::uint8_t { Cur, Rel, Bnd, Tab, Live, Ppid, Pid, Kst, Sreq, Prog, Wk, Wt, Wd, Nprocs, Ntab, Now, Banners, Results };
+// Freed (0/1, per process) is kept only in partial-order mode, where R3's "was freed before" depends
+// on the order; the sequential encoding reads it off the concrete index.
+enum class F : std::uint8_t { Cur, Rel, Bnd, Tab, Live, Ppid, Pid, Kst, Sreq, Prog, Wk, Wt, Wd, Nprocs, Ntab, Now, Banners, Results, Freed };
 enum Kst : int { kRunning = 0, kParked = 1, kZombie = 2, kReaped = 3 };
 enum Wk : int { kNoWait = 0, kSuspendWait = 1, kShutdownWait = 2, kExitWait = 3 };
 
@@ -47,7 +49,22 @@ class Encoder {
   // fixes who is who and each event's effects, but a value an event reads from an earlier event
   // becomes a fresh constant (`reads()`), which the caller ties to whichever writer precedes the
   // event in the linearisation Z3 chooses. `writes()` are the event's final values per key.
-  void partial_order() { po_ = true; }
+  //
+  // Some instances depend on facts the file order reveals only later (a child created further on
+  // whose parent's release may come after it in some order; a host that starts a wait further on,
+  // which a tick or an exit may follow in some order). The caller learns them from a first pass
+  // (`foresight()`) and gives them to the encoder of the second.
+  struct Foresight {
+    std::vector<std::set<model::Pid>> ppid_values;               // by proc: every ppid it is ever given
+    std::set<std::pair<model::HostId, model::ProcId>> waits_on;  // host h waits on proc p somewhere
+    std::set<model::HostId> timed;                               // hosts that make a timed wait somewhere
+    std::set<std::pair<model::LwpId, model::HostId>> binds;      // lwp l is bound to host h somewhere
+  };
+  void partial_order(Foresight f = {}) {
+    po_ = true;
+    fore_ = std::move(f);
+  }
+  Foresight foresight() const { return seen_; }
   const std::unordered_map<std::uint64_t, z3::expr>& reads() const { return reads_; }
   const std::unordered_map<std::uint64_t, z3::expr>& writes() const { return cur_; }
   std::int64_t initial(std::uint64_t key) const;
@@ -130,6 +147,12 @@ class Encoder {
   bool po_ = false;
   std::unordered_map<std::uint64_t, z3::expr> reads_;  // partial-order mode: this event's reads
   std::vector<Created> created_;                        // partial-order mode: this event's new processes
+  Foresight fore_;                                      // partial-order mode: from the first pass
+  Foresight seen_;                                      // what this pass has seen
+  bool waits_on(model::HostId h, model::ProcId p) const;  // h may wait on p at this event, in some order
+  bool may_time_out(model::HostId h) const;
+  bool bound_by_others(model::LwpId l, model::HostId h) const;  // a host other than h binds l somewhere
+  void note_ppid(model::ProcId p, model::Pid ppid);
 
   std::unordered_map<std::uint64_t, z3::expr> cur_;        // written in this window
   std::unordered_map<std::uint64_t, std::int64_t> seed_;   // values at the window's start

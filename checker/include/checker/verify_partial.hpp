@@ -28,6 +28,7 @@ struct PartialOrderVerdict {
 struct PartialOrderReport {
   std::vector<PartialOrderVerdict> verdicts;  // R1..R6, S1..S6
   std::size_t events = 0, edges = 0, concurrent_pairs = 0, reads = 0, solver_checks = 0;
+  std::string edge_reasons;  // e.g. "program order 90, wake-up 3, created before use 12" 
   double encode_seconds = 0, solve_seconds = 0;
   std::string undecided;  // why Z3 stopped early, when it did
   bool all_hold() const;  // every invariant decided and holding
@@ -39,11 +40,16 @@ struct PartialOrderOptions {
   unsigned timeout_ms = 0;  // per solver check; 0 = none. Invariants still open then are undecided.
   // Histories longer than twice this are first searched window by window (the rest pinned in
   // file order), which finds local races fast; 0 = search every order at once only.
+  // Values below 2 are taken as 2.
   std::size_t search_window = 64;
 };
 
+// Longer histories are refused as bad input: the graph's reachability and the windows' pins take
+// memory quadratic in the length (checker/VERIFY.md).
+inline constexpr std::size_t kMaxPartialOrderEvents = 10000;
+
 // Throws std::invalid_argument on bad input (an edge against the file order, a self-contradicting
-// history).
+// history, more than kMaxPartialOrderEvents events).
 PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptions& o = {});
 
 std::string render(const PartialOrderReport& r);
