@@ -304,12 +304,7 @@ PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptio
   s.set(params);
   PartialOrderProblem problem(t, hb, ctx, s);
   rep.reads = problem.reads();
-  if (std::getenv("LOCKSTEP_PO_DEBUG")) {
-    std::map<std::string, int> per;
-    for (const Check& c : problem.checks()) per[std::string(model::rule_name(c.rule))]++;
-    for (auto& [k, v] : per) fmt::print(stderr, "{}={} ", k, v);
-    fmt::print(stderr, "\n");
-  }
+
   const auto t1 = std::chrono::steady_clock::now();
   rep.encode_seconds = std::chrono::duration<double>(t1 - t0).count();
   std::map<std::size_t, std::size_t> index_of_step;
@@ -331,9 +326,7 @@ PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptio
     assume.push_back(any);
     if (pin) assume.push_back(*pin);
     ++rep.solver_checks;
-    const auto tq = std::chrono::steady_clock::now();
     const z3::check_result r = s.check(assume);
-    if (std::getenv("LOCKSTEP_PO_DEBUG")) fmt::print(stderr, "check {} pin={} -> {} in {:.2f}s\n", rep.solver_checks, pin.has_value(), int(r), std::chrono::duration<double>(std::chrono::steady_clock::now() - tq).count());
     if (r != z3::sat) return r;
     const z3::model m = s.get_model();
     // The order: events by position (rank, then file index); events after a FATAL come last.
