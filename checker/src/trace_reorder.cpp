@@ -8,11 +8,17 @@
 // naming event itself, where the reader allows it: its outcome and what the impl observed). A
 // name that no earlier event bound in the recorded order is a never-issued handle (SPEC L3-stale
 // misuse, args' `never_issued`); it keeps meaning "no handle", beyond every symbol of the trace.
+//
+// An observed state names lwps by (pid, lid), and a process numbers its lwps in the order they
+// were created, which the new order may change: each lid is mapped to the lwp it meant in the
+// recorded order (the lid-th created of the process holding that pid at that event), and renamed
+// to that lwp's lid in the new order.
 #include "checker/trace_reorder.hpp"
 
 #include <algorithm>
 #include <array>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -53,6 +59,7 @@ class Renamer {
           bad(fmt::format("{} is bound twice (steps {} and {})", symbol(b.kind, b.id), binder_[k].at(b.id), i));
         ++bound_count_[k];
       }
+      note_lwp_owners(t.events[i], i);
     }
     // Never-issued handles, by kind: beyond every symbol the trace binds, in their numeric order, each
     // keeping its number when that already is (so the identity order renames nothing).
@@ -91,6 +98,55 @@ class Renamer {
   }
 
  private:
+  // Which process each lwp belongs to, and its lid in the recorded order: a process and its first
+  // lwp are bound by one event; a newlwp's lwp belongs to the latest process bound with its pid.
+  void note_lwp_owners(const TraceEvent& e, std::size_t i) {
+    std::map<Pid, std::uint32_t> here;
+    for (const Binding& b : e.bound)
+      if (b.kind == Binding::Kind::Proc) {
+        here[b.pid] = b.id;
+        procs_by_pid_[b.pid].emplace_back(i, b.id);
+      }
+    for (const Binding& b : e.bound) {
+      if (b.kind != Binding::Kind::Lwp) continue;
+      const auto h = here.find(b.pid);
+      const std::optional<std::uint32_t> owner = h != here.end() ? std::optional(h->second) : proc_holding(b.pid, i);
+      if (!owner) continue;  // a history that contradicts itself: its observations keep their lids
+      owner_[b.id] = *owner;
+      lwps_of_[*owner].push_back(b.id);
+    }
+  }
+
+  // The process that holds `pid` at event i of the recorded order: the latest bound with it.
+  std::optional<std::uint32_t> proc_holding(Pid pid, std::size_t i) const {
+    std::optional<std::uint32_t> p;
+    if (pid <= 1) p = pid;  // process 0 and init exist from the start
+    if (auto it = procs_by_pid_.find(pid); it != procs_by_pid_.end())
+      for (const auto& [at, id] : it->second)
+        if (at <= i) p = id;
+    return p;
+  }
+
+  // (pid, lid) as event i observed it, renamed to the lid that lwp has in the new order.
+  int lid(Pid pid, int lid, std::size_t i) const {
+    const auto p = proc_holding(pid, i);
+    if (!p || lid < 1) return lid;
+    const auto ls = lwps_of_.find(*p);
+    if (ls == lwps_of_.end() || static_cast<std::size_t>(lid) > ls->second.size()) return lid;
+    const auto n = new_lid_.find(ls->second[lid - 1]);
+    return n == new_lid_.end() ? lid : n->second;
+  }
+
+  Observation observation(Observation o, std::size_t i) const {
+    for (ObsProc& p : o.procs) {
+      for (ObsLwp& l : p.lwps) l.lid = lid(p.pid, l.lid, i);
+      std::sort(p.lwps.begin(), p.lwps.end(), [](const ObsLwp& a, const ObsLwp& b) { return a.lid < b.lid; });
+    }
+    for (ObsHost& h : o.hosts)
+      if (h.curlwp) h.curlwp->second = lid(h.curlwp->first, h.curlwp->second, i);
+    return o;
+  }
+
   // Whether `id` named at event i means the lwp/process an event of the recorded order bound: an
   // earlier event, or event i itself where `same_event` (its outcome may name what it created).
   bool refers_to_binding(std::size_t k, std::uint32_t id, std::size_t i, bool same_event) const {
@@ -163,11 +219,13 @@ class Renamer {
       const std::uint32_t id = next_[kind]++;
       renamed_[kind].emplace(b.id, id);
       r.bound.push_back(Binding{b.kind, id, b.pid});
+      if (b.kind == Binding::Kind::Lwp)
+        if (auto o = owner_.find(b.id); o != owner_.end()) new_lid_[b.id] = ++lids_issued_[o->second];
     }
     r.outcome = outcome(e.outcome, i, true, "outcome");
     if (e.observed) r.observed = outcome(*e.observed, i, true, "observed");
     if (e.observed_woke) r.observed_woke = completions(*e.observed_woke, i, true, "observed_woke");
-    r.observed_state = e.observed_state;
+    if (e.observed_state) r.observed_state = observation(*e.observed_state, i);
     for (std::size_t s : e.after) {
       if (s >= t_.events.size()) bad(fmt::format("step {} is after step {}, which the trace does not have", i, s));
       if (pos_[s] < k) r.after.push_back(pos_[s]);
@@ -183,6 +241,13 @@ class Renamer {
   std::array<std::map<std::uint32_t, std::uint32_t>, 2> never_;             // never-issued symbol -> its new name
   std::array<std::unordered_map<std::uint32_t, std::uint32_t>, 2> renamed_; // bound symbol -> its new name
   std::array<std::uint32_t, 2> next_ = kFirstIssued;
+  // Lids (recorded order): lwp symbol -> its process; process -> its lwps in creation order
+  // (lwp#0 is process 0's lid 1); pid -> (event, process) bindings; in the new order, lwp -> lid.
+  std::unordered_map<std::uint32_t, std::uint32_t> owner_;
+  std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> lwps_of_{{0, {0}}};
+  std::map<Pid, std::vector<std::pair<std::size_t, std::uint32_t>>> procs_by_pid_;
+  std::unordered_map<std::uint32_t, int> new_lid_{{0, 1}};
+  std::unordered_map<std::uint32_t, int> lids_issued_{{0, 1}};
 };
 
 }  // namespace

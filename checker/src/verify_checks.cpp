@@ -20,7 +20,9 @@ void Encoder::apply_observation(const Observation& o) {
     if (!p || seen.contains(*p)) continue;  // a process no event created: nothing to relate it to
     seen.insert(*p);
     SProc& q = sp(*p);
-    if (!q.in_table) set_tab(*p, true);
+    // (Partial-order mode: whether it was in the table before depends on the order, so the
+    // observation always writes its membership, and R3 and the table count see it.)
+    if (!q.in_table || po_) set_tab(*p, true);
     set(F::Ppid, *p, op.ppid);
     q.ppid = op.ppid;
     note_ppid(*p, op.ppid);
@@ -46,8 +48,13 @@ void Encoder::apply_observation(const Observation& o) {
       q.sreq = op.suspend_requested;
     }
   }
-  for (ProcId p : std::vector<ProcId>(table_.begin(), table_.end()))
-    if (!seen.contains(p)) set_tab(p, false);
+  if (po_) {
+    for (ProcId p = 0; p < procs_.size(); ++p)
+      if (!seen.contains(p)) set_tab(p, false);
+  } else {
+    for (ProcId p : std::vector<ProcId>(table_.begin(), table_.end()))
+      if (!seen.contains(p)) set_tab(p, false);
+  }
   set(F::Nprocs, 0, o.nprocs);
   for (std::size_t h = 0; h < o.hosts.size() && h < static_cast<std::size_t>(hosts_); ++h) {
     std::int64_t l = -1;

@@ -8,6 +8,7 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "checker/observation.hpp"
 #include "checker/trace_check.hpp"
 #include "checker/trace_io.hpp"
 #include "checker/trace_reorder.hpp"
@@ -280,4 +281,47 @@ TEST(TraceReorder, NeverIssuedHandleStaysBeyondEverySymbol) {
   std::string line;
   for (int i = 0; i < 3; ++i) std::getline(in, line);
   EXPECT_NE(line.find(R"("args":{"lwp":"lwp#2","never_issued":true})"), std::string::npos) << line;
+}
+
+// An observed state names lwps by (pid, lid), and lids follow creation order within a process:
+// when two newlwps into one process swap, the lids the observation names swap with them, so that
+// each still names the lwp it meant (the reorder is then the same state, seen in the new order).
+TEST(TraceReorder, ObservedLidsFollowTheirLwps) {
+  Trace t;
+  t.header.config = TraceConfig{2, 1, 12, 12};
+  Model m(Config{12, true, 12});
+  auto step = [&](Actor a, OpBody b) {
+    TraceEvent e = model_step(m, Op{a, std::move(b)}, Choice{}, 0);
+    e.step = t.events.size();
+    t.events.push_back(std::move(e));
+  };
+  step(H0, op::Newlwp{1});  // 0: lwp#1, pid 1 lid 1, bound to H0
+  step(H1, op::Newlwp{1});  // 1: lwp#2, pid 1 lid 2, bound to H1
+  step(H0, op::Release{});  // 2: lid 1 released
+  t.events[2].observed_state = observe(m.state(), 2);
+  const auto lwps_of_init = [](const Observation& o) {
+    for (const ObsProc& p : o.procs)
+      if (p.pid == 1) return p.lwps;
+    return std::vector<ObsLwp>{};
+  };
+  const std::vector<ObsLwp> before = lwps_of_init(*t.events[2].observed_state);
+  ASSERT_EQ(before.size(), 2u);
+  EXPECT_TRUE(before[0].released);
+  EXPECT_EQ(before[1].bound, 1);
+
+  const Trace r = reorder_trace(t, {1, 0, 2});
+  const Observation& o = *r.events[2].observed_state;
+  const std::vector<ObsLwp> after = lwps_of_init(o);
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0].lid, 1);
+  EXPECT_EQ(after[0].bound, 1) << "H1's lwp is created first now: lid 1";
+  EXPECT_FALSE(after[0].released);
+  EXPECT_EQ(after[1].lid, 2);
+  EXPECT_TRUE(after[1].released) << "H0's released lwp is lid 2 now";
+  ASSERT_TRUE(o.hosts[1].curlwp);
+  EXPECT_EQ(o.hosts[1].curlwp->second, 1);
+  // The model, run in the new order, observes exactly that state.
+  Model n(Config{12, true, 12});
+  for (const TraceEvent& e : r.events) n.apply(e.op);
+  EXPECT_EQ(observe(n.state(), 2), o);
 }

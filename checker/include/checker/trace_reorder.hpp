@@ -22,7 +22,8 @@ namespace lockstep::checker {
 //     `never_issued`) stays never issued: it is renamed beyond every symbol the trace binds
 //     (keeping its number when that already is);
 //   * digests dropped (they describe the states of the recorded order); `observed_state` kept
-//     (it names processes by pid, not by symbol);
+//     (it names processes by pid, not by symbol), except that each lid it names is renamed to the
+//     lid that lwp has in the new order (a process numbers its lwps in creation order);
 //   * `after` edges remapped to the new step numbers, kept only when they still point backwards
 //     (in a linearization of the history's partial order they all do), in their recorded order;
 //   * the header copied with partial_order = false, `expect` reset to agree (the recorded verdict
