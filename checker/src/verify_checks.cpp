@@ -80,7 +80,7 @@ void Encoder::apply_observation(const Observation& o) {
     if (t) set(F::Wt, static_cast<std::uint32_t>(h), *t);
     waits_[h].kind = kind;
     if (t) waits_[h].target = *t;
-    if (t) seen_.waits_on.emplace(static_cast<HostId>(h), *t);
+    if (t && po_) seen_.waits_on.emplace(static_cast<HostId>(h), *t);
     th_.push_back(static_cast<HostId>(h));
   }
   int banners = 0, results = 0;

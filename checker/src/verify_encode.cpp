@@ -152,7 +152,7 @@ void Encoder::bind(HostId h, LwpId l) {
   set(F::Cur, h, l);
   lwps_[l].bnd = h;
   cur_lwp_[h] = l;
-  seen_.binds.emplace(l, h);
+  if (po_) seen_.binds.emplace(l, h);
   tl_.push_back(l);
   th_.push_back(h);
 }
@@ -265,8 +265,10 @@ void Encoder::start_wait(HostId h, int kind, ProcId target, std::int64_t timo) {
   set(F::Wt, h, target);
   set(F::Wd, h, timo > 0 ? get(F::Now, 0) + num(timo) : num(-1));
   waits_[h] = SWait{kind, target, deadline};
-  seen_.waits_on.emplace(h, target);
-  if (timo > 0) seen_.timed.insert(h);
+  if (po_) {
+    seen_.waits_on.emplace(h, target);
+    if (timo > 0) seen_.timed.insert(h);
+  }
   th_.push_back(h);
 }
 
@@ -467,6 +469,7 @@ void Encoder::apply_op(const VEvent& e) {
 }
 
 void Encoder::note_ppid(ProcId p, Pid ppid) {
+  if (!po_) return;  // only the partial-order mode looks ahead
   if (seen_.ppid_values.size() <= p) seen_.ppid_values.resize(p + 1);
   seen_.ppid_values[p].insert(ppid);
 }

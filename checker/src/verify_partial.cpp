@@ -3,7 +3,9 @@
 // Values: every read of an event becomes the value of its last writer in the chosen order (a
 // "reads-from" choice among the writers the graph leaves open), or the initial value. The
 // invariant instances are the sequential encoder's, plus R5 over every pair of processes that were
-// ever given one pid (which of them is in the table when depends on the order).
+// ever given one pid and R6 over every process that may be a parent (which of them is in the table
+// when depends on the order). The history is encoded twice: a first pass learns what the file
+// reveals only later (Encoder::Foresight), which the second, real encoding needs.
 #include "checker/verify_partial.hpp"
 
 #include <algorithm>
@@ -64,7 +66,8 @@ class PartialOrderProblem {
     }
     for (auto [it, end] = boost::edges(hb.graph()); it != end; ++it)
       s_.add(rank_[boost::source(*it, hb.graph())] <= rank_[boost::target(*it, hb.graph())]);
-    enc_.partial_order(first_pass(t, ctx));
+    fore_ = first_pass(t, ctx);
+    enc_.partial_order(fore_);
     writes_.resize(n);
     for (std::size_t i = 0; i < n && !enc_.dead(); ++i) {
       enc_.event(t.events[i]);
@@ -148,7 +151,7 @@ class PartialOrderProblem {
   // that may hold that ppid (one created with a pid c is ever given as ppid) has its membership
   // written; at each such event it is checked with the values right after it in the chosen order.
   void parents_r6() {
-    const Encoder::Foresight& f = enc_.foresight();
+    const Encoder::Foresight& f = fore_;
     std::map<model::Pid, std::vector<model::ProcId>> by_pid{{0, {0}}, {1, {1}}};
     std::vector<model::ProcId> procs{0, 1};
     for (const auto& [p, pid] : created_) {
@@ -260,6 +263,7 @@ class PartialOrderProblem {
   z3::context& ctx_;
   z3::solver& s_;
   Encoder enc_;
+  Encoder::Foresight fore_;  // what the first pass saw of the whole history
   std::vector<z3::expr> pos_, rank_;
   std::vector<std::unordered_map<std::uint64_t, z3::expr>> writes_;
   std::unordered_map<std::uint64_t, std::vector<std::size_t>> writers_;  // in file order
@@ -304,7 +308,6 @@ PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptio
   s.set(params);
   PartialOrderProblem problem(t, hb, ctx, s);
   rep.reads = problem.reads();
-
   const auto t1 = std::chrono::steady_clock::now();
   rep.encode_seconds = std::chrono::duration<double>(t1 - t0).count();
   std::map<std::size_t, std::size_t> index_of_step;

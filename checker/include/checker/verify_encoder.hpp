@@ -64,7 +64,7 @@ class Encoder {
     po_ = true;
     fore_ = std::move(f);
   }
-  Foresight foresight() const { return seen_; }
+  Foresight foresight() const { return seen_; }  // what this pass saw (kept in partial-order mode only)
   const std::unordered_map<std::uint64_t, z3::expr>& reads() const { return reads_; }
   const std::unordered_map<std::uint64_t, z3::expr>& writes() const { return cur_; }
   std::int64_t initial(std::uint64_t key) const;
