@@ -354,6 +354,13 @@ TEST(Faults, ParkSpins) {
       while (!a1.idle()) std::this_thread::yield();
       EXPECT_EQ(r, 0);
       st.tell_exit(0);
+      // Free running, the kthread may still be leaving the Stepper's lock: `st` must outlive that.
+      const auto exited = [&] {
+        for (const CB::ThreadInfo& t : b.threads())
+          if (t.id == kt) return t.state == CB::State::exited;
+        return true;
+      };
+      while (!exited()) std::this_thread::yield();
     } else {
       EXPECT_EQ(res.thread.object, "kthread2.park");
       EXPECT_TRUE(finished(run_actor(b, a1), a1));
