@@ -135,8 +135,8 @@ bool brute_force(const Trace& tr, std::size_t limit, Brute& b) {
 }
 
 // A history of the model's own steps, with the given explicit `after` edges (by step).
-Trace scripted(const std::vector<std::pair<model::Op, std::vector<std::size_t>>>& steps) {
-  model::Model m(model::Config{12, true, 12});
+Trace scripted(const std::vector<std::pair<model::Op, std::vector<std::size_t>>>& steps, model::Pid pid_max = 12) {
+  model::Model m(model::Config{12, true, pid_max});
   Trace tr;
   tr.header.config.hosts = kHosts;
   tr.header.partial_order = true;
@@ -195,12 +195,19 @@ TEST(VerifyPartialOrderExhaustive, RacesTheFileOrderHides) {
                                                       {{Actor::clock(), op::Tick{10}}, {}},
                                                       {{Actor::host(1), op::WaitExit{2, 5}}, {}},
                                                       {{Actor::kthread(2), op::KthreadExit{0}}, {}}})},
-      {"release racing a newlwp, then pid reuse", scripted({{{Actor::host(0), op::Rfork{0}}, {}},
+      {"release racing a newlwp, then a fork", scripted({{{Actor::host(0), op::Rfork{0}}, {}},
                                                             {{Actor::host(0), op::Rfork{0}}, {}},
                                                             {{Actor::host(2), op::Newlwp{2}}, {}},
                                                             {{Actor::host(1), op::Switch{1}}, {1}},
                                                             {{Actor::host(1), op::Release{}}, {}},
                                                             {{Actor::host(1), op::Rfork{0}}, {}}})},
+      // PID_MAX 3: H1's second fork reuses pid 2, which H0's release freed, but nothing orders the
+      // two: in the orders where the fork comes first, two processes hold pid 2.
+      {"pid reused by a fork racing the release that freed it", scripted({{{Actor::host(0), op::Rfork{0}}, {}},
+                                                                         {{Actor::host(0), op::Release{}}, {}},
+                                                                         {{Actor::host(1), op::Rfork{0}}, {}},
+                                                                         {{Actor::host(1), op::Rfork{0}}, {}}},
+                                                                        3)},
   };
   // The newlwp's success recorded after the release that freed its process (a use after free in
   // the file's order; in the orders where it comes first, the release frees nothing, and neither
