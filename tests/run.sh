@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: every test in the default build, then again under
-# ASan+UBSan, then the impl's tests (label `impl`) under ThreadSanitizer.
+# ASan+UBSan, then the impl's and the checker's tests (labels `impl`, `checker`; the build
+# preset builds only their target `impl_and_checker_tests`) under ThreadSanitizer.
 # Exits non-zero if any build or any test fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
