@@ -3,7 +3,7 @@
 // violated (the report names the event and the events that force it), 2 on bad input.
 // A partial-order history (header "order": "partial", or any trace with --partial-order) is judged
 // in every order its happens-before graph allows; --out writes a violating order as a trace; exit 3
-// when Z3 ran out of --timeout before settling every invariant (and found no violation). An
+// when Z3 ran out of --timeout or --rlimit before settling every invariant (and found no violation). An
 // internal error (a bug of lockstep's own) exits 4 from main.
 #include <algorithm>
 #include <cmath>
@@ -31,6 +31,7 @@ struct VerifyCli {
   bool no_explain = false, partial = false;
   std::string out;
   double timeout_s = 300;
+  unsigned rlimit = 0;
   std::size_t search_window = PartialOrderOptions{}.search_window;
 };
 
@@ -48,7 +49,7 @@ int judge_partial(const VerifyCli& o, const std::string& file, const Trace& tr) 
   const double ms = std::ceil(o.timeout_s * 1000);
   const unsigned timeout_ms = ms <= 0 || ms >= std::numeric_limits<unsigned>::max() ? 0u : static_cast<unsigned>(ms);
   const PartialOrderReport rep = verify_partial_order(to_vtrace(tr.header, tr.events),
-                                                      PartialOrderOptions{.timeout_ms = timeout_ms, .search_window = o.search_window});
+                                                      PartialOrderOptions{.timeout_ms = timeout_ms, .rlimit = o.rlimit, .search_window = o.search_window});
   std::string text = fmt::format("== {} (partial order)\n{}", file, render(rep));
   for (const PartialOrderVerdict& v : rep.verdicts) {
     if (v.holds) continue;
@@ -87,7 +88,7 @@ int judge_partial(const VerifyCli& o, const std::string& file, const Trace& tr) 
 }  // namespace
 
 void add_verify(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("verify", "Prove with Z3 that SPEC §6's invariants hold on recorded traces; exit 0 when they all do, 1 on a violation, 2 on bad input, 3 undecided (partial order, --timeout), 4 internal error");
+  auto* cmd = app.add_subcommand("verify", "Prove with Z3 that SPEC §6's invariants hold on recorded traces; exit 0 when they all do, 1 on a violation, 2 on bad input, 3 undecided (partial order, --timeout/--rlimit), 4 internal error");
   auto o = std::make_shared<VerifyCli>();
   cmd->add_option("FILE", o->files, "Traces (traces/FORMAT.md)")->required();
   cmd->add_option("--window", o->window, "Events per incremental solver window")->check(CLI::PositiveNumber);
@@ -98,6 +99,10 @@ void add_verify(CLI::App& app, int& exit_code) {
   cmd->add_option("--timeout", o->timeout_s, "Partial order: seconds per Z3 check before the invariants still open are UNDECIDED (exit 3); 0 = no limit")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--rlimit", o->rlimit,
+                  "Partial order: Z3 resource units per check before the invariants still open are UNDECIDED (exit 3); 0 = no limit. "
+                  "Unlike --timeout, the verdict is the same on every machine")
+      ->capture_default_str();
   cmd->add_option("--search-window", o->search_window,
                   "Partial order: events per window of the first, local search for races (the rest pinned in file order); 0 = search every order at once only")
       ->capture_default_str();

@@ -105,7 +105,7 @@ std::string with_values(const Check& c, const z3::model& m) {
 VerifyReport verify(const VTrace& t, const VerifyOptions& o) {
   VerifyReport rep;
   rep.events = t.events.size();
-  for (Rule r : verified_rules()) rep.verdicts.push_back(InvariantVerdict{r});
+  for (Rule r : verified_rules()) rep.verdicts.emplace_back().rule = r;
   std::vector<std::size_t> first_index(rep.verdicts.size(), 0);
 
   // One context per thread, reused: creating a Z3 context costs more than verifying a short trace.

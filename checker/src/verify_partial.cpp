@@ -284,7 +284,7 @@ std::size_t rule_slot(Rule r) {
 PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptions& o) {
   PartialOrderReport rep;
   rep.events = t.events.size();
-  for (Rule r : verified_rules()) rep.verdicts.push_back(PartialOrderVerdict{r});
+  for (Rule r : verified_rules()) rep.verdicts.emplace_back().rule = r;
   if (t.events.size() > kMaxPartialOrderEvents)
     throw std::invalid_argument(fmt::format("{} events: the partial-order judge takes at most {} (its memory grows with the square of the length); "
                                             "judge the history in file order, or in shorter pieces",
@@ -305,6 +305,7 @@ PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptio
   // mostly difference constraints between positions, which it handles well.
   params.set("arith.solver", 2u);
   if (o.timeout_ms > 0) params.set("timeout", o.timeout_ms);
+  if (o.rlimit > 0) params.set("rlimit", o.rlimit);
   s.set(params);
   PartialOrderProblem problem(t, hb, ctx, s);
   rep.reads = problem.reads();
@@ -316,12 +317,23 @@ PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptio
   // Ask for an order breaking any invariant not yet known to break; each answer settles the
   // invariants it breaks, an unsat answer settles all the rest as holding in every order.
   std::vector<bool> open(rep.verdicts.size(), true);
-  // One question: an order (within `pin`, if given) that breaks an invariant still open? A model
-  // settles the invariants it breaks (earliest position per invariant).
-  auto ask = [&](const std::optional<z3::expr>& pin) -> z3::check_result {
+  const bool limited = o.timeout_ms > 0 || o.rlimit > 0;
+  std::string unknown_reason;
+  auto satisfies_every_assertion = [&](const z3::model& m) {
+    const z3::expr_vector all = s.assertions();
+    for (unsigned i = 0; i < all.size(); ++i)
+      if (!m.eval(all[i], true).is_true()) return false;
+    return true;
+  };
+  // One question: an order (within `pin`, if given) that breaks an invariant still open (or, given
+  // `only`, that one invariant)? A model settles the invariants it breaks (earliest position per
+  // invariant).
+  auto ask = [&](const std::optional<z3::expr>& pin, std::optional<std::size_t> only = std::nullopt) -> z3::check_result {
     z3::expr_vector viols(ctx);
-    for (const Check& c : problem.checks())
-      if (open[rule_slot(c.rule)]) viols.push_back(c.viol);
+    for (const Check& c : problem.checks()) {
+      const std::size_t slot = rule_slot(c.rule);
+      if (open[slot] && (!only || slot == *only)) viols.push_back(c.viol);
+    }
     if (viols.empty()) return z3::unsat;
     z3::expr any = ctx.bool_const(fmt::format("any{}", rep.solver_checks).c_str());
     s.add(any == z3::mk_or(viols));
@@ -330,8 +342,15 @@ PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptio
     if (pin) assume.push_back(*pin);
     ++rep.solver_checks;
     const z3::check_result r = s.check(assume);
+    if (r == z3::unknown) unknown_reason = s.reason_unknown();
     if (r != z3::sat) return r;
     const z3::model m = s.get_model();
+    // At a resource limit or timeout Z3 4.8 can answer sat with a model cut short (seen with
+    // rlimit: `any` true and every disjunct false); only a model of every assertion is an order.
+    if (limited && !satisfies_every_assertion(m)) {
+      unknown_reason = "its answer came with an incomplete model";
+      return z3::unknown;
+    }
     // The order: events by position (rank, then file index); events after a FATAL come last.
     std::vector<std::size_t> order(t.events.size());
     std::iota(order.begin(), order.end(), 0);
@@ -361,16 +380,11 @@ PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptio
       if (!rep.verdicts[i].holds) open[i] = false;
     return r;
   };
-  auto give_up = [&] {  // out of time: the invariants still open are undecided, not holding
-    rep.undecided = s.reason_unknown();
-    for (std::size_t i = 0; i < open.size(); ++i)
-      if (open[i]) rep.verdicts[i].decided = false;
-  };
+
   // Phase 1, on long histories: windows of the file order, everything else pinned in file order.
   // Most violations are a few racing events; a pinned window's question is small, and each order
   // it finds is a real one. (A window that finds nothing proves nothing: phase 2 does.)
   // A window Z3 cannot settle in time is left to phase 2 (which has the same time per check).
-  bool gave_up = false;
   const std::size_t n = problem.encoded(), width = std::max<std::size_t>(o.search_window, 2), stride = width / 2;
   if (o.search_window > 0 && n > 2 * width)
     for (std::size_t begin = 0; begin + stride < n; begin += stride) {
@@ -378,12 +392,21 @@ PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptio
       while (ask(pin) == z3::sat) {}
     }
   // Phase 2: every order; unsat settles every invariant still open as holding in every order.
-  while (!gave_up) {
-    const z3::check_result r = ask(std::nullopt);
-    if (r == z3::unsat) break;
-    if (r == z3::unknown) gave_up = true;
-  }
-  if (gave_up) give_up();
+  z3::check_result r = z3::sat;
+  while (r == z3::sat) r = ask(std::nullopt);
+  // Out of time or resources on the joint question: ask it again per invariant still open, so that
+  // the easy ones are settled and only the ones Z3 cannot settle are reported undecided.
+  if (r == z3::unknown)
+    for (std::size_t slot = 0; slot < open.size(); ++slot) {
+      while (open[slot] && (r = ask(std::nullopt, slot)) == z3::sat) {}
+      if (!open[slot]) continue;  // a violating order was found
+      if (r == z3::unknown) {
+        rep.verdicts[slot].decided = false;
+        rep.verdicts[slot].what = unknown_reason;
+        rep.undecided = unknown_reason;
+      }
+      open[slot] = false;  // unsat: holds in every order
+    }
   rep.solve_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   return rep;
 }
@@ -393,7 +416,7 @@ std::string render(const PartialOrderReport& r) {
                                 r.edge_reasons.empty() ? "none" : r.edge_reasons, r.concurrent_pairs, r.reads);
   for (const PartialOrderVerdict& v : r.verdicts) {
     if (!v.decided) {
-      out += fmt::format("{}: UNDECIDED (Z3: {})\n", model::rule_name(v.rule), r.undecided);
+      out += fmt::format("{}: UNDECIDED (Z3 stopped at --timeout/--rlimit: {})\n", model::rule_name(v.rule), v.what);
       continue;
     }
     if (v.holds) {

@@ -101,8 +101,11 @@ TEST(TraceReplay, CorrectImplTraceAgreesEventForEvent) {
   EXPECT_TRUE(rep.reproduced()) << rep.mismatch->what;
   EXPECT_EQ(rep.result.verdict, Verdict::Agree);
   ASSERT_EQ(rep.result.steps.size(), t.events.size());
-  for (std::size_t i = 0; i < t.events.size(); ++i)
-    if (t.events[i].digest) EXPECT_EQ(rep.result.steps[i].digest, *t.events[i].digest) << "step " << i;
+  for (std::size_t i = 0; i < t.events.size(); ++i) {
+    if (t.events[i].digest) {
+      EXPECT_EQ(rep.result.steps[i].digest, *t.events[i].digest) << "step " << i;
+    }
+  }
 }
 
 TEST(TraceReplay, TamperedOutcomeDoesNotReproduceAndIsInvalid) {

@@ -51,3 +51,9 @@ execute_process(COMMAND ${LOCKSTEP} verify ${WORK}/bad_order.trace.jsonl RESULT_
 if(NOT rc EQUAL 2 OR NOT e MATCHES "bad_order.trace.jsonl: event 4: H2 calls again while its call at event 3 is blocked")
   message(FATAL_ERROR "a history that contradicts itself: exit ${rc}\n${o}${e}")
 endif()
+# A resource limit too small for one invariant: that one is UNDECIDED (exit 3) with Z3's reason,
+# the others still get their verdict.
+execute_process(COMMAND ${LOCKSTEP} verify --rlimit 10000 ${dir}/stress_ordered.trace.jsonl RESULT_VARIABLE rc OUTPUT_VARIABLE o)
+if(NOT rc EQUAL 3 OR NOT o MATCHES "UNDECIDED \\(Z3 stopped at --timeout/--rlimit: [a-z]" OR NOT o MATCHES "holds in every order")
+  message(FATAL_ERROR "--rlimit: exit ${rc}\n${o}")
+endif()

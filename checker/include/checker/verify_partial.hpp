@@ -18,10 +18,10 @@ namespace lockstep::checker {
 struct PartialOrderVerdict {
   model::Rule rule = model::Rule::R1;
   bool holds = true;                // in every linearisation (when decided)
-  bool decided = true;              // false: Z3 ran out of time before settling it
+  bool decided = true;              // false: Z3 ran out of time or resources before settling it
   std::size_t step = 0;             // the violating event's VEvent::step
   std::size_t position = 0;         // ... and its position in `order`
-  std::string what;                 // the failing instance, with Z3's values
+  std::string what;                 // the failing instance, with Z3's values (undecided: Z3's reason)
   std::vector<std::size_t> order;   // a linearisation that violates it (indices into VTrace::events)
 };
 
@@ -38,6 +38,10 @@ struct PartialOrderReport {
 
 struct PartialOrderOptions {
   unsigned timeout_ms = 0;  // per solver check; 0 = none. Invariants still open then are undecided.
+  // Z3's resource limit per solver check (its `rlimit`, a count of internal steps); 0 = none.
+  // Unlike the timeout it gives the same verdict on every machine and under every load, so it is
+  // the budget for CI runs that must not flake.
+  unsigned rlimit = 0;
   // Histories longer than twice this are first searched window by window (the rest pinned in
   // file order), which finds local races fast; 0 = search every order at once only.
   // Values below 2 are taken as 2.
