@@ -57,6 +57,8 @@ int judge_partial(const VerifyCli& o, const std::string& file, const Trace& tr) 
     for (std::size_t i : v.order) text += fmt::format(" {}", tr.events[i].step);
     text += "\n";
   }
+  if (!rep.any_violated() && !rep.all_hold())
+    text += "to settle the UNDECIDED ones: a larger --timeout or --rlimit, or more `after` edges (fewer orders to search)\n";
   std::fputs(text.c_str(), stdout);
   if (!rep.any_violated()) return rep.all_hold() ? 0 : 3;
   if (o.out.empty()) return 1;
