@@ -400,12 +400,11 @@ PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptio
     for (std::size_t slot = 0; slot < open.size(); ++slot) {
       while (open[slot] && (r = ask(std::nullopt, slot)) == z3::sat) {}
       if (!open[slot]) continue;  // a violating order was found
+      open[slot] = false;          // unsat: it holds in every order
       if (r == z3::unknown) {
         rep.verdicts[slot].decided = false;
         rep.verdicts[slot].what = unknown_reason;
-        rep.undecided = unknown_reason;
       }
-      open[slot] = false;  // unsat: holds in every order
     }
   rep.solve_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   return rep;

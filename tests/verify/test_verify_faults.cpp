@@ -21,7 +21,7 @@ struct Expect {
   model::Rule rule;
   // pid_reuse_zombie shows only once pids wrap: with PID_MAX 4 a 5-step program does it, where the
   // default 12 needs 13 steps and a 95 s shrink under ASan.
-  model::Pid pid_max = 12;
+  model::Pid pid_max = ProgramConfig{}.pid_max;
 };
 
 // gtest names the parameter in its output; without this it prints the struct's bytes, padding included.
@@ -29,7 +29,7 @@ struct Expect {
   *os << impl::fault_info(e.fault).name << " breaks " << model::rule_name(e.rule);
 }
 
-CampaignConfig budget(impl::Fault f, model::Pid pid_max = 12) {
+CampaignConfig budget(impl::Fault f, model::Pid pid_max = ProgramConfig{}.pid_max) {
   CampaignConfig c;
   c.lockstep.program.pid_max = pid_max;
   c.lockstep.program.maxproc = static_cast<int>(pid_max);

@@ -306,7 +306,7 @@ TEST(VerifyPartialOrder, UnderAResourceLimitTheEasyInvariantsAreStillSettled) {
         EXPECT_EQ(v.holds, again.verdicts[i].holds) << where;
         if (!v.decided) {
           ++undecided;
-          EXPECT_FALSE(r.undecided.empty()) << where;
+          EXPECT_FALSE(v.what.empty()) << where;  // Z3's reason
           continue;
         }
         EXPECT_EQ(v.holds, full.verdicts[i].holds) << where << "\n" << render(r) << render(full);

@@ -30,7 +30,6 @@ struct PartialOrderReport {
   std::size_t events = 0, edges = 0, concurrent_pairs = 0, reads = 0, solver_checks = 0;
   std::string edge_reasons;  // e.g. "program order 90, wake-up 3, created before use 12" 
   double encode_seconds = 0, solve_seconds = 0;
-  std::string undecided;  // why Z3 stopped early, when it did
   bool all_hold() const;  // every invariant decided and holding
   bool any_violated() const;
   const PartialOrderVerdict& of(model::Rule r) const;

@@ -103,9 +103,12 @@ int main(int argc, char** argv) {
       const PartialOrderReport r = verify_partial_order(t, PartialOrderOptions{.timeout_ms = po_timeout_s * 1000});
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       std::string verdict;
-      for (const auto& v : r.verdicts)
+      std::string undecided;
+      for (const auto& v : r.verdicts) {
         if (!v.holds) verdict += fmt::format("{}{}", verdict.empty() ? "violated: " : " ", model::rule_name(v.rule));
-      if (!r.undecided.empty()) verdict += fmt::format("; the rest UNDECIDED after {} s ({})", po_timeout_s, r.undecided);
+        if (!v.decided) undecided += fmt::format(" {} ({})", model::rule_name(v.rule), v.what);
+      }
+      if (!undecided.empty()) verdict += fmt::format("; UNDECIDED after {} s per check:{}", po_timeout_s, undecided);
       fmt::print("{:>22} {:>7} {:>7} {:>10} {:>8} {:>10.3f} {:>9.3f} {:>8} {:>8}  {}\n", window ? fmt::format("stress, overlap {}", window - 1) : "causal edges only",
                  r.events, r.edges, r.concurrent_pairs, r.reads, s, r.encode_seconds, r.solver_checks, prev_po > 0 ? fmt::format("{:.1f}x", s / prev_po) : "-",
                  verdict.empty() ? "holds in every order" : verdict);
