@@ -15,17 +15,32 @@ void add_mutants(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("mutants", "Run the conformance campaign against every injected fault (and the correct impl)");
   auto c = std::make_shared<MutantConfig>();
   auto budget = std::make_shared<double>(10);
+  auto fault_list = std::make_shared<std::string>();
+  auto watchdog_ms = std::make_shared<int>(2000);
+  auto shrink_s = std::make_shared<double>(30);
   c->campaign.programs = 100000;
   cmd->add_option("--seed", c->campaign.seed, "Run seed")->capture_default_str();
   cmd->add_option("--steps", c->campaign.steps, "Steps per program, at most")->capture_default_str()->check(CLI::Range(1u, 100000u));
   cmd->add_option("--threads", c->campaign.lockstep.program.chooser.hosts, "Host threads")->capture_default_str()->check(CLI::Range(1, 16));
   cmd->add_option("--time-budget", *budget, "Seconds per fault before it counts as survived")->capture_default_str()->check(CLI::Range(0.1, 1e5));
   cmd->add_option("--control-programs", c->control_programs, "Programs run on the correct impl")->capture_default_str()->check(CLI::Range(0ull, 1ull << 40));
+  cmd->add_option("--fault", *fault_list, "Only these faults, comma-separated (default: every project fault; test-only "
+                                          "faults run only when named here)");
+  cmd->add_option("--watchdog-ms", *watchdog_ms, "A step that neither returns nor blocks within this is a DEADLOCK")->capture_default_str()->check(CLI::Range(10, 600000));
+  cmd->add_option("--shrink-budget", *shrink_s, "Seconds shrinking each fault's counterexample may take")
+      ->capture_default_str()->check(CLI::Range(0.0, 1e6));
   cmd->add_flag("--shortest", c->shortest, "Also find each fault's shortest exposing program (BFS over the model's state graph)");
   cmd->add_option("--shortest-depth", c->bounds.max_depth, "Longest program the BFS considers")->capture_default_str()->check(CLI::Range(1u, 8u));
   cmd->add_option("--shortest-seconds", c->shortest_seconds, "Seconds per fault for the BFS search")->capture_default_str();
-  cmd->callback([c, budget, &exit_code] {
+  cmd->callback([c, budget, fault_list, watchdog_ms, shrink_s, &exit_code] {
+    c->campaign.shrink_budget = std::chrono::milliseconds(static_cast<long long>(*shrink_s * 1000));
     c->campaign.time_budget = std::chrono::milliseconds(static_cast<long long>(*budget * 1000));
+    c->campaign.lockstep.watchdog = std::chrono::milliseconds(*watchdog_ms);
+    std::string error;
+    const auto selected = impl::FaultSet::parse(*fault_list, &error);
+    if (!selected) throw CLI::ValidationError("--fault", error);
+    for (const impl::FaultInfo& f : impl::all_faults())
+      if (selected->has(f.fault)) c->faults.push_back(f);
     const MutantReport r = run_mutants(*c, [](const std::string& s) { std::fprintf(stderr, "mutants: %s\n", s.c_str()); });
     std::fputs(mutant_table(r, *c).c_str(), stdout);
     exit_code = r.false_alarm ? 1 : 0;

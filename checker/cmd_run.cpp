@@ -2,6 +2,7 @@
 // on the impl (controlled scheduler) and the model; the first divergence is shrunk and
 // printed with a command that replays it.
 #include <cstdio>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -26,6 +27,7 @@ void add_run(CLI::App& app, int& exit_code) {
     double shrink_s = 30;
     int watchdog_ms = 2000;
     bool no_shrink = false;
+    bool no_traces = false;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("--seed", o->c.seed, "Run seed; program i's seed derives from it")->capture_default_str();
@@ -42,8 +44,10 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--watchdog-ms", o->watchdog_ms, "A step that neither returns nor blocks within this is a DEADLOCK")->capture_default_str()->check(CLI::Range(10, 600000));
   cmd->add_option("--shrink-budget", o->shrink_s, "Seconds shrinking may take")->capture_default_str()->check(CLI::Range(0.0, 1e6));
   cmd->add_flag("--no-shrink", o->no_shrink, "Report the first failing program as found");
-  cmd->add_option("--trace-dir", o->trace_dir, "On a failure write DIR/NAME.original.trace.jsonl (before shrinking) and DIR/NAME.trace.jsonl (shrunk)")
+  cmd->add_option("--trace-dir", o->trace_dir, "On a failure write DIR/NAME.original.trace.jsonl (before shrinking) and DIR/NAME.trace.jsonl "
+                                               "(shrunk); default: ./lockstep-traces, created when a failure is found")
       ->check(CLI::ExistingDirectory);
+  cmd->add_flag("--no-traces", o->no_traces, "Write no trace files on a failure");
   cmd->add_option("--trace-name", o->trace_name, "NAME of the trace files (default: the fault's name, or seed-N)");
   cmd->callback([o, &exit_code] {
     CampaignConfig& c = o->c;
@@ -58,13 +62,17 @@ void add_run(CLI::App& app, int& exit_code) {
     // Traces of a failure: the original is written before shrinking starts, so a crash or a kill
     // while shrinking still leaves it; both writes are atomic (traces/FORMAT.md).
     std::string trace_error;
-    if (!o->trace_dir.empty()) {
+    if (!o->no_traces) {
+      const bool default_dir = o->trace_dir.empty();
+      if (default_dir) o->trace_dir = "lockstep-traces";
       std::string name = o->trace_name;
       if (name.empty())
         for (auto f : c.lockstep.faults.names()) name += (name.empty() ? "" : "+") + std::string(f);
       if (name.empty()) name = fmt::format("seed-{}", c.seed);
-      auto writer = [o, &c, &trace_error, name](const char* suffix) {
-        return [o, &c, &trace_error, name, suffix](const Program& p, const LockstepResult& r) {
+      auto writer = [o, &c, &trace_error, name, default_dir](const char* suffix) {
+        return [o, &c, &trace_error, name, suffix, default_dir](const Program& p, const LockstepResult& r) {
+          std::error_code ec;
+          if (default_dir) std::filesystem::create_directories(o->trace_dir, ec);
           const std::string path = fmt::format("{}/{}{}", o->trace_dir, name, suffix);
           std::vector<TraceEvent> events = trace_events(r, c.lockstep);
           if (r.verdict == Verdict::Deadlock && r.steps.size() < p.steps.size())

@@ -43,8 +43,9 @@ rc::Seq<Program> shrink_program(const Program& p) {
 
 // Greedy descent through RapidCheck's shrink tree: take the first smaller candidate that still
 // fails the same way, until none does. Each candidate runs on a fresh kernel; an accepted one is
-// run a second time, and a different outcome is reported as nondeterminism.
-void shrink(rc::Shrinkable<Program> failing, Counterexample& cex, const CampaignConfig& c, Clock::time_point deadline,
+// run a second time, and a different outcome is reported as nondeterminism. `lc.deadline` ends
+// it: a candidate cut short by it is not a failure, and no candidate starts after it.
+void shrink(rc::Shrinkable<Program> failing, Counterexample& cex, const LockstepConfig& lc,
             const std::function<void(const CampaignProgress&)>& progress) {
   cex.shrunk = cex.original;
   cex.shrunk_result = cex.original_result;
@@ -53,17 +54,21 @@ void shrink(rc::Shrinkable<Program> failing, Counterexample& cex, const Campaign
     improved = false;
     auto candidates = failing.shrinks();
     while (auto cand = candidates.next()) {
-      if (Clock::now() > deadline) {
+      if (Clock::now() >= *lc.deadline) {
         cex.shrink_budget_exhausted = true;
         return;
       }
       Program p = cand->value();
-      LockstepResult r = run_lockstep(p, c.lockstep);
+      LockstepResult r = run_lockstep(p, lc);
       ++cex.shrink_runs;
       if (progress) progress(CampaignProgress{cex.shrink_runs, 0, true});
+      if (r.cut_short) {
+        cex.shrink_budget_exhausted = true;
+        return;
+      }
       if (r.verdict == Verdict::Agree || !same_failure(r, cex.original_result)) continue;
-      LockstepResult again = run_lockstep(p, c.lockstep);
-      if (again.summary() != r.summary())
+      LockstepResult again = run_lockstep(p, lc);
+      if (!again.cut_short && again.summary() != r.summary())
         cex.nondeterminism = fmt::format("the same program gave \"{}\" and then \"{}\"", r.summary(), again.summary());
       failing = *cand;
       cex.shrunk = std::move(p);
@@ -77,17 +82,29 @@ void shrink(rc::Shrinkable<Program> failing, Counterexample& cex, const Campaign
 
 }  // namespace
 
+// The bound on a campaign's wall-clock time: no program starts after the time budget, and one in
+// flight then is cut one watchdog period later (time for it to show a DEADLOCK). Shrinking, with the
+// re-run that checks the failure is deterministic, gets the shrink budget from the moment of the
+// failure. So a campaign ends within time budget + watchdog + shrink budget, plus at most two
+// teardowns' minimum grace (kMinTeardownGrace), whatever the impl does.
 CampaignReport run_campaign(const CampaignConfig& c, const std::function<void(const CampaignProgress&)>& progress) {
   CampaignReport rep;
   const auto t0 = Clock::now();
   const auto gen = program_gen();
+  LockstepConfig search = c.lockstep;
+  search.deadline = t0 + c.time_budget + c.lockstep.watchdog;
+  if (c.lockstep.deadline) search.deadline = std::min(*search.deadline, *c.lockstep.deadline);
   for (std::uint64_t i = 0; i < c.programs; ++i) {
     if (Clock::now() - t0 > c.time_budget) {
       rep.budget_exhausted = true;
       break;
     }
     Program p = gen(rc::Random(program_seed(c.seed, i)), static_cast<int>(c.steps)).value();
-    LockstepResult r = run_lockstep(p, c.lockstep);
+    LockstepResult r = run_lockstep(p, search);
+    if (r.cut_short) {  // the budget ran out inside this program: it has no verdict
+      rep.budget_exhausted = true;
+      break;
+    }
     rep.programs = i + 1;
     rep.steps += r.steps.size();
     rep.coverage.merge(r.coverage);
@@ -99,11 +116,14 @@ CampaignReport run_campaign(const CampaignConfig& c, const std::function<void(co
     cex.original = std::move(p);
     cex.original_result = std::move(r);
     if (c.on_failure_found) c.on_failure_found(cex.original, cex.original_result);
-    LockstepResult again = run_lockstep(cex.original, c.lockstep);
-    if (again.summary() != cex.original_result.summary())
+    LockstepConfig shrinking = c.lockstep;
+    shrinking.deadline = Clock::now() + c.shrink_budget;
+    if (c.lockstep.deadline) shrinking.deadline = std::min(*shrinking.deadline, *c.lockstep.deadline);
+    LockstepResult again = run_lockstep(cex.original, shrinking);
+    if (!again.cut_short && again.summary() != cex.original_result.summary())
       cex.nondeterminism = fmt::format("the same program gave \"{}\" and then \"{}\"", cex.original_result.summary(), again.summary());
-    else if (c.shrink)
-      shrink(rc::shrinkable::shrinkRecur(cex.original, &shrink_program), cex, c, Clock::now() + c.shrink_budget, progress);
+    if (c.shrink && !cex.nondeterminism)
+      shrink(rc::shrinkable::shrinkRecur(cex.original, &shrink_program), cex, shrinking, progress);
     else {
       cex.shrunk = cex.original;
       cex.shrunk_result = cex.original_result;

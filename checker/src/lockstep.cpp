@@ -7,6 +7,7 @@
 
 #include <rump/rump_syscalls.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <map>
@@ -20,6 +21,7 @@
 #include "checker/observation.hpp"
 #include "impl/controlled.hpp"
 #include "impl/kernel.hpp"
+#include "instance.hpp"
 #include "model/invariants.hpp"
 #include "model/model.hpp"
 
@@ -27,7 +29,7 @@ namespace lockstep::checker {
 
 using namespace lockstep::model;
 namespace sync = impl::sync;
-using Sched = sync::ControlledBackend;
+using Clock = std::chrono::steady_clock;
 
 std::string_view to_string(Verdict v) {
   switch (v) {
@@ -99,32 +101,32 @@ std::string render_model(const Outcome& o, const OpBody& b) {
   return render_returned(b, o.ret, o.err, o.st_size, lwp_name(o.lwp));
 }
 
-struct HostActor {
-  std::string name;
-  std::unique_ptr<impl::HostContext> ctx;
-  std::unique_ptr<Mailbox> mbox;
-  std::unique_ptr<sync::ThreadImpl> thread;
-  std::atomic<Sched::ThreadId> tid{0};  // written by the thread before its first block
-  std::optional<Op> pending;            // the op it is blocked in, if any
-};
+using HostActor = ActorThread;
+using KthreadActor = ActorThread;
 
-struct KthreadActor {
-  std::unique_ptr<Mailbox> mbox;
-  std::atomic<Sched::ThreadId> tid{0};
-  std::optional<Op> pending;
-};
+// Settling after a step runs every woken thread to its next stop. Threads that keep waking each
+// other for this many turns are a livelock, reported like a deadlock.
+constexpr std::size_t kMaxSettleTurns = 100000;
+// Teardown always gets at least this long, even past the deadline.
+constexpr std::chrono::milliseconds kMinTeardownGrace{50};
+
+// How one scheduling turn (or a settle) ended.
+enum class Turn : std::uint8_t { ok, watchdog, out_of_time, livelock };
 
 class Runner {
  public:
-  explicit Runner(const LockstepConfig& c) : c_(c) {
-    sched_ = std::make_shared<Sched>(Sched::Options{false, c.watchdog});
+  Runner(const LockstepConfig& c, Model model) : c_(c), model_(std::move(model)) {
+    inst_ = std::make_unique<Instance>();
+    inst_->sched = std::make_shared<Sched>(Sched::Options{false, c.watchdog});
+    sched_ = inst_->sched.get();
     impl::KernelConfig kc;
     kc.maxproc = c.program.maxproc;
     kc.pid_max = c.program.pid_max;
-    kc.backend = sched_;
+    kc.backend = inst_->sched;
     kc.faults = c.faults;
     kc.panic_hook = [](const impl::PanicInfo&) {};  // returning makes the op throw impl::Panic
-    kernel_ = std::make_unique<impl::Kernel>(kc);
+    inst_->kernel = std::make_unique<impl::Kernel>(kc);
+    kernel_ = inst_->kernel.get();
     proc_of_ = {kernel_->proc_handle(0), kernel_->proc_handle(1)};
     const int n = c.program.chooser.hosts;
     for (int i = 0; i <= n; ++i) {  // H0..H{n-1}, then the reaper
@@ -134,28 +136,43 @@ class Runner {
       a->mbox = std::make_unique<Mailbox>(*sched_, a->name);
       host_index_[a->ctx->id()] = i;
       HostActor* raw = a.get();
-      a->thread = sched_->spawn(a->name, [this, raw] {
-        raw->tid = sched_->self().value_or(0);
+      Sched* sched = sched_;  // the thread may outlive this Runner (an abandoned instance): no `this`
+      a->thread = sched_->spawn(a->name, [sched, raw] {
+        raw->tid = sched->self().value_or(0);
         raw->mbox->serve();
       });
-      hosts_.push_back(std::move(a));
+      hosts_.push_back(raw);
+      inst_->hosts.push_back(std::move(a));
     }
-    started_ = settle();
+    start_ = settle();
   }
 
-  ~Runner() { teardown(); }
+  ~Runner() {
+    if (inst_) (void)teardown(std::move(inst_), c_.teardown_grace);
+  }
 
   LockstepResult run(const std::function<std::optional<Op>(const State&)>& next, std::size_t max_steps) {
     LockstepResult res;
-    if (!started_) {
-      deadlock(res, "actor threads did not reach their mailboxes");
-      return res;
+    try {
+      if (start_ != Turn::ok) {
+        stopped(res, start_, "before the first step (the actor threads did not reach their mailboxes)");
+      } else {
+        for (std::size_t i = 0; i < max_steps; ++i) {
+          if (c_.deadline && Clock::now() >= *c_.deadline) {
+            res.cut_short = true;
+            break;
+          }
+          std::optional<Op> op = next(model_.state());
+          if (!op) break;
+          if (!step(i, *op, res)) break;
+        }
+      }
+    } catch (const std::exception& e) {
+      // The impl left the scheduler in a state the checker cannot drive or observe (for example a
+      // thread stopped while holding a lock the observation needs): the run cannot go on.
+      deadlock(res, fmt::format("(the checker could not go on: {})", e.what()));
     }
-    for (std::size_t i = 0; i < max_steps; ++i) {
-      std::optional<Op> op = next(model_.state());
-      if (!op) break;
-      if (!step(i, *op, res)) break;
-    }
+    finish(res);
     return res;
   }
 
@@ -165,36 +182,37 @@ class Runner {
     StepRecord rec;
     rec.index = index;
     rec.op = op;
+    in_flight_ = op;
     if (!model_.runnable(op.actor)) return false;  // a resolved step always names a runnable actor
 
     // 1. The impl runs the step, then every thread it woke runs to its next blocking point.
     std::optional<ImplResult> acting;
-    std::unique_ptr<KthreadActor> newborn;
+    KthreadActor* newborn = nullptr;
+    std::optional<std::string> gone;  // the acting thread could not take the op: why
     if (op.actor.kind == Actor::Kind::Clock) {
       sched_->tick(static_cast<sync::Ticks>(std::get<op::Tick>(op.body).n));
-      if (!settle()) return deadlock(res, "after tick");
+      if (Turn t = settle(); t != Turn::ok) return stopped(res, t, "after tick");
       acting = value(0);  // the clock's step always returns
     } else {
-      Mailbox* mbox = nullptr;
-      Sched::ThreadId tid = 0;
+      ActorThread& a = op.actor.kind == Actor::Kind::Kthread ? *kthreads_.at(op.actor.index) : host_actor(op.actor);
+      const Sched::ThreadId tid = a.tid;
       if (op.actor.kind == Actor::Kind::Kthread) {
-        KthreadActor& k = *kthreads_.at(op.actor.index);
-        mbox = k.mbox.get();
-        tid = k.tid;
-        k.pending = op;
-        mbox->post(kthread_command(k, op));
+        a.pending = op;
+        a.mbox->post(kthread_command(a, op));
       } else {
-        HostActor& h = host_actor(op.actor);
-        mbox = h.mbox.get();
-        tid = h.tid;
-        h.pending = op;
-        if (creates_kthread(op.body)) newborn = std::make_unique<KthreadActor>();
-        mbox->post(host_command(h, op, newborn.get()));
+        a.pending = op;
+        if (creates_kthread(op.body)) newborn = new_kthread_actor();
+        a.mbox->post(host_command(a, op, newborn));
       }
-      if (sched_->run(tid).stop == Sched::Stop::watchdog) return deadlock(res, fmt::format("{} did not return or block", to_string(op.actor)));
-      if (!settle()) return deadlock(res, "after the step");
-      acting = mbox->take_result();
-      if (acting) clear_pending(op.actor);
+      gone = not_waiting_for_ops(tid, to_string(op.actor));
+      if (!gone) {
+        if (Turn t = turn(tid); t != Turn::ok) return stopped(res, t, fmt::format("{} did not return or block", to_string(op.actor)));
+        if (Turn t = settle(); t != Turn::ok) return stopped(res, t, "after the step");
+        acting = a.mbox->take_result();
+        if (acting) clear_pending(op.actor);
+        else if (const auto t = sched_->thread(tid); t && t->state == Sched::State::exited)
+          gone = fmt::format("{}'s thread exited inside the call", to_string(op.actor));
+      }
     }
     std::map<std::string, std::pair<Op, ImplResult>> impl_done = collect_completions();
 
@@ -209,12 +227,14 @@ class Runner {
     rec.outcome = mr.outcome;
     rec.woke = mr.completions;
     rec.expected = render_model(mr.outcome, op.body);
-    rec.observed = acting ? render_impl(*acting, op.body) : "BLOCKED";
+    rec.observed = gone ? "never ran" : acting ? render_impl(*acting, op.body) : "BLOCKED";
     rec.impl = impl_outcome(acting);
+    if (gone) rec.impl = ImplOutcome{ImplOutcome::Kind::Error, 0, 0, kNoLwp, 0, *gone};
     for (const auto& [who, r] : impl_done) rec.impl_woke.emplace_back(r.first.actor, impl_outcome(r.second));
     res.steps.push_back(rec);
     StepRecord& saved = res.steps.back();
 
+    if (gone) return diverge(res, mr.outcome.rule, fmt::format("{} outcome ({})", op_name(op.body), *gone), saved.expected, "never ran");
     if (mr.outcome.kind == OutcomeKind::NotRunnable)
       return diverge(res, mr.outcome.label == "pid-not-allowed" ? Rule::R5 : mr.outcome.rule, "pid choice",
                      "a pid not in the table", fmt::format("pid {} (in use)", choice.pid.value_or(0)));
@@ -222,7 +242,7 @@ class Runner {
     if (auto why = compare(mr.outcome, acting, op.body))
       return diverge(res, mr.outcome.rule, fmt::format("{} outcome{}", op_name(op.body), *why), saved.expected, saved.observed);
     if (mr.outcome.is_fatal()) return false;  // §2: both sides FATAL with the same id: agreement, the program ends
-    bind(op, mr, acting, std::move(newborn), saved);
+    bind(op, mr, acting, newborn, saved);
 
     // 4. The callers this step woke, with what they returned.
     std::map<std::string, std::pair<Op, Outcome>> model_done;
@@ -317,17 +337,19 @@ class Runner {
     return kernel_->never_issued_proc();
   }
 
-  std::function<void()> kthread_body(KthreadActor* k) {
-    return [this, k] {
-      k->tid = sched_->self().value_or(0);
-      k->mbox->serve();
-    };
+  // The actor of a kthread a step may create. The instance owns it from now on, whatever the step's
+  // outcome: a kthread the impl creates and the model refuses serves it too, and teardown closes it.
+  KthreadActor* new_kthread_actor() {
+    auto a = std::make_unique<KthreadActor>();
+    a->name = fmt::format("kthread#{}", inst_->kthreads.size());
+    a->mbox = std::make_unique<Mailbox>(*sched_, "kthread");
+    inst_->kthreads.push_back(std::move(a));
+    return inst_->kthreads.back().get();
   }
 
   Mailbox::Command host_command(HostActor& a, const Op& op, KthreadActor* newborn) {
     impl::Kernel& k = *kernel_;
     impl::HostContext& h = *a.ctx;
-    if (newborn != nullptr) newborn->mbox = std::make_unique<Mailbox>(*sched_, "kthread");
     return std::visit(
         overloaded{
             [&](const op::Init&) { return guarded([] { return value(0); }); },
@@ -386,7 +408,7 @@ class Runner {
             [&](const op::Getuid&) { return guarded([&k, &h] { return value(k.getuid(h)); }); },
             [&](const op::Setuid& o) { return guarded([&k, &h, uid = o.uid] { return sys(k.setuid(h, uid)); }); },
             [&](const op::KthreadCreate& o) {
-              return guarded([&k, &h, body = kthread_body(newborn), flags = o.flags, name = o.name] {
+              return guarded([&k, &h, body = inst_->kthread_body(newborn), flags = o.flags, name = o.name] {
                 ::proc* np = nullptr;
                 ImplResult r = value(k.kthread_create(h, body, &np, flags, 0, name));
                 r.proc = np;
@@ -395,7 +417,7 @@ class Runner {
               });
             },
             [&](const op::KprocStart& o) {
-              return guarded([&k, &h, body = kthread_body(newborn), name = o.name] {
+              return guarded([&k, &h, body = inst_->kthread_body(newborn), name = o.name] {
                 ::proc* np = nullptr;
                 k.kproc_start(h, body, name, &np);
                 ImplResult r = value(0);
@@ -427,7 +449,8 @@ class Runner {
   }
 
   // Runs on the kthread's own thread. kthread_exit never returns (it unwinds this body), so its
-  // result is posted first; only impl::Panic is converted, so the exit's unwinding passes through.
+  // result is posted first; only exceptions derived from std::exception are converted, so the
+  // exit's unwinding (and the kernel's shutdown unwinding) pass through.
   Mailbox::Command kthread_command(KthreadActor& ka, const Op& op) {
     impl::Kernel& k = *kernel_;
     Mailbox* mbox = ka.mbox.get();
@@ -438,22 +461,32 @@ class Runner {
       r.what = p.rule();
       return r;
     };
+    auto error = [](const std::exception& e) {
+      ImplResult r;
+      r.kind = ImplResult::Kind::Error;
+      r.what = e.what();
+      return r;
+    };
     if (const auto* chk = std::get_if<op::SuspendCheck>(&op.body)) {
-      return [&k, self_host, fatal, p = proc_handle(chk->proc)]() -> ImplResult {
+      return [&k, self_host, fatal, error, p = proc_handle(chk->proc)]() -> ImplResult {
         try {
           k.kthread_suspend_check(self_host(), p);
         } catch (const impl::Panic& e) {
           return fatal(e);
+        } catch (const std::exception& e) {
+          return error(e);
         }
         return value(0);
       };
     }
     if (std::holds_alternative<op::Work>(op.body)) {
-      return [&k, self_host, fatal]() -> ImplResult {
+      return [&k, self_host, fatal, error]() -> ImplResult {
         try {
           k.kthread_progress(self_host());
         } catch (const impl::Panic& e) {
           return fatal(e);
+        } catch (const std::exception& e) {
+          return error(e);
         }
         return value(0);
       };
@@ -503,8 +536,7 @@ class Runner {
     return done;
   }
 
-  void bind(const Op& op, const StepResult& mr, const std::optional<ImplResult>& r, std::unique_ptr<KthreadActor> newborn,
-            StepRecord& rec) {
+  void bind(const Op& op, const StepResult& mr, const std::optional<ImplResult>& r, KthreadActor* newborn, StepRecord& rec) {
     const State& s = model_.state();
     lwp_of_.resize(s.lwps.size(), nullptr);
     proc_of_.resize(s.procs.size(), nullptr);
@@ -525,7 +557,7 @@ class Runner {
     if (creates_kthread(op.body) && newborn) {
       const ProcId p = mr.outcome.proc;
       proc_of_[p] = r->proc;
-      kthreads_[p] = std::move(newborn);
+      kthreads_[p] = newborn;
       rec.bindings.push_back(fmt::format("proc#{} = kthread pid {}", p, r->new_pid));
       rec.bound.push_back(Binding{Binding::Kind::Proc, p, r->new_pid});
     }
@@ -655,91 +687,102 @@ class Runner {
     return false;
   }
 
+  static std::string state_text(const Sched::ThreadInfo& t) {
+    return t.state == Sched::State::running   ? "RUNNING (stuck)"
+           : t.state == Sched::State::blocked ? "blocked on " + t.object
+           : t.state == Sched::State::exited  ? "exited"
+                                              : "runnable";
+  }
+  static std::string thread_line(const Sched::ThreadInfo& t) { return fmt::format("  #{} {:<10} {}\n", t.id, t.name, state_text(t)); }
+
   bool deadlock(LockstepResult& res, const std::string& where) {
     res.verdict = Verdict::Deadlock;
     std::string report = fmt::format("no progress within {} ms {}; threads:\n", c_.watchdog.count(), where);
-    for (const Sched::ThreadInfo& t : sched_->threads())
-      report += fmt::format("  #{} {:<10} {}\n", t.id, t.name,
-                            t.state == Sched::State::running   ? "RUNNING (stuck)"
-                            : t.state == Sched::State::blocked ? "blocked on " + t.object
-                            : t.state == Sched::State::exited  ? "exited"
-                                                               : "runnable");
+    for (const Sched::ThreadInfo& t : sched_->threads()) report += thread_line(t);
     res.deadlock_report = report;
-    stuck_ = true;
     return false;
   }
 
-  bool settle() {
-    for (const Sched::RunResult& r : sched_->run_until_quiescent())
-      if (r.stop == Sched::Stop::watchdog) return false;
-    return true;
+  // A turn or a settle that did not end normally ends the run: a DEADLOCK, a livelock (reported as
+  // one), or the deadline (no verdict).
+  bool stopped(LockstepResult& res, Turn t, const std::string& where) {
+    if (t == Turn::out_of_time) {
+      res.cut_short = true;
+      return false;
+    }
+    res.stuck = in_flight_;
+    if (t == Turn::livelock)
+      return deadlock(res, fmt::format("{} (a livelock: {} scheduling turns without reaching quiescence)", where, kMaxSettleTurns));
+    return deadlock(res, where);
   }
 
-  void teardown() {
-    if (stuck_) {
-      // A thread is stuck inside the impl. Let everything run free, end the kernel's waits and the
-      // mailboxes, and give the threads a moment: one that polls (a livelock) notices and leaves,
-      // and then the instance is torn down as usual, every thread joined.
-      sched_->release_all();
-      kernel_->interrupt_waits();
-      for (auto& h : hosts_) h->mbox->quit();
-      for (auto& [id, k] : kthreads_) k->mbox->quit();
-      auto all_exited = [&] {
-        for (const Sched::ThreadInfo& t : sched_->threads())
-          if (t.state != Sched::State::exited) return false;
-        return true;
-      };
-      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-      while (!all_exited() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      if (all_exited()) {
-        stuck_ = false;
-        teardown();
-        return;
-      }
-      // Truly stuck: nothing can be joined. Park the instance in a graveyard instead of hanging.
-      // Never destroyed (not even at exit, when a stuck thread may still run): what it holds stays
-      // reachable, so leak checkers stay quiet about an instance we chose not to tear down.
-      static std::mutex graveyard_lock;
-      static auto* graveyard = new std::vector<std::shared_ptr<void>>;
-      std::lock_guard g(graveyard_lock);
-      graveyard->push_back(std::shared_ptr<void>(kernel_.release(), [](void*) {}));
-      for (auto& h : hosts_) graveyard->push_back(std::shared_ptr<void>(h.release(), [](void*) {}));
-      for (auto& [id, k] : kthreads_) graveyard->push_back(std::shared_ptr<void>(k.release(), [](void*) {}));
-      graveyard->push_back(sched_);
-      return;
+  // Why thread `tid` cannot take a posted op (it is not waiting in its mailbox), if it cannot.
+  std::optional<std::string> not_waiting_for_ops(Sched::ThreadId tid, const std::string& name) const {
+    const std::optional<Sched::ThreadInfo> t = tid == 0 ? std::nullopt : sched_->thread(tid);
+    if (!t) return fmt::format("{}'s thread never started", name);
+    if (t->state == Sched::State::exited) return fmt::format("{}'s thread has exited", name);
+    if (t->state != Sched::State::runnable) return fmt::format("{}'s thread is still inside an earlier call ({})", name, state_text(*t));
+    return std::nullopt;
+  }
+
+  // The watchdog of the next turn: the configured one, or less when the deadline is nearer.
+  std::chrono::milliseconds turn_budget() const {
+    if (!c_.deadline) return c_.watchdog;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*c_.deadline - Clock::now());
+    return std::clamp(left, std::chrono::milliseconds(0), c_.watchdog);
+  }
+
+  Turn turn(Sched::ThreadId tid) {
+    const std::chrono::milliseconds budget = turn_budget();
+    if (budget.count() == 0) return Turn::out_of_time;
+    if (sched_->run(tid, budget).stop != Sched::Stop::watchdog) return Turn::ok;
+    return budget < c_.watchdog ? Turn::out_of_time : Turn::watchdog;
+  }
+
+  // Runs every runnable thread, earliest-runnable first, until none is.
+  Turn settle() {
+    for (std::size_t turns = 0;; ++turns) {
+      const std::vector<Sched::ThreadId> ids = sched_->runnable();
+      if (ids.empty()) return Turn::ok;
+      if (turns == kMaxSettleTurns) return Turn::livelock;
+      if (Turn t = turn(ids.front()); t != Turn::ok) return t;
     }
-    sched_->release_all();
-    kernel_->interrupt_waits();  // teardown only: every caller blocked in a kernel wait returns
-    for (auto& h : hosts_) h->mbox->quit();
-    for (auto& [id, k] : kthreads_) k->mbox->quit();
-    for (auto& h : hosts_) h->thread->join();
-    for (auto& h : hosts_) h->ctx.reset();
-    kernel_.reset();  // joins the kthreads, which left their mailboxes
-    kthreads_.clear();
+  }
+
+  // Tears the instance down within its grace period; an instance that cannot be torn down is
+  // abandoned and reported, and a run that otherwise agreed becomes a DEADLOCK.
+  void finish(LockstepResult& res) {
+    std::chrono::milliseconds grace = c_.teardown_grace;
+    if (c_.deadline)
+      grace = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(*c_.deadline - Clock::now()), kMinTeardownGrace, grace);
+    std::optional<std::string> stuck = teardown(std::move(inst_), grace);
+    if (!stuck) return;
+    res.abandoned = *stuck;
+    if (res.verdict == Verdict::Agree && !res.cut_short) {
+      res.verdict = Verdict::Deadlock;
+      res.deadlock_report = "the run agreed, but at teardown " + *stuck;
+    }
   }
 
   const LockstepConfig& c_;
-  std::shared_ptr<Sched> sched_;
-  std::unique_ptr<impl::Kernel> kernel_;
-  std::vector<std::unique_ptr<HostActor>> hosts_;  // H0..H{n-1}, then the reaper
+  std::unique_ptr<Instance> inst_;       // everything the impl runs on; handed to teardown at the end
+  Sched* sched_ = nullptr;               // inst_'s, for as long as the run lasts
+  impl::Kernel* kernel_ = nullptr;
+  std::vector<HostActor*> hosts_;        // H0..H{n-1}, then the reaper
   std::map<impl::HostId, int> host_index_;
-  std::map<ProcId, std::unique_ptr<KthreadActor>> kthreads_;
-  Model model_{Config{12, true}};
+  std::map<ProcId, KthreadActor*> kthreads_;  // the kthreads the model knows, by model id
+  Model model_;
   std::vector<::lwp*> lwp_of_;          // model LwpId -> impl handle (the symbols' bindings)
   std::map<::lwp*, LwpId> lwp_ids_;
   std::vector<::proc*> proc_of_;        // model ProcId -> impl handle
-  bool started_ = false;
-  bool stuck_ = false;
-
- public:
-  void set_model(Model m) { model_ = std::move(m); }
+  Turn start_ = Turn::ok;
+  std::optional<Op> in_flight_;         // the op of the step being run
 };
 
 }  // namespace
 
 LockstepResult run_lockstep(const Program& p, const LockstepConfig& c) {
-  Runner r(c);
-  r.set_model(Model(Config{c.program.maxproc, true, c.program.pid_max}));
+  Runner r(c, Model(Config{c.program.maxproc, true, c.program.pid_max}));
   std::size_t i = 0;
   return r.run(
       [&](const State& s) -> std::optional<Op> {
@@ -750,14 +793,14 @@ LockstepResult run_lockstep(const Program& p, const LockstepConfig& c) {
 }
 
 LockstepResult run_lockstep(const std::vector<Op>& ops, const LockstepConfig& c) {
-  Runner r(c);
-  r.set_model(Model(Config{c.program.maxproc, true, c.program.pid_max}));
+  Runner r(c, Model(Config{c.program.maxproc, true, c.program.pid_max}));
   std::size_t i = 0;
   return r.run([&](const State&) -> std::optional<Op> { return i < ops.size() ? std::optional<Op>(ops[i++]) : std::nullopt; },
                ops.size());
 }
 
 std::string LockstepResult::summary() const {
+  if (verdict == Verdict::Agree && cut_short) return fmt::format("cut short by the deadline after {} steps (no verdict)", steps.size());
   if (verdict == Verdict::Agree) return fmt::format("agree ({} steps)", steps.size());
   if (verdict == Verdict::Deadlock) return fmt::format("DEADLOCK at step {}", steps.empty() ? 0 : steps.size());
   const Divergence& d = *divergence;
@@ -773,8 +816,11 @@ std::string listing(const LockstepResult& r) {
     out += fmt::format("  {:>3}  {:<52} model: {:<22} impl: {}\n", s.index, to_string(s.op), s.expected, s.observed);
     for (const std::string& c : s.completions) out += fmt::format("         woke {}\n", c);
   }
+  if (r.stuck)
+    out += fmt::format("  {:>3}  {:<52} model: {:<22} impl: {}\n", r.steps.size(), to_string(*r.stuck), "-", "never finished");
   out += fmt::format("  => {}\n", r.summary());
   if (!r.deadlock_report.empty()) out += r.deadlock_report;
+  if (!r.abandoned.empty() && r.deadlock_report.find(r.abandoned) == std::string::npos) out += r.abandoned;
   return out;
 }
 

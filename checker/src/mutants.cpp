@@ -13,12 +13,15 @@ using Clock = std::chrono::steady_clock;
 
 std::optional<std::size_t> shortest_exposure(const std::vector<std::vector<model::Op>>& candidates, const LockstepConfig& c,
                                              double seconds, std::size_t* tried) {
-  const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+  LockstepConfig lc = c;
+  lc.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   *tried = 0;
   for (const auto& prog : candidates) {  // shortest first: the first divergence is a shortest one
-    if (Clock::now() > deadline) return std::nullopt;
+    if (Clock::now() > *lc.deadline) return std::nullopt;
     ++*tried;
-    if (run_lockstep(prog, c).verdict != Verdict::Agree) return prog.size();
+    const LockstepResult r = run_lockstep(prog, lc);
+    if (r.cut_short) return std::nullopt;
+    if (r.verdict != Verdict::Agree) return prog.size();
   }
   return std::nullopt;
 }
@@ -33,7 +36,8 @@ MutantReport run_mutants(const MutantConfig& c, const std::function<void(const s
     say("exploring the model's state graph");
     candidates = candidate_programs(explore(c.bounds));
   }
-  for (const impl::FaultInfo& f : impl::all_faults()) {
+  const std::vector<impl::FaultInfo> faults = c.faults.empty() ? impl::project_faults() : c.faults;
+  for (const impl::FaultInfo& f : faults) {
     say(fmt::format("fault {}", f.name));
     CampaignConfig cc = c.campaign;
     cc.lockstep.faults = impl::FaultSet{f.fault};

@@ -45,11 +45,35 @@ constexpr std::array<FaultInfo, static_cast<unsigned>(Fault::count_)> kFaults{{
      "kthread_suspend_check busy-waits for the resume (drop the lock, retake it, test again) instead "
      "of sleeping: a livelock that never blocks",
      "K5, §5"},
+    {Fault::test_extra_kthread, "test_extra_kthread", "test only: kthread_create ignores maxproc, so it creates kthreads the model refuses",
+     "K1", true},
+    {Fault::test_extra_process, "test_extra_process", "test only: rfork also puts a second, hidden process in the table", "P1, R1",
+     true},
+    {Fault::test_extra_wakeup, "test_extra_wakeup",
+     "test only: kthread_resume wakes the thread's exit waiters, which take any wake-up for the exit", "K8, S5", true},
+    {Fault::test_missing_wakeup, "test_missing_wakeup", "test only: an acknowledgement does not wake the waiting suspenders",
+     "K5, S2", true},
+    {Fault::test_body_stuck, "test_body_stuck",
+     "test only: a kthread's work unit sleeps for ever on a condition nobody signals (it never returns to its body)", "K5",
+     true},
+    {Fault::test_host_op_hangs, "test_host_op_hangs",
+     "test only: getppid blocks its OS thread for ever outside the sync layer, holding the process table lock", "P6",
+     true},
+    {Fault::test_kthread_panics, "test_kthread_panics", "test only: a kthread's work unit panics", "K5", true},
+    {Fault::test_thread_exits_early, "test_thread_exits_early",
+     "test only: a kthread's OS thread ends inside a work unit, its state left RUNNING", "K2", true},
 }};
 
 }  // namespace
 
 std::span<const FaultInfo> all_faults() { return kFaults; }
+
+std::vector<FaultInfo> project_faults() {
+  std::vector<FaultInfo> out;
+  for (const auto& f : kFaults)
+    if (!f.test_only) out.push_back(f);
+  return out;
+}
 
 const FaultInfo& fault_info(Fault f) { return kFaults[static_cast<unsigned>(f)]; }
 

@@ -37,7 +37,8 @@ int Kernel::kthread_create(HostContext& h, std::function<void()> body, ::proc** 
   ProcPtr p;
   {
     std::unique_lock t(proctable_lock_);
-    if (nprocs_ >= cfg_.maxproc) return EAGAIN;
+    // FAULT test_extra_kthread (test only; breaks K1): maxproc is not enforced.
+    if (nprocs_ >= cfg_.maxproc && !fault(Fault::test_extra_kthread)) return EAGAIN;
     const pid_t pid = alloc_pid_locked();
     if (pid < 0) return EAGAIN;
     uid_t uid;
@@ -75,6 +76,11 @@ void Kernel::kthread_main(ProcPtr p) {
     } catch (const KernelShutdown&) {
     } catch (const Panic&) {
       // Recorded by fatal(); the instance is dead. The thread just ends.
+    } catch (const std::exception& e) {
+      // A body that throws (FreeBSD has no exceptions to throw) kills the instance like a panic; the
+      // thread must not take the whole process down with it.
+      std::unique_lock l(panic_lock_);
+      if (!panic_) panic_ = PanicInfo{"K1-body-threw", e.what()};
     }
   }
   tl_self = nullptr;
@@ -171,6 +177,8 @@ int Kernel::kthread_resume(HostContext& /*h*/, ::proc* p) {
   }
   // (FAULT shared_wakeup_channel: the wakeup on the one channel also reaches pending suspenders.)
   if (fault(Fault::shared_wakeup_channel)) kt.ack_cv.notify_all();
+  // FAULT test_extra_wakeup (test only; breaks K8): the resume also reaches the exit waiters.
+  if (fault(Fault::test_extra_wakeup)) kt.exit_cv.notify_all();
   return 0;
 }
 
@@ -189,7 +197,8 @@ void Kernel::kthread_suspend_check(HostContext& self, ::proc* p) {
   if (!lost_wakeup && !kt.suspend_requested.load()) return;
   // Acknowledge: every suspender waiting now returns 0.
   ++kt.acks;
-  kt.ack_cv.notify_all();
+  // FAULT test_missing_wakeup (test only; breaks K5, S2): the suspenders are not woken.
+  if (!fault(Fault::test_missing_wakeup)) kt.ack_cv.notify_all();
   kt.state = KthreadState::parked;  // suspend_requested stays set while PARKED
   const auto wait = wait_begin(self, WaitKind::park, me, std::nullopt);
   if (fault(Fault::park_spins)) {
@@ -239,6 +248,12 @@ int Kernel::kthread_wait_exit(HostContext& h, ::proc* p, int timo) {
   if (kt.state == KthreadState::zombie) return 0;
   const auto wait = wait_begin(h, WaitKind::wait_exit, *t, deadline);
   int r;
+  if (fault(Fault::test_extra_wakeup)) {
+    // FAULT test_extra_wakeup: any wake-up is taken for the exit.
+    r = kt.exit_cv.wait_until(l, deadline) == sync::WaitStatus::timed_out ? EWOULDBLOCK : 0;
+    wait_end(wait);
+    return r;
+  }
   for (;;) {
     if (kt.state == KthreadState::zombie || kt.state == KthreadState::reaped) { r = 0; break; }
     if (dying_.load()) { r = EINTR; break; }
@@ -283,7 +298,21 @@ void Kernel::join_kthread(detail::Proc& p) {
 }
 
 void Kernel::kthread_progress(HostContext& self) {
-  self_kthread(self, "kthread_progress").kt->progress.fetch_add(1);
+  detail::Proc& me = self_kthread(self, "kthread_progress");
+  // FAULT test_body_stuck (test only): the work unit sleeps for ever on a condition of its own, which
+  // no notify (not even interrupt_waits at teardown) ever reaches.
+  if (fault(Fault::test_body_stuck)) {
+    sync::Mutex m(*backend_, "kthread" + std::to_string(me.pid) + ".stuck");
+    sync::CondVar cv(*backend_, "kthread" + std::to_string(me.pid) + ".stuck");
+    std::unique_lock l(m);
+    for (;;) cv.wait(l);
+  }
+  // FAULT test_kthread_panics (test only): the work unit panics.
+  if (fault(Fault::test_kthread_panics)) fatal("K5-work-panic", "a kthread's work unit panicked (injected)");
+  // FAULT test_thread_exits_early (test only; breaks K2): the OS thread unwinds out of the body without
+  // kthread_exit, so the process stays RUNNING with nobody to run it.
+  if (fault(Fault::test_thread_exits_early)) throw KthreadExitUnwind{};
+  me.kt->progress.fetch_add(1);
 }
 
 }  // namespace lockstep::impl

@@ -30,6 +30,10 @@ int Kernel::rfork(HostContext& h, int flags) {
                                          parent->comm.empty() ? "rumproc" : parent->comm, parent->uid,
                                          std::move(fdt));
   LwpPtr l = make_lwp_locked(child, &h);
+  // FAULT test_extra_process (test only; breaks P1, R1): a second child with an unbound lwp of its own.
+  if (fault(Fault::test_extra_process))
+    if (const pid_t extra = alloc_pid_locked(); extra >= 0)
+      make_lwp_locked(make_proc_locked(extra, parent->pid, ProcKind::user, child->comm, parent->uid, new_fdtable()), nullptr);
   if (h.cur_) h.cur_->bound_to = 0;  // H switches away from its old lwp, which is the parent's
   h.cur_ = std::move(l);
   return 0;

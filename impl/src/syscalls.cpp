@@ -2,6 +2,8 @@
 // runs in it (only H can release H's curlwp), so no table lock is needed to reach it.
 #include <cerrno>
 #include <climits>
+#include <condition_variable>
+#include <mutex>
 
 #include "kernel_internal.hpp"
 
@@ -12,6 +14,14 @@ pid_t Kernel::getpid(HostContext& h) { return current_proc(h)->pid; }
 pid_t Kernel::getppid(HostContext& h) {
   const ProcPtr p = current_proc(h);
   std::unique_lock t(proctable_lock_);  // ppid changes when a parent is freed (reparenting)
+  // FAULT test_host_op_hangs (test only): the call never returns, and keeps the table lock. It waits
+  // on a plain std::condition_variable, so no scheduler sees it block: only a watchdog can.
+  if (fault(Fault::test_host_op_hangs)) {
+    static auto* forever_lock = new std::mutex;  // leaked: a waiter may outlive every destructor
+    static auto* forever = new std::condition_variable;
+    std::unique_lock l(*forever_lock);
+    for (;;) forever->wait(l);
+  }
   return p->ppid;
 }
 

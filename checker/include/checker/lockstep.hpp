@@ -23,6 +23,12 @@ struct LockstepConfig {
   impl::FaultSet faults;
   std::chrono::milliseconds watchdog{2000};  // real-time bound for one step (DEADLOCK beyond it)
   bool invariants = true;                     // also evaluate §6 on the model after every step
+  // Real-time bound for tearing the instance down after the run; past it the instance is abandoned
+  // (reported, never joined). Capped by what is left until `deadline`, but never below 50 ms.
+  std::chrono::milliseconds teardown_grace{2000};
+  // The run ends by then, whatever the impl does: no step starts after it, and a step still running
+  // at it is cut (LockstepResult::cut_short; a cut is no verdict, never a DEADLOCK).
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 enum class Verdict : std::uint8_t { Agree, Diverge, Deadlock };
@@ -77,6 +83,13 @@ struct LockstepResult {
   std::vector<StepRecord> steps;
   std::optional<Divergence> divergence;
   std::string deadlock_report;  // every thread's state, on DEADLOCK
+  std::optional<model::Op> stuck;  // DEADLOCK inside a step: its op, which has no StepRecord
+  // The run reached LockstepConfig::deadline before its program ended: what it ran is judged, the
+  // rest was not run. Never set together with a DIVERGE or DEADLOCK verdict.
+  bool cut_short = false;
+  // Set when the instance could not be torn down and was abandoned (its stuck threads, by name).
+  // On a run that otherwise agreed this is a DEADLOCK verdict (the impl kept a thread nobody can end).
+  std::string abandoned;
   Coverage coverage;
   std::uint64_t steps_run() const { return steps.size(); }
   // One line: "agree (N steps)" or "DIVERGE at step k [rule]: what: expected X, observed Y".

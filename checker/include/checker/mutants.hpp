@@ -42,6 +42,7 @@ struct MutantConfig {
   bool shortest = false;            // also search the shortest exposing program
   ExploreBounds bounds{};
   double shortest_seconds = 30;     // per fault
+  std::vector<impl::FaultInfo> faults;  // the faults to run; empty: every project fault (impl::project_faults)
 };
 
 MutantReport run_mutants(const MutantConfig& c, const std::function<void(const std::string&)>& status = {});

@@ -28,6 +28,18 @@ enum class Fault : unsigned {
   suspend_check_lost_wakeup,  // K5/S3
   setuid_no_check,            // P8
   park_spins,                 // K5, §5 (a livelock: the checker's DEADLOCK verdict)
+  // Test-only faults: not realistic bugs but the ways an implementation can do more than, or other
+  // than, the model, so that tests can prove the checker ends every such run with a verdict. They
+  // are selectable by name like the others, but `lockstep mutants` and `lockstep faults` list only
+  // the project's faults unless asked for them (FaultInfo::test_only).
+  test_extra_kthread,         // K1: kthread_create ignores maxproc
+  test_extra_process,         // P1, R1: rfork also creates a second, hidden process
+  test_extra_wakeup,          // K8: a resume wakes exit waiters, which take it for the exit
+  test_missing_wakeup,        // K5, S2: an acknowledgement does not wake the suspenders
+  test_body_stuck,            // a kthread's work unit sleeps for ever on a condition nobody signals
+  test_host_op_hangs,         // getppid blocks its OS thread for ever, holding the process table lock
+  test_kthread_panics,        // a kthread's work unit panics
+  test_thread_exits_early,    // a kthread's OS thread ends inside a work unit, its state left RUNNING
   count_
 };
 
@@ -36,10 +48,13 @@ struct FaultInfo {
   std::string_view name;
   std::string_view description;  // one line
   std::string_view rule;         // SPEC rule(s) it breaks
+  bool test_only = false;        // a checker-robustness probe, not one of the project's mutants
 };
 
-// Every fault, in enum order.
+// Every fault, in enum order, test-only ones included.
 std::span<const FaultInfo> all_faults();
+// The project's faults: every fault that models a realistic bug (not test_only), in enum order.
+std::vector<FaultInfo> project_faults();
 std::optional<Fault> fault_by_name(std::string_view name);
 const FaultInfo& fault_info(Fault f);
 

@@ -1,0 +1,109 @@
+#include "instance.hpp"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+namespace lockstep::checker {
+
+namespace {
+
+// Abandoned instances. Never destroyed, not even at exit (a stuck thread may still run then):
+// what they hold stays reachable, so leak checkers stay quiet about instances we chose to keep.
+std::mutex graveyard_lock;
+std::vector<std::shared_ptr<Instance>>* graveyard = new std::vector<std::shared_ptr<Instance>>;
+
+std::string state_name(const Sched::ThreadInfo& t) {
+  switch (t.state) {
+    case Sched::State::running: return "running (stuck)";
+    case Sched::State::blocked: return "blocked on " + t.object;
+    case Sched::State::runnable: return "runnable";
+    case Sched::State::exited: return "exited";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::function<void()> Instance::kthread_body(ActorThread* a) const {
+  Sched* s = sched.get();
+  return [s, a] {
+    a->tid = s->self().value_or(0);
+    a->mbox->serve();
+  };
+}
+
+std::optional<std::string> teardown(std::unique_ptr<Instance> owned, std::chrono::milliseconds grace) {
+  std::shared_ptr<Instance> inst(std::move(owned));
+  struct Done {
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+    bool joining = false;  // every thread has been released and every wait and mailbox ended
+  };
+  auto done = std::make_shared<Done>();
+  // Each action may block on a lock a stuck thread holds, so none of them runs on the caller's thread.
+  std::thread helper([inst, done] {
+    inst->sched->release_all();
+    inst->kernel->interrupt_waits();  // every caller blocked in a kernel wait returns
+    for (auto& h : inst->hosts) h->mbox->quit();
+    for (auto& k : inst->kthreads) k->mbox->quit();  // expected by the model or not
+    {
+      std::lock_guard g(done->m);
+      done->joining = true;
+    }
+    for (auto& h : inst->hosts) h->thread->join();
+    for (auto& h : inst->hosts) h->ctx.reset();
+    inst->kernel.reset();  // joins the kthreads, which left their mailboxes
+    std::lock_guard g(done->m);
+    done->done = true;
+    done->cv.notify_all();
+  });
+  // Once nothing is left to wake anyone, a thread still blocked on a sync object is blocked for
+  // good (free-running time does not advance, so no timed wait expires either): no need to wait out
+  // the grace period for it. A thread shown as running may be spinning or stuck outside the sync
+  // layer, and only the grace period can tell.
+  auto stuck_for_good = [&] {
+    bool any = false;
+    for (const Sched::ThreadInfo& t : inst->sched->threads()) {
+      if (t.state == Sched::State::exited) continue;
+      if (t.state != Sched::State::blocked) return false;
+      any = true;
+    }
+    return any;
+  };
+  const auto until = std::chrono::steady_clock::now() + grace;
+  int stuck_polls = 0;
+  for (;;) {
+    std::unique_lock l(done->m);
+    if (done->cv.wait_for(l, std::chrono::milliseconds(5), [&] { return done->done; })) {
+      l.unlock();
+      helper.join();
+      return std::nullopt;  // `inst` goes with the last reference: every thread has been joined
+    }
+    const bool joining = done->joining;
+    l.unlock();
+    stuck_polls = joining && stuck_for_good() ? stuck_polls + 1 : 0;
+    if (stuck_polls >= 4 || std::chrono::steady_clock::now() >= until) break;
+  }
+  std::string report = fmt::format(
+      "teardown did not finish{}; the instance is abandoned (never joined). Threads:\n",
+      stuck_polls >= 4 ? " (every thread left is blocked for good)" : fmt::format(" within {} ms", grace.count()));
+  for (const Sched::ThreadInfo& t : inst->sched->threads())
+    if (t.state != Sched::State::exited) report += fmt::format("  #{} {:<10} {}\n", t.id, t.name, state_name(t));
+  {
+    std::lock_guard g(graveyard_lock);
+    graveyard->push_back(inst);
+  }
+  helper.detach();  // it holds `inst` too; if it ever finishes, the graveyard's reference keeps the rest
+  return report;
+}
+
+std::size_t abandoned_instances() {
+  std::lock_guard g(graveyard_lock);
+  return graveyard->size();
+}
+
+}  // namespace lockstep::checker

@@ -1,0 +1,57 @@
+// One impl kernel instance as the lockstep runner drives it: the controlled scheduler, the
+// kernel, one actor thread per host (H0..Hn-1, then the reaper) and every kthread body the
+// runner ever handed a mailbox to, whether or not the model expected that kthread.
+//
+// The instance owns every thread the impl can be asked to run, so that teardown can end
+// them all, whatever state the impl left them in. Teardown is bounded: what cannot be torn
+// down within its grace period is abandoned (kept alive for ever, never joined) and named.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "checker/actor.hpp"
+#include "impl/controlled.hpp"
+#include "impl/kernel.hpp"
+#include "model/op.hpp"
+
+namespace lockstep::checker {
+
+using Sched = impl::sync::ControlledBackend;
+
+// A thread that takes ops from a mailbox: a host thread (H0.., the reaper) or a kthread body.
+struct ActorThread {
+  std::string name;
+  std::unique_ptr<Mailbox> mbox;
+  std::atomic<Sched::ThreadId> tid{0};  // written by the thread itself before it first blocks
+  std::optional<model::Op> pending;     // the op it is inside of (posted, not yet returned)
+  // Host threads only: the HostContext it acts as, and its OS thread (kthreads' threads are the kernel's).
+  std::unique_ptr<impl::HostContext> ctx;
+  std::unique_ptr<impl::sync::ThreadImpl> thread;
+};
+
+struct Instance {
+  std::shared_ptr<Sched> sched;
+  std::unique_ptr<impl::Kernel> kernel;
+  std::vector<std::unique_ptr<ActorThread>> hosts;    // H0..H{n-1}, then the reaper
+  std::vector<std::unique_ptr<ActorThread>> kthreads; // every kthread body started, in creation order
+
+  // A kthread body: registers its thread id, then serves its mailbox until teardown closes it.
+  // Captures only the scheduler and the actor, which live as long as the instance.
+  std::function<void()> kthread_body(ActorThread* a) const;
+};
+
+// Tears the instance down: ends control (every thread runs free), ends every kernel wait,
+// closes every mailbox, joins every thread and destroys the kernel. All of that runs on a
+// helper thread; if it has not finished within `grace` (a thread is stuck in the impl), the
+// instance is abandoned: never destroyed, its threads never joined, so nothing can hang.
+// Returns nullopt when torn down, else a report of the threads that did not end.
+std::optional<std::string> teardown(std::unique_ptr<Instance> inst, std::chrono::milliseconds grace);
+
+// How many instances this process has abandoned so far.
+std::size_t abandoned_instances();
+
+}  // namespace lockstep::checker
