@@ -22,6 +22,7 @@ void add_mutants(CLI::App& app, int& exit_code) {
   cmd->add_option("--seed", c->campaign.seed, "Run seed")->capture_default_str();
   cmd->add_option("--steps", c->campaign.steps, "Steps per program, at most")->capture_default_str()->check(CLI::Range(1u, 100000u));
   cmd->add_option("--threads", c->campaign.lockstep.program.chooser.hosts, "Host threads")->capture_default_str()->check(CLI::Range(1, 16));
+  cmd->add_option("--maxproc", c->campaign.lockstep.program.maxproc, "maxproc of each kernel instance")->capture_default_str()->check(CLI::Range(2, 30000));
   cmd->add_option("--time-budget", *budget, "Seconds per fault before it counts as survived")->capture_default_str()->check(CLI::Range(0.1, 1e5));
   cmd->add_option("--control-programs", c->control_programs, "Programs run on the correct impl")->capture_default_str()->check(CLI::Range(0ull, 1ull << 40));
   cmd->add_option("--fault", *fault_list, "Only these faults, comma-separated (default: every project fault; test-only "

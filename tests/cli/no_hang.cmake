@@ -1,0 +1,41 @@
+# `lockstep run`, then `lockstep replay` of the trace it wrote, under a test-only fault that makes the
+# impl do more or other than the model: each must end with a verdict within its bound (issue #11).
+#   LOCKSTEP, FAULT, VERDICT (DIVERGE|DEADLOCK), WORK, EXTRA (|-separated extra run options)
+# The bound of `run`: --time-budget + --watchdog-ms + --shrink-budget, plus slack for reports.
+file(REMOVE_RECURSE ${WORK})
+file(MAKE_DIRECTORY ${WORK})
+string(REPLACE "|" ";" extra "${EXTRA}")
+set(budget 5)
+set(shrink 1)
+set(slack 4)
+string(TIMESTAMP t0 "%s")
+execute_process(COMMAND ${LOCKSTEP} run --fault ${FAULT} --time-budget ${budget} --shrink-budget ${shrink} --watchdog-ms 300
+                        --trace-dir ${WORK} ${extra}
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(TIMESTAMP t1 "%s")
+math(EXPR took "${t1} - ${t0}")
+math(EXPR bound "${budget} + 1 + ${shrink} + ${slack}")
+if(NOT rc EQUAL 1)
+  message(FATAL_ERROR "lockstep run --fault ${FAULT} exited ${rc}, expected 1\n${out}\n${err}")
+endif()
+if(NOT out MATCHES "VERDICT: ${VERDICT}")
+  message(FATAL_ERROR "lockstep run --fault ${FAULT}: no '${VERDICT}' verdict\n${out}")
+endif()
+if(took GREATER bound)
+  message(FATAL_ERROR "lockstep run --fault ${FAULT} took ${took} s, more than its bound ${bound} s")
+endif()
+if(NOT EXISTS ${WORK}/${FAULT}.trace.jsonl OR NOT EXISTS ${WORK}/${FAULT}.original.trace.jsonl)
+  message(FATAL_ERROR "lockstep run --fault ${FAULT} did not write its traces to ${WORK}")
+endif()
+
+string(TIMESTAMP t0 "%s")
+execute_process(COMMAND ${LOCKSTEP} replay ${WORK}/${FAULT}.trace.jsonl --fault ${FAULT} --watchdog-ms 300
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(TIMESTAMP t1 "%s")
+math(EXPR took "${t1} - ${t0}")
+if(NOT rc EQUAL 0 OR NOT out MATCHES "REPRODUCED: [^\n]*${VERDICT}")
+  message(FATAL_ERROR "lockstep replay of ${FAULT}'s trace exited ${rc}, expected 0 and a reproduced ${VERDICT}\n${out}\n${err}")
+endif()
+if(took GREATER 6)  # one program: its steps, one watchdog period, one teardown grace (2 s)
+  message(FATAL_ERROR "lockstep replay of ${FAULT}'s trace took ${took} s")
+endif()
