@@ -4,8 +4,11 @@
 
 #include <fmt/format.h>
 
+#include "checker/atomic_file.hpp"
+#include "checker/junit.hpp"
 #include "checker/mutants.hpp"
 #include "commands.hpp"
+#include "shard_option.hpp"
 
 namespace lockstep::cli {
 
@@ -18,6 +21,8 @@ void add_mutants(CLI::App& app, int& exit_code) {
   auto fault_list = std::make_shared<std::string>();
   auto watchdog_ms = std::make_shared<int>(2000);
   auto shrink_s = std::make_shared<double>(30);
+  auto shard = std::make_shared<std::string>();
+  auto junit = std::make_shared<std::string>();
   c->campaign.programs = 100000;
   cmd->add_option("--seed", c->campaign.seed, "Run seed")->capture_default_str();
   cmd->add_option("--steps", c->campaign.steps, "Steps per program, at most")->capture_default_str()->check(CLI::Range(1u, 100000u));
@@ -30,10 +35,14 @@ void add_mutants(CLI::App& app, int& exit_code) {
   cmd->add_option("--watchdog-ms", *watchdog_ms, "A step that neither returns nor blocks within this is a DEADLOCK")->capture_default_str()->check(CLI::Range(10, 600000));
   cmd->add_option("--shrink-budget", *shrink_s, "Seconds shrinking each fault's counterexample may take")
       ->capture_default_str()->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--shard", *shard, "Run shard I of N (0-based): faults i (in table order) with i mod N = I, and the control "
+                                     "programs likewise. Default: from GTEST_* / TEST_* sharding variables, else all");
+  cmd->add_option("--junit", *junit, "Write a JUnit XML report to FILE: one test case per fault (a survivor fails) and the control");
   cmd->add_flag("--shortest", c->shortest, "Also find each fault's shortest exposing program (BFS over the model's state graph)");
   cmd->add_option("--shortest-depth", c->bounds.max_depth, "Longest program the BFS considers")->capture_default_str()->check(CLI::Range(1u, 8u));
   cmd->add_option("--shortest-seconds", c->shortest_seconds, "Seconds per fault for the BFS search")->capture_default_str();
-  cmd->callback([c, budget, fault_list, watchdog_ms, shrink_s, &exit_code] {
+  cmd->callback([c, budget, fault_list, watchdog_ms, shrink_s, shard, junit, &exit_code] {
+    c->campaign.shard = resolve_shard(*shard);
     c->campaign.shrink_budget = std::chrono::milliseconds(static_cast<long long>(*shrink_s * 1000));
     c->campaign.time_budget = std::chrono::milliseconds(static_cast<long long>(*budget * 1000));
     c->campaign.lockstep.watchdog = std::chrono::milliseconds(*watchdog_ms);
@@ -44,7 +53,15 @@ void add_mutants(CLI::App& app, int& exit_code) {
       if (selected->has(f.fault)) c->faults.push_back(f);
     const MutantReport r = run_mutants(*c, [](const std::string& s) { std::fprintf(stderr, "mutants: %s\n", s.c_str()); });
     std::fputs(mutant_table(r, *c).c_str(), stdout);
-    exit_code = r.false_alarm ? 1 : 0;
+    if (!junit->empty()) {
+      if (const std::string err = write_file_atomically(*junit, junit_xml(r, *c)); !err.empty()) {
+        std::fprintf(stderr, "lockstep: %s\n", err.c_str());
+        exit_code = 2;
+        return;
+      }
+    }
+    // The scorecard: a surviving fault fails the run as a false alarm does.
+    exit_code = r.false_alarm || r.survived() > 0 ? 1 : 0;
   });
 }
 

@@ -13,6 +13,7 @@
 #include "checker/report.hpp"
 #include "checker/trace_io.hpp"
 #include "commands.hpp"
+#include "shard_option.hpp"
 
 namespace lockstep::cli {
 
@@ -22,7 +23,8 @@ void add_run(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("run", "Conformance run: random programs on impl and model in lockstep");
   struct Opts {
     CampaignConfig c;
-    std::string fault, junit, replay, trace_dir, trace_name;
+    std::string fault, junit, replay, trace_dir, trace_name, shard;
+    std::uint64_t program = 0;
     double budget_s = 90;
     double shrink_s = 30;
     int watchdog_ms = 2000;
@@ -37,6 +39,9 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--kthreads", o->c.lockstep.program.chooser.max_kthreads, "Kthreads alive at most")->capture_default_str()->check(CLI::Range(0, 16));
   cmd->add_option("--maxproc", o->c.lockstep.program.maxproc, "maxproc of each kernel instance")->capture_default_str()->check(CLI::Range(2, 30000));
   cmd->add_option("--pid-max", o->c.lockstep.program.pid_max, "PID_MAX of each kernel instance (SPEC: 30000; small so pids wrap)")->capture_default_str()->check(CLI::Range(2, 30000));
+  cmd->add_option("--shard", o->shard, "Run shard I of N (0-based): the program indices i with i mod N = I. Default: from "
+                                       "GTEST_TOTAL_SHARDS/GTEST_SHARD_INDEX or TEST_TOTAL_SHARDS/TEST_SHARD_INDEX, else all");
+  auto* program_opt = cmd->add_option("--program", o->program, "Run only program I of this seed (what a failing run prints; any shard count)");
   cmd->add_option("--fault", o->fault, "Injected fault(s) to enable in the impl, comma-separated (see 'lockstep faults')");
   cmd->add_option("--time-budget", o->budget_s, "Seconds after which no new program starts")->capture_default_str()->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--junit", o->junit, "Write a JUnit XML report to FILE");
@@ -49,8 +54,10 @@ void add_run(CLI::App& app, int& exit_code) {
       ->check(CLI::ExistingDirectory);
   cmd->add_flag("--no-traces", o->no_traces, "Write no trace files on a failure");
   cmd->add_option("--trace-name", o->trace_name, "NAME of the trace files (default: the fault's name, or seed-N)");
-  cmd->callback([o, &exit_code] {
+  cmd->callback([o, program_opt, &exit_code] {
     CampaignConfig& c = o->c;
+    c.shard = resolve_shard(o->shard);
+    if (program_opt->count() > 0) c.program = o->program;
     std::string error;
     auto faults = impl::FaultSet::parse(o->fault, &error);
     if (!faults) throw CLI::ValidationError("--fault", error);

@@ -94,24 +94,32 @@ CampaignReport run_campaign(const CampaignConfig& c, const std::function<void(co
   LockstepConfig search = c.lockstep;
   search.deadline = t0 + c.time_budget + c.lockstep.watchdog;
   if (c.lockstep.deadline) search.deadline = std::min(*search.deadline, *c.lockstep.deadline);
-  for (std::uint64_t i = 0; i < c.programs; ++i) {
+  const std::uint64_t first = c.program.value_or(c.shard.index);
+  const std::uint64_t end = c.program ? *c.program + 1 : c.programs;
+  const std::uint64_t stride = c.program ? 1 : c.shard.total;
+  for (std::uint64_t i = first; i < end; i += stride) {
     if (Clock::now() - t0 > c.time_budget) {
       rep.budget_exhausted = true;
       break;
     }
-    Program p = gen(rc::Random(program_seed(c.seed, i)), static_cast<int>(c.steps)).value();
+    const std::uint64_t seed = program_seed(c.seed, i);
+    Program p = gen(rc::Random(seed), static_cast<int>(c.steps)).value();
+    const auto started = Clock::now();
     LockstepResult r = run_lockstep(p, search);
     if (r.cut_short) {  // the budget ran out inside this program: it has no verdict
       rep.budget_exhausted = true;
       break;
     }
-    rep.programs = i + 1;
+    ++rep.programs;
+    rep.records.push_back(ProgramRecord{i, seed, r.steps.size(), r.verdict, r.summary(),
+                                        std::chrono::duration<double>(Clock::now() - started).count()});
     rep.steps += r.steps.size();
     rep.coverage.merge(r.coverage);
     if (progress) progress(CampaignProgress{rep.programs, rep.steps, false});
     if (r.verdict == Verdict::Agree) continue;
     Counterexample cex;
     cex.program_index = i;
+    cex.program_seed = seed;
     cex.seconds_to_first_failure = std::chrono::duration<double>(Clock::now() - t0).count();
     cex.original = std::move(p);
     cex.original_result = std::move(r);
@@ -156,6 +164,14 @@ CampaignReport replay_program(const Program& p, const CampaignConfig& c) {
   }
   rep.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return rep;
+}
+
+std::string program_command(std::uint64_t index, const CampaignConfig& c) {
+  std::string faults;
+  for (auto name : c.lockstep.faults.names()) faults += fmt::format("{}{}", faults.empty() ? "" : ",", name);
+  return fmt::format("lockstep run --seed {} --program {} --steps {} --threads {} --kthreads {} --maxproc {} --pid-max {}{}", c.seed,
+                     index, c.steps, c.lockstep.program.chooser.hosts, c.lockstep.program.chooser.max_kthreads,
+                     c.lockstep.program.maxproc, c.lockstep.program.pid_max, faults.empty() ? "" : " --fault " + faults);
 }
 
 std::string reproduce_command(const Program& p, const CampaignConfig& c) {

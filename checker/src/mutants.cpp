@@ -37,12 +37,17 @@ MutantReport run_mutants(const MutantConfig& c, const std::function<void(const s
     candidates = candidate_programs(explore(c.bounds));
   }
   const std::vector<impl::FaultInfo> faults = c.faults.empty() ? impl::project_faults() : c.faults;
-  for (const impl::FaultInfo& f : faults) {
+  for (std::size_t i = 0; i < faults.size(); ++i) {
+    if (!c.campaign.shard.includes(i)) continue;
+    const impl::FaultInfo& f = faults[i];
     say(fmt::format("fault {}", f.name));
     CampaignConfig cc = c.campaign;
+    cc.shard = Shard{};  // a fault's campaign is whole: the shards split the faults
     cc.lockstep.faults = impl::FaultSet{f.fault};
+    const auto started = Clock::now();
     const CampaignReport r = run_campaign(cc);
     MutantRow row;
+    row.programs = r.programs;
     row.fault = std::string(f.name);
     row.breaks = std::string(f.rule);
     if (r.failure) {
@@ -60,18 +65,29 @@ MutantReport run_mutants(const MutantConfig& c, const std::function<void(const s
       lc.program.chooser.hosts = c.bounds.hosts;
       row.shortest = shortest_exposure(candidates, lc, c.shortest_seconds, &row.shortest_tried);
     }
+    row.seconds = std::chrono::duration<double>(Clock::now() - started).count();
     rep.rows.push_back(std::move(row));
   }
+  if (c.control_programs == 0) return rep;
   say(fmt::format("control: the correct impl, {} programs", c.control_programs));
   CampaignConfig control = c.campaign;
   control.lockstep.faults = {};
   control.programs = c.control_programs;
   control.time_budget = std::chrono::hours(24);
+  const auto started = Clock::now();
   const CampaignReport r = run_campaign(control);
+  rep.control_ran = true;
+  rep.control_seconds = std::chrono::duration<double>(Clock::now() - started).count();
   rep.control_programs = r.programs;
   rep.control_steps = r.steps;
   if (r.failure) rep.false_alarm = r.failure->shrunk_result.summary();
   return rep;
+}
+
+std::size_t MutantReport::survived() const {
+  std::size_t n = 0;
+  for (const MutantRow& m : rows) n += m.killed ? 0 : 1;
+  return n;
 }
 
 std::string mutant_table(const MutantReport& r, const MutantConfig& c) {
@@ -107,8 +123,14 @@ std::string mutant_table(const MutantReport& r, const MutantConfig& c) {
     std::sort(ratios.begin(), ratios.end());
     out += fmt::format("; shrunk/shortest: median {:.2f}, max {:.2f}", ratios[ratios.size() / 2], ratios.back());
   }
-  out += fmt::format("\ncontrol (correct impl): {} programs, {} steps, {}\n", r.control_programs, r.control_steps,
-                     r.false_alarm ? "FALSE ALARM: " + *r.false_alarm : std::string("0 false alarms"));
+  if (c.campaign.shard.sharded())
+    out += fmt::format("\nshard {}/{}: faults i with i mod {} = {}; control programs likewise", c.campaign.shard.index,
+                       c.campaign.shard.total, c.campaign.shard.total, c.campaign.shard.index);
+  if (r.control_ran)
+    out += fmt::format("\ncontrol (correct impl): {} programs, {} steps, {}\n", r.control_programs, r.control_steps,
+                       r.false_alarm ? "FALSE ALARM: " + *r.false_alarm : std::string("0 false alarms"));
+  else
+    out += "\ncontrol (correct impl): not run (--control-programs 0)\n";
   return out;
 }
 

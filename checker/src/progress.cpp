@@ -12,7 +12,8 @@ void Progress::update(std::uint64_t done, const std::string& detail) {
   const auto now = std::chrono::steady_clock::now();
   // A terminal is redrawn ~10 times a second; a log gets a line every 10 seconds at most.
   const auto every = tty_ ? std::chrono::milliseconds(100) : std::chrono::milliseconds(10000);
-  if (now - last_ < every && done != total_) return;
+  // The final count is always shown, once: later updates at the total (shrinking) are throttled too.
+  if (now - last_ < every && (done != total_ || last_done_ == done)) return;
   last_ = now;
   last_done_ = done;
   const int width = 30;

@@ -12,6 +12,7 @@ std::string campaign_summary(const CampaignReport& r, const CampaignConfig& c) {
                      c.lockstep.program.chooser.hosts, c.lockstep.program.chooser.max_kthreads, c.lockstep.program.maxproc,
                      c.lockstep.program.pid_max, c.lockstep.faults.empty() ? "" : ", fault " + std::string(c.lockstep.faults.names().front()));
   out += fmt::format("SPEC rules not reached: {}\n", unreached.empty() ? "none" : unreached);
+  if (c.shard.sharded() && !c.program) out += fmt::format("shard {}/{}: program indices i with i mod {} = {}\n", c.shard.index, c.shard.total, c.shard.total, c.shard.index);
   if (r.budget_exhausted) out += fmt::format("time budget reached after {} programs\n", r.programs);
   if (!r.failure) {
     out += "VERDICT: agree (impl and model agreed on every step of every program)\n";
@@ -19,13 +20,15 @@ std::string campaign_summary(const CampaignReport& r, const CampaignConfig& c) {
   }
   const Counterexample& f = *r.failure;
   out += fmt::format("\nVERDICT: {}\n", f.shrunk_result.summary());
-  out += fmt::format("found in program {} after {:.2f} s; original {} steps, shrunk to {} steps ({} candidates tried, {} accepted)\n",
-                     f.program_index, f.seconds_to_first_failure, f.original_result.steps.size(), f.shrunk_result.steps.size(),
-                     f.shrink_runs, f.shrinks_accepted);
+  out += fmt::format("found in program {} (base seed {}, program seed {:#018x}) after {:.2f} s; original {} steps, shrunk to {} "
+                     "steps ({} candidates tried, {} accepted)\n",
+                     f.program_index, c.seed, f.program_seed, f.seconds_to_first_failure, f.original_result.steps.size(),
+                     f.shrunk_result.steps.size(), f.shrink_runs, f.shrinks_accepted);
   if (f.shrink_budget_exhausted) out += "shrinking stopped at its time budget (--shrink-budget): the program may shrink further\n";
   if (f.nondeterminism) out += fmt::format("NONDETERMINISM in the impl: {}\n", *f.nondeterminism);
   out += "\nshrunk counterexample:\n" + listing(f.shrunk_result);
-  out += fmt::format("\nreproduce:\n  {}\n", reproduce_command(f.shrunk, c));
+  out += fmt::format("\nreproduce:\n  {}\nthe original program (any machine, any shard count):\n  {}\n", reproduce_command(f.shrunk, c),
+                     program_command(f.program_index, c));
   return out;
 }
 

@@ -11,12 +11,15 @@
 #include "checker/coverage.hpp"
 #include "checker/lockstep.hpp"
 #include "checker/program.hpp"
+#include "checker/shard.hpp"
 
 namespace lockstep::checker {
 
 struct CampaignConfig {
   std::uint64_t seed = 1;
-  std::uint64_t programs = 25000;
+  std::uint64_t programs = 25000;     // program indices 0..programs-1 (those of `shard`)
+  Shard shard;                        // run only the indices of this shard (by stride)
+  std::optional<std::uint64_t> program;  // run only this program index (any shard count, any `programs`)
   std::uint32_t steps = 100;          // at most, per program
   LockstepConfig lockstep;
   std::chrono::milliseconds time_budget{90000};  // stop generating new programs after this
@@ -30,6 +33,7 @@ struct CampaignConfig {
 
 struct Counterexample {
   std::uint64_t program_index = 0;
+  std::uint64_t program_seed = 0;      // program_seed(seed, program_index): what generated it
   Program original;
   LockstepResult original_result;
   Program shrunk;
@@ -41,8 +45,19 @@ struct Counterexample {
   double seconds_to_first_failure = 0;
 };
 
+// One program a campaign ran (the JUnit test cases, the shard union test).
+struct ProgramRecord {
+  std::uint64_t index = 0;
+  std::uint64_t seed = 0;              // its program seed
+  std::uint64_t steps = 0;
+  Verdict verdict = Verdict::Agree;
+  std::string summary;                 // LockstepResult::summary() of its run (before shrinking)
+  double seconds = 0;
+};
+
 struct CampaignReport {
-  std::uint64_t programs = 0;
+  std::uint64_t programs = 0;           // programs run
+  std::vector<ProgramRecord> records;   // each of them, in the order run
   std::uint64_t steps = 0;
   double seconds = 0;
   bool budget_exhausted = false;
@@ -64,5 +79,7 @@ CampaignReport replay_program(const Program& p, const CampaignConfig& c);
 
 // The command line that re-runs `p` with the same configuration.
 std::string reproduce_command(const Program& p, const CampaignConfig& c);
+// The command line that re-runs program `index` of the campaign `c` (on any machine, any shard count).
+std::string program_command(std::uint64_t index, const CampaignConfig& c);
 
 }  // namespace lockstep::checker

@@ -1,12 +1,16 @@
-// JUnit XML for CI systems: one test suite per `lockstep run`, one test case for the
-// conformance verdict, with the counterexample listing as the failure text.
+// JUnit XML for CI dashboards. `lockstep run`: one test suite, one test case per program run (its
+// index, program seed and time); the failing program's case carries the shrunk listing and the two
+// commands that reproduce it. `lockstep mutants`: one test case per fault (a surviving fault is a
+// failure) and one for the control run on the correct impl.
 #pragma once
 #include <string>
 
 #include "checker/campaign.hpp"
+#include "checker/mutants.hpp"
 
 namespace lockstep::checker {
 
 std::string junit_xml(const CampaignReport& r, const CampaignConfig& c);
+std::string junit_xml(const MutantReport& r, const MutantConfig& c);
 
 }  // namespace lockstep::checker

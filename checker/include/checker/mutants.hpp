@@ -27,6 +27,8 @@ struct MutantRow {
   std::optional<std::size_t> shortest;  // BFS: length of the shortest exposing program
   std::size_t shortest_tried = 0;       // candidates run for it
   bool nondeterministic = false;
+  std::uint64_t programs = 0;      // programs its campaign ran
+  double seconds = 0;              // its campaign's whole time, shrinking and --shortest included
 };
 
 struct MutantReport {
@@ -34,6 +36,9 @@ struct MutantReport {
   std::uint64_t control_programs = 0;
   std::uint64_t control_steps = 0;
   std::optional<std::string> false_alarm;  // the correct impl's divergence, if any
+  bool control_ran = false;                // this shard ran the control (control programs > 0)
+  double control_seconds = 0;
+  std::size_t survived() const;
 };
 
 struct MutantConfig {
@@ -43,6 +48,8 @@ struct MutantConfig {
   ExploreBounds bounds{};
   double shortest_seconds = 30;     // per fault
   std::vector<impl::FaultInfo> faults;  // the faults to run; empty: every project fault (impl::project_faults)
+  // campaign.shard splits the faults by stride (fault i of the list runs in shard i mod N) and the
+  // control programs by stride like `lockstep run`.
 };
 
 MutantReport run_mutants(const MutantConfig& c, const std::function<void(const std::string&)>& status = {});
