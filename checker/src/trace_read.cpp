@@ -20,18 +20,55 @@ using json = nlohmann::json;
 
 namespace {
 
-// How a value looks in an error message: its JSON type and a short rendering.
+// How a value looks in an error message: its JSON type and a short rendering. Only a scalar is
+// rendered (an array or object may be large, or deep), cut to 40 bytes on a UTF-8 character boundary.
 std::string found(const json& v) {
-  std::string s = v.dump();
-  if (s.size() > 40) s = s.substr(0, 37) + "...";
   switch (v.type()) {
-    case json::value_t::string: return "the string " + s;
     case json::value_t::object: return "an object";
     case json::value_t::array: return "an array";
     case json::value_t::null: return "null";
+    default: break;
+  }
+  std::string s = v.dump();
+  if (s.size() > 40) {
+    std::size_t cut = 37;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80) --cut;
+    s = s.substr(0, cut) + "...";
+  }
+  switch (v.type()) {
+    case json::value_t::string: return "the string " + s;
     case json::value_t::boolean: return s;
     default: return "the number " + s;
   }
+}
+
+// nlohmann::json refuses a number no double can hold with out_of_range, not parse_error.
+constexpr const char* kNumberTooLarge = "JSON numbers within the range of a double (this line has a larger one)";
+
+// A line whose arrays and objects nest deeper than this is refused before it is parsed. A trace
+// nests 5 deep (observed_state.procs[i].lwps[j]); nlohmann::json renders and copies a value by
+// recursion, one stack frame per level, so a line of 10^5 '[' would overflow the stack.
+constexpr std::size_t kMaxJsonDepth = 64;
+
+// The deepest nesting of arrays and objects in a line of JSON text (brackets inside strings do not
+// count). Computed on any text, valid JSON or not.
+std::size_t json_depth(std::string_view text) {
+  std::size_t depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
 }
 
 // Field access for one JSON object at one place in the file; every failure names the field.
@@ -283,15 +320,18 @@ struct TraceReader::Symbols {
 };
 
 TraceReader::TraceReader(std::string path) : path_(std::move(path)), buf_(1u << 16), sym_(std::make_unique<Symbols>()) {
-  f_ = std::fopen(path_.c_str(), "re");
+  f_.reset(std::fopen(path_.c_str(), "re"));
   if (f_ == nullptr) throw TraceFormatError(fmt::format("{}:0: a readable trace file ({})", path_, std::strerror(errno)));
   std::string text;
   if (!read_line(text)) fail("a header line, found an empty file");
+  check_depth(text);
   json j;
   try {
     j = json::parse(text);
   } catch (const json::parse_error& e) {
     fail(fmt::format("a JSON header object (byte {}: not valid JSON)", e.byte));
+  } catch (const json::exception&) {  // out_of_range 406: a number beyond a double, e.g. 1e999
+    fail(kNumberTooLarge);
   }
   if (!j.is_object()) fail(fmt::format("a JSON header object, found {}", found(j)));
   const Fields f(j, where(line_), "");
@@ -345,12 +385,15 @@ TraceReader::TraceReader(std::string path) : path_(std::move(path)), buf_(1u << 
   sym_->hosts = header_.config.hosts;
 }
 
-TraceReader::~TraceReader() {
-  if (f_ != nullptr) std::fclose(f_);
-}
+TraceReader::~TraceReader() = default;
 
 std::string TraceReader::where(std::size_t line) const { return fmt::format("{}:{}", path_, line); }
 std::size_t TraceReader::event_line(std::size_t step) const { return first_event_line_ + step; }
+
+void TraceReader::check_depth(std::string_view text) const {
+  if (json_depth(text) > kMaxJsonDepth)
+    fail(fmt::format("JSON whose arrays and objects nest at most {} deep (this line nests deeper: not a trace?)", kMaxJsonDepth));
+}
 
 void TraceReader::fail(const std::string& what) const { throw TraceFormatError(fmt::format("{}: {}", where(line_), what)); }
 
@@ -361,10 +404,10 @@ bool TraceReader::read_line(std::string& out) {
   ++line_;
   for (;;) {
     if (pos_ == end_) {
-      end_ = std::fread(buf_.data(), 1, buf_.size(), f_);
+      end_ = std::fread(buf_.data(), 1, buf_.size(), f_.get());
       pos_ = 0;
       if (end_ == 0) {
-        if (std::ferror(f_)) fail(fmt::format("a readable file ({})", std::strerror(errno)));
+        if (std::ferror(f_.get())) fail(fmt::format("a readable file ({})", std::strerror(errno)));
         return !out.empty();  // a last line without a newline still counts
       }
     }
@@ -394,11 +437,14 @@ std::optional<TraceEvent> TraceReader::next() {
   }
   if (promised_ && events_ >= *promised_) fail(fmt::format("the end of the file after the {} events the header promises", *promised_));
   if (text.empty()) fail("an event object, found an empty line");
+  check_depth(text);
   json j;
   try {
     j = json::parse(text);
   } catch (const json::parse_error& e) {
     fail(fmt::format("an event as one JSON object (byte {}: not valid JSON, or a truncated line)", e.byte));
+  } catch (const json::exception&) {
+    fail(kNumberTooLarge);
   }
   if (!j.is_object()) fail(fmt::format("an event object, found {}", found(j)));
   const Fields f(j, where(line_), "");

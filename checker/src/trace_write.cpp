@@ -184,6 +184,13 @@ std::string event_line(const TraceEvent& e) {
   return event_line_with(e, cur);
 }
 
+std::string trace_text(const TraceHeader& h, const std::vector<TraceEvent>& events) {
+  std::string text = header_line(h, events.size()) + '\n';
+  SymbolCursor cur;
+  for (const TraceEvent& e : events) text += event_line_with(e, cur) + '\n';
+  return text;
+}
+
 std::string write_trace(const std::string& path, const TraceHeader& h, const std::vector<TraceEvent>& events) {
   return write_file_atomically(path, [&](std::FILE* f) {
     auto put = [&](const std::string& line) { return std::fwrite(line.data(), 1, line.size(), f) == line.size() && std::fputc('\n', f) != EOF; };

@@ -199,6 +199,19 @@ TEST(TraceReader, OneGigabyteFileFailsFastAtLineOne) {
   EXPECT_EQ(err.rfind(path + ":1: a line of at most", 0), 0u) << err;
 }
 
+// Found with tests/fuzz: a bad header threw from the reader's constructor, so its destructor never
+// closed the file (one FILE and one descriptor lost per bad trace in a long-lived process).
+TEST(TraceReader, BadHeaderClosesTheFile) {
+  TempDir d;
+  write_text(d.file("bad.jsonl"), "{\"lockstep_trace\":\"1.0\"}\n");
+  auto open_fds = [] {
+    return std::distance(fs::directory_iterator("/proc/self/fd"), fs::directory_iterator{});
+  };
+  const auto before = open_fds();
+  for (int i = 0; i < 100; ++i) EXPECT_NE(error_of(d.file("bad.jsonl")).find(":1: \"config\": a required field"), std::string::npos);
+  EXPECT_EQ(open_fds(), before);
+}
+
 TEST(TraceReader, NeverIssuedHandlesMustBeMarked) {
   TempDir d;
   const std::string head = R"({"lockstep_trace":"1.0","config":{"hosts":1,"maxproc":4,"pid_max":12}})";

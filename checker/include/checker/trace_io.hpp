@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "checker/trace.hpp"
@@ -24,6 +25,9 @@ class TraceFormatError : public std::runtime_error {
 
 std::string header_line(const TraceHeader& h, std::size_t events);  // without the newline
 std::string event_line(const TraceEvent& e);
+
+// The whole trace as the text of a file (lines with their newlines), as write_trace writes it.
+std::string trace_text(const TraceHeader& h, const std::vector<TraceEvent>& events);
 
 // Writes the whole trace to a temporary file beside `path`, flushes it to disk and renames it
 // into place: a reader sees the previous file or the complete new one, never half of one.
@@ -47,10 +51,15 @@ class TraceReader {
 
  private:
   bool read_line(std::string& out);
+  void check_depth(std::string_view text) const;  // fails on JSON nested too deep to handle safely
   [[noreturn]] void fail(const std::string& what) const;
 
   std::string path_;
-  std::FILE* f_ = nullptr;
+  // Closed by the destructor, and also when the constructor throws (a bad header).
+  struct Closer {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+  };
+  std::unique_ptr<std::FILE, Closer> f_;
   std::vector<char> buf_;
   std::size_t pos_ = 0, end_ = 0;
   std::size_t line_ = 0;
