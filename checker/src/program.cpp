@@ -37,9 +37,11 @@ std::string encode(const Program& p) {
   std::string out;
   for (std::size_t i = 0; i < p.steps.size(); ++i) {
     if (i) out += '/';
-    // Trailing zeros are what a missing choice reads as anyway.
+    // Trailing zeros are what a missing choice reads as anyway; a step of zeros only is "0" (as
+    // nothing, a one-step program would be the empty text, which decodes as no step at all).
     std::size_t n = p.steps[i].size();
-    while (n > 0 && p.steps[i][n - 1] == 0) --n;
+    while (n > 1 && p.steps[i][n - 1] == 0) --n;
+    if (n == 0) out += '0';
     for (std::size_t j = 0; j < n; ++j) out += (j ? "." : "") + base36(p.steps[i][j]);
   }
   return out;
@@ -75,7 +77,11 @@ bool decode(const std::string& text, Program& out, std::string& error) {
         step.clear();
       }
     } else {
-      error = fmt::format("program text, column {}: expected a base-36 digit, '.' or '/', found '{}'", i + 1, ch);
+      // A byte that is not printable ASCII is named by its value: the error is one printable line.
+      const auto byte = static_cast<unsigned char>(ch);
+      error = byte >= 0x20 && byte < 0x7f
+                  ? fmt::format("program text, column {}: expected a base-36 digit, '.' or '/', found '{}'", i + 1, ch)
+                  : fmt::format("program text, column {}: expected a base-36 digit, '.' or '/', found the byte 0x{:02x}", i + 1, byte);
       return false;
     }
   }
