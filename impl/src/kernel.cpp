@@ -166,7 +166,9 @@ std::optional<PanicInfo> Kernel::panicked() const {
   return reinterpret_cast<::proc*>(static_cast<std::uintptr_t>(encode((std::uint64_t{1} << 40) - 2)));
 }
 
+// Caller holds proctable_lock_ (proc_handles_).
 ::proc* Kernel::proc_handle_locked(const ProcPtr& p) {
+  LOCKSTEP_ASSERT_HELD(proctable_lock_);
   auto [it, fresh] = proc_handles_.try_emplace(p->serial);
   if (fresh) {
     it->second.kind = p->kind;
@@ -186,14 +188,18 @@ std::optional<PanicInfo> Kernel::panicked() const {
   return proc_handle_locked(it->second);
 }
 
+// Caller holds proctable_lock_ (proc_handles_); the entry stays valid while it does.
 const Kernel::ProcHandleEntry* Kernel::handle_entry_locked(::proc* p) const {
+  LOCKSTEP_ASSERT_HELD(proctable_lock_);
   const auto v = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(p));
   if (p == nullptr || (v >> 40) != kid_) return nullptr;
   auto it = proc_handles_.find(v & ((std::uint64_t{1} << 40) - 1));
   return it == proc_handles_.end() ? nullptr : &it->second;
 }
 
+// Caller holds proctable_lock_ (proc_handles_).
 Kernel::ProcPtr Kernel::lookup_proc_locked(::proc* p, ProcKind* kind) const {
+  LOCKSTEP_ASSERT_HELD(proctable_lock_);
   const ProcHandleEntry* e = handle_entry_locked(p);
   if (e == nullptr) return nullptr;
   if (kind) *kind = e->kind;
@@ -209,8 +215,9 @@ pid_t Kernel::proc_pid(::proc* p) {
 // ---- processes and lwps -----------------------------------------------------------------------------
 
 // SPEC P1's reference allocator: increasing pids from 2, skipping pids in the table, wrapping from
-// PID_MAX to 2. Returns -1 when every pid is taken.
+// PID_MAX to 2. Returns -1 when every pid is taken. Caller holds proctable_lock_ (next_pid_, procs_).
 pid_t Kernel::alloc_pid_locked() {
+  LOCKSTEP_ASSERT_HELD(proctable_lock_);
   const pid_t pid_max = std::max<pid_t>(2, cfg_.pid_max);
   for (pid_t tries = 0; tries < pid_max - 1; ++tries) {
     const pid_t candidate = next_pid_;
@@ -224,8 +231,11 @@ pid_t Kernel::alloc_pid_locked() {
   return -1;
 }
 
+// Caller holds proctable_lock_ (procs_, nprocs_, ppid). The new process's own fields need no lock
+// here: nobody else can reach it before the caller releases proctable_lock_.
 Kernel::ProcPtr Kernel::make_proc_locked(pid_t pid, pid_t ppid, ProcKind kind, std::string comm, uid_t uid,
                                          std::shared_ptr<detail::FdTable> fdt) {
+  LOCKSTEP_ASSERT_HELD(proctable_lock_);
   auto p = std::make_shared<detail::Proc>(*backend_, pid, kind, new_serial(), std::move(comm), std::move(fdt));
   p->ppid = ppid;
   p->uid = uid;
@@ -236,7 +246,16 @@ Kernel::ProcPtr Kernel::make_proc_locked(pid_t pid, pid_t ppid, ProcKind kind, s
 }
 
 // Caller holds proctable_lock_ and p->lock (or p is not yet visible to anyone else).
+//
+// p->lock is asserted only as far as it is always true. The callers that skip it (the constructor,
+// rfork, kthread_create) give p its first lwp in the very proctable_lock_ critical section that
+// created it: until then p is reachable only through procs_, so holding proctable_lock_ is enough.
+// "Not yet visible" is not recorded anywhere, so the exemption checked is the weaker "p has never had
+// an lwp" (next_lid == 1, read unlocked only when p->lock is not held, i.e. only for such a fresh p).
+// It also lets through process 1 before its first newlwp -- but newlwp holds p->lock anyway.
 Kernel::LwpPtr Kernel::make_lwp_locked(const ProcPtr& p, HostContext* bind_to) {
+  LOCKSTEP_ASSERT_HELD(proctable_lock_);
+  LOCKSTEP_ASSERT_HELD_OR(p->lock, p->next_lid == 1);
   auto l = std::make_shared<detail::Lwp>(p, p->next_lid++, new_serial());
   if (bind_to) l->bound_to = bind_to->id();
   p->lwps.push_back(l);
@@ -247,7 +266,10 @@ Kernel::LwpPtr Kernel::make_lwp_locked(const ProcPtr& p, HostContext* bind_to) {
 Kernel::ProcPtr Kernel::current_proc(HostContext& h) { return h.cur_ ? h.cur_->proc : proc1_; }
 
 // Takes the process out of the table (R1: in the same step as its last lwp; K9: at reap).
+// Caller holds proctable_lock_ (procs_, in_table, nprocs_, every ppid); it may or may not hold p->lock
+// (neither caller does: p's lwp and kthread fields are not touched here).
 void Kernel::free_proc_locked(const ProcPtr& p) {
+  LOCKSTEP_ASSERT_HELD(proctable_lock_);
   auto it = procs_.find(p->pid);
   if (it != procs_.end() && it->second == p) procs_.erase(it);
   p->in_table = false;
@@ -280,7 +302,9 @@ void Kernel::drop_fdtable(detail::FdTable& t) {
   }
 }
 
+// Caller holds files_lock_ (files_).
 std::shared_ptr<detail::File> Kernel::file_locked(std::string_view path, bool create) {
+  LOCKSTEP_ASSERT_HELD(files_lock_);
   auto it = files_.find(path);
   if (it != files_.end()) return it->second;
   if (!create) return nullptr;

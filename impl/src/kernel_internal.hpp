@@ -1,4 +1,5 @@
-// Kernel-private data structures. Each field says which lock guards it.
+// Kernel-private data structures. Each field says which lock guards it. Every `*_locked` function
+// asserts the locks its caller holds (impl/assert.hpp).
 #pragma once
 
 #include <atomic>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "impl/assert.hpp"
 #include "impl/kernel.hpp"
 
 namespace lockstep::impl {
@@ -47,6 +49,7 @@ struct FdTable {
   const std::uint64_t id;
 
   int lowest_free_locked() const {
+    LOCKSTEP_ASSERT_HELD(lock);
     int fd = 0;
     for (const auto& [k, v] : fds) {
       if (k != fd) break;

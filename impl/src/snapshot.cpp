@@ -9,7 +9,13 @@
 namespace lockstep::impl {
 
 // Caller holds proctable_lock_ and p.lock (or p is REAPED, hence immutable).
+//
+// The exemption is checked as stated: a REAPED kthread's state was last written under p.lock before
+// kthread_reap put p in reaped_ under proctable_lock_, which we hold, so reading it unlocked is safe
+// (and it is read only when p.lock is not held).
 ProcSnapshot Kernel::snap_proc_locked(const detail::Proc& p) const {
+  LOCKSTEP_ASSERT_HELD(proctable_lock_);
+  LOCKSTEP_ASSERT_HELD_OR(p.lock, p.kt && p.kt->state == KthreadState::reaped);
   ProcSnapshot s;
   s.pid = p.pid;
   s.ppid = p.ppid;

@@ -4,6 +4,8 @@
 // block, wake and handoff is a scheduler event.
 #include "impl/controlled.hpp"
 
+#include "impl/assert.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <stdexcept>
@@ -28,11 +30,13 @@ struct ControlledBackend::Rec {
 };
 
 struct ControlledBackend::CMutex final : MutexImpl {
-  CMutex(ControlledBackend& b, std::string n) : b(b), name(std::move(n)) {}
+  CMutex(ControlledBackend& b, std::string n) : b(b), name_(std::move(n)) {}
   void lock() override { b.lock_mutex(*this, true); }
   void unlock() override { b.unlock_mutex(*this); }
+  bool held() const override { return b.owned_by_caller(*this); }
+  const std::string& name() const override { return name_; }
   ControlledBackend& b;
-  const std::string name;
+  const std::string name_;
   Rec* owner = nullptr;         // guarded by b.m_
   std::deque<Rec*> waiters;     // guarded by b.m_, FIFO: the handoff order is deterministic
 };
@@ -85,11 +89,19 @@ void ControlledBackend::misuse(const std::string& what) {
   throw std::logic_error("controlled backend: " + what);
 }
 
-ControlledBackend::Rec* ControlledBackend::current_locked(std::unique_lock<std::mutex>&) {
+ControlledBackend::Rec* ControlledBackend::find_current_locked(const std::unique_lock<std::mutex>& lk) const {
+  LOCKSTEP_ASSERT_GUARDS(lk, m_);
   if (tl_serial == serial_) return tl_rec;
   const auto me = std::this_thread::get_id();
   for (auto& e : externals_)
     if (e->os_id == me) return e.get();
+  return nullptr;
+}
+
+ControlledBackend::Rec* ControlledBackend::current_locked(std::unique_lock<std::mutex>& lk) {
+  LOCKSTEP_ASSERT_GUARDS(lk, m_);
+  if (Rec* r = find_current_locked(lk)) return r;
+  const auto me = std::this_thread::get_id();
   auto e = std::make_unique<Rec>();
   e->external = true;
   e->os_id = me;
@@ -134,13 +146,14 @@ std::unique_ptr<CondImpl> ControlledBackend::make_cond(std::string name) {
 }
 
 void ControlledBackend::acquire_locked(std::unique_lock<std::mutex>& lk, CMutex& m, Rec* r) {
+  LOCKSTEP_ASSERT_GUARDS(lk, m_);
   while (m.owner != nullptr && m.owner != r) {
     if (r->external && !free_ && !(m.owner->external || m.owner == running_))
-      misuse("unregistered thread would block on mutex '" + m.name + "' held by stopped thread '" +
+      misuse("unregistered thread would block on mutex '" + m.name_ + "' held by stopped thread '" +
              m.owner->name + "'");
     r->state = State::blocked;
     r->reason = Reason::mutex;
-    r->object = m.name;
+    r->object = m.name_;
     r->order = ++seq_;
     m.waiters.push_back(r);
     stop_and_wait(lk, r);
@@ -154,18 +167,19 @@ void ControlledBackend::acquire_locked(std::unique_lock<std::mutex>& lk, CMutex&
 void ControlledBackend::lock_mutex(CMutex& m, bool preemption_point) {
   std::unique_lock lk(m_);
   Rec* r = current_locked(lk);
-  if (m.owner == r) misuse("recursive lock of '" + m.name + "' by '" + r->name + "'");
+  if (m.owner == r) misuse("recursive lock of '" + m.name_ + "' by '" + r->name + "'");
   if (preemption_point && opts_.preempt_at_locks && !free_ && !r->external && r->held == 0) {
     r->state = State::runnable;
     r->reason = Reason::preempted;
-    r->object = m.name;
+    r->object = m.name_;
     r->order = ++seq_;
     stop_and_wait(lk, r);
   }
   acquire_locked(lk, m, r);
 }
 
-void ControlledBackend::release_locked(CMutex& m, Rec* r) {
+void ControlledBackend::release_locked(std::unique_lock<std::mutex>& lk, CMutex& m, Rec* r) {
+  LOCKSTEP_ASSERT_GUARDS(lk, m_);
   --r->held;
   m.owner = nullptr;
   if (!m.waiters.empty()) {  // hand over: the first waiter owns it from now on
@@ -177,19 +191,27 @@ void ControlledBackend::release_locked(CMutex& m, Rec* r) {
   }
 }
 
+// An unregistered thread that never touched this backend owns none of its mutexes (and gets no Rec
+// from being asked).
+bool ControlledBackend::owned_by_caller(const CMutex& m) const {
+  std::unique_lock lk(m_);
+  const Rec* r = find_current_locked(lk);
+  return r != nullptr && m.owner == r;
+}
+
 void ControlledBackend::unlock_mutex(CMutex& m) {
   std::unique_lock lk(m_);
   Rec* r = current_locked(lk);
-  if (m.owner != r) misuse("unlock of '" + m.name + "' by a thread that does not own it");
-  release_locked(m, r);
+  if (m.owner != r) misuse("unlock of '" + m.name_ + "' by a thread that does not own it");
+  release_locked(lk, m, r);
 }
 
 WaitStatus ControlledBackend::cond_wait(CCond& c, CMutex& m, const Ticks* deadline) {
   std::unique_lock lk(m_);
   Rec* r = current_locked(lk);
-  if (m.owner != r) misuse("wait on '" + c.name + "' without holding '" + m.name + "'");
+  if (m.owner != r) misuse("wait on '" + c.name + "' without holding '" + m.name_ + "'");
   if (r->external && !free_) misuse("unregistered thread would wait on '" + c.name + "' under control");
-  release_locked(m, r);
+  release_locked(lk, m, r);
   r->timed_out = false;
   if (deadline != nullptr && *deadline <= now_) {
     r->timed_out = true;  // already expired: no stop

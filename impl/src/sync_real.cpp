@@ -1,5 +1,7 @@
 // The real backend: std primitives and the steady clock. The "hooks" at blocking points are the std
-// calls themselves; nothing is recorded, so this backend costs what std::mutex costs.
+// calls themselves; the only thing recorded is each mutex's owner (for Mutex::held()), one relaxed
+// atomic store per lock and per unlock, so this backend costs about what std::mutex costs.
+#include <atomic>
 #include <condition_variable>
 #include <thread>
 
@@ -10,9 +12,29 @@ namespace {
 
 class RealMutex final : public MutexImpl {
  public:
-  void lock() override { m_.lock(); }
-  void unlock() override { m_.unlock(); }
+  explicit RealMutex(std::string name) : name_(std::move(name)) {}
+  void lock() override {
+    m_.lock();
+    owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  }
+  void unlock() override {
+    owner_.store(std::thread::id{}, std::memory_order_relaxed);
+    m_.unlock();
+  }
+  // Only the owner ever stores its own id, and it clears it before it unlocks (in its own program
+  // order), so a thread reads its own id here iff it owns the mutex. Relaxed is enough: no other data
+  // is published through owner_.
+  bool held() const override { return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id(); }
+  const std::string& name() const override { return name_; }
+  // A condition wait gives the mutex up and takes it back.
+  void wait_begins() { owner_.store(std::thread::id{}, std::memory_order_relaxed); }
+  void wait_ended() { owner_.store(std::this_thread::get_id(), std::memory_order_relaxed); }
+
   std::mutex m_;
+
+ private:
+  const std::string name_;
+  std::atomic<std::thread::id> owner_{};
 };
 
 class RealBackend;
@@ -51,7 +73,9 @@ class RealBackend final : public Backend {
   Ticks now() override {
     return static_cast<Ticks>((std::chrono::steady_clock::now() - epoch_) / tick_);
   }
-  std::unique_ptr<MutexImpl> make_mutex(std::string) override { return std::make_unique<RealMutex>(); }
+  std::unique_ptr<MutexImpl> make_mutex(std::string name) override {
+    return std::make_unique<RealMutex>(std::move(name));
+  }
   std::unique_ptr<CondImpl> make_cond(std::string) override { return std::make_unique<RealCond>(*this); }
   std::unique_ptr<ThreadImpl> spawn(std::string, std::function<void()> body) override {
     return std::make_unique<RealThread>(std::move(body));
@@ -67,11 +91,13 @@ WaitStatus RealCond::wait(MutexImpl& m, const Ticks* deadline) {
   auto& rm = static_cast<RealMutex&>(m);
   std::unique_lock<std::mutex> lk(rm.m_, std::adopt_lock);
   WaitStatus st = WaitStatus::notified;
+  rm.wait_begins();  // others may own it while we sleep
   if (deadline == nullptr) {
     cv_.wait(lk);
   } else if (cv_.wait_until(lk, b_.at(*deadline)) == std::cv_status::timeout) {
     st = WaitStatus::timed_out;
   }
+  rm.wait_ended();
   lk.release();  // the caller still owns the mutex
   return st;
 }

@@ -66,6 +66,7 @@ State initial_state(const Config& c) {
   s.maxproc = c.maxproc;
   s.pid_max = std::max<Pid>(2, c.pid_max);
   // Process 0: the kernel, with lwp0 that is never bound to a host thread, and an empty fd table.
+  // Reading: lwp0 is never handed to a host thread; no API returns it.
   s.fdtables.push_back(FdTable{{}, 1, false});
   s.lwps.push_back(Lwp{0, 1, kUnbound, false});
   Process p0;
@@ -272,6 +273,7 @@ class Step {
     if (const Outcome* bad = check_kthread_handle(Rule::K3, o.proc, o.timo)) return *bad;
     Process& p = s_.procs[o.proc];
     p.kt.suspend_requested = true;
+    // Reading: a second suspend of a parked thread returns 0 at once (the flag is still set).
     if (p.kt.state == KState::Parked) return ok(Rule::K3, 0, "ok(already parked)");
     start_wait(WaitKind::Suspend, o.proc, o.timo);
     return blocked(Rule::K3, WaitKind::Suspend, o.proc);
@@ -284,6 +286,7 @@ class Step {
     p.kt.suspend_requested = false;
     if (p.kt.state != KState::Parked) return ok(Rule::K4, 0, "ok(not parked)");
     // S3: the parked thread leaves PARKED in this very step; its suspend_check returns.
+    // Reading: resume clears the flag and unparks in the same step.
     p.kt.state = KState::Running;
     Outcome back = ok(Rule::K5);
     back.wait = WaitKind::Resume;
@@ -300,6 +303,7 @@ class Step {
     // The acknowledgement: every suspender waiting on p returns 0, in the order its wait began.
     end_waits([&](const Wait& w) { return w.kind != WaitKind::Exit && w.target == o.proc; },
               [&](const Wait& w) { return suspend_result(w, 0); });
+    // Reading: the flag stays set while PARKED (FreeBSD's SIGSTOP stays in p_siglist); K4 clears it.
     p.kt.state = KState::Parked;
     return blocked(Rule::K5, WaitKind::Resume, o.proc);
   }
@@ -311,6 +315,9 @@ class Step {
   }
 
   // K7
+  // Reading: two console entries, the banner now and the result when the inner suspend returns (other
+  // lines may come between them if it blocks). NAME is the comm of the process the handle names, even
+  // one freed since; an immediate answer of the suspend (EINVAL, ESRCH, already parked) prints "stopped".
   Outcome operator()(const op::KprocShutdown& o) {
     s_.console.push_back(shutdown_banner(s_.procs[o.proc].comm));
     // kthread_suspend(p, 60 * hz); its immediate answers (EINVAL, ESRCH, 0) finish the call now.
@@ -597,6 +604,8 @@ StepResult Model::apply(const Op& op, const Choice& choice) {
     return r;
   }
   // §1: any call before rump_init() is FATAL, rump_init() itself initialises.
+  // Reading: a model built with Config{.initialized = false} answers rump_init (by a host) by
+  // initialising, and anything else, by any actor, with FATAL(P0-uninit).
   if (!state_.initialized) {
     if (std::holds_alternative<op::Init>(op.body) && op.actor.kind == Actor::Kind::Host) {
       state_ = initial_state(Config{state_.maxproc, true, state_.pid_max});
@@ -620,7 +629,7 @@ StepResult Model::apply(const Op& op, const Choice& choice) {
     r.outcome = not_runnable(rule, "unknown-proc-handle");
     return r;
   }
-  // Time does not go back.
+  // Reading: time does not go back; tick(n) with n < 0 is NotRunnable.
   if (const auto* t = std::get_if<op::Tick>(&op.body); t != nullptr && t->n < 0) {
     r.outcome = not_runnable(Rule::Tick, "negative-tick");
     return r;

@@ -106,14 +106,17 @@ class ControlledBackend final : public Backend {
   friend struct CMutex;
   friend struct CCond;
   friend class CThread;
-  Rec* current_locked(std::unique_lock<std::mutex>& lk);
+  // The *_locked members run under m_, which `lk` owns (they assert it).
+  Rec* current_locked(std::unique_lock<std::mutex>& lk);  // registers an unknown external thread
+  Rec* find_current_locked(const std::unique_lock<std::mutex>& lk) const;  // nullptr if unknown
   void stop_and_wait(std::unique_lock<std::mutex>& lk, Rec* r);
   void make_runnable(Rec* w, Reason why);
   bool can_run(const Rec* r) const;
   void acquire_locked(std::unique_lock<std::mutex>& lk, CMutex& m, Rec* r);
   void lock_mutex(CMutex& m, bool preemption_point);
   void unlock_mutex(CMutex& m);
-  void release_locked(CMutex& m, Rec* r);
+  void release_locked(std::unique_lock<std::mutex>& lk, CMutex& m, Rec* r);
+  bool owned_by_caller(const CMutex& m) const;  // MutexImpl::held()
   WaitStatus cond_wait(CCond& c, CMutex& m, const Ticks* deadline);
   void notify(CCond& c, bool all);
   void thread_main(Rec* r, const std::function<void()>& body);

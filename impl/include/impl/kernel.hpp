@@ -12,8 +12,12 @@
 //  - a FATAL misuse calls the panic hook; if that returns, the op throws lockstep::impl::Panic (panic.hpp).
 //
 // Locking (NetBSD lwproc.c style; acquire in this order, never the other way):
-//   proctable_lock_ -> Proc::lock (two of them in ascending pid order) -> FdTable::lock -> files_lock_
+//   proctable_lock_ -> Proc::lock (two of them in ascending (pid, serial) order, as ProcLockPair in
+//   src/kernel_internal.hpp takes them; the serial orders processes that share a pid, which the fault
+//   pid_reuse_zombie allows) -> FdTable::lock -> files_lock_
 //   hosts_lock_, waits_lock_, console_lock_, panic_lock_, threads_lock_ are leaves.
+// Private `*_locked` members run with the locks their definitions name held, and assert them
+// (impl/assert.hpp; on in Debug and sanitizer builds).
 // No thread waits on a condition while holding any lock other than the condition's own mutex, so at
 // every point where a thread is stopped by the controlled scheduler it holds no kernel lock.
 #pragma once
@@ -219,7 +223,6 @@ class Kernel {
   void unregister_host(HostContext& h);
   HostId next_host_id() { return next_host_.fetch_add(1); }
   void kthread_main(ProcPtr p);
-  void kthread_exit_locked(detail::Proc& p, int ecode);
   detail::Proc& self_kthread(HostContext& self, const char* op);
   int kthread_target(::proc* p, ProcPtr* out);
   ProcSnapshot snap_proc_locked(const detail::Proc& p) const;

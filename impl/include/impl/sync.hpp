@@ -4,9 +4,13 @@
 // clock with Backend::now() and starts kernel-owned threads with Backend::spawn(). Every point where a
 // thread may block (mutex acquire, condition wait, timed condition wait) or wake another (unlock handoff,
 // notify) is a virtual call into the Backend, so the same kernel code runs over
-//   - the real backend (std primitives, steady clock; sync/real.hpp), and
+//   - the real backend (std primitives, steady clock; impl/src/sync_real.cpp, made by
+//     make_real_backend() below), and
 //   - the controlled backend (a scheduler decides which thread runs and when virtual time advances;
-//     sync/controlled.hpp).
+//     impl/include/impl/controlled.hpp, impl/src/sync_controlled.cpp).
+//
+// Mutex::held() tells whether the calling thread owns a mutex, under either backend; the kernel's
+// lock assertions (impl/assert.hpp) are built on it.
 #pragma once
 
 #include <chrono>
@@ -29,6 +33,11 @@ class MutexImpl {
   virtual ~MutexImpl() = default;
   virtual void lock() = 0;
   virtual void unlock() = 0;
+  // True iff the calling thread owns this mutex (for assertions: cheap, never blocks on the mutex).
+  // A thread waiting on a condition with this mutex does not own it until the wait returns.
+  virtual bool held() const = 0;
+  // The name it was made with (for diagnostics).
+  virtual const std::string& name() const = 0;
 };
 
 class CondImpl {
@@ -74,6 +83,10 @@ class Mutex {
   Mutex(Backend& b, std::string name) : impl_(b.make_mutex(std::move(name))) {}
   void lock() { impl_->lock(); }
   void unlock() { impl_->unlock(); }
+  // True iff the calling thread owns this mutex (NetBSD's mutex_owned()). Only a "yes, I hold it"
+  // answer is meaningful to the caller: for any other thread the owner may change at any moment.
+  bool held() const { return impl_->held(); }
+  const std::string& name() const { return impl_->name(); }
   MutexImpl& impl() { return *impl_; }
 
  private:
