@@ -35,6 +35,42 @@ std::function<void()> Instance::kthread_body(ActorThread* a) const {
   };
 }
 
+std::unique_ptr<Instance> make_instance(const LockstepConfig& c) {
+  auto inst = std::make_unique<Instance>();
+  inst->sched = std::make_shared<Sched>(Sched::Options{false, c.watchdog});
+  impl::KernelConfig kc;
+  kc.maxproc = c.program.maxproc;
+  kc.pid_max = c.program.pid_max;
+  kc.backend = inst->sched;
+  kc.faults = c.faults;
+  kc.panic_hook = [](const impl::PanicInfo&) {};  // returning makes the op throw impl::Panic
+  inst->kernel = std::make_unique<impl::Kernel>(kc);
+  const int n = c.program.chooser.hosts;
+  for (int i = 0; i <= n; ++i) {  // H0..H{n-1}, then the reaper
+    auto a = std::make_unique<ActorThread>();
+    a->name = i < n ? fmt::format("H{}", i) : "reaper";
+    a->ctx = std::make_unique<impl::HostContext>(*inst->kernel, a->name);
+    a->mbox = std::make_unique<Mailbox>(*inst->sched, a->name);
+    inst->host_index[a->ctx->id()] = i;
+    ActorThread* raw = a.get();
+    Sched* sched = inst->sched.get();  // the thread may outlive its runner (an abandoned instance)
+    a->thread = inst->sched->spawn(a->name, [sched, raw] {
+      raw->tid = sched->self().value_or(0);
+      raw->mbox->serve();
+    });
+    inst->hosts.push_back(std::move(a));
+  }
+  return inst;
+}
+
+ActorThread* add_kthread_actor(Instance& inst) {
+  auto a = std::make_unique<ActorThread>();
+  a->name = fmt::format("kthread#{}", inst.kthreads.size());
+  a->mbox = std::make_unique<Mailbox>(*inst.sched, "kthread");
+  inst.kthreads.push_back(std::move(a));
+  return inst.kthreads.back().get();
+}
+
 std::optional<std::string> teardown(std::unique_ptr<Instance> owned, std::chrono::milliseconds grace) {
   std::shared_ptr<Instance> inst(std::move(owned));
   struct Done {

@@ -8,12 +8,14 @@
 #pragma once
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "checker/actor.hpp"
+#include "checker/lockstep.hpp"
 #include "impl/controlled.hpp"
 #include "impl/kernel.hpp"
 #include "model/op.hpp"
@@ -38,11 +40,20 @@ struct Instance {
   std::unique_ptr<impl::Kernel> kernel;
   std::vector<std::unique_ptr<ActorThread>> hosts;    // H0..H{n-1}, then the reaper
   std::vector<std::unique_ptr<ActorThread>> kthreads; // every kthread body started, in creation order
+  std::map<impl::HostId, int> host_index;             // a host thread's kernel id -> its index (H0 = 0)
 
   // A kthread body: registers its thread id, then serves its mailbox until teardown closes it.
   // Captures only the scheduler and the actor, which live as long as the instance.
   std::function<void()> kthread_body(ActorThread* a) const;
 };
+
+// A fresh kernel under a fresh controlled scheduler, with host threads H0..H{n-1} and the reaper
+// spawned (not yet run: they reach their mailboxes at the first settle).
+std::unique_ptr<Instance> make_instance(const LockstepConfig& c);
+
+// The actor of a kthread a step may create. The instance owns it from then on, whatever the step's
+// outcome: a kthread the impl creates and the model refuses serves it too, and teardown closes it.
+ActorThread* add_kthread_actor(Instance& inst);
 
 // Tears the instance down: ends control (every thread runs free), ends every kernel wait,
 // closes every mailbox, joins every thread and destroys the kernel. All of that runs on a

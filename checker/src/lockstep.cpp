@@ -2,18 +2,19 @@
 // caller) owns the model and the comparisons; actor threads only call the impl and
 // post what it returned. Every actor runs under the controlled scheduler, one at a
 // time: a step runs its actor until it returns or blocks in the kernel, then lets
-// every thread the step woke run to its next blocking point, then compares.
+// every thread the step woke run to its next blocking point (in the order the
+// schedule policy picks), then compares. The parts it is made of:
+//   instance.hpp         the kernel, its scheduler and actor threads; bounded teardown
+//   impl_commands.hpp    the op dispatch table: op -> impl call on the acting thread
+//   impl_symbols.hpp     model ids <-> impl handles
+//   outcome_compare.hpp  model outcome vs impl result, rendered alike
+//   observe_impl.hpp     the impl's SPEC §7 observation
+//   schedule_policy.hpp  which thread runs next, when time advances
 #include "checker/lockstep.hpp"
 
-#include <rump/rump_syscalls.h>
-
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -21,9 +22,14 @@
 #include "checker/observation.hpp"
 #include "impl/controlled.hpp"
 #include "impl/kernel.hpp"
+#include "impl_commands.hpp"
+#include "impl_symbols.hpp"
 #include "instance.hpp"
 #include "model/invariants.hpp"
 #include "model/model.hpp"
+#include "observe_impl.hpp"
+#include "outcome_compare.hpp"
+#include "schedule_policy.hpp"
 
 namespace lockstep::checker {
 
@@ -42,65 +48,6 @@ std::string_view to_string(Verdict v) {
 
 namespace {
 
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
-
-bool is_sys_call(const OpBody& b) {
-  return std::holds_alternative<op::Open>(b) || std::holds_alternative<op::Write>(b) ||
-         std::holds_alternative<op::Fstat>(b) || std::holds_alternative<op::Close>(b) ||
-         std::holds_alternative<op::Dup>(b) || std::holds_alternative<op::Setuid>(b);
-}
-bool is_void(const OpBody& b) {
-  return std::holds_alternative<op::Switch>(b) || std::holds_alternative<op::Release>(b) ||
-         std::holds_alternative<op::KprocShutdown>(b) || std::holds_alternative<op::Work>(b) ||
-         std::holds_alternative<op::KthreadExit>(b) || std::holds_alternative<op::SuspendCheck>(b) ||
-         std::holds_alternative<op::Tick>(b) || std::holds_alternative<op::Init>(b) ||
-         std::holds_alternative<op::KprocStart>(b);
-}
-
-std::string errno_name(int e) {
-  switch (e) {
-    case 0: return "0";
-    case EINVAL: return "EINVAL";
-    case ESRCH: return "ESRCH";
-    case EBUSY: return "EBUSY";
-    case EBADF: return "EBADF";
-    case ENOENT: return "ENOENT";
-    case EPERM: return "EPERM";
-    case EAGAIN: return "EAGAIN/EWOULDBLOCK";
-    default: return fmt::format("errno {}", e);
-  }
-}
-
-std::string lwp_name(LwpId l) { return l == kNoLwp ? "NULL" : fmt::format("lwp#{}", l); }
-
-// A returned value as the C API shows it; shared by both sides' renderings so they read alike.
-std::string render_returned(const OpBody& b, std::int64_t ret, int err, std::int64_t st_size, const std::string& lwp) {
-  if (std::holds_alternative<op::Curlwp>(b)) return lwp;
-  if (is_void(b)) return "returned";
-  if (is_sys_call(b) && ret == -1) return fmt::format("-1 {}", errno_name(err));
-  if (std::holds_alternative<op::Fstat>(b)) return fmt::format("0 st_size={}", st_size);
-  if (std::holds_alternative<op::Getpid>(b) || std::holds_alternative<op::Getppid>(b) ||
-      std::holds_alternative<op::Getuid>(b) || is_sys_call(b))
-    return fmt::format("{}", ret);
-  return errno_name(static_cast<int>(ret));
-}
-
-std::string render_model(const Outcome& o, const OpBody& b) {
-  switch (o.kind) {
-    case OutcomeKind::Blocked: return "BLOCKED";
-    case OutcomeKind::Fatal: return std::string(o.label);
-    case OutcomeKind::NotRunnable: return fmt::format("not runnable ({})", o.label);
-    case OutcomeKind::Dead: return "dead";
-    case OutcomeKind::Returned: break;
-  }
-  return render_returned(b, o.ret, o.err, o.st_size, lwp_name(o.lwp));
-}
-
 using HostActor = ActorThread;
 using KthreadActor = ActorThread;
 
@@ -115,35 +62,10 @@ enum class Turn : std::uint8_t { ok, watchdog, out_of_time, livelock };
 
 class Runner {
  public:
-  Runner(const LockstepConfig& c, Model model) : c_(c), model_(std::move(model)) {
-    inst_ = std::make_unique<Instance>();
-    inst_->sched = std::make_shared<Sched>(Sched::Options{false, c.watchdog});
-    sched_ = inst_->sched.get();
-    impl::KernelConfig kc;
-    kc.maxproc = c.program.maxproc;
-    kc.pid_max = c.program.pid_max;
-    kc.backend = inst_->sched;
-    kc.faults = c.faults;
-    kc.panic_hook = [](const impl::PanicInfo&) {};  // returning makes the op throw impl::Panic
-    inst_->kernel = std::make_unique<impl::Kernel>(kc);
-    kernel_ = inst_->kernel.get();
-    proc_of_ = {kernel_->proc_handle(0), kernel_->proc_handle(1)};
-    const int n = c.program.chooser.hosts;
-    for (int i = 0; i <= n; ++i) {  // H0..H{n-1}, then the reaper
-      auto a = std::make_unique<HostActor>();
-      a->name = i < n ? fmt::format("H{}", i) : "reaper";
-      a->ctx = std::make_unique<impl::HostContext>(*kernel_, a->name);
-      a->mbox = std::make_unique<Mailbox>(*sched_, a->name);
-      host_index_[a->ctx->id()] = i;
-      HostActor* raw = a.get();
-      Sched* sched = sched_;  // the thread may outlive this Runner (an abandoned instance): no `this`
-      a->thread = sched_->spawn(a->name, [sched, raw] {
-        raw->tid = sched->self().value_or(0);
-        raw->mbox->serve();
-      });
-      hosts_.push_back(raw);
-      inst_->hosts.push_back(std::move(a));
-    }
+  Runner(const LockstepConfig& c, Model model, std::unique_ptr<SchedulePolicy> policy)
+      : c_(c), inst_(make_instance(c)), sched_(inst_->sched.get()), kernel_(inst_->kernel.get()), sym_(*kernel_),
+        model_(std::move(model)), policy_(std::move(policy)) {
+    for (auto& h : inst_->hosts) hosts_.push_back(h.get());
     start_ = settle();
   }
 
@@ -198,11 +120,11 @@ class Runner {
       const Sched::ThreadId tid = a.tid;
       if (op.actor.kind == Actor::Kind::Kthread) {
         a.pending = op;
-        a.mbox->post(kthread_command(a, op));
+        a.mbox->post(kthread_command(*kernel_, *a.mbox, op, sym_));
       } else {
         a.pending = op;
-        if (creates_kthread(op.body)) newborn = new_kthread_actor();
-        a.mbox->post(host_command(a, op, newborn));
+        if (creates_kthread(op.body)) newborn = add_kthread_actor(*inst_);
+        a.mbox->post(host_command(*kernel_, *a.ctx, op, sym_, newborn ? inst_->kthread_body(newborn) : std::function<void()>{}));
       }
       gone = not_waiting_for_ops(tid, to_string(op.actor));
       if (!gone) {
@@ -227,10 +149,10 @@ class Runner {
     rec.outcome = mr.outcome;
     rec.woke = mr.completions;
     rec.expected = render_model(mr.outcome, op.body);
-    rec.observed = gone ? "never ran" : acting ? render_impl(*acting, op.body) : "BLOCKED";
-    rec.impl = impl_outcome(acting);
+    rec.observed = gone ? "never ran" : acting ? render_impl(*acting, op.body, sym_) : "BLOCKED";
+    rec.impl = impl_outcome(acting, sym_);
     if (gone) rec.impl = ImplOutcome{ImplOutcome::Kind::Error, 0, 0, kNoLwp, 0, *gone};
-    for (const auto& [who, r] : impl_done) rec.impl_woke.emplace_back(r.first.actor, impl_outcome(r.second));
+    for (const auto& [who, r] : impl_done) rec.impl_woke.emplace_back(r.first.actor, impl_outcome(r.second, sym_));
     res.steps.push_back(rec);
     StepRecord& saved = res.steps.back();
 
@@ -239,7 +161,7 @@ class Runner {
       return diverge(res, mr.outcome.label == "pid-not-allowed" ? Rule::R5 : mr.outcome.rule, "pid choice",
                      "a pid not in the table", fmt::format("pid {} (in use)", choice.pid.value_or(0)));
     // 3. The acting op's outcome.
-    if (auto why = compare(mr.outcome, acting, op.body))
+    if (auto why = compare(mr.outcome, acting, op.body, sym_))
       return diverge(res, mr.outcome.rule, fmt::format("{} outcome{}", op_name(op.body), *why), saved.expected, saved.observed);
     if (mr.outcome.is_fatal()) return false;  // §2: both sides FATAL with the same id: agreement, the program ends
     bind(op, mr, acting, newborn, saved);
@@ -255,18 +177,18 @@ class Runner {
       if (it == impl_done.end())
         return diverge(res, m.second.rule, fmt::format("wake-up of {}", who), fmt::format("woken ({})", render_model(m.second, body)),
                        "still blocked");
-      if (auto why = compare(m.second, it->second.second, body))
+      if (auto why = compare(m.second, it->second.second, body, sym_))
         return diverge(res, m.second.rule, fmt::format("wake-up of {}{}", who, *why), render_model(m.second, body),
-                       render_impl(it->second.second, body));
+                       render_impl(it->second.second, body, sym_));
     }
     for (const auto& [who, r] : impl_done)
       if (!model_done.contains(who))
         return diverge(res, wake_rule(r.first.body), fmt::format("wake-up of {} in {}", who, op_name(r.first.body)), "still blocked",
-                       fmt::format("woken ({})", render_impl(r.second, r.first.body)));
+                       fmt::format("woken ({})", render_impl(r.second, r.first.body, sym_)));
 
     // 5. Everything else SPEC §7 names.
     const Observation expected = observe(model_.state(), c_.program.chooser.hosts);
-    const Observation observed = observe_impl();
+    const Observation observed = observe_impl(*inst_, c_.program.chooser.hosts);
     saved.digest = digest(expected);
     if (!(expected == observed)) {
       saved.impl_state = observed;
@@ -286,216 +208,6 @@ class Runner {
   // ---- impl commands -------------------------------------------------------------------------------
   static bool creates_kthread(const OpBody& b) {
     return std::holds_alternative<op::KthreadCreate>(b) || std::holds_alternative<op::KprocStart>(b);
-  }
-
-  template <class F>
-  static Mailbox::Command guarded(F f) {
-    return [f = std::move(f)]() -> ImplResult {
-      ImplResult r;
-      try {
-        r = f();
-      } catch (const impl::Panic& p) {
-        r = ImplResult{};
-        r.kind = ImplResult::Kind::Fatal;
-        r.what = p.rule();
-      } catch (const std::exception& e) {
-        r = ImplResult{};
-        r.kind = ImplResult::Kind::Error;
-        r.what = e.what();
-      } catch (...) {
-        r = ImplResult{};
-        r.kind = ImplResult::Kind::Error;
-        r.what = "an exception of unknown type";
-      }
-      return r;
-    };
-  }
-
-  static ImplResult sys(long v) {
-    ImplResult r;
-    if (v < 0) {
-      r.ret = -1;
-      r.err = static_cast<int>(-v);
-    } else {
-      r.ret = v;
-    }
-    return r;
-  }
-  static ImplResult value(std::int64_t v) {
-    ImplResult r;
-    r.ret = v;
-    return r;
-  }
-
-  ::lwp* lwp_handle(LwpId l) const {
-    if (l == kNoLwp) return nullptr;
-    if (l < lwp_of_.size() && lwp_of_[l] != nullptr) return lwp_of_[l];
-    return kernel_->never_issued_lwp();
-  }
-  ::proc* proc_handle(ProcId p) const {
-    if (p < proc_of_.size() && proc_of_[p] != nullptr) return proc_of_[p];
-    return kernel_->never_issued_proc();
-  }
-
-  // The actor of a kthread a step may create. The instance owns it from now on, whatever the step's
-  // outcome: a kthread the impl creates and the model refuses serves it too, and teardown closes it.
-  KthreadActor* new_kthread_actor() {
-    auto a = std::make_unique<KthreadActor>();
-    a->name = fmt::format("kthread#{}", inst_->kthreads.size());
-    a->mbox = std::make_unique<Mailbox>(*sched_, "kthread");
-    inst_->kthreads.push_back(std::move(a));
-    return inst_->kthreads.back().get();
-  }
-
-  Mailbox::Command host_command(HostActor& a, const Op& op, KthreadActor* newborn) {
-    impl::Kernel& k = *kernel_;
-    impl::HostContext& h = *a.ctx;
-    return std::visit(
-        overloaded{
-            [&](const op::Init&) { return guarded([] { return value(0); }); },
-            [&](const op::Rfork& o) {
-              return guarded([&k, &h, f = o.flags] {
-                ImplResult r = value(k.rfork(h, f));
-                if (r.ret == 0) {
-                  r.new_pid = k.getpid(h);
-                  r.new_lwp = k.curlwp(h);
-                  r.new_proc = k.proc_handle(r.new_pid);
-                }
-                return r;
-              });
-            },
-            [&](const op::Newlwp& o) {
-              return guarded([&k, &h, pid = o.pid] {
-                ImplResult r = value(k.newlwp(h, pid));
-                if (r.ret == 0) r.new_lwp = k.curlwp(h);
-                return r;
-              });
-            },
-            [&](const op::Switch& o) {
-              return guarded([&k, &h, l = lwp_handle(o.lwp)] {
-                k.switch_lwp(h, l);
-                return value(0);
-              });
-            },
-            [&](const op::Release&) { return guarded([&k, &h] { k.releaselwp(h); return value(0); }); },
-            [&](const op::Curlwp&) {
-              return guarded([&k, &h] {
-                ImplResult r;
-                r.lwp = k.curlwp(h);
-                return r;
-              });
-            },
-            [&](const op::Getpid&) { return guarded([&k, &h] { return value(k.getpid(h)); }); },
-            [&](const op::Getppid&) { return guarded([&k, &h] { return value(k.getppid(h)); }); },
-            [&](const op::Open& o) {
-              return guarded([&k, &h, path = o.path, create = o.create] {
-                return sys(k.open(h, path, create ? (RUMP_O_RDWR | RUMP_O_CREAT) : RUMP_O_RDWR));
-              });
-            },
-            [&](const op::Write& o) {
-              return guarded([&k, &h, fd = o.fd, n = o.n] { return sys(k.write(h, fd, static_cast<std::size_t>(n))); });
-            },
-            [&](const op::Fstat& o) {
-              return guarded([&k, &h, fd = o.fd] {
-                std::uint64_t size = 0;
-                ImplResult r = sys(k.fstat(h, fd, &size));
-                r.st_size = static_cast<std::int64_t>(size);
-                return r;
-              });
-            },
-            [&](const op::Close& o) { return guarded([&k, &h, fd = o.fd] { return sys(k.close(h, fd)); }); },
-            [&](const op::Dup& o) { return guarded([&k, &h, fd = o.fd] { return sys(k.dup(h, fd)); }); },
-            [&](const op::Getuid&) { return guarded([&k, &h] { return value(k.getuid(h)); }); },
-            [&](const op::Setuid& o) { return guarded([&k, &h, uid = o.uid] { return sys(k.setuid(h, uid)); }); },
-            [&](const op::KthreadCreate& o) {
-              return guarded([&k, &h, body = inst_->kthread_body(newborn), flags = o.flags, name = o.name] {
-                ::proc* np = nullptr;
-                ImplResult r = value(k.kthread_create(h, body, &np, flags, 0, name));
-                r.proc = np;
-                if (r.ret == 0) r.new_pid = k.proc_pid(np);
-                return r;
-              });
-            },
-            [&](const op::KprocStart& o) {
-              return guarded([&k, &h, body = inst_->kthread_body(newborn), name = o.name] {
-                ::proc* np = nullptr;
-                k.kproc_start(h, body, name, &np);
-                ImplResult r = value(0);
-                r.proc = np;
-                r.new_pid = k.proc_pid(np);
-                return r;
-              });
-            },
-            [&](const op::Suspend& o) {
-              return guarded([&k, &h, p = proc_handle(o.proc), t = o.timo] { return value(k.kthread_suspend(h, p, t)); });
-            },
-            [&](const op::Resume& o) { return guarded([&k, &h, p = proc_handle(o.proc)] { return value(k.kthread_resume(h, p)); }); },
-            [&](const op::SuspendCheck& o) {
-              return guarded([&k, &h, p = proc_handle(o.proc)] { k.kthread_suspend_check(h, p); return value(0); });
-            },
-            [&](const op::KprocShutdown& o) {
-              return guarded([&k, &h, p = proc_handle(o.proc)] { k.kproc_shutdown(h, p, 0); return value(0); });
-            },
-            [&](const op::WaitExit& o) {
-              return guarded([&k, &h, p = proc_handle(o.proc), t = o.timo] { return value(k.kthread_wait_exit(h, p, t)); });
-            },
-            [&](const op::Reap& o) { return guarded([&k, &h, p = proc_handle(o.proc)] { return value(k.kthread_reap(h, p)); }); },
-            // Performed by other actors; a host never posts these.
-            [&](const auto&) {
-              return guarded([]() -> ImplResult { throw std::logic_error("op posted to the wrong actor"); });
-            },
-        },
-        op.body);
-  }
-
-  // Runs on the kthread's own thread. kthread_exit never returns (it unwinds this body), so its
-  // result is posted first; only exceptions derived from std::exception are converted, so the
-  // exit's unwinding (and the kernel's shutdown unwinding) pass through.
-  Mailbox::Command kthread_command(KthreadActor& ka, const Op& op) {
-    impl::Kernel& k = *kernel_;
-    Mailbox* mbox = ka.mbox.get();
-    auto self_host = []() -> impl::HostContext& { return impl::this_kthread()->host; };
-    auto fatal = [](const impl::Panic& p) {
-      ImplResult r;
-      r.kind = ImplResult::Kind::Fatal;
-      r.what = p.rule();
-      return r;
-    };
-    auto error = [](const std::exception& e) {
-      ImplResult r;
-      r.kind = ImplResult::Kind::Error;
-      r.what = e.what();
-      return r;
-    };
-    if (const auto* chk = std::get_if<op::SuspendCheck>(&op.body)) {
-      return [&k, self_host, fatal, error, p = proc_handle(chk->proc)]() -> ImplResult {
-        try {
-          k.kthread_suspend_check(self_host(), p);
-        } catch (const impl::Panic& e) {
-          return fatal(e);
-        } catch (const std::exception& e) {
-          return error(e);
-        }
-        return value(0);
-      };
-    }
-    if (std::holds_alternative<op::Work>(op.body)) {
-      return [&k, self_host, fatal, error]() -> ImplResult {
-        try {
-          k.kthread_progress(self_host());
-        } catch (const impl::Panic& e) {
-          return fatal(e);
-        } catch (const std::exception& e) {
-          return error(e);
-        }
-        return value(0);
-      };
-    }
-    const int code = std::get<op::KthreadExit>(op.body).code;
-    return [&k, self_host, mbox, code]() -> ImplResult {
-      mbox->post_result(value(0));
-      k.kthread_exit(self_host(), code);
-    };
   }
 
   // ---- results and bindings ------------------------------------------------------------------------
@@ -538,145 +250,27 @@ class Runner {
 
   void bind(const Op& op, const StepResult& mr, const std::optional<ImplResult>& r, KthreadActor* newborn, StepRecord& rec) {
     const State& s = model_.state();
-    lwp_of_.resize(s.lwps.size(), nullptr);
-    proc_of_.resize(s.procs.size(), nullptr);
+    sym_.reserve(s.lwps.size(), s.procs.size());
     if (!r || !mr.outcome.returned() || mr.outcome.ret != 0) return;
     const bool new_lwp = std::holds_alternative<op::Rfork>(op.body) || std::holds_alternative<op::Newlwp>(op.body);
     if (new_lwp) {
       const LwpId l = static_cast<LwpId>(s.lwps.size() - 1);
-      lwp_of_[l] = r->new_lwp;
-      lwp_ids_[r->new_lwp] = l;
+      sym_.bind_lwp(l, r->new_lwp);
       rec.bindings.push_back(fmt::format("lwp#{} = {}", l, static_cast<const void*>(r->new_lwp)));
       rec.bound.push_back(Binding{Binding::Kind::Lwp, l, s.procs[s.lwps[l].proc].pid});
     }
     if (std::holds_alternative<op::Rfork>(op.body)) {
-      proc_of_[s.procs.size() - 1] = r->new_proc;
+      sym_.bind_proc(static_cast<ProcId>(s.procs.size() - 1), r->new_proc);
       rec.bindings.push_back(fmt::format("proc#{} = pid {}", s.procs.size() - 1, r->new_pid));
       rec.bound.push_back(Binding{Binding::Kind::Proc, static_cast<std::uint32_t>(s.procs.size() - 1), r->new_pid});
     }
     if (creates_kthread(op.body) && newborn) {
       const ProcId p = mr.outcome.proc;
-      proc_of_[p] = r->proc;
+      sym_.bind_proc(p, r->proc);
       kthreads_[p] = newborn;
       rec.bindings.push_back(fmt::format("proc#{} = kthread pid {}", p, r->new_pid));
       rec.bound.push_back(Binding{Binding::Kind::Proc, p, r->new_pid});
     }
-  }
-
-  std::optional<std::string> compare(const Outcome& m, const std::optional<ImplResult>& r, const OpBody& b) const {
-    if (m.kind == OutcomeKind::Blocked) {
-      if (r) return std::string(" (the call should block)");
-      return std::nullopt;
-    }
-    if (!r) return std::string(" (the call blocked)");
-    if (r->kind == ImplResult::Kind::Error) return fmt::format(" (the impl threw: {})", r->what);
-    if (m.kind == OutcomeKind::Fatal) {
-      if (r->kind != ImplResult::Kind::Fatal || r->what != fatal_name(m.fatal)) return std::string();
-      return std::nullopt;
-    }
-    if (r->kind == ImplResult::Kind::Fatal) return std::string();
-    if (std::holds_alternative<op::Curlwp>(b)) {
-      auto it = lwp_ids_.find(r->lwp);
-      const LwpId got = r->lwp == nullptr ? kNoLwp : it == lwp_ids_.end() ? kNoLwp - 1 : it->second;
-      if (got != m.lwp) return std::string();
-      return std::nullopt;
-    }
-    if (is_void(b)) return std::nullopt;
-    if (m.ret != r->ret || (m.ret == -1 && is_sys_call(b) && m.err != r->err)) return std::string();
-    if (std::holds_alternative<op::Fstat>(b) && m.ret == 0 && m.st_size != r->st_size) return std::string(" (st_size)");
-    return std::nullopt;
-  }
-
-  ImplOutcome impl_outcome(const std::optional<ImplResult>& r) const {
-    ImplOutcome o;
-    if (!r) {
-      o.kind = ImplOutcome::Kind::Blocked;
-      return o;
-    }
-    o.kind = r->kind == ImplResult::Kind::Fatal   ? ImplOutcome::Kind::Fatal
-             : r->kind == ImplResult::Kind::Error ? ImplOutcome::Kind::Error
-                                                  : ImplOutcome::Kind::Returned;
-    o.ret = r->ret;
-    o.err = r->err;
-    o.st_size = r->st_size;
-    o.what = r->what;
-    if (r->lwp != nullptr) {
-      auto it = lwp_ids_.find(r->lwp);
-      o.lwp = it == lwp_ids_.end() ? kNoLwp - 1 : it->second;
-    }
-    return o;
-  }
-
-  std::string render_impl(const ImplResult& r, const OpBody& b) const {
-    if (r.kind == ImplResult::Kind::Fatal) return fmt::format("FATAL({})", r.what);
-    if (r.kind == ImplResult::Kind::Error) return fmt::format("exception: {}", r.what);
-    std::string lwp = "NULL";
-    if (r.lwp != nullptr) {
-      auto it = lwp_ids_.find(r.lwp);
-      lwp = it == lwp_ids_.end() ? fmt::format("an lwp never bound ({})", static_cast<const void*>(r.lwp)) : lwp_name(it->second);
-    }
-    return render_returned(b, r.ret, r.err, r.st_size, lwp);
-  }
-
-  static Rule wake_rule(const OpBody& b) {
-    if (std::holds_alternative<op::Suspend>(b) || std::holds_alternative<op::KprocShutdown>(b)) return Rule::S2;
-    if (std::holds_alternative<op::WaitExit>(b)) return Rule::S5;
-    if (std::holds_alternative<op::SuspendCheck>(b)) return Rule::S3;
-    return Rule::K3;
-  }
-
-  Observation observe_impl() const {
-    const impl::Snapshot snap = kernel_->snapshot();
-    Observation o;
-    auto bound = [&](const std::optional<impl::HostId>& h) -> std::int32_t {
-      if (!h) return kUnbound;
-      if (const impl::HostSnapshot* hs = snap.host(*h); hs != nullptr && hs->kernel_thread) return kKernelThread;
-      auto it = host_index_.find(*h);
-      return it == host_index_.end() ? 1000 + static_cast<std::int32_t>(*h) : it->second;
-    };
-    std::vector<std::uint64_t> table_keys;
-    std::vector<std::vector<std::pair<int, std::uint64_t>>> fd_keys;
-    for (const impl::ProcSnapshot& p : snap.procs) {
-      ObsProc op;
-      op.pid = p.pid;
-      op.ppid = p.ppid;
-      op.comm = p.comm;
-      op.kind = static_cast<ProcKind>(static_cast<int>(p.kind));
-      op.uid = p.uid;
-      for (const impl::LwpSnapshot& l : p.lwps) op.lwps.push_back(ObsLwp{l.lid, bound(l.bound_to), l.released});
-      if (p.kthread) {
-        op.kstate = static_cast<KState>(static_cast<int>(p.kthread->state));
-        op.suspend_requested = p.kthread->suspend_requested;
-        op.progress = p.kthread->progress;
-        op.exit_code = p.kthread->exit_code.value_or(0);
-      }
-      table_keys.push_back(p.fdtable);
-      std::vector<std::pair<int, std::uint64_t>> fds;
-      if (const impl::FdTableSnapshot* t = snap.fdtable(p.fdtable))
-        for (const impl::FdSnapshot& f : t->fds) fds.emplace_back(f.fd, f.description);
-      fd_keys.push_back(std::move(fds));
-      o.procs.push_back(std::move(op));
-    }
-    canonicalize_fds(o.procs, table_keys, fd_keys);
-    o.nprocs = snap.nprocs;
-    for (int i = 0; i < c_.program.chooser.hosts; ++i) {
-      ObsHost oh;
-      if (const impl::HostSnapshot* hs = snap.host(hosts_[i]->ctx->id())) {
-        if (hs->curlwp != 0 && hs->curlwp_pid && hs->curlwp_lid) oh.curlwp = std::pair{*hs->curlwp_pid, *hs->curlwp_lid};
-        oh.pid = hs->current_pid;
-      }
-      o.hosts.push_back(oh);
-    }
-    for (const impl::WaitSnapshot& w : snap.blocked) {
-      if (w.kind == impl::WaitKind::park) continue;  // a parked kthread shows as its state
-      auto it = host_index_.find(w.host);
-      o.blocked.push_back(ObsWait{it == host_index_.end() ? 1000 + static_cast<int>(w.host) : it->second,
-                                  w.kind == impl::WaitKind::suspend ? "kthread_suspend" : "kthread_wait_exit", w.target});
-    }
-    std::stable_sort(o.blocked.begin(), o.blocked.end(), [](const ObsWait& a, const ObsWait& b) { return a.host < b.host; });
-    for (const impl::FileSnapshot& f : snap.files) o.files[f.path] = static_cast<std::int64_t>(f.size);
-    o.console = snap.console;
-    return o;
   }
 
   // ---- verdicts and scheduling ---------------------------------------------------------------------
@@ -739,13 +333,13 @@ class Runner {
     return budget < c_.watchdog ? Turn::out_of_time : Turn::watchdog;
   }
 
-  // Runs every runnable thread, earliest-runnable first, until none is.
+  // Runs runnable threads, one turn each in the order the policy picks, until none is runnable.
   Turn settle() {
     for (std::size_t turns = 0;; ++turns) {
       const std::vector<Sched::ThreadId> ids = sched_->runnable();
       if (ids.empty()) return Turn::ok;
       if (turns == kMaxSettleTurns) return Turn::livelock;
-      if (Turn t = turn(ids.front()); t != Turn::ok) return t;
+      if (Turn t = turn(policy_->next(ids)); t != Turn::ok) return t;
     }
   }
 
@@ -769,12 +363,10 @@ class Runner {
   Sched* sched_ = nullptr;               // inst_'s, for as long as the run lasts
   impl::Kernel* kernel_ = nullptr;
   std::vector<HostActor*> hosts_;        // H0..H{n-1}, then the reaper
-  std::map<impl::HostId, int> host_index_;
+  ImplSymbols sym_;                      // the symbols' impl handles
   std::map<ProcId, KthreadActor*> kthreads_;  // the kthreads the model knows, by model id
   Model model_;
-  std::vector<::lwp*> lwp_of_;          // model LwpId -> impl handle (the symbols' bindings)
-  std::map<::lwp*, LwpId> lwp_ids_;
-  std::vector<::proc*> proc_of_;        // model ProcId -> impl handle
+  std::unique_ptr<SchedulePolicy> policy_;
   Turn start_ = Turn::ok;
   std::optional<Op> in_flight_;         // the op of the step being run
 };
@@ -782,7 +374,7 @@ class Runner {
 }  // namespace
 
 LockstepResult run_lockstep(const Program& p, const LockstepConfig& c) {
-  Runner r(c, Model(Config{c.program.maxproc, true, c.program.pid_max}));
+  Runner r(c, Model(Config{c.program.maxproc, true, c.program.pid_max}), std::make_unique<OpAtATime>());
   std::size_t i = 0;
   return r.run(
       [&](const State& s) -> std::optional<Op> {
@@ -793,7 +385,7 @@ LockstepResult run_lockstep(const Program& p, const LockstepConfig& c) {
 }
 
 LockstepResult run_lockstep(const std::vector<Op>& ops, const LockstepConfig& c) {
-  Runner r(c, Model(Config{c.program.maxproc, true, c.program.pid_max}));
+  Runner r(c, Model(Config{c.program.maxproc, true, c.program.pid_max}), std::make_unique<OpAtATime>());
   std::size_t i = 0;
   return r.run([&](const State&) -> std::optional<Op> { return i < ops.size() ? std::optional<Op>(ops[i++]) : std::nullopt; },
                ops.size());

@@ -1,0 +1,64 @@
+// The impl's SPEC §7 observation (see observe_impl.hpp).
+#include "observe_impl.hpp"
+
+#include <algorithm>
+
+namespace lockstep::checker {
+
+using namespace lockstep::model;
+
+Observation observe_impl(const Instance& inst, int hosts) {
+  const impl::Snapshot snap = inst.kernel->snapshot();
+  Observation o;
+  auto bound = [&](const std::optional<impl::HostId>& h) -> std::int32_t {
+    if (!h) return kUnbound;
+    if (const impl::HostSnapshot* hs = snap.host(*h); hs != nullptr && hs->kernel_thread) return kKernelThread;
+    auto it = inst.host_index.find(*h);
+    return it == inst.host_index.end() ? 1000 + static_cast<std::int32_t>(*h) : it->second;
+  };
+  std::vector<std::uint64_t> table_keys;
+  std::vector<std::vector<std::pair<int, std::uint64_t>>> fd_keys;
+  for (const impl::ProcSnapshot& p : snap.procs) {
+    ObsProc op;
+    op.pid = p.pid;
+    op.ppid = p.ppid;
+    op.comm = p.comm;
+    op.kind = static_cast<ProcKind>(static_cast<int>(p.kind));
+    op.uid = p.uid;
+    for (const impl::LwpSnapshot& l : p.lwps) op.lwps.push_back(ObsLwp{l.lid, bound(l.bound_to), l.released});
+    if (p.kthread) {
+      op.kstate = static_cast<KState>(static_cast<int>(p.kthread->state));
+      op.suspend_requested = p.kthread->suspend_requested;
+      op.progress = p.kthread->progress;
+      op.exit_code = p.kthread->exit_code.value_or(0);
+    }
+    table_keys.push_back(p.fdtable);
+    std::vector<std::pair<int, std::uint64_t>> fds;
+    if (const impl::FdTableSnapshot* t = snap.fdtable(p.fdtable))
+      for (const impl::FdSnapshot& f : t->fds) fds.emplace_back(f.fd, f.description);
+    fd_keys.push_back(std::move(fds));
+    o.procs.push_back(std::move(op));
+  }
+  canonicalize_fds(o.procs, table_keys, fd_keys);
+  o.nprocs = snap.nprocs;
+  for (int i = 0; i < hosts; ++i) {
+    ObsHost oh;
+    if (const impl::HostSnapshot* hs = snap.host(inst.hosts[i]->ctx->id())) {
+      if (hs->curlwp != 0 && hs->curlwp_pid && hs->curlwp_lid) oh.curlwp = std::pair{*hs->curlwp_pid, *hs->curlwp_lid};
+      oh.pid = hs->current_pid;
+    }
+    o.hosts.push_back(oh);
+  }
+  for (const impl::WaitSnapshot& w : snap.blocked) {
+    if (w.kind == impl::WaitKind::park) continue;  // a parked kthread shows as its state
+    auto it = inst.host_index.find(w.host);
+    o.blocked.push_back(ObsWait{it == inst.host_index.end() ? 1000 + static_cast<int>(w.host) : it->second,
+                                w.kind == impl::WaitKind::suspend ? "kthread_suspend" : "kthread_wait_exit", w.target});
+  }
+  std::stable_sort(o.blocked.begin(), o.blocked.end(), [](const ObsWait& a, const ObsWait& b) { return a.host < b.host; });
+  for (const impl::FileSnapshot& f : snap.files) o.files[f.path] = static_cast<std::int64_t>(f.size);
+  o.console = snap.console;
+  return o;
+}
+
+}  // namespace lockstep::checker

@@ -1,0 +1,128 @@
+// Comparing and rendering outcomes (see outcome_compare.hpp).
+#include "outcome_compare.hpp"
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+namespace lockstep::checker {
+
+using namespace lockstep::model;
+
+namespace {
+
+bool is_sys_call(const OpBody& b) {
+  return std::holds_alternative<op::Open>(b) || std::holds_alternative<op::Write>(b) ||
+         std::holds_alternative<op::Fstat>(b) || std::holds_alternative<op::Close>(b) ||
+         std::holds_alternative<op::Dup>(b) || std::holds_alternative<op::Setuid>(b);
+}
+bool is_void(const OpBody& b) {
+  return std::holds_alternative<op::Switch>(b) || std::holds_alternative<op::Release>(b) ||
+         std::holds_alternative<op::KprocShutdown>(b) || std::holds_alternative<op::Work>(b) ||
+         std::holds_alternative<op::KthreadExit>(b) || std::holds_alternative<op::SuspendCheck>(b) ||
+         std::holds_alternative<op::Tick>(b) || std::holds_alternative<op::Init>(b) ||
+         std::holds_alternative<op::KprocStart>(b);
+}
+
+std::string errno_name(int e) {
+  switch (e) {
+    case 0: return "0";
+    case EINVAL: return "EINVAL";
+    case ESRCH: return "ESRCH";
+    case EBUSY: return "EBUSY";
+    case EBADF: return "EBADF";
+    case ENOENT: return "ENOENT";
+    case EPERM: return "EPERM";
+    case EAGAIN: return "EAGAIN/EWOULDBLOCK";
+    default: return fmt::format("errno {}", e);
+  }
+}
+
+std::string lwp_name(LwpId l) { return l == kNoLwp ? "NULL" : fmt::format("lwp#{}", l); }
+
+// A returned value as the C API shows it; shared by both sides' renderings so they read alike.
+std::string render_returned(const OpBody& b, std::int64_t ret, int err, std::int64_t st_size, const std::string& lwp) {
+  if (std::holds_alternative<op::Curlwp>(b)) return lwp;
+  if (is_void(b)) return "returned";
+  if (is_sys_call(b) && ret == -1) return fmt::format("-1 {}", errno_name(err));
+  if (std::holds_alternative<op::Fstat>(b)) return fmt::format("0 st_size={}", st_size);
+  if (std::holds_alternative<op::Getpid>(b) || std::holds_alternative<op::Getppid>(b) ||
+      std::holds_alternative<op::Getuid>(b) || is_sys_call(b))
+    return fmt::format("{}", ret);
+  return errno_name(static_cast<int>(ret));
+}
+
+}  // namespace
+
+std::string render_model(const Outcome& o, const OpBody& b) {
+  switch (o.kind) {
+    case OutcomeKind::Blocked: return "BLOCKED";
+    case OutcomeKind::Fatal: return std::string(o.label);
+    case OutcomeKind::NotRunnable: return fmt::format("not runnable ({})", o.label);
+    case OutcomeKind::Dead: return "dead";
+    case OutcomeKind::Returned: break;
+  }
+  return render_returned(b, o.ret, o.err, o.st_size, lwp_name(o.lwp));
+}
+
+std::optional<std::string> compare(const Outcome& m, const std::optional<ImplResult>& r, const OpBody& b, const ImplSymbols& sym) {
+  if (m.kind == OutcomeKind::Blocked) {
+    if (r) return std::string(" (the call should block)");
+    return std::nullopt;
+  }
+  if (!r) return std::string(" (the call blocked)");
+  if (r->kind == ImplResult::Kind::Error) return fmt::format(" (the impl threw: {})", r->what);
+  if (m.kind == OutcomeKind::Fatal) {
+    if (r->kind != ImplResult::Kind::Fatal || r->what != fatal_name(m.fatal)) return std::string();
+    return std::nullopt;
+  }
+  if (r->kind == ImplResult::Kind::Fatal) return std::string();
+  if (std::holds_alternative<op::Curlwp>(b)) {
+    const LwpId got = r->lwp == nullptr ? kNoLwp : sym.lwp_symbol(r->lwp).value_or(kNoLwp - 1);
+    if (got != m.lwp) return std::string();
+    return std::nullopt;
+  }
+  if (is_void(b)) return std::nullopt;
+  if (m.ret != r->ret || (m.ret == -1 && is_sys_call(b) && m.err != r->err)) return std::string();
+  if (std::holds_alternative<op::Fstat>(b) && m.ret == 0 && m.st_size != r->st_size) return std::string(" (st_size)");
+  return std::nullopt;
+}
+
+ImplOutcome impl_outcome(const std::optional<ImplResult>& r, const ImplSymbols& sym) {
+  ImplOutcome o;
+  if (!r) {
+    o.kind = ImplOutcome::Kind::Blocked;
+    return o;
+  }
+  o.kind = r->kind == ImplResult::Kind::Fatal   ? ImplOutcome::Kind::Fatal
+           : r->kind == ImplResult::Kind::Error ? ImplOutcome::Kind::Error
+                                                : ImplOutcome::Kind::Returned;
+  o.ret = r->ret;
+  o.err = r->err;
+  o.st_size = r->st_size;
+  o.what = r->what;
+  if (r->lwp != nullptr) {
+    o.lwp = sym.lwp_symbol(r->lwp).value_or(kNoLwp - 1);
+  }
+  return o;
+}
+
+std::string render_impl(const ImplResult& r, const OpBody& b, const ImplSymbols& sym) {
+  if (r.kind == ImplResult::Kind::Fatal) return fmt::format("FATAL({})", r.what);
+  if (r.kind == ImplResult::Kind::Error) return fmt::format("exception: {}", r.what);
+  std::string lwp = "NULL";
+  if (r.lwp != nullptr) {
+    const std::optional<LwpId> l = sym.lwp_symbol(r.lwp);
+    lwp = l ? lwp_name(*l) : fmt::format("an lwp never bound ({})", static_cast<const void*>(r.lwp));
+  }
+  return render_returned(b, r.ret, r.err, r.st_size, lwp);
+}
+
+Rule wake_rule(const OpBody& b) {
+  if (std::holds_alternative<op::Suspend>(b) || std::holds_alternative<op::KprocShutdown>(b)) return Rule::S2;
+  if (std::holds_alternative<op::WaitExit>(b)) return Rule::S5;
+  if (std::holds_alternative<op::SuspendCheck>(b)) return Rule::S3;
+  return Rule::K3;
+}
+
+}  // namespace lockstep::checker

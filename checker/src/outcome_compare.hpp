@@ -1,0 +1,28 @@
+// The comparison of one step's outcome: what the model said against what the impl's call ended in,
+// and both rendered alike ("0", "-1 EBADF", "lwp#3", "BLOCKED", "FATAL(L3-stale)") for listings.
+#pragma once
+#include <optional>
+#include <string>
+
+#include "checker/actor.hpp"
+#include "checker/lockstep.hpp"
+#include "impl_symbols.hpp"
+#include "model/op.hpp"
+#include "model/outcome.hpp"
+#include "model/rules.hpp"
+
+namespace lockstep::checker {
+
+std::string render_model(const model::Outcome& o, const model::OpBody& b);
+std::string render_impl(const ImplResult& r, const model::OpBody& b, const ImplSymbols& sym);
+// nullopt when the impl's result (nullopt: the call is still blocked) is the model's outcome; else
+// a note on how they differ (may be empty when the rendered values say it all).
+std::optional<std::string> compare(const model::Outcome& m, const std::optional<ImplResult>& r, const model::OpBody& b,
+                                   const ImplSymbols& sym);
+// The impl's result in the model's terms (handles mapped back to symbols; kNoLwp - 1 for a handle
+// no symbol names).
+ImplOutcome impl_outcome(const std::optional<ImplResult>& r, const ImplSymbols& sym);
+// The rule a wake-up of a call blocked in this op is about (S2 for a suspend, S5 for a wait, ...).
+model::Rule wake_rule(const model::OpBody& b);
+
+}  // namespace lockstep::checker
