@@ -27,6 +27,7 @@
 #include "instance.hpp"
 #include "model/invariants.hpp"
 #include "model/model.hpp"
+#include "model/op_traits.hpp"
 #include "observe_impl.hpp"
 #include "outcome_compare.hpp"
 #include "schedule_policy.hpp"
@@ -206,9 +207,7 @@ class Runner {
   }
 
   // ---- impl commands -------------------------------------------------------------------------------
-  static bool creates_kthread(const OpBody& b) {
-    return std::holds_alternative<op::KthreadCreate>(b) || std::holds_alternative<op::KprocStart>(b);
-  }
+  static bool creates_kthread(const OpBody& b) { return traits(b).creates == Creates::Kthread; }
 
   // ---- results and bindings ------------------------------------------------------------------------
   HostActor& host_actor(const Actor& a) {
@@ -252,14 +251,15 @@ class Runner {
     const State& s = model_.state();
     sym_.reserve(s.lwps.size(), s.procs.size());
     if (!r || !mr.outcome.returned() || mr.outcome.ret != 0) return;
-    const bool new_lwp = std::holds_alternative<op::Rfork>(op.body) || std::holds_alternative<op::Newlwp>(op.body);
+    const Creates creates = traits(op.body).creates;
+    const bool new_lwp = creates == Creates::Lwp || creates == Creates::ProcessAndLwp;
     if (new_lwp) {
       const LwpId l = static_cast<LwpId>(s.lwps.size() - 1);
       sym_.bind_lwp(l, r->new_lwp);
       rec.bindings.push_back(fmt::format("lwp#{} = {}", l, static_cast<const void*>(r->new_lwp)));
       rec.bound.push_back(Binding{Binding::Kind::Lwp, l, s.procs[s.lwps[l].proc].pid});
     }
-    if (std::holds_alternative<op::Rfork>(op.body)) {
+    if (creates == Creates::ProcessAndLwp) {
       sym_.bind_proc(static_cast<ProcId>(s.procs.size() - 1), r->new_proc);
       rec.bindings.push_back(fmt::format("proc#{} = pid {}", s.procs.size() - 1, r->new_pid));
       rec.bound.push_back(Binding{Binding::Kind::Proc, static_cast<std::uint32_t>(s.procs.size() - 1), r->new_pid});

@@ -5,24 +5,16 @@
 
 #include <fmt/format.h>
 
+#include "model/op_traits.hpp"
+
 namespace lockstep::checker {
 
 using namespace lockstep::model;
 
 namespace {
 
-bool is_sys_call(const OpBody& b) {
-  return std::holds_alternative<op::Open>(b) || std::holds_alternative<op::Write>(b) ||
-         std::holds_alternative<op::Fstat>(b) || std::holds_alternative<op::Close>(b) ||
-         std::holds_alternative<op::Dup>(b) || std::holds_alternative<op::Setuid>(b);
-}
-bool is_void(const OpBody& b) {
-  return std::holds_alternative<op::Switch>(b) || std::holds_alternative<op::Release>(b) ||
-         std::holds_alternative<op::KprocShutdown>(b) || std::holds_alternative<op::Work>(b) ||
-         std::holds_alternative<op::KthreadExit>(b) || std::holds_alternative<op::SuspendCheck>(b) ||
-         std::holds_alternative<op::Tick>(b) || std::holds_alternative<op::Init>(b) ||
-         std::holds_alternative<op::KprocStart>(b);
-}
+bool is_sys_call(const OpBody& b) { return traits(b).returns == Returns::Syscall || traits(b).returns == Returns::Stat; }
+bool is_void(const OpBody& b) { return traits(b).returns == Returns::Nothing; }
 
 std::string errno_name(int e) {
   switch (e) {
@@ -42,13 +34,17 @@ std::string lwp_name(LwpId l) { return l == kNoLwp ? "NULL" : fmt::format("lwp#{
 
 // A returned value as the C API shows it; shared by both sides' renderings so they read alike.
 std::string render_returned(const OpBody& b, std::int64_t ret, int err, std::int64_t st_size, const std::string& lwp) {
-  if (std::holds_alternative<op::Curlwp>(b)) return lwp;
-  if (is_void(b)) return "returned";
-  if (is_sys_call(b) && ret == -1) return fmt::format("-1 {}", errno_name(err));
-  if (std::holds_alternative<op::Fstat>(b)) return fmt::format("0 st_size={}", st_size);
-  if (std::holds_alternative<op::Getpid>(b) || std::holds_alternative<op::Getppid>(b) ||
-      std::holds_alternative<op::Getuid>(b) || is_sys_call(b))
-    return fmt::format("{}", ret);
+  switch (traits(b).returns) {
+    case Returns::Lwp: return lwp;
+    case Returns::Nothing: return "returned";
+    case Returns::Stat:
+    case Returns::Syscall:
+      if (ret == -1) return fmt::format("-1 {}", errno_name(err));
+      if (traits(b).returns == Returns::Stat) return fmt::format("0 st_size={}", st_size);
+      return fmt::format("{}", ret);
+    case Returns::Value: return fmt::format("{}", ret);
+    case Returns::Errno: break;
+  }
   return errno_name(static_cast<int>(ret));
 }
 
@@ -77,14 +73,14 @@ std::optional<std::string> compare(const Outcome& m, const std::optional<ImplRes
     return std::nullopt;
   }
   if (r->kind == ImplResult::Kind::Fatal) return std::string();
-  if (std::holds_alternative<op::Curlwp>(b)) {
+  if (traits(b).returns == Returns::Lwp) {
     const LwpId got = r->lwp == nullptr ? kNoLwp : sym.lwp_symbol(r->lwp).value_or(kNoLwp - 1);
     if (got != m.lwp) return std::string();
     return std::nullopt;
   }
   if (is_void(b)) return std::nullopt;
   if (m.ret != r->ret || (m.ret == -1 && is_sys_call(b) && m.err != r->err)) return std::string();
-  if (std::holds_alternative<op::Fstat>(b) && m.ret == 0 && m.st_size != r->st_size) return std::string(" (st_size)");
+  if (traits(b).returns == Returns::Stat && m.ret == 0 && m.st_size != r->st_size) return std::string(" (st_size)");
   return std::nullopt;
 }
 

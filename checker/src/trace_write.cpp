@@ -10,6 +10,7 @@
 
 #include "checker/atomic_file.hpp"
 #include "checker/trace_io.hpp"
+#include "model/op_traits.hpp"
 
 namespace lockstep::checker {
 
@@ -72,46 +73,27 @@ ojson observation_json(const Observation& o) {
                {"blocked", std::move(blocked)}, {"files", std::move(files)}, {"console", o.console}};
 }
 
+// The op's arguments, by its row of the op-traits table. A symbol the events so far have not bound
+// is marked `never_issued` right after it (a handle beyond every issued one); switch(NULL) is null.
 ojson args_json(const OpBody& body, const SymbolCursor& cur) {
   ojson a = ojson::object();
-  auto proc = [&](ProcId p) {
-    a["proc"] = symbol(Binding::Kind::Proc, p);
-    if (p >= cur.next_proc) a["never_issued"] = true;
-  };
-  std::visit(
-      [&](const auto& o) {
-        using T = std::decay_t<decltype(o)>;
-        if constexpr (std::is_same_v<T, op::Rfork>) a["flags"] = o.flags;
-        else if constexpr (std::is_same_v<T, op::Newlwp>) a["pid"] = o.pid;
-        else if constexpr (std::is_same_v<T, op::Switch>) {
-          if (o.lwp == kNoLwp) a["lwp"] = nullptr;
-          else {
-            a["lwp"] = symbol(Binding::Kind::Lwp, o.lwp);
-            if (o.lwp >= cur.next_lwp) a["never_issued"] = true;
-          }
-        } else if constexpr (std::is_same_v<T, op::Open>) {
-          a["path"] = o.path;
-          a["create"] = o.create;
-        } else if constexpr (std::is_same_v<T, op::Write>) {
-          a["fd"] = o.fd;
-          a["n"] = o.n;
-        } else if constexpr (std::is_same_v<T, op::Fstat> || std::is_same_v<T, op::Close> || std::is_same_v<T, op::Dup>)
-          a["fd"] = o.fd;
-        else if constexpr (std::is_same_v<T, op::Setuid>) a["uid"] = o.uid;
-        else if constexpr (std::is_same_v<T, op::KthreadCreate>) {
-          a["flags"] = o.flags;
-          a["name"] = o.name;
-        } else if constexpr (std::is_same_v<T, op::KthreadExit>) a["code"] = o.code;
-        else if constexpr (std::is_same_v<T, op::Suspend> || std::is_same_v<T, op::WaitExit>) {
-          proc(o.proc);
-          a["timo"] = o.timo;
-        } else if constexpr (std::is_same_v<T, op::Resume> || std::is_same_v<T, op::SuspendCheck> ||
-                             std::is_same_v<T, op::KprocShutdown> || std::is_same_v<T, op::Reap>)
-          proc(o.proc);
-        else if constexpr (std::is_same_v<T, op::KprocStart>) a["name"] = o.name;
-        else if constexpr (std::is_same_v<T, op::Tick>) a["n"] = o.n;
-      },
-      body);
+  for_each_arg(body, [&](const ArgTraits& arg, const auto& value) {
+    const std::string key(arg.name);
+    if (arg.kind == ArgKind::LwpSym || arg.kind == ArgKind::ProcSym) {
+      if constexpr (std::is_integral_v<std::decay_t<decltype(value)>>) {
+        const auto id = static_cast<std::uint32_t>(value);
+        const bool lwp = arg.kind == ArgKind::LwpSym;
+        if (lwp && id == kNoLwp) {
+          a[key] = nullptr;
+          return;
+        }
+        a[key] = symbol(lwp ? Binding::Kind::Lwp : Binding::Kind::Proc, id);
+        if (id >= (lwp ? cur.next_lwp : cur.next_proc)) a["never_issued"] = true;
+      }
+      return;
+    }
+    a[key] = value;
+  });
   return a;
 }
 

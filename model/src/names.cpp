@@ -5,20 +5,12 @@
 #include <fmt/format.h>
 
 #include "model/op.hpp"
+#include "model/op_traits.hpp"
 #include "model/state.hpp"
 
 namespace lockstep::model {
 
 namespace {
-
-constexpr std::array<std::string_view, kOpKindCount> kOpNames = {
-    "rump_init",           "rump_pub_lwproc_rfork", "rump_pub_lwproc_newlwp", "rump_pub_lwproc_switch",
-    "rump_pub_lwproc_releaselwp", "rump_pub_lwproc_curlwp", "rump_sys_getpid", "rump_sys_getppid",
-    "rump_sys_open",       "rump_sys_write",        "rump_sys_fstat",         "rump_sys_close",
-    "rump_sys_dup",        "rump_sys_getuid",       "rump_sys_setuid",        "kthread_create",
-    "kthread_exit",        "kthread_suspend",       "kthread_resume",         "kthread_suspend_check",
-    "work",                "kproc_start",           "kproc_shutdown",         "kthread_wait_exit",
-    "reap",                "tick"};
 
 std::string rfork_flags(int flags) {
   switch (flags) {
@@ -68,7 +60,7 @@ std::string args(const OpBody& body) {
 }  // namespace
 
 std::string_view op_name(std::size_t kind_index) {
-  return kind_index < kOpNames.size() ? kOpNames[kind_index] : std::string_view{"?"};
+  return kind_index < kOpTraits.size() ? kOpTraits[kind_index].name : std::string_view{"?"};
 }
 
 std::string to_string(const Actor& a) {
