@@ -76,11 +76,13 @@ void add_run(CLI::App& app, int& exit_code) {
       if (name.empty())
         for (auto f : c.lockstep.faults.names()) name += (name.empty() ? "" : "+") + std::string(f);
       if (name.empty()) name = fmt::format("seed-{}", c.seed);
-      auto writer = [o, &c, &trace_error, name, default_dir](const char* suffix) {
-        return [o, &c, &trace_error, name, suffix, default_dir](const Program& p, const LockstepResult& r) {
+      // The writers live in o->c: they must not own `o` (a reference cycle, a leak at exit).
+      Opts* opts = o.get();
+      auto writer = [opts, &c, &trace_error, name, default_dir](const char* suffix) {
+        return [opts, &c, &trace_error, name, suffix, default_dir](const Program& p, const LockstepResult& r) {
           std::error_code ec;
-          if (default_dir) std::filesystem::create_directories(o->trace_dir, ec);
-          const std::string path = fmt::format("{}/{}{}", o->trace_dir, name, suffix);
+          if (default_dir) std::filesystem::create_directories(opts->trace_dir, ec);
+          const std::string path = fmt::format("{}/{}{}", opts->trace_dir, name, suffix);
           std::vector<TraceEvent> events = trace_events(r, c.lockstep);
           if (r.verdict == Verdict::Deadlock && r.steps.size() < p.steps.size())
             append_stuck_step(events, stuck_op(r, c.lockstep, p), c.lockstep);
