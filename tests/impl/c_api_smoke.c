@@ -1,6 +1,7 @@
 /* A C (not C++) program against the installed headers: compiles with -std=c11 -pedantic -Werror and
  * links against lockstep_impl. It exercises each header once, a C kthread body included. */
 #define _DEFAULT_SOURCE /* usleep */
+#include <stdatomic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,8 @@
     }                                                                   \
   } while (0)
 
-static volatile int stop_now;
+/* Written by main, read by the kthread: an atomic (volatile is no synchronisation; TSan sees the race). */
+static atomic_int stop_now;
 
 static void body(void *arg) {
   int *iterations = arg;
@@ -27,7 +29,7 @@ static void body(void *arg) {
     kthread_suspend_check(curproc);
     lockstep_kthread_progress();
     ++*iterations;
-    if (stop_now) kthread_exit(42);
+    if (atomic_load(&stop_now)) kthread_exit(42);
     usleep(100);
   }
 }
@@ -64,7 +66,7 @@ int main(void) {
   CHECK(kthread_create(body, &iterations, &p, RFFDG, 0, "c%s", "body") == 0);
   CHECK(kthread_suspend(p, 0) == 0);
   CHECK(kthread_resume(p) == 0);
-  stop_now = 1;
+  atomic_store(&stop_now, 1);
   CHECK(kthread_wait_exit(p, 0) == 0);
   CHECK(kthread_reap(p) == 0);
   CHECK(iterations >= 1);

@@ -1,5 +1,6 @@
 /* The C API of an installed lockstep, from C11: rump_lwproc(3), rump system calls, kthread(9). */
 #define _DEFAULT_SOURCE /* usleep */
+#include <stdatomic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -17,7 +18,7 @@
     }                                                                           \
   } while (0)
 
-static volatile int stop_now;
+static atomic_int stop_now;  /* main writes, the kthread reads: an atomic, not volatile */
 
 static void body(void *arg) {
   int *iterations = arg;
@@ -25,7 +26,7 @@ static void body(void *arg) {
     kthread_suspend_check(curproc);
     lockstep_kthread_progress();
     ++*iterations;
-    if (stop_now) kthread_exit(0);
+    if (atomic_load(&stop_now)) kthread_exit(0);
     usleep(100);
   }
 }
@@ -61,7 +62,7 @@ int main(void) {
   CHECK(kthread_create(body, &iterations, &p, RFFDG, 0, "consumer%d", 1) == 0);
   CHECK(kthread_suspend(p, 0) == 0);
   CHECK(kthread_resume(p) == 0);
-  stop_now = 1;
+  atomic_store(&stop_now, 1);
   CHECK(kthread_wait_exit(p, 0) == 0);
   CHECK(kthread_reap(p) == 0);
   CHECK(iterations >= 1);
