@@ -40,6 +40,7 @@ if ! command -v clang++ >/dev/null || [ ! -f "$(clang++ --print-runtime-dir)/lib
   exit 1
 fi
 t0=$(date +%s)
+mkdir -p "$(dirname "$build")"  # a fresh clone has no build/ yet
 cmake -S "$root/tests/fuzz" -B "$build" -G Ninja \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g" "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" >"$build.configure.log" 2>&1 ||
