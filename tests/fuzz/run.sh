@@ -89,7 +89,9 @@ fuzz_stat() { sed -n "s/^stat::$1: *//p" "$2" | tail -n 1; }
 failed=()
 printf '=== fuzzing, %s per target\n%-14s %12s %10s %9s %8s  %s\n' "$what" target executions execs/s seconds rss_mb result
 for t in $targets; do
-  corpus=$build/corpus/$t
+  # A run of N executions adds to the corpus earlier runs grew; a timed run (CI) starts from the seeds
+  # alone, so that it takes its time however large that corpus (libFuzzer runs it all first) has grown.
+  if [ -n "$seconds" ]; then corpus=$build/corpus-timed/$t; rm -rf "$corpus"; else corpus=$build/corpus/$t; fi
   log=$build/logs/$t.log
   mkdir -p "$corpus"
   : >"$log"
