@@ -35,6 +35,19 @@ TEST(ProgramText, EmptyTextIsTheEmptyProgram) {
   EXPECT_TRUE(p.steps.empty());
 }
 
+// A step of zero choices is a step: one such step must not encode as the empty text, which is the
+// empty program (found by fuzzing encode/decode).
+TEST(ProgramText, AStepOfZeroChoicesStaysAStep) {
+  for (const Program& p : {Program{{{0, 0, 0}}}, Program{{{0}, {0}}}, Program{{{5}, {0, 0}, {7}}}}) {
+    const std::string text = encode(p);
+    EXPECT_FALSE(text.empty());
+    Program back;
+    std::string error;
+    ASSERT_TRUE(decode(text, back, error)) << error;
+    EXPECT_EQ(back.steps.size(), p.steps.size()) << text;
+  }
+}
+
 TEST(ChoiceSource, ReadsZeroPastTheEnd) {
   const std::vector<std::uint32_t> c = {7, 9};
   ChoiceSource s(c);
