@@ -9,7 +9,6 @@
 #include <fmt/format.h>
 
 #include "checker/verify_encoder.hpp"
-#include "checker/verify_sequential_store.hpp"
 
 namespace lockstep::checker {
 
@@ -60,8 +59,7 @@ void explain(const VTrace& t, std::size_t k, InvariantVerdict& v, const VerifyOp
   z3::solver s(ctx);
   s.set(p);
   const std::size_t from = t.events[k].step >= o.explain_span ? t.events[k].step - o.explain_span : 0;
-  SequentialStore store(ctx);
-  Encoder enc(s, store, t.hosts, from);
+  Encoder enc(ctx, s, t.hosts, from);
   for (std::size_t i = 0; i <= k; ++i) enc.event(t.events[i]);
   std::vector<z3::expr> bad;
   for (const Check& c : enc.checks())
@@ -114,8 +112,7 @@ VerifyReport verify(const VTrace& t, const VerifyOptions& o) {
   // Constants are numbered from 0 in every call, so the context's symbol table does not grow.
   static thread_local z3::context ctx;
   z3::solver s(ctx, z3::solver::simple());  // the SMT core directly: no per-call tactic setup
-  SequentialStore store(ctx);
-  Encoder enc(s, store, t.hosts, std::nullopt);
+  Encoder enc(ctx, s, t.hosts, std::nullopt);
   const std::size_t window = std::max<std::size_t>(o.window, 1);
   for (std::size_t begin = 0; begin < t.events.size() && !enc.dead(); begin += window) {
     s.push();
@@ -145,8 +142,7 @@ VerifyReport verify(const VTrace& t, const VerifyOptions& o) {
       v.what = with_values(c, m);
       first_index[rule_slot(c.rule)] = static_cast<std::size_t>(std::find_if(t.events.begin(), t.events.end(), [&](const VEvent& e) { return e.step == c.step; }) - t.events.begin());
     }
-    store.reseed(m);  // every current value becomes its numeral: the next window starts small
-    enc.checks().clear();
+    enc.reseed(m);
     s.pop();
   }
   if (o.explain)

@@ -2,11 +2,10 @@
 // problem for the whole history. Positions: an Int per event, ordered by the happens-before edges.
 // Values: every read of an event becomes the value of its last writer in the chosen order (a
 // "reads-from" choice among the writers the graph leaves open), or the initial value. The
-// invariant instances are the encoder's, over a PartialOrderStore, plus R5 over every pair of
-// processes that were ever given one pid and R6 over every process that may be a parent (which of
-// them is in the table when depends on the order). The history is encoded twice: a first pass
-// learns what the file reveals only later (PartialOrderStore::Foresight), which the second, real
-// encoding needs.
+// invariant instances are the sequential encoder's, plus R5 over every pair of processes that were
+// ever given one pid and R6 over every process that may be a parent (which of them is in the table
+// when depends on the order). The history is encoded twice: a first pass learns what the file
+// reveals only later (Encoder::Foresight), which the second, real encoding needs.
 #include "checker/verify_partial.hpp"
 
 #include <algorithm>
@@ -23,7 +22,6 @@
 
 #include "checker/happens_before.hpp"
 #include "checker/verify_encoder.hpp"
-#include "checker/verify_partial_store.hpp"
 
 namespace lockstep::checker {
 
@@ -54,73 +52,63 @@ struct Read {
 
 class PartialOrderProblem {
  public:
-  // The positions are made (and the graph's edges asserted) before the first pass encodes the
-  // history, the encoder after it.
   PartialOrderProblem(const VTrace& t, const HappensBefore& hb, z3::context& ctx, z3::solver& s)
-      : t_(t), hb_(hb), ctx_(ctx), s_(s), order_(positions(t, hb, ctx, s)), fore_(first_pass(t, ctx)), store_(ctx, fore_),
-        enc_(s, store_, t.hosts, std::nullopt) {
+      : t_(t), hb_(hb), ctx_(ctx), s_(s), enc_(ctx, s, t.hosts, std::nullopt) {
     const std::size_t n = t.events.size();
+    // Position of event i = n * rank_i + i: Z3 picks the ranks; equal ranks are ordered by the
+    // file, so no two positions are ever equal and no distinctness constraints are needed (the
+    // order is the sort by (rank, file index)). Edges point forward in the file: rank_a <= rank_b.
+    const z3::expr scale = ctx_.int_val(static_cast<std::int64_t>(n));
+    for (std::size_t i = 0; i < n; ++i) {
+      rank_.push_back(ctx_.int_const(fmt::format("rank{}", i).c_str()));
+      s_.add(rank_.back() >= 0);
+      pos_.push_back(scale * rank_.back() + ctx_.int_val(static_cast<std::int64_t>(i)));
+    }
+    for (auto [it, end] = boost::edges(hb.graph()); it != end; ++it)
+      s_.add(rank_[boost::source(*it, hb.graph())] <= rank_[boost::target(*it, hb.graph())]);
+    fore_ = first_pass(t, ctx);
+    enc_.partial_order(fore_);
     writes_.resize(n);
     for (std::size_t i = 0; i < n && !enc_.dead(); ++i) {
       enc_.event(t.events[i]);
       encoded_ = i + 1;
-      writes_[i] = store_.writes();
-      for (const auto& [k, v] : store_.reads()) reads_.push_back(Read{i, k, v});
+      writes_[i] = enc_.writes();
+      for (const auto& [k, v] : enc_.reads()) reads_.push_back(Read{i, k, v});
       for (const auto& [k, v] : writes_[i]) writers_[k].push_back(i);
-      for (const PartialOrderStore::Created& c : store_.created()) created_.push_back({c.proc, c.pid});
+      for (const Encoder::Created& c : enc_.created()) created_.push_back({c.proc, c.pid});
     }
     pid_pairs_r5();
     parents_r6();
     for (const Read& r : reads_) resolve(r);
   }
 
-  struct Order {
-    std::vector<z3::expr> rank, pos;
-  };
-  // Position of event i = n * rank_i + i: Z3 picks the ranks; equal ranks are ordered by the
-  // file, so no two positions are ever equal and no distinctness constraints are needed (the
-  // order is the sort by (rank, file index)). Edges point forward in the file: rank_a <= rank_b.
-  static Order positions(const VTrace& t, const HappensBefore& hb, z3::context& ctx, z3::solver& s) {
-    const std::size_t n = t.events.size();
-    Order o;
-    const z3::expr scale = ctx.int_val(static_cast<std::int64_t>(n));
-    for (std::size_t i = 0; i < n; ++i) {
-      o.rank.push_back(ctx.int_const(fmt::format("rank{}", i).c_str()));
-      s.add(o.rank.back() >= 0);
-      o.pos.push_back(scale * o.rank.back() + ctx.int_val(static_cast<std::int64_t>(i)));
-    }
-    for (auto [it, end] = boost::edges(hb.graph()); it != end; ++it)
-      s.add(o.rank[boost::source(*it, hb.graph())] <= o.rank[boost::target(*it, hb.graph())]);
-    return o;
-  }
-
-  // The facts the encoder needs from further on in the file (PartialOrderStore::Foresight), from
-  // an encoding of the whole history into a scratch solver.
-  static PartialOrderStore::Foresight first_pass(const VTrace& t, z3::context& ctx) {
+  // The facts the encoder needs from further on in the file (Encoder::Foresight), from an encoding
+  // of the whole history into a scratch solver.
+  static Encoder::Foresight first_pass(const VTrace& t, z3::context& ctx) {
     z3::solver scratch(ctx);
-    PartialOrderStore store(ctx);
-    Encoder e(scratch, store, t.hosts, std::nullopt);
+    Encoder e(ctx, scratch, t.hosts, std::nullopt);
+    e.partial_order();
     for (const VEvent& ev : t.events) {
       if (e.dead()) break;
       e.event(ev);
     }
-    return store.seen();
+    return e.foresight();
   }
 
   std::vector<Check>& checks() { return enc_.checks(); }
   std::size_t reads() const { return reads_.size(); }
   std::size_t encoded() const { return encoded_; }
-  const z3::expr& pos(std::size_t i) const { return order_.pos[i]; }
+  const z3::expr& pos(std::size_t i) const { return pos_[i]; }
 
   // A literal that, assumed, keeps the events before `begin` in file order, first, and those from
   // `end` on in file order, last: only the window's events move (within the graph's edges).
   z3::expr pin(std::size_t begin, std::size_t end) {
     z3::expr lit = ctx_.bool_const(fmt::format("pin{}_{}", begin, end).c_str());
     const std::int64_t last = static_cast<std::int64_t>(end - begin) + 1;
-    for (std::size_t i = 0; i < order_.rank.size(); ++i) {
-      if (i < begin) s_.add(z3::implies(lit, order_.rank[i] == 0));
-      else if (i >= end) s_.add(z3::implies(lit, order_.rank[i] == ctx_.int_val(last)));
-      else s_.add(z3::implies(lit, order_.rank[i] < ctx_.int_val(last)));
+    for (std::size_t i = 0; i < rank_.size(); ++i) {
+      if (i < begin) s_.add(z3::implies(lit, rank_[i] == 0));
+      else if (i >= end) s_.add(z3::implies(lit, rank_[i] == ctx_.int_val(last)));
+      else s_.add(z3::implies(lit, rank_[i] < ctx_.int_val(last)));
     }
     return lit;
   }
@@ -145,7 +133,7 @@ class PartialOrderProblem {
       for (std::size_t a = 0; a < procs.size(); ++a)
         for (std::size_t b = 0; b < procs.size(); ++b) {
           if (a == b) continue;
-          const std::uint64_t ka = key(F::Tab, procs[a]), kb = key(F::Tab, procs[b]);
+          const std::uint64_t ka = Encoder::key_of(F::Tab, procs[a]), kb = Encoder::key_of(F::Tab, procs[b]);
           auto w = writers_.find(ka);
           if (w == writers_.end()) continue;
           for (std::size_t e : w->second) {
@@ -163,7 +151,7 @@ class PartialOrderProblem {
   // that may hold that ppid (one created with a pid c is ever given as ppid) has its membership
   // written; at each such event it is checked with the values right after it in the chosen order.
   void parents_r6() {
-    const PartialOrderStore::Foresight& f = fore_;
+    const Encoder::Foresight& f = fore_;
     std::map<model::Pid, std::vector<model::ProcId>> by_pid{{0, {0}}, {1, {1}}};
     std::vector<model::ProcId> procs{0, 1};
     for (const auto& [p, pid] : created_) {
@@ -172,7 +160,7 @@ class PartialOrderProblem {
     }
     const auto writers = [&](F field, model::ProcId p) -> const std::vector<std::size_t>& {
       static const std::vector<std::size_t> none;
-      auto w = writers_.find(key(field, p));
+      auto w = writers_.find(Encoder::key_of(field, p));
       return w == writers_.end() ? none : w->second;
     };
     for (model::ProcId c : procs) {
@@ -185,12 +173,12 @@ class PartialOrderProblem {
       at.insert(writers(F::Ppid, c).begin(), writers(F::Ppid, c).end());
       for (model::ProcId r : parents)
         if (r != c) at.insert(writers(F::Tab, r).begin(), writers(F::Tab, r).end());
-      const std::uint64_t kt = key(F::Tab, c), kp = key(F::Ppid, c);
+      const std::uint64_t kt = Encoder::key_of(F::Tab, c), kp = Encoder::key_of(F::Ppid, c);
       for (std::size_t e : at) {
         const z3::expr ppid = value_after(e, kp);
         z3::expr_vector names(ctx_);
         for (model::ProcId r : parents)
-          names.push_back(value_after(e, key(F::Tab, r)) == 1 && value_after(e, key(F::Pid, r)) == ppid);
+          names.push_back(value_after(e, Encoder::key_of(F::Tab, r)) == 1 && value_after(e, Encoder::key_of(F::Pid, r)) == ppid);
         const z3::expr holds = value_after(e, kt) != 1 || z3::mk_or(names);
         z3::expr viol = ctx_.bool_const(fmt::format("r6_{}_{}", e, c).c_str());
         s_.add(viol == !holds);
@@ -216,7 +204,7 @@ class PartialOrderProblem {
         }
       }
     }
-    const z3::expr init = ctx_.int_val(ValueStore::initial(r.key));
+    const z3::expr init = ctx_.int_val(enc_.initial(r.key));
     if (open.empty() && definite.size() == 1) {
       s_.add(r.value == writes_[definite[0]].at(r.key));
       return;
@@ -247,14 +235,14 @@ class PartialOrderProblem {
     if (auto it = choices_.find(k); it != choices_.end()) return it->second;
     // mx = the position of the last candidate before the event (-1: none).
     z3::expr mx = ctx_.int_const(fmt::format("mx{}", mx_++).c_str());
-    s_.add(mx < order_.pos[event]);
+    s_.add(mx < pos_[event]);
     z3::expr_vector options(ctx_);
     Choice c;
     for (std::size_t i = 0; i < all.size(); ++i) {
       const std::size_t x = all[i];
-      const z3::expr before = i < definite ? ctx_.bool_val(true) : order_.pos[x] < order_.pos[event];
-      s_.add(z3::implies(before, order_.pos[x] <= mx));
-      c.chosen.push_back(before && mx == order_.pos[x]);
+      const z3::expr before = i < definite ? ctx_.bool_val(true) : pos_[x] < pos_[event];
+      s_.add(z3::implies(before, pos_[x] <= mx));
+      c.chosen.push_back(before && mx == pos_[x]);
       options.push_back(c.chosen.back());
     }
     if (definite == 0) options.push_back(mx == -1);
@@ -274,10 +262,9 @@ class PartialOrderProblem {
   const HappensBefore& hb_;
   z3::context& ctx_;
   z3::solver& s_;
-  Order order_;
-  const PartialOrderStore::Foresight fore_;  // what the first pass saw of the whole history
-  PartialOrderStore store_;
   Encoder enc_;
+  Encoder::Foresight fore_;  // what the first pass saw of the whole history
+  std::vector<z3::expr> pos_, rank_;
   std::vector<std::unordered_map<std::uint64_t, z3::expr>> writes_;
   std::unordered_map<std::uint64_t, std::vector<std::size_t>> writers_;  // in file order
   std::vector<Read> reads_;
