@@ -8,6 +8,7 @@
 
 #include <chrono>
 
+#include "checker/run_trace.hpp"
 #include "checker/campaign.hpp"
 #include "checker/mutants.hpp"
 #include "checker/trace.hpp"

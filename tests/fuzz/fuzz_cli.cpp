@@ -1,4 +1,4 @@
-// Fuzz target: the `lockstep` command line (checker/main.cpp, checker/commands.hpp and every
+// Fuzz target: the `lockstep` command line (checker/cli/main.cpp, checker/commands.hpp and every
 // subcommand's options in checker/cmd_*.cpp, parsed by CLI11). Only parsing: the app is the one
 // `lockstep` builds (make_app), told to stop before the subcommand's callback (stop_before_commands),
 // so nothing is run.

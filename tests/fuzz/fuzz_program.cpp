@@ -1,6 +1,6 @@
-// Fuzz target: the `lockstep run --replay PROGRAM` text (checker/src/program.cpp: decode, encode),
+// Fuzz target: the `lockstep run --replay PROGRAM` text (checker/gen/src/program.cpp: decode, encode),
 // and what a replay does with the decoded choices on the model side: each step resolved by the op
-// chooser against the model's state (checker/src/op_chooser.cpp) and applied to the model, with
+// chooser against the model's state (checker/gen/src/op_chooser.cpp) and applied to the model, with
 // every SPEC §6 invariant checked after it (model/src/invariants.cpp). The impl side of a replay
 // (threads, a scheduler) is the conformance runs' business, not a parser's.
 // The input is the program text. Properties, beyond "no crash, no UB, no leak, no hang":

@@ -1,9 +1,9 @@
-// Fuzz target: the trace reader (checker/src/trace_read.cpp, traces/FORMAT.md), every format
+// Fuzz target: the trace reader (checker/trace/src/trace_read.cpp, traces/FORMAT.md), every format
 // version it reads (1.0, 1.1, 1.2: header, events, observed*, order, after).
 // The input is a whole trace file. Properties, beyond "no crash, no UB, no leak, no hang":
 //  * bad input is a TraceFormatError whose message is one printable UTF-8 line "FILE:LINE: what"
 //    with LINE a line of the file (or the one after its end, for a truncated file);
-//  * whatever the reader accepts, the writer (checker/src/trace_write.cpp) writes as a trace the
+//  * whatever the reader accepts, the writer (checker/trace/src/trace_write.cpp) writes as a trace the
 //    reader accepts again, identical up to what the format defines as normalisation (the version
 //    string, defaults left out), and writing that again gives the same text.
 #include <cstdint>

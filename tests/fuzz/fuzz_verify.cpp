@@ -1,7 +1,7 @@
 // Fuzz target: the input side of `lockstep verify --partial-order` — from trace text to the
-// partial-order problem: the reader, to_vtrace (checker/src/verify_input.cpp), the happens-before
-// graph (checker/src/happens_before.cpp) and the Z3 encoding of the history (the first pass and the
-// problem of checker/src/verify_partial.cpp, through checker/src/verify_encode.cpp and
+// partial-order problem: the reader, to_vtrace (checker/verify/src/verify_input.cpp), the happens-before
+// graph (checker/verify/src/happens_before.cpp) and the Z3 encoding of the history (the first pass and the
+// problem of checker/verify/src/verify_partial.cpp, through checker/verify/src/verify_encode.cpp and
 // verify_checks.cpp). Z3 gets a resource limit so small that no check can settle anything: the
 // problem is built in full, the solving (seconds per input) is not fuzzed.
 // The input is a whole trace file. Properties, beyond "no crash, no UB, no leak, no hang":

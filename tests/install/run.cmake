@@ -46,7 +46,11 @@ foreach(f
     ${INCLUDEDIR}/lockstep/checker/lockstep.hpp
     ${LIBDIR}/liblockstep_impl.a
     ${LIBDIR}/liblockstep_model.a
-    ${LIBDIR}/liblockstep_checker.a
+    ${LIBDIR}/liblockstep_checker_gen.a
+    ${LIBDIR}/liblockstep_checker_trace.a
+    ${LIBDIR}/liblockstep_checker_verify.a
+    ${LIBDIR}/liblockstep_checker_show.a
+    ${LIBDIR}/liblockstep_checker_run.a
     ${LIBDIR}/cmake/lockstep/lockstepConfig.cmake
     ${LIBDIR}/cmake/lockstep/lockstepConfigVersion.cmake
     ${LIBDIR}/cmake/lockstep/lockstepRumpTargets.cmake

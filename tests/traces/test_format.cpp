@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "checker/run_trace.hpp"
 #include "checker/program.hpp"
 #include "checker/random_source.hpp"
 #include "checker/trace_check.hpp"

@@ -5,9 +5,11 @@
 
 #include "checker/campaign.hpp"
 #include "checker/verify.hpp"
+#include "run_to_vtrace.hpp"
 
 using namespace lockstep;
 using namespace lockstep::checker;
+using lockstep::checker::testing::to_vtrace;
 
 namespace lockstep::impl {
 // gtest prints test parameters; found by argument-dependent lookup, so it lives beside Fault.

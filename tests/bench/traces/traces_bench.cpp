@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "checker/run_trace.hpp"
 #include "checker/program.hpp"
 #include "checker/random_source.hpp"
 #include "checker/trace_check.hpp"

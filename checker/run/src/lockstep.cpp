@@ -1,0 +1,410 @@
+// Lockstep execution of one program (see lockstep.hpp). The control thread (the
+// caller) owns the model and the comparisons; actor threads only call the impl and
+// post what it returned. Every actor runs under the controlled scheduler, one at a
+// time: a step runs its actor until it returns or blocks in the kernel, then lets
+// every thread the step woke run to its next blocking point (in the order the
+// schedule policy picks), then compares. The parts it is made of:
+//   instance.hpp         the kernel, its scheduler and actor threads; bounded teardown
+//   impl_commands.hpp    the op dispatch table: op -> impl call on the acting thread
+//   impl_symbols.hpp     model ids <-> impl handles
+//   outcome_compare.hpp  model outcome vs impl result, rendered alike
+//   observe_impl.hpp     the impl's SPEC §7 observation
+//   schedule_policy.hpp  which thread runs next, when time advances
+#include "checker/lockstep.hpp"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "checker/actor.hpp"
+#include "checker/observation.hpp"
+#include "impl/controlled.hpp"
+#include "impl/kernel.hpp"
+#include "impl_commands.hpp"
+#include "impl_symbols.hpp"
+#include "instance.hpp"
+#include "model/invariants.hpp"
+#include "model/model.hpp"
+#include "model/op_traits.hpp"
+#include "observe_impl.hpp"
+#include "outcome_compare.hpp"
+#include "schedule_policy.hpp"
+
+namespace lockstep::checker {
+
+using namespace lockstep::model;
+namespace sync = impl::sync;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+using HostActor = ActorThread;
+using KthreadActor = ActorThread;
+
+// Settling after a step runs every woken thread to its next stop. Threads that keep waking each
+// other for this many turns are a livelock, reported like a deadlock.
+constexpr std::size_t kMaxSettleTurns = 100000;
+// Teardown always gets at least this long, even past the deadline.
+constexpr std::chrono::milliseconds kMinTeardownGrace{50};
+
+// How one scheduling turn (or a settle) ended.
+enum class Turn : std::uint8_t { ok, watchdog, out_of_time, livelock };
+
+class Runner {
+ public:
+  Runner(const LockstepConfig& c, Model model, std::unique_ptr<SchedulePolicy> policy)
+      : c_(c), inst_(make_instance(c)), sched_(inst_->sched.get()), kernel_(inst_->kernel.get()), sym_(*kernel_),
+        model_(std::move(model)), policy_(std::move(policy)) {
+    for (auto& h : inst_->hosts) hosts_.push_back(h.get());
+    start_ = settle();
+  }
+
+  ~Runner() {
+    if (inst_) (void)teardown(std::move(inst_), c_.teardown_grace);
+  }
+
+  LockstepResult run(const std::function<std::optional<Op>(const State&)>& next, std::size_t max_steps) {
+    LockstepResult res;
+    try {
+      if (start_ != Turn::ok) {
+        stopped(res, start_, "before the first step (the actor threads did not reach their mailboxes)");
+      } else {
+        for (std::size_t i = 0; i < max_steps; ++i) {
+          if (c_.deadline && Clock::now() >= *c_.deadline) {
+            res.cut_short = true;
+            break;
+          }
+          std::optional<Op> op = next(model_.state());
+          if (!op) break;
+          if (!step(i, *op, res)) break;
+        }
+      }
+    } catch (const std::exception& e) {
+      // The impl left the scheduler in a state the checker cannot drive or observe (for example a
+      // thread stopped while holding a lock the observation needs): the run cannot go on.
+      deadlock(res, fmt::format("(the checker could not go on: {})", e.what()));
+    }
+    finish(res);
+    return res;
+  }
+
+ private:
+  // ---- one step ------------------------------------------------------------------------------------
+  bool step(std::size_t index, const Op& op, LockstepResult& res) {
+    StepRecord rec;
+    rec.index = index;
+    rec.op = op;
+    in_flight_ = op;
+    if (!model_.runnable(op.actor)) return false;  // a resolved step always names a runnable actor
+
+    // 1. The impl runs the step, then every thread it woke runs to its next blocking point.
+    std::optional<ImplResult> acting;
+    KthreadActor* newborn = nullptr;
+    std::optional<std::string> gone;  // the acting thread could not take the op: why
+    if (op.actor.kind == Actor::Kind::Clock) {
+      sched_->tick(static_cast<sync::Ticks>(std::get<op::Tick>(op.body).n));
+      if (Turn t = settle(); t != Turn::ok) return stopped(res, t, "after tick");
+      acting = value(0);  // the clock's step always returns
+    } else {
+      ActorThread& a = op.actor.kind == Actor::Kind::Kthread ? *kthreads_.at(op.actor.index) : host_actor(op.actor);
+      const Sched::ThreadId tid = a.tid;
+      if (op.actor.kind == Actor::Kind::Kthread) {
+        a.pending = op;
+        a.mbox->post(kthread_command(*kernel_, *a.mbox, op, sym_));
+      } else {
+        a.pending = op;
+        if (creates_kthread(op.body)) newborn = add_kthread_actor(*inst_);
+        a.mbox->post(host_command(*kernel_, *a.ctx, op, sym_, newborn ? inst_->kthread_body(newborn) : std::function<void()>{}));
+      }
+      gone = not_waiting_for_ops(tid, to_string(op.actor));
+      if (!gone) {
+        if (Turn t = turn(tid); t != Turn::ok) return stopped(res, t, fmt::format("{} did not return or block", to_string(op.actor)));
+        if (Turn t = settle(); t != Turn::ok) return stopped(res, t, "after the step");
+        acting = a.mbox->take_result();
+        if (acting) clear_pending(op.actor);
+        else if (const auto t = sched_->thread(tid); t && t->state == Sched::State::exited)
+          gone = fmt::format("{}'s thread exited inside the call", to_string(op.actor));
+      }
+    }
+    std::map<std::string, std::pair<Op, ImplResult>> impl_done = collect_completions();
+
+    // 2. The model takes the same step, binding the pid the impl chose.
+    Choice choice;
+    if (acting && acting->kind == ImplResult::Kind::Returned && acting->new_pid > 0) choice.pid = acting->new_pid;
+    std::optional<State> before;
+    if (c_.invariants) before = model_.state();
+    const StepResult mr = model_.apply(op, choice);
+    res.coverage.count(mr.outcome);
+    for (const Completion& done : mr.completions) res.coverage.count(done.outcome);
+    rec.outcome = mr.outcome;
+    rec.woke = mr.completions;
+    rec.expected = render_model(mr.outcome, op.body);
+    rec.observed = gone ? "never ran" : acting ? render_impl(*acting, op.body, sym_) : "BLOCKED";
+    rec.impl = impl_outcome(acting, sym_);
+    if (gone) rec.impl = ImplOutcome{ImplOutcome::Kind::Error, 0, 0, kNoLwp, 0, *gone};
+    for (const auto& [who, r] : impl_done) rec.impl_woke.emplace_back(r.first.actor, impl_outcome(r.second, sym_));
+    res.steps.push_back(rec);
+    StepRecord& saved = res.steps.back();
+
+    if (gone) return diverge(res, mr.outcome.rule, fmt::format("{} outcome ({})", op_name(op.body), *gone), saved.expected, "never ran");
+    if (mr.outcome.kind == OutcomeKind::NotRunnable)
+      return diverge(res, mr.outcome.label == "pid-not-allowed" ? Rule::R5 : mr.outcome.rule, "pid choice",
+                     "a pid not in the table", fmt::format("pid {} (in use)", choice.pid.value_or(0)));
+    // 3. The acting op's outcome.
+    if (auto why = compare(mr.outcome, acting, op.body, sym_))
+      return diverge(res, mr.outcome.rule, fmt::format("{} outcome{}", op_name(op.body), *why), saved.expected, saved.observed);
+    if (mr.outcome.is_fatal()) return false;  // §2: both sides FATAL with the same id: agreement, the program ends
+    bind(op, mr, acting, newborn, saved);
+
+    // 4. The callers this step woke, with what they returned.
+    std::map<std::string, std::pair<Op, Outcome>> model_done;
+    for (const Completion& d : mr.completions)
+      model_done.emplace(to_string(d.actor), std::pair{blocked_op(d.actor).value_or(Op{d.actor, {}}), d.outcome});
+    for (const auto& [who, m] : model_done) {
+      auto it = impl_done.find(who);
+      const OpBody& body = it != impl_done.end() ? it->second.first.body : m.first.body;
+      saved.completions.push_back(fmt::format("{} -> {}", who, render_model(m.second, body)));
+      if (it == impl_done.end())
+        return diverge(res, m.second.rule, fmt::format("wake-up of {}", who), fmt::format("woken ({})", render_model(m.second, body)),
+                       "still blocked");
+      if (auto why = compare(m.second, it->second.second, body, sym_))
+        return diverge(res, m.second.rule, fmt::format("wake-up of {}{}", who, *why), render_model(m.second, body),
+                       render_impl(it->second.second, body, sym_));
+    }
+    for (const auto& [who, r] : impl_done)
+      if (!model_done.contains(who))
+        return diverge(res, wake_rule(r.first.body), fmt::format("wake-up of {} in {}", who, op_name(r.first.body)), "still blocked",
+                       fmt::format("woken ({})", render_impl(r.second, r.first.body, sym_)));
+
+    // 5. Everything else SPEC §7 names.
+    const Observation expected = observe(model_.state(), c_.program.chooser.hosts);
+    const Observation observed = observe_impl(*inst_, c_.program.chooser.hosts);
+    saved.digest = digest(expected);
+    if (!(expected == observed)) {
+      saved.impl_state = observed;
+      if (auto d = first_difference(expected, observed, mr.outcome.rule)) return diverge(res, d->rule, "state after the step", d->text, "");
+    }
+
+    // 6. The invariants, on the model (a violation here is the model's own bug).
+    if (before) {
+      std::vector<Violation> v = check_step(*before, op, mr, model_.state());
+      std::vector<Violation> vs = check_state(model_.state());
+      v.insert(v.end(), vs.begin(), vs.end());
+      if (!v.empty()) return diverge(res, v.front().rule, "model invariant", "holds", v.front().reason);
+    }
+    return true;
+  }
+
+  // ---- impl commands -------------------------------------------------------------------------------
+  static bool creates_kthread(const OpBody& b) { return traits(b).creates == Creates::Kthread; }
+
+  // ---- results and bindings ------------------------------------------------------------------------
+  HostActor& host_actor(const Actor& a) {
+    return *hosts_[a.kind == Actor::Kind::Reaper ? hosts_.size() - 1 : a.index];
+  }
+
+  // The op an actor is still blocked in (the impl has not returned from it).
+  std::optional<Op> blocked_op(const Actor& a) {
+    if (a.kind == Actor::Kind::Kthread) {
+      auto it = kthreads_.find(a.index);
+      return it == kthreads_.end() ? std::nullopt : it->second->pending;
+    }
+    if (a.kind == Actor::Kind::Host && a.index < hosts_.size()) return hosts_[a.index]->pending;
+    return std::nullopt;
+  }
+
+  void clear_pending(const Actor& a) {
+    if (a.kind == Actor::Kind::Kthread) kthreads_.at(a.index)->pending.reset();
+    else host_actor(a).pending.reset();
+  }
+
+  // Every actor that was blocked in the kernel and has now returned, by actor name.
+  std::map<std::string, std::pair<Op, ImplResult>> collect_completions() {
+    std::map<std::string, std::pair<Op, ImplResult>> done;
+    for (auto& h : hosts_)
+      if (h->pending)
+        if (auto r = h->mbox->take_result()) {
+          done.emplace(to_string(h->pending->actor), std::pair{*h->pending, *r});
+          h->pending.reset();
+        }
+    for (auto& [id, k] : kthreads_)
+      if (k->pending)
+        if (auto r = k->mbox->take_result()) {
+          done.emplace(to_string(k->pending->actor), std::pair{*k->pending, *r});
+          k->pending.reset();
+        }
+    return done;
+  }
+
+  void bind(const Op& op, const StepResult& mr, const std::optional<ImplResult>& r, KthreadActor* newborn, StepRecord& rec) {
+    const State& s = model_.state();
+    sym_.reserve(s.lwps.size(), s.procs.size());
+    if (!r || !mr.outcome.returned() || mr.outcome.ret != 0) return;
+    const Creates creates = traits(op.body).creates;
+    const bool new_lwp = creates == Creates::Lwp || creates == Creates::ProcessAndLwp;
+    if (new_lwp) {
+      const LwpId l = static_cast<LwpId>(s.lwps.size() - 1);
+      sym_.bind_lwp(l, r->new_lwp);
+      rec.bindings.push_back(fmt::format("lwp#{} = {}", l, static_cast<const void*>(r->new_lwp)));
+      rec.bound.push_back(Binding{Binding::Kind::Lwp, l, s.procs[s.lwps[l].proc].pid});
+    }
+    if (creates == Creates::ProcessAndLwp) {
+      sym_.bind_proc(static_cast<ProcId>(s.procs.size() - 1), r->new_proc);
+      rec.bindings.push_back(fmt::format("proc#{} = pid {}", s.procs.size() - 1, r->new_pid));
+      rec.bound.push_back(Binding{Binding::Kind::Proc, static_cast<std::uint32_t>(s.procs.size() - 1), r->new_pid});
+    }
+    if (creates_kthread(op.body) && newborn) {
+      const ProcId p = mr.outcome.proc;
+      sym_.bind_proc(p, r->proc);
+      kthreads_[p] = newborn;
+      rec.bindings.push_back(fmt::format("proc#{} = kthread pid {}", p, r->new_pid));
+      rec.bound.push_back(Binding{Binding::Kind::Proc, p, r->new_pid});
+    }
+  }
+
+  // ---- verdicts and scheduling ---------------------------------------------------------------------
+  bool diverge(LockstepResult& res, Rule rule, std::string what, std::string expected, std::string observed) {
+    res.verdict = Verdict::Diverge;
+    res.divergence = Divergence{res.steps.empty() ? 0 : res.steps.back().index, rule, std::move(what), std::move(expected),
+                                std::move(observed)};
+    return false;
+  }
+
+  static std::string state_text(const Sched::ThreadInfo& t) {
+    return t.state == Sched::State::running   ? "RUNNING (stuck)"
+           : t.state == Sched::State::blocked ? "blocked on " + t.object
+           : t.state == Sched::State::exited  ? "exited"
+                                              : "runnable";
+  }
+  static std::string thread_line(const Sched::ThreadInfo& t) { return fmt::format("  #{} {:<10} {}\n", t.id, t.name, state_text(t)); }
+
+  bool deadlock(LockstepResult& res, const std::string& where) {
+    res.verdict = Verdict::Deadlock;
+    std::string report = fmt::format("no progress within {} ms {}; threads:\n", c_.watchdog.count(), where);
+    for (const Sched::ThreadInfo& t : sched_->threads()) report += thread_line(t);
+    res.deadlock_report = report;
+    return false;
+  }
+
+  // A turn or a settle that did not end normally ends the run: a DEADLOCK, a livelock (reported as
+  // one), or the deadline (no verdict).
+  bool stopped(LockstepResult& res, Turn t, const std::string& where) {
+    if (t == Turn::out_of_time) {
+      res.cut_short = true;
+      return false;
+    }
+    res.stuck = in_flight_;
+    if (t == Turn::livelock)
+      return deadlock(res, fmt::format("{} (a livelock: {} scheduling turns without reaching quiescence)", where, kMaxSettleTurns));
+    return deadlock(res, where);
+  }
+
+  // Why thread `tid` cannot take a posted op (it is not waiting in its mailbox), if it cannot.
+  std::optional<std::string> not_waiting_for_ops(Sched::ThreadId tid, const std::string& name) const {
+    const std::optional<Sched::ThreadInfo> t = tid == 0 ? std::nullopt : sched_->thread(tid);
+    if (!t) return fmt::format("{}'s thread never started", name);
+    if (t->state == Sched::State::exited) return fmt::format("{}'s thread has exited", name);
+    if (t->state != Sched::State::runnable) return fmt::format("{}'s thread is still inside an earlier call ({})", name, state_text(*t));
+    return std::nullopt;
+  }
+
+  // The watchdog of the next turn: the configured one, or less when the deadline is nearer.
+  std::chrono::milliseconds turn_budget() const {
+    if (!c_.deadline) return c_.watchdog;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*c_.deadline - Clock::now());
+    return std::clamp(left, std::chrono::milliseconds(0), c_.watchdog);
+  }
+
+  Turn turn(Sched::ThreadId tid) {
+    const std::chrono::milliseconds budget = turn_budget();
+    if (budget.count() == 0) return Turn::out_of_time;
+    if (sched_->run(tid, budget).stop != Sched::Stop::watchdog) return Turn::ok;
+    return budget < c_.watchdog ? Turn::out_of_time : Turn::watchdog;
+  }
+
+  // Runs runnable threads, one turn each in the order the policy picks, until none is runnable.
+  Turn settle() {
+    for (std::size_t turns = 0;; ++turns) {
+      const std::vector<Sched::ThreadId> ids = sched_->runnable();
+      if (ids.empty()) return Turn::ok;
+      if (turns == kMaxSettleTurns) return Turn::livelock;
+      if (Turn t = turn(policy_->next(ids)); t != Turn::ok) return t;
+    }
+  }
+
+  // Tears the instance down within its grace period; an instance that cannot be torn down is
+  // abandoned and reported, and a run that otherwise agreed becomes a DEADLOCK.
+  void finish(LockstepResult& res) {
+    std::chrono::milliseconds grace = c_.teardown_grace;
+    if (c_.deadline)
+      grace = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(*c_.deadline - Clock::now()), kMinTeardownGrace, grace);
+    std::optional<std::string> stuck = teardown(std::move(inst_), grace);
+    if (!stuck) return;
+    res.abandoned = *stuck;
+    if (res.verdict == Verdict::Agree && !res.cut_short) {
+      res.verdict = Verdict::Deadlock;
+      res.deadlock_report = "the run agreed, but at teardown " + *stuck;
+    }
+  }
+
+  const LockstepConfig& c_;
+  std::unique_ptr<Instance> inst_;       // everything the impl runs on; handed to teardown at the end
+  Sched* sched_ = nullptr;               // inst_'s, for as long as the run lasts
+  impl::Kernel* kernel_ = nullptr;
+  std::vector<HostActor*> hosts_;        // H0..H{n-1}, then the reaper
+  ImplSymbols sym_;                      // the symbols' impl handles
+  std::map<ProcId, KthreadActor*> kthreads_;  // the kthreads the model knows, by model id
+  Model model_;
+  std::unique_ptr<SchedulePolicy> policy_;
+  Turn start_ = Turn::ok;
+  std::optional<Op> in_flight_;         // the op of the step being run
+};
+
+}  // namespace
+
+LockstepResult run_lockstep(const Program& p, const LockstepConfig& c) {
+  Runner r(c, Model(Config{c.program.maxproc, true, c.program.pid_max}), std::make_unique<OpAtATime>());
+  std::size_t i = 0;
+  return r.run(
+      [&](const State& s) -> std::optional<Op> {
+        if (i >= p.steps.size()) return std::nullopt;
+        return resolve(s, c.program, p.steps[i++]);
+      },
+      p.steps.size());
+}
+
+LockstepResult run_lockstep(const std::vector<Op>& ops, const LockstepConfig& c) {
+  Runner r(c, Model(Config{c.program.maxproc, true, c.program.pid_max}), std::make_unique<OpAtATime>());
+  std::size_t i = 0;
+  return r.run([&](const State&) -> std::optional<Op> { return i < ops.size() ? std::optional<Op>(ops[i++]) : std::nullopt; },
+               ops.size());
+}
+
+std::string LockstepResult::summary() const {
+  if (verdict == Verdict::Agree && cut_short) return fmt::format("cut short by the deadline after {} steps (no verdict)", steps.size());
+  if (verdict == Verdict::Agree) return fmt::format("agree ({} steps)", steps.size());
+  if (verdict == Verdict::Deadlock) return fmt::format("DEADLOCK at step {}", steps.empty() ? 0 : steps.size());
+  const Divergence& d = *divergence;
+  // A state difference carries its own "expected X, observed Y" text in `expected`.
+  if (d.observed.empty()) return fmt::format("DIVERGE at step {} [{}]: {}: {}", d.step, rule_name(d.rule), d.what, d.expected);
+  return fmt::format("DIVERGE at step {} [{}]: {}: expected {}, observed {}", d.step, rule_name(d.rule), d.what, d.expected,
+                     d.observed);
+}
+
+std::string listing(const LockstepResult& r) {
+  std::string out;
+  for (const StepRecord& s : r.steps) {
+    out += fmt::format("  {:>3}  {:<52} model: {:<22} impl: {}\n", s.index, to_string(s.op), s.expected, s.observed);
+    for (const std::string& c : s.completions) out += fmt::format("         woke {}\n", c);
+  }
+  if (r.stuck)
+    out += fmt::format("  {:>3}  {:<52} model: {:<22} impl: {}\n", r.steps.size(), to_string(*r.stuck), "-", "never finished");
+  out += fmt::format("  => {}\n", r.summary());
+  if (!r.deadlock_report.empty()) out += r.deadlock_report;
+  if (!r.abandoned.empty() && r.deadlock_report.find(r.abandoned) == std::string::npos) out += r.abandoned;
+  return out;
+}
+
+}  // namespace lockstep::checker

@@ -1,0 +1,131 @@
+// A trace: the durable record of one lockstep run (traces/FORMAT.md). A header (format
+// version, tool, seed, configuration, fault, the SPEC rules it is about, the verdict it
+// was recorded with) and one event per executed step: actor, op with arguments, the
+// outcome, the blocked callers it woke, the symbols it bound, and the digest of the
+// SPEC §7 observation after it. Symbols are the model's serial ids (`lwp#3`, `proc#2`).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "checker/observation.hpp"
+#include "model/model.hpp"
+#include "model/op.hpp"
+#include "model/outcome.hpp"
+#include "model/rules.hpp"
+
+namespace lockstep::checker {
+
+// Major: a reader refuses any other major. Minor: additions a reader of the same major may ignore.
+inline constexpr int kTraceMajor = 1;
+// 1.1: observed, observed_woke, observed_state. 1.2: header `order`, event `after` (partial-order histories).
+inline constexpr int kTraceMinor = 2;
+
+// The verdict of a lockstep run, as a trace records it.
+enum class Verdict : std::uint8_t { Agree, Diverge, Deadlock };
+std::string_view to_string(Verdict v);
+
+// A symbol a step bound: model id `id` of `kind` names the object the step created.
+struct Binding {
+  enum class Kind : std::uint8_t { Lwp, Proc } kind = Kind::Lwp;
+  std::uint32_t id = 0;   // model LwpId / ProcId: the symbol
+  model::Pid pid = 0;     // the pid the kernel chose (Proc), or the lwp's process (Lwp)
+  friend bool operator==(const Binding&, const Binding&) = default;
+};
+
+struct TraceConfig {
+  int hosts = 3;
+  int kthreads = 2;     // the chooser's bound on live kthreads (informative for a replay of ops)
+  int maxproc = 12;
+  model::Pid pid_max = 12;
+  friend bool operator==(const TraceConfig&, const TraceConfig&) = default;
+};
+
+// The verdict a trace was recorded with. For a divergence: where, under which rule, and how.
+struct TraceExpect {
+  Verdict verdict = Verdict::Agree;
+  std::size_t step = 0;
+  model::Rule rule = model::Rule::P0;
+  std::string what, expected, observed;
+  friend bool operator==(const TraceExpect&, const TraceExpect&) = default;
+};
+
+struct TraceHeader {
+  int major = kTraceMajor;
+  int minor = kTraceMinor;
+  std::string tool;                  // "lockstep 0.1.0"
+  std::uint64_t seed = 0;
+  TraceConfig config;
+  std::vector<std::string> faults;   // injected faults of the recording run (empty: the correct impl)
+  std::vector<std::string> rules;    // SPEC rule ids the trace is about
+  TraceExpect expect;
+  std::string program;               // the choice program (`lockstep run --replay` text), may be empty
+  // Format 1.2 `"order": "partial"`: the file's event order is only one linearization the recorder
+  // knows to be consistent; the real order is the partial order of per-actor program order, the
+  // causal links a judge derives, and the events' `after` edges. False (`"total"`, the default):
+  // the events happened in file order.
+  bool partial_order = false;
+  friend bool operator==(const TraceHeader&, const TraceHeader&) = default;
+};
+
+// model::Outcome with an owned label (model::Outcome's label views the model's static strings).
+struct TraceOutcome {
+  model::OutcomeKind kind = model::OutcomeKind::Returned;
+  std::optional<model::Rule> rule;    // optional in foreign traces; checked when present
+  std::optional<std::string> label;   // likewise
+  std::int64_t ret = 0;
+  int err = 0;
+  model::LwpId lwp = model::kNoLwp;
+  model::ProcId proc = model::kNoProc;
+  std::int64_t st_size = 0;
+  model::WaitKind wait = model::WaitKind::Suspend;
+  model::ProcId wait_target = model::kNoProc;
+  model::Fatal fatal = model::Fatal::None;
+  friend bool operator==(const TraceOutcome&, const TraceOutcome&) = default;
+};
+
+struct TraceCompletion {
+  model::Actor actor;
+  TraceOutcome outcome;
+  friend bool operator==(const TraceCompletion&, const TraceCompletion&) = default;
+};
+
+struct TraceEvent {
+  std::size_t step = 0;
+  model::Op op;
+  TraceOutcome outcome;
+  std::vector<TraceCompletion> woke;
+  std::vector<Binding> bound;
+  std::optional<std::uint64_t> digest;  // absent on a step that ended the run (FATAL, divergence)
+  // What the implementation did where it differed from the model (a divergent step): its outcome,
+  // the blocked calls it returned from, and its §7 observation. Absent where it agreed.
+  std::optional<TraceOutcome> observed;
+  std::optional<std::vector<TraceCompletion>> observed_woke;
+  std::optional<Observation> observed_state;
+  // Format 1.2: extra happens-before edges, e.g. real time order from a stress run. This event began
+  // after each of these events (by step) ended; each is less than `step`, none twice.
+  std::vector<std::size_t> after;
+  friend bool operator==(const TraceEvent&, const TraceEvent&) = default;
+};
+
+TraceOutcome to_trace(const model::Outcome& o);
+// Field-by-field agreement of a recorded outcome with one the model (or a replay) produced;
+// rule and label are compared only when the trace has them. Empty when equal, else what differs.
+std::string outcome_difference(const TraceOutcome& recorded, const model::Outcome& actual);
+std::string outcome_difference(const TraceOutcome& recorded, const TraceOutcome& actual);
+std::string render(const TraceOutcome& o);
+
+// One step of the model alone as an event: outcome, wake-ups, the symbols it created (with their
+// pids) and, when digest_hosts > 0, the digest of the §7 observation of hosts 0..digest_hosts-1.
+TraceEvent model_step(model::Model& m, const model::Op& op, const model::Choice& choice, int digest_hosts);
+// The pid choice an event records (the pid bound to the process it created), for model_step.
+model::Choice recorded_choice(const TraceEvent& e);
+
+std::string symbol(Binding::Kind k, std::uint32_t id);  // "lwp#3", "proc#2"
+std::string actor_name(const model::Actor& a);          // "H0", "K2", "clock", "reaper"
+std::string_view wait_name(model::WaitKind w);
+std::string_view kind_name(model::OutcomeKind k);
+
+}  // namespace lockstep::checker
