@@ -111,6 +111,9 @@ std::vector<Kernel::ProcPtr> Kernel::all_kthreads() {
 
 void Kernel::interrupt_waits() {
   dying_.store(true);
+  // A thread stopped by a controlled scheduler while it holds proctable_lock_ or a process lock would
+  // make the locking below throw (or hang): let every thread run on from here.
+  backend_->release_all();
   const std::vector<ProcPtr> kthreads = all_kthreads();
   // Wake every kernel wait of a kthread: a parked thread unwinds out of its body (KernelShutdown).
   for (auto& p : kthreads) {
@@ -122,9 +125,8 @@ void Kernel::interrupt_waits() {
 }
 
 Kernel::~Kernel() {
-  interrupt_waits();
+  interrupt_waits();  // also releases a controlled backend: stopped threads run to their end
   const std::vector<ProcPtr> kthreads = all_kthreads();
-  backend_->release_all();  // a controlled backend: let stopped threads run to their end
   for (auto& p : kthreads) join_kthread(*p);
   for (auto& p : kthreads) p->kt->host.reset();  // unregisters the kthreads' host contexts
   // Break the Proc <-> Lwp reference cycles.
@@ -276,10 +278,16 @@ void Kernel::free_proc_locked(const ProcPtr& p) {
   // FAULT nprocs_not_decremented (breaks R6): the counter keeps counting the freed process.
   if (!fault(Fault::nprocs_not_decremented)) --nprocs_;
   // FAULT orphans_keep_ppid (breaks L4/R6): children keep pointing at the dead parent.
-  if (!fault(Fault::orphans_keep_ppid))
-    for (auto& [pid, q] : procs_)
-      if (q->ppid == p->pid) q->ppid = 1;
+  // (FAULT reparent_late: releaselwp reparents them later, in a critical section of its own.)
+  if (!fault(Fault::orphans_keep_ppid) && !fault(Fault::reparent_late)) reparent_children_locked(p->pid);
   drop_fdtable(*p->fdt);
+}
+
+// The children of `pid` get ppid 1 (init). Caller holds proctable_lock_ (every ppid).
+void Kernel::reparent_children_locked(pid_t pid) {
+  LOCKSTEP_ASSERT_HELD(proctable_lock_);
+  for (auto& [cpid, q] : procs_)
+    if (q->ppid == pid) q->ppid = 1;
 }
 
 // ---- fd tables and files ----------------------------------------------------------------------------

@@ -56,16 +56,23 @@ int Kernel::kthread_create(HostContext& h, std::function<void()> body, ::proc** 
     p->kt->host->cur_ = make_lwp_locked(p, p->kt->host.get());
     p->kt->handle = proc_handle_locked(p);
   }
-  if (newp != nullptr) *newp = p->kt->handle;  // before the new thread runs its first instruction
-  // threads_lock_ is held until the handle is stored, so a reaper always finds it to join.
-  std::unique_lock l(threads_lock_);
-  p->kt->thread = backend_->spawn("kthread" + std::to_string(p->pid) + " " + p->comm, [this, p] { kthread_main(p); });
+  const bool handle_late = fault(Fault::kthread_handle_late);
+  if (newp != nullptr && !handle_late) *newp = p->kt->handle;  // before the new thread runs its first instruction
+  {
+    // threads_lock_ is held until the handle is stored, so a reaper always finds it to join.
+    std::unique_lock l(threads_lock_);
+    p->kt->thread = backend_->spawn("kthread" + std::to_string(p->pid) + " " + p->comm, [this, p] { kthread_main(p); });
+  }
+  // FAULT kthread_handle_late (breaks K1): *newp is stored after the new thread was started; a body
+  // that reads it first thing (kproc_start's global_procpp) may find it still unset.
+  if (newp != nullptr && handle_late) *newp = p->kt->handle;
   return 0;
 }
 
 void Kernel::kthread_main(ProcPtr p) {
   const KthreadSelf self{*this, *p->kt->host, p->kt->handle};
   tl_self = &self;
+  yield("kthread_main.dying");
   if (!dying_.load()) {
     try {
       p->kt->body();
@@ -92,6 +99,13 @@ void Kernel::kthread_exit(HostContext& self, int ecode) {
   {
     std::unique_lock t(proctable_lock_);
     p.ppid = 1;  // reparented to init
+    if (fault(Fault::exit_wakes_early)) {
+      // FAULT exit_wakes_early (breaks K2, K8, S5): the waiters are woken in a critical section of
+      // their own, before the state changes below. A waiter that re-checks in between still sees
+      // RUNNING and sleeps again, and nobody wakes it after.
+      std::unique_lock l(p.lock);
+      p.kt->exit_cv.notify_all();
+    }
     std::unique_lock l(p.lock);
     detail::Kthread& kt = *p.kt;
     kt.state = KthreadState::zombie;
@@ -106,7 +120,7 @@ void Kernel::kthread_exit(HostContext& self, int ecode) {
     // FAULT pid_reuse_zombie (breaks R5, P1): the pid goes back to the allocator now, not at reap.
     if (fault(Fault::pid_reuse_zombie)) p.pid_forgotten = true;
     // FAULT exit_no_wakeup (breaks K2, K8, S5): waiters for the exit keep sleeping.
-    if (!fault(Fault::exit_no_wakeup)) kt.exit_cv.notify_all();
+    if (!fault(Fault::exit_no_wakeup) && !fault(Fault::exit_wakes_early)) kt.exit_cv.notify_all();
     // A suspender still waiting is not woken (K2): it times out.
   }
   unregister_host(self);
@@ -170,6 +184,13 @@ int Kernel::kthread_resume(HostContext& /*h*/, ::proc* p) {
   detail::Kthread& kt = *t->kt;
   if (kt.state == KthreadState::reaped) return ESRCH;
   kt.suspend_requested.store(false);
+  if (fault(Fault::resume_split)) {
+    // FAULT resume_split (breaks K4, S2): the request is cleared in one critical section and the
+    // thread unparked in another. A suspend in between sets a new request, finds the thread still
+    // PARKED and returns 0 at once; the thread then runs on with that request and no acknowledgement.
+    l.unlock();
+    l.lock();
+  }
   // FAULT resume_no_wakeup (breaks K4, S3): the request is cleared but the parked thread sleeps on.
   if (kt.state == KthreadState::parked && !fault(Fault::resume_no_wakeup)) {
     kt.state = KthreadState::running;  // it leaves PARKED now, before it can acknowledge again (S3)
@@ -188,10 +209,11 @@ void Kernel::kthread_suspend_check(HostContext& self, ::proc* p) {
     fatal("K5-other", "kthread_suspend_check on a process other than the calling kthread");
   detail::Proc& me = *self.kthread_;
   detail::Kthread& kt = *me.kt;
-  if (dying_.load()) throw KernelShutdown{};
+  if (dying_.load()) throw KernelShutdown{};  // dying_: the teardown exemption of the yield rule
   const bool lost_wakeup = fault(Fault::suspend_check_lost_wakeup);
   // FAULT suspend_check_lost_wakeup (breaks K5, S3): the flag is tested before taking the lock, and
   // the thread then parks without testing it again; a resume between the two is lost.
+  if (lost_wakeup) yield("suspend_check.flag");  // an unlocked read of shared state
   if (lost_wakeup && !kt.suspend_requested.load()) return;
   std::unique_lock l(me.lock);
   if (!lost_wakeup && !kt.suspend_requested.load()) return;
@@ -210,7 +232,14 @@ void Kernel::kthread_suspend_check(HostContext& self, ::proc* p) {
       l.lock();
     }
   }
-  while (kt.state == KthreadState::parked && !dying_.load()) kt.park_cv.wait(l);
+  if (fault(Fault::park_no_loop)) {
+    // FAULT park_no_loop (breaks K5, S1): one sleep instead of a loop on the state. Only a resume
+    // notifies park_cv, after it set RUNNING -- but a spurious wakeup returns with the thread still
+    // PARKED, and it goes on to do work while PARKED.
+    if (kt.state == KthreadState::parked && !dying_.load()) kt.park_cv.wait(l);
+  } else {
+    while (kt.state == KthreadState::parked && !dying_.load()) kt.park_cv.wait(l);
+  }
   wait_end(wait);
   if (dying_.load()) throw KernelShutdown{};
 }
@@ -248,8 +277,10 @@ int Kernel::kthread_wait_exit(HostContext& h, ::proc* p, int timo) {
   if (kt.state == KthreadState::zombie) return 0;
   const auto wait = wait_begin(h, WaitKind::wait_exit, *t, deadline);
   int r;
-  if (fault(Fault::test_extra_wakeup)) {
+  if (fault(Fault::test_extra_wakeup) || fault(Fault::wait_exit_no_loop)) {
     // FAULT test_extra_wakeup: any wake-up is taken for the exit.
+    // FAULT wait_exit_no_loop (breaks K8): one sleep instead of a loop on the state, so a spurious
+    // wakeup returns 0 while the thread still runs.
     r = kt.exit_cv.wait_until(l, deadline) == sync::WaitStatus::timed_out ? EWOULDBLOCK : 0;
     wait_end(wait);
     return r;
@@ -312,6 +343,7 @@ void Kernel::kthread_progress(HostContext& self) {
   // FAULT test_thread_exits_early (test only; breaks K2): the OS thread unwinds out of the body without
   // kthread_exit, so the process stays RUNNING with nobody to run it.
   if (fault(Fault::test_thread_exits_early)) throw KthreadExitUnwind{};
+  yield("kthread_progress");  // progress is written without a lock (snapshot reads it under me.lock)
   me.kt->progress.fetch_add(1);
 }
 

@@ -12,8 +12,19 @@ int Kernel::rfork(HostContext& h, int flags) {
   if (flags != 0 && flags != kRumpRFFDG && flags != kRumpRFCFDG) return EINVAL;
   std::unique_lock t(proctable_lock_);
   const ProcPtr parent = current_proc(h);
+  const pid_t cursor = next_pid_;
   const pid_t pid = alloc_pid_locked();
   if (pid < 0) return EAGAIN;
+  if (fault(Fault::fork_pid_gap)) {
+    // FAULT fork_pid_gap (breaks P1, R5): the pid is only looked up here (the cursor stays), the table
+    // lock is dropped -- as if to allocate the new process, which may sleep -- and the cursor moves
+    // when the process is inserted, in a second critical section. A fork in between finds the same
+    // pid free, and the later insert replaces the earlier process in the table.
+    next_pid_ = cursor;
+    t.unlock();
+    t.lock();
+    next_pid_ = pid >= std::max<pid_t>(2, cfg_.pid_max) ? 2 : pid + 1;
+  }
   std::unique_lock pl(parent->lock);
   std::shared_ptr<detail::FdTable> fdt;
   if (flags == kRumpRFCFDG && !fault(Fault::rfcfdg_shares)) {
@@ -58,6 +69,7 @@ int Kernel::newlwp(HostContext& h, pid_t pid) {
 void Kernel::switch_lwp(HostContext& h, ::lwp* target) {
   const char* rule = nullptr;
   std::string why;
+  LwpPtr checked;  // FAULT switch_check_gap: the lwp that passed the checks
   {
     std::unique_lock t(proctable_lock_);
     if (target == nullptr) {
@@ -87,6 +99,8 @@ void Kernel::switch_lwp(HostContext& h, ::lwp* target) {
           // end up with the same curlwp.
           rule = "L3-running";
           why = "switching to an already running lwp (bound to host " + std::to_string(nl->bound_to) + ")";
+        } else if (fault(Fault::switch_check_gap)) {
+          checked = nl;  // bound below, after the locks were dropped
         } else {
           if (h.cur_) h.cur_->bound_to = 0;
           nl->bound_to = h.id();
@@ -95,6 +109,17 @@ void Kernel::switch_lwp(HostContext& h, ::lwp* target) {
         }
       }
     }
+  }
+  if (checked) {
+    // FAULT switch_check_gap (breaks L3-running, R4): the binding is made in a second critical
+    // section on the strength of the checks made in the first; another host may have bound (or
+    // released) the lwp in between, and both hosts then have it as curlwp.
+    std::unique_lock t(proctable_lock_);
+    detail::ProcLockPair locks(checked->proc.get(), h.cur_ ? h.cur_->proc.get() : nullptr);
+    if (h.cur_) h.cur_->bound_to = 0;
+    checked->bound_to = h.id();
+    h.cur_ = std::move(checked);
+    return;
   }
   fatal(rule, std::move(why));
 }
@@ -117,7 +142,16 @@ void Kernel::releaselwp(HostContext& h) {
     last = p->lwps.empty() && p->kind == ProcKind::user;
   }
   // FAULT release_keeps_proc (breaks L4, R1): a process without lwps stays in the table.
-  if (last && !fault(Fault::release_keeps_proc)) free_proc_locked(p);
+  if (!last || fault(Fault::release_keeps_proc)) return;
+  free_proc_locked(p);
+  if (fault(Fault::reparent_late) && !fault(Fault::orphans_keep_ppid)) {
+    // FAULT reparent_late (breaks L4, R6): free_proc_locked left the children alone; they are
+    // reparented only now, in a second critical section. In between their ppid names a process that
+    // is no longer in the table (and whose pid a fork may already have reused).
+    t.unlock();
+    t.lock();
+    reparent_children_locked(p->pid);
+  }
 }
 
 // L5.

@@ -20,6 +20,7 @@ struct ControlledBackend::Rec {
   State state = State::runnable;
   Reason reason = Reason::start;
   std::string object;
+  Point point = Point::none;   // meaningful while reason == preempted
   std::optional<Ticks> deadline;
   std::uint64_t order = 0;
   std::condition_variable cv;  // this thread waits here for its turn
@@ -31,7 +32,7 @@ struct ControlledBackend::Rec {
 
 struct ControlledBackend::CMutex final : MutexImpl {
   CMutex(ControlledBackend& b, std::string n) : b(b), name_(std::move(n)) {}
-  void lock() override { b.lock_mutex(*this, true); }
+  void lock() override { b.lock_mutex(*this); }
   void unlock() override { b.unlock_mutex(*this); }
   bool held() const override { return b.owned_by_caller(*this); }
   const std::string& name() const override { return name_; }
@@ -77,7 +78,8 @@ void CThread::join() {
 }
 
 ControlledBackend::ControlledBackend() : ControlledBackend(Options{}) {}
-ControlledBackend::ControlledBackend(Options opts) : opts_(opts), serial_(g_backend_serial++) {}
+ControlledBackend::ControlledBackend(Options opts)
+    : opts_(opts), mode_(opts.mode()), serial_(g_backend_serial++) {}
 
 ControlledBackend::~ControlledBackend() {
   release_all();
@@ -125,6 +127,28 @@ void ControlledBackend::stop_and_wait(std::unique_lock<std::mutex>& lk, Rec* r) 
   r->state = State::running;
 }
 
+bool ControlledBackend::preempts_at(Point p, const Rec& r) const {
+  switch (mode_) {
+    case Preempt::none: return false;
+    case Preempt::locks: return p == Point::lock && r.held == 0;  // between critical sections only
+    case Preempt::every_sync_point: return true;
+  }
+  return false;
+}
+
+// Only a registered thread that holds the token stops, and only while the scheduler is in control:
+// unregistered threads (the control thread taking a snapshot, posting to a mailbox) run through.
+void ControlledBackend::preempt_locked(std::unique_lock<std::mutex>& lk, Rec* r, Point p, const std::string& object) {
+  LOCKSTEP_ASSERT_GUARDS(lk, m_);
+  if (free_ || r->external || running_ != r || !preempts_at(p, *r)) return;
+  r->state = State::runnable;
+  r->reason = Reason::preempted;
+  r->point = p;
+  r->object = object;
+  r->order = ++seq_;
+  stop_and_wait(lk, r);
+}
+
 void ControlledBackend::make_runnable(Rec* w, Reason why) {
   w->state = State::runnable;
   w->reason = why;
@@ -164,17 +188,11 @@ void ControlledBackend::acquire_locked(std::unique_lock<std::mutex>& lk, CMutex&
   }
 }
 
-void ControlledBackend::lock_mutex(CMutex& m, bool preemption_point) {
+void ControlledBackend::lock_mutex(CMutex& m) {
   std::unique_lock lk(m_);
   Rec* r = current_locked(lk);
   if (m.owner == r) misuse("recursive lock of '" + m.name_ + "' by '" + r->name + "'");
-  if (preemption_point && opts_.preempt_at_locks && !free_ && !r->external && r->held == 0) {
-    r->state = State::runnable;
-    r->reason = Reason::preempted;
-    r->object = m.name_;
-    r->order = ++seq_;
-    stop_and_wait(lk, r);
-  }
+  preempt_locked(lk, r, Point::lock, m.name_);
   acquire_locked(lk, m, r);
 }
 
@@ -204,6 +222,8 @@ void ControlledBackend::unlock_mutex(CMutex& m) {
   Rec* r = current_locked(lk);
   if (m.owner != r) misuse("unlock of '" + m.name_ + "' by a thread that does not own it");
   release_locked(lk, m, r);
+  // After the unlock, so that another thread can take the mutex before this one goes on.
+  preempt_locked(lk, r, Point::unlock, m.name_);
 }
 
 WaitStatus ControlledBackend::cond_wait(CCond& c, CMutex& m, const Ticks* deadline) {
@@ -233,6 +253,8 @@ WaitStatus ControlledBackend::cond_wait(CCond& c, CMutex& m, const Ticks* deadli
 
 void ControlledBackend::notify(CCond& c, bool all) {
   std::unique_lock lk(m_);
+  // Before the notify: a waiter that is about to wait (or to re-check) may still run first.
+  if (Rec* r = find_current_locked(lk)) preempt_locked(lk, r, Point::notify, c.name);
   while (!c.waiters.empty()) {
     Rec* w = c.waiters.front();
     c.waiters.pop_front();
@@ -274,7 +296,38 @@ std::unique_ptr<ThreadImpl> ControlledBackend::spawn(std::string name, std::func
     recs_.push_back(std::move(rec));
   }
   r->thread = std::thread([this, r, body = std::move(body)] { thread_main(r, body); });
+  {
+    // The new thread is runnable now: a spawner that is itself scheduled may be stopped so that the
+    // new thread runs first (what the creator publishes after spawn() may not be there yet).
+    std::unique_lock lk(m_);
+    if (Rec* me = find_current_locked(lk)) preempt_locked(lk, me, Point::spawn, r->name);
+  }
   return std::make_unique<CThread>(r);
+}
+
+void ControlledBackend::yield_point(const char* what) {
+  std::unique_lock lk(m_);
+  if (Rec* r = find_current_locked(lk)) preempt_locked(lk, r, Point::yield, what);
+}
+
+bool ControlledBackend::wake_spuriously(ThreadId id) {
+  std::unique_lock lk(m_);
+  if (id == 0 || id > recs_.size()) misuse("wake_spuriously() of unknown thread " + std::to_string(id));
+  Rec* w = recs_[id - 1].get();
+  if (w->state != State::blocked || w->waiting_on == nullptr) return false;
+  auto& q = w->waiting_on->waiters;
+  q.erase(std::find(q.begin(), q.end(), w));
+  w->waiting_on = nullptr;
+  w->timed_out = false;  // as if notified
+  make_runnable(w, Reason::spurious);
+  return true;
+}
+
+bool ControlledBackend::any_stopped_holding_locks() const {
+  std::lock_guard lk(m_);
+  for (auto& r : recs_)
+    if (r.get() != running_ && r->state != State::exited && r->held > 0) return true;
+  return false;
 }
 
 void ControlledBackend::release_all() {
@@ -286,7 +339,8 @@ void ControlledBackend::release_all() {
 }
 
 ControlledBackend::ThreadInfo ControlledBackend::info(const Rec& r) {
-  return ThreadInfo{r.id, r.name, r.state, r.reason, r.object, r.deadline, r.order};
+  const Point p = r.reason == Reason::preempted ? r.point : Point::none;
+  return ThreadInfo{r.id, r.name, r.state, r.reason, r.object, r.deadline, r.order, p, r.held};
 }
 
 ControlledBackend::RunResult ControlledBackend::run(ThreadId id) { return run(id, opts_.watchdog); }

@@ -33,6 +33,7 @@ int Kernel::open(HostContext& h, std::string_view path, int flags) {
     f = file_locked(path, (flags & kRumpOCreat) != 0);  // O_CREAT on an existing file just opens it
   }
   if (!f) return -ENOENT;
+  yield("open.description_id");  // next_id_ is shared, bumped without a lock
   auto desc = std::make_shared<detail::OpenFile>(next_id_.fetch_add(1), std::move(f));
   detail::FdTable& t = *p->fdt;
   std::unique_lock l(t.lock);
@@ -48,6 +49,7 @@ long Kernel::write(HostContext& h, int fd, std::size_t n) {
   std::unique_lock l(t.lock);
   auto it = t.fds.find(fd);
   if (it == t.fds.end()) return -EBADF;
+  yield("write.size");  // the file may be open in other tables: its size is guarded by no lock held here
   it->second->file->size.fetch_add(n);
   return static_cast<long>(n);
 }
@@ -58,7 +60,10 @@ int Kernel::fstat(HostContext& h, int fd, std::uint64_t* size) {
   std::unique_lock l(t.lock);
   auto it = t.fds.find(fd);
   if (it == t.fds.end()) return -EBADF;
-  if (size) *size = it->second->file->size.load();
+  if (size) {
+    yield("fstat.size");  // as in write: no lock held here guards the size
+    *size = it->second->file->size.load();
+  }
   return 0;
 }
 

@@ -1,7 +1,9 @@
 // Helpers for driving a Kernel over the controlled backend, the way the checker does.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "helpers.hpp"
 #include "impl/actor.hpp"
@@ -79,6 +81,28 @@ inline CB::RunResult run_actor(CB& b, sync::Actor& actor) {
 inline CB::RunResult step(CB& b, sync::Actor& actor, std::function<void()> job) {
   actor.post(std::move(job));
   return run_actor(b, actor);
+}
+
+// Runs thread `id` from scheduling point to scheduling point until it stops at one that `at` accepts
+// (true), or blocks or exits (false). For Options::preempt = every_sync_point schedules.
+inline bool run_until(CB& b, CB::ThreadId id, const std::function<bool(const CB::ThreadInfo&)>& at) {
+  for (;;) {
+    const CB::RunResult r = b.run(id);
+    if (r.stop != CB::Stop::preempted) return false;
+    if (at(r.thread)) return true;
+  }
+}
+
+// A stop at scheduling point `p` on `object` (a mutex, condition, new thread or yield label).
+inline std::function<bool(const CB::ThreadInfo&)> at(CB::Point p, std::string object) {
+  return [p, object = std::move(object)](const CB::ThreadInfo& t) { return t.point == p && t.object == object; };
+}
+
+// Runs thread `id` until it blocks or exits (through every scheduling point).
+inline CB::RunResult run_to_block(CB& b, CB::ThreadId id) {
+  CB::RunResult r = b.run(id);
+  while (r.stop == CB::Stop::preempted) r = b.run(id);
+  return r;
 }
 
 // Whether the actor finished its job (it is back, blocked on its own mailbox).

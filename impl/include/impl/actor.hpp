@@ -30,8 +30,9 @@ class Actor {
   ~Actor() {
     stop();
     if (auto* cb = dynamic_cast<ControlledBackend*>(backend_); cb && !cb->free_running()) {
-      auto t = cb->thread(id_);
-      if (t && t->state == ControlledBackend::State::runnable) cb->run(id_);
+      // Through any scheduling points on its way out (Options::preempt), until it exits or blocks.
+      for (auto t = cb->thread(id_); t && t->state == ControlledBackend::State::runnable; t = cb->thread(id_))
+        if (cb->run(id_).stop == ControlledBackend::Stop::watchdog) break;
     }
     thread_->join();
   }

@@ -3,21 +3,37 @@
 // Contract (what the checker relies on):
 //  - Threads started with spawn() are *registered*; they get ids 1, 2, ... in spawn order. A registered
 //    thread runs only while it holds the scheduler's single token: at most one registered thread runs
-//    at a time, and it keeps running until it blocks (contended mutex, condition wait), is preempted
-//    (only with Options::preempt_at_locks: at every mutex acquire made while holding no sync mutex), or
-//    its body returns.
+//    at a time, and it keeps running until it blocks (contended mutex, condition wait), is preempted at
+//    a scheduling point (see Options::preempt), or its body returns.
+//  - Scheduling points (Options::preempt):
+//      none              only blocking stops a thread;
+//      locks             also before each mutex acquire made while holding no sync mutex (the old
+//                        Options::preempt_at_locks, which still selects it);
+//      every_sync_point  before every mutex acquire (also while holding other mutexes), after every
+//                        unlock, before every notify, right after spawning a thread (the new thread is
+//                        registered and runnable), and at every Backend::yield_point().
+//    A preempted thread is RUNNABLE with reason `preempted`, `point` saying which kind of point and
+//    `object` naming the mutex / condition / new thread / yield label. The unlock and re-acquire inside
+//    a condition wait are part of the wait: never a separate point. Unregistered threads are never
+//    preempted, and nothing is preempted after release_all().
 //  - A notify (or an unlock handing a mutex over) makes the woken thread RUNNABLE; it does not run until
-//    the control thread calls run(id) for it.
+//    the control thread calls run(id) for it. wake_spuriously(id) does the same for a thread in a
+//    condition wait without any notify: its wait returns WaitStatus::notified (a spurious wakeup, which
+//    the real backend may produce at any time; correct callers loop on their predicate).
 //  - Virtual time starts at 0 and advances only by tick(n). A timed wait expires only when now reaches
 //    its deadline; expired waits become RUNNABLE in deadline order, ties in the order the waits began.
 //  - The control thread (any unregistered thread, e.g. the checker's main thread) calls run(id), which
-//    returns when that thread blocks, is preempted or exits, or when the real-time watchdog expires (the
-//    thread is then still running: a hang becomes a report, never a hang of the checker).
-//  - Same sequence of run()/tick() calls -> same interleaving -> same outcome.
+//    returns when that thread blocks, stops at its next scheduling point or exits, or when the real-time
+//    watchdog expires (the thread is then still running: a hang becomes a report, never a hang of the
+//    checker).
+//  - Same sequence of run()/tick()/wake_spuriously() calls -> same interleaving -> same outcome.
 //  - Unregistered threads may lock a free mutex and notify at any time (e.g. snapshot(), posting to a
 //    mailbox). If they would have to block while a registered thread is stopped, std::logic_error is
-//    thrown instead (under control nobody else could ever wake them).
-//  - release_all() ends control (teardown): from then on every thread runs when it is not blocked.
+//    thrown instead (under control nobody else could ever wake them). Under every_sync_point a thread
+//    can be stopped inside a critical section: ThreadInfo::held and any_stopped_holding_locks() tell
+//    the checker when a snapshot would fail that way.
+//  - release_all() ends control (teardown): from then on every thread runs when it is not blocked,
+//    including threads stopped holding locks, so every thread can finish.
 #pragma once
 
 #include <chrono>
@@ -38,17 +54,27 @@ class ControlledBackend final : public Backend {
  public:
   using ThreadId = std::uint32_t;
 
+  // Where threads may be stopped besides blocking (see the contract above).
+  enum class Preempt { none, locks, every_sync_point };
+
+  // Field order is kept for positional initialisers ({preempt_at_locks, watchdog}) in older callers.
   struct Options {
-    // Also stop a thread before each mutex acquire it makes while holding no sync mutex, so that
-    // interleavings between critical sections (e.g. an unlocked flag test and the lock) can be chosen.
+    // Old spelling of preempt = Preempt::locks (true selects at least that).
     bool preempt_at_locks = false;
     // Real-time bound for run().
     std::chrono::milliseconds watchdog{10000};
+    Preempt preempt = Preempt::none;
+    // The mode in force: the stronger of `preempt` and the old flag.
+    Preempt mode() const {
+      return preempt_at_locks && preempt == Preempt::none ? Preempt::locks : preempt;
+    }
   };
 
   enum class State { runnable, running, blocked, exited };
   // Why a thread is where it is.
-  enum class Reason { start, preempted, mutex, cond, woken, timed_out, handed_mutex, exited };
+  enum class Reason { start, preempted, mutex, cond, woken, timed_out, handed_mutex, exited, spurious };
+  // The kind of scheduling point a preempted thread stopped at (Reason::preempted); none otherwise.
+  enum class Point { none, lock, unlock, notify, spawn, yield };
 
   struct ThreadInfo {
     ThreadId id = 0;
@@ -58,6 +84,8 @@ class ControlledBackend final : public Backend {
     std::string object;              // name of the mutex / condition it blocks on or was preempted at
     std::optional<Ticks> deadline;   // for a timed condition wait
     std::uint64_t order = 0;         // when it became runnable / began its wait (a global sequence)
+    Point point = Point::none;       // with reason == preempted: before a lock, after an unlock, ...
+    int held = 0;                    // sync mutexes it owns now (> 0: a snapshot may need one of them)
   };
 
   enum class Stop { blocked, preempted, exited, watchdog };
@@ -78,6 +106,7 @@ class ControlledBackend final : public Backend {
   std::unique_ptr<CondImpl> make_cond(std::string name) override;
   std::unique_ptr<ThreadImpl> spawn(std::string name, std::function<void()> body) override;
   void release_all() override;
+  void yield_point(const char* what) override;
 
   // --- scheduler API (call from an unregistered thread) ---
   RunResult run(ThreadId id);
@@ -95,6 +124,14 @@ class ControlledBackend final : public Backend {
   // notify from outside could ever make progress.
   bool deadlocked() const;
   bool free_running() const;  // release_all() was called
+  // A spurious wakeup as a scheduling choice: a thread blocked in a condition wait (timed or not) is
+  // taken off the condition's queue and made RUNNABLE (reason spurious); its wait returns notified.
+  // False (and no change) if the thread is not in a condition wait.
+  bool wake_spuriously(ThreadId id);
+  // Some registered thread that is not running (runnable, preempted, blocked) owns a sync mutex. A
+  // snapshot from the control thread may then throw std::logic_error; a checker takes its snapshots
+  // when this is false (a quiescent point).
+  bool any_stopped_holding_locks() const;
   // The id of the calling thread if it is registered with this backend.
   std::optional<ThreadId> self() const;
 
@@ -110,10 +147,13 @@ class ControlledBackend final : public Backend {
   Rec* current_locked(std::unique_lock<std::mutex>& lk);  // registers an unknown external thread
   Rec* find_current_locked(const std::unique_lock<std::mutex>& lk) const;  // nullptr if unknown
   void stop_and_wait(std::unique_lock<std::mutex>& lk, Rec* r);
+  // A scheduling point of kind `p` on `object`: stops r there if the preemption mode says so.
+  void preempt_locked(std::unique_lock<std::mutex>& lk, Rec* r, Point p, const std::string& object);
+  bool preempts_at(Point p, const Rec& r) const;
   void make_runnable(Rec* w, Reason why);
   bool can_run(const Rec* r) const;
   void acquire_locked(std::unique_lock<std::mutex>& lk, CMutex& m, Rec* r);
-  void lock_mutex(CMutex& m, bool preemption_point);
+  void lock_mutex(CMutex& m);
   void unlock_mutex(CMutex& m);
   void release_locked(std::unique_lock<std::mutex>& lk, CMutex& m, Rec* r);
   bool owned_by_caller(const CMutex& m) const;  // MutexImpl::held()
@@ -124,6 +164,7 @@ class ControlledBackend final : public Backend {
   [[noreturn]] void misuse(const std::string& what);
 
   const Options opts_;
+  const Preempt mode_;          // opts_.mode()
   const std::uint64_t serial_;  // tells this backend's registered threads from other backends'
   // m_ guards every field below and every Rec, CMutex and CCond of this backend.
   mutable std::mutex m_;

@@ -28,6 +28,17 @@ enum class Fault : unsigned {
   suspend_check_lost_wakeup,  // K5/S3
   setuid_no_check,            // P8
   park_spins,                 // K5, §5 (a livelock: the checker's DEADLOCK verdict)
+  // Race faults (FaultInfo::race): silent under one-operation-at-a-time execution; each shows only
+  // when a thread is preempted inside an operation (ControlledBackend::Preempt::every_sync_point) or
+  // woken spuriously (ControlledBackend::wake_spuriously).
+  switch_check_gap,           // L3-running/R4: check, drop the locks, bind
+  fork_pid_gap,               // P1/R5: pid looked up and inserted in two critical sections
+  exit_wakes_early,           // K2/K8/S5: exit waiters woken before ZOMBIE is set
+  resume_split,               // K4/S2: request cleared and thread unparked in two critical sections
+  reparent_late,              // L4/R6: children reparented after the table lock was dropped
+  kthread_handle_late,        // K1: *newp stored after the new thread may already run
+  park_no_loop,               // K5/S1: the park sleeps once (a spurious wakeup lets it run PARKED)
+  wait_exit_no_loop,          // K8: the exit wait sleeps once (a spurious wakeup returns 0)
   // Test-only faults: not realistic bugs but the ways an implementation can do more than, or other
   // than, the model, so that tests can prove the checker ends every such run with a verdict. They
   // are selectable by name like the others, but `lockstep mutants` and `lockstep faults` list only
@@ -49,6 +60,9 @@ struct FaultInfo {
   std::string_view description;  // one line
   std::string_view rule;         // SPEC rule(s) it breaks
   bool test_only = false;        // a checker-robustness probe, not one of the project's mutants
+  // Manifests only when a thread is preempted inside an operation (or woken spuriously): a checker
+  // that runs one operation at a time to its end cannot expose it.
+  bool race = false;
 };
 
 // Every fault, in enum order, test-only ones included.

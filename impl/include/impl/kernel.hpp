@@ -18,8 +18,10 @@
 //   hosts_lock_, waits_lock_, console_lock_, panic_lock_, threads_lock_ are leaves.
 // Private `*_locked` members run with the locks their definitions name held, and assert them
 // (impl/assert.hpp; on in Debug and sanitizer builds).
-// No thread waits on a condition while holding any lock other than the condition's own mutex, so at
-// every point where a thread is stopped by the controlled scheduler it holds no kernel lock.
+// No thread waits on a condition while holding any lock other than the condition's own mutex, so a
+// thread *blocked* under the controlled scheduler holds no kernel lock. A thread *preempted* at a
+// scheduling point (ControlledBackend::Options::preempt = every_sync_point) may hold some: see
+// ControlledBackend::any_stopped_holding_locks().
 #pragma once
 
 #include <atomic>
@@ -172,7 +174,8 @@ class Kernel {
   Snapshot snapshot() const;
   // Teardown only: the instance is dying. Every caller blocked in a kernel wait returns (EINTR), a
   // parked kthread unwinds out of its body. Lets an owner get its host threads out of the kernel
-  // before it destroys their HostContexts and then the Kernel.
+  // before it destroys their HostContexts and then the Kernel. Releases a controlled backend first
+  // (release_all): a thread stopped inside a critical section must be able to finish it.
   void interrupt_waits();
 
  private:
@@ -198,6 +201,9 @@ class Kernel {
   };
 
   [[noreturn]] void fatal(const char* rule, std::string reason);
+  // A scheduling point right before an access to shared state outside the lock that guards it (the
+  // rule in DESIGN.md "Scheduling points"); `what` is a string literal naming the access.
+  void yield(const char* what) { backend_->yield_point(what); }
   std::vector<ProcPtr> all_kthreads();
   std::uint64_t encode(std::uint64_t serial) const { return (kid_ << 40) | serial; }
   std::uint64_t new_serial() { return next_serial_.fetch_add(1); }
@@ -211,6 +217,7 @@ class Kernel {
                            std::shared_ptr<detail::FdTable> fdt);
   LwpPtr make_lwp_locked(const ProcPtr& p, HostContext* bind_to);
   void free_proc_locked(const ProcPtr& p);
+  void reparent_children_locked(pid_t pid);
   std::shared_ptr<detail::FdTable> new_fdtable();
   std::shared_ptr<detail::FdTable> copy_fdtable(detail::FdTable& from);
   void drop_fdtable(detail::FdTable& t);

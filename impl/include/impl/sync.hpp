@@ -72,6 +72,12 @@ class Backend {
   virtual std::unique_ptr<ThreadImpl> spawn(std::string name, std::function<void()> body) = 0;
   // Teardown: from now on every thread may run without being scheduled (no-op for the real backend).
   virtual void release_all() {}
+  // A scheduling point that is not a sync call: kernel code calls it (through Kernel::yield) right
+  // before it touches shared state outside the lock that guards it (an atomic flag read, a counter
+  // bumped without a lock), so that a controlled scheduler can run another thread exactly there.
+  // `what` labels the point (a string literal: the caller's storage must outlive the call). No-op on
+  // the real backend, whose threads are preempted wherever the OS likes.
+  virtual void yield_point(const char* what) { (void)what; }
 };
 
 // Real backend: std::mutex, std::condition_variable, std::thread, steady clock with `tick` per tick.
