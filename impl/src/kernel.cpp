@@ -133,6 +133,8 @@ Kernel::~Kernel() {
   std::unique_lock t(proctable_lock_);
   for (auto& [pid, p] : procs_) p->lwps.clear();
   for (auto& p : kthreads) p->lwps.clear();
+  // Also processes no longer in procs_ whose lwps live on (FAULT fork_pid_gap displaces one).
+  for (auto& [serial, l] : lwps_) l->proc->lwps.clear();
   lwps_.clear();
 }
 
