@@ -1,6 +1,10 @@
 // Each `lockstep` subcommand lives in its own cmd_*.cpp and registers itself here.
 // A command's callback stores the process exit code in `exit_code`:
-// 0 all agree / success, 1 a divergence or violation was found, 2 bad usage or input.
+//   0  all agree / success
+//   1  a divergence, deadlock or violation was found (mutants: a fault survived)
+//   2  bad usage or bad input (one line on stderr says which file, which line, what was expected)
+//   3  undecided: `verify` ran out of its budget (never reported as "holds")
+//   4  internal error: an exception escaped a command (main.cpp), never read as a verdict
 #pragma once
 #include <memory>
 
