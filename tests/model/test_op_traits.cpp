@@ -107,3 +107,48 @@ TEST(OpTraits, RowsAgreeWithTheModel) {
   EXPECT_TRUE(w.outcome.returned());
   EXPECT_EQ(w.outcome.ret, 0);
 }
+
+// A new op without a row: appending op::Foo to OpBody grows kOpKindCount, and kOpTraits' initializer
+// then leaves the last row value-initialised (empty name, no actors), so op_traits.hpp's
+// static_assert "an op kind has no row in kOpTraits" stops the build; without an OpMembers<op::Foo>
+// the row check (all_rows_fit) does not compile either, and a row in the wrong place fails
+// "does not match its struct's members" or the name check below. This test is the run-time twin
+// (for a build that skips the static_asserts): every variant index has a row of its own and a
+// default op of that kind, and the row's arguments are exactly the struct's members.
+TEST(OpTraits, EveryVariantAlternativeHasItsRow) {
+  std::set<std::string_view> names;
+  for (std::size_t k = 0; k < kOpKindCount; ++k) {
+    const OpBody b = default_op(k);
+    ASSERT_EQ(b.index(), k);
+    EXPECT_FALSE(traits(b).name.empty()) << "op kind " << k << " has no row in kOpTraits";
+    EXPECT_NE(traits(b).actors, 0) << "op kind " << k << " has no row in kOpTraits";
+    EXPECT_TRUE(names.insert(traits(b).name).second) << traits(b).name << " is the name of two rows";
+    std::size_t n = 0;
+    for_each_arg(b, [&](const ArgTraits&, const auto&) { ++n; });
+    EXPECT_EQ(n, traits(b).nargs) << traits(b).name;
+  }
+}
+
+// The `show` column: the arguments whose values have C names, and model::to_string shows those names.
+TEST(OpTraits, ShowColumnNamesTheFlagVocabularies) {
+  std::vector<std::string> shown;
+  for (const OpTraits& t : kOpTraits)
+    for (std::size_t i = 0; i < t.nargs; ++i)
+      if (t.args[i].show != ArgShow::Plain) shown.push_back(std::string(t.name) + "." + std::string(t.args[i].name));
+  EXPECT_EQ(shown, (std::vector<std::string>{"rump_pub_lwproc_rfork.flags", "rump_sys_open.create", "kthread_create.flags"}));
+  EXPECT_EQ(traits_of<op::Rfork>().args[0].show, ArgShow::RforkFlags);
+  EXPECT_EQ(traits_of<op::KthreadCreate>().args[0].show, ArgShow::KthreadFlags);
+  EXPECT_EQ(traits_of<op::Open>().args[1].show, ArgShow::OpenCreate);
+  EXPECT_NE(to_string(Op{Actor::host(0), op::Rfork{kRumpRffdg}}).find("RUMP_RFFDG"), std::string::npos);
+  EXPECT_NE(to_string(Op{Actor::host(0), op::KthreadCreate{kRffdg, "k"}}).find("RFFDG"), std::string::npos);
+  EXPECT_NE(to_string(Op{Actor::host(0), op::Open{"/a", true}}).find("O_CREAT"), std::string::npos);
+}
+
+// for_each_arg_mut fills an op in by its row, in member order.
+TEST(OpTraits, ForEachArgMutWritesTheMembers) {
+  OpBody b = default_op(op_index<op::Suspend>());
+  for_each_arg_mut(b, [](const ArgTraits& a, auto& v) {
+    if constexpr (std::is_integral_v<std::decay_t<decltype(v)>>) v = a.name == "proc" ? 5 : 7;
+  });
+  EXPECT_EQ(std::get<op::Suspend>(b), (op::Suspend{5, 7}));
+}

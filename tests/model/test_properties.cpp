@@ -1,23 +1,28 @@
-// RapidCheck properties over random programs (program_gen.hpp):
+// RapidCheck properties over random programs from the checker's generator (programs.hpp):
 //  (a) SPEC §6 invariants hold after every step of every generated program;
 //  (b) the model never throws or crashes on any op sequence, misuse included, and a step
 //      that does not reach the kernel (NotRunnable, Dead) changes nothing;
 //  (c) the model is a deterministic function of the program.
+// RapidCheck draws each step's choices and shrinks a counterexample by dropping steps and moving
+// choices toward 0, the chooser's plainest option; every shrunk program still resolves to ops that
+// make sense in the states they meet.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
+#include <limits>
 #include <ostream>
 
 #include "helpers.hpp"
-#include "program_gen.hpp"
+#include "programs.hpp"
 #include "situations.hpp"
 
 namespace lockstep::model::testing {
 
 // Counterexamples print as the program they resolve to, one op per line.
-inline void showValue(const ProgramSeed& p, std::ostream& os) {
-  os << "maxproc=" << p.maxproc << " initialized=" << p.initialized << " chaos=" << p.chaos << "\n";
+inline void showValue(const ModelProgram& p, std::ostream& os) {
+  os << "maxproc=" << p.maxproc << " initialized=" << p.initialized << " chaos=" << p.chaos
+     << " choices=" << checker::encode(p.program) << "\n";
   run_program(p, [&](const State&, const Op& op, const Choice& c, const StepResult& r, const State&) {
     os << "  " << to_string(op);
     if (c.pid) os << " [pid " << *c.pid << "]";
@@ -27,18 +32,24 @@ inline void showValue(const ProgramSeed& p, std::ostream& os) {
 
 namespace {
 
-rc::Gen<ProgramSeed> programs(bool allow_chaos) {
-  return rc::gen::build<ProgramSeed>(
-      rc::gen::set(&ProgramSeed::maxproc, rc::gen::element(3, 4, 5, 8, kDefaultMaxproc)),
-      rc::gen::set(&ProgramSeed::initialized, rc::gen::weightedElement<bool>({{19, true}, {1, false}})),
-      rc::gen::set(&ProgramSeed::chaos, allow_chaos ? rc::gen::element(false, true) : rc::gen::just(false)),
-      rc::gen::set(&ProgramSeed::steps,
-                   rc::gen::scale(2.0, rc::gen::container<std::vector<std::uint64_t>>(rc::gen::arbitrary<std::uint64_t>()))));
+rc::Gen<checker::Program> choices() {
+  auto step = rc::gen::container<std::vector<std::uint32_t>>(
+      step_choices(), rc::gen::inRange<std::uint32_t>(0, std::numeric_limits<std::uint32_t>::max()));
+  return rc::gen::map(rc::gen::scale(2.0, rc::gen::container<std::vector<std::vector<std::uint32_t>>>(std::move(step))),
+                      [](std::vector<std::vector<std::uint32_t>> steps) { return checker::Program{std::move(steps)}; });
+}
+
+rc::Gen<ModelProgram> programs(bool allow_chaos) {
+  return rc::gen::build<ModelProgram>(
+      rc::gen::set(&ModelProgram::maxproc, rc::gen::element(3, 4, 5, 8, kDefaultMaxproc)),
+      rc::gen::set(&ModelProgram::initialized, rc::gen::weightedElement<bool>({{19, true}, {1, false}})),
+      rc::gen::set(&ModelProgram::chaos, allow_chaos ? rc::gen::element(false, true) : rc::gen::just(false)),
+      rc::gen::set(&ModelProgram::program, choices()));
 }
 
 // (a)
 RC_GTEST_PROP(Properties, InvariantsHoldOnRandomPrograms, ()) {
-  const ProgramSeed p = *programs(false);
+  const ModelProgram p = *programs(false);
   SituationTracker tracker;
   std::set<Situation> seen;
   Fatal died = Fatal::None;
@@ -53,59 +64,6 @@ RC_GTEST_PROP(Properties, InvariantsHoldOnRandomPrograms, ()) {
   for (std::size_t s = 0; s < kSituationNames.size(); ++s)
     RC_CLASSIFY(seen.count(static_cast<Situation>(s)) > 0, std::string(kSituationNames[s]));
   RC_TAG(died == Fatal::None ? std::string("survived") : "FATAL(" + std::string(fatal_name(died)) + ")");
-}
-
-// Fully arbitrary ops, not resolved against the state at all: any actor, any argument.
-Op wild_op(Rng& r) {
-  static const std::vector<int> ints = {0, 1, 2, 3, -1, 4, 1 << 12, 1 << 2, std::numeric_limits<int>::max(),
-                                        std::numeric_limits<int>::min()};
-  const auto i = [&] { return r.percent(50) ? r.pick(ints) : static_cast<int>(r.next()); };
-  const auto u = [&] { return static_cast<std::uint32_t>(r.percent(50) ? r.below(8) : r.next()); };
-  Actor a;
-  switch (r.below(4)) {
-    case 0: a = Actor::host(static_cast<HostId>(r.percent(80) ? r.below(4) : r.next())); break;
-    case 1: a = Actor::kthread(u()); break;
-    case 2: a = Actor::clock(); break;
-    default: a = Actor::reaper(); break;
-  }
-  if (r.percent(5)) a.index = static_cast<std::uint32_t>(r.next());  // beyond any HostId
-  const bool fit = r.percent(70);  // most wild ops are performed by the right kind of actor
-  const std::int64_t big = r.percent(50) ? static_cast<std::int64_t>(r.below(50)) : static_cast<std::int64_t>(r.next());
-  const std::size_t kind = r.below(kOpKindCount);
-  if (fit) {
-    if (kind == kTick) a = Actor::clock();
-    else if (kind == kReap) a = Actor::reaper();
-    else if (kind == kWork || kind == kKthreadExit || kind == kSuspendCheck) a = Actor::kthread(u());
-    else a = Actor::host(static_cast<HostId>(r.below(4)));
-  }
-  switch (kind) {
-    case kInit: return {a, op::Init{}};
-    case kRfork: return {a, op::Rfork{i()}};
-    case kNewlwp: return {a, op::Newlwp{i()}};
-    case kSwitch: return {a, op::Switch{r.percent(20) ? kNoLwp : u()}};
-    case kRelease: return {a, op::Release{}};
-    case kCurlwp: return {a, op::Curlwp{}};
-    case kGetpid: return {a, op::Getpid{}};
-    case kGetppid: return {a, op::Getppid{}};
-    case kOpen: return {a, op::Open{std::string(r.below(4), 'p'), r.percent(50)}};
-    case kWrite: return {a, op::Write{i(), big}};
-    case kFstat: return {a, op::Fstat{i()}};
-    case kClose: return {a, op::Close{i()}};
-    case kDup: return {a, op::Dup{i()}};
-    case kGetuid: return {a, op::Getuid{}};
-    case kSetuid: return {a, op::Setuid{u()}};
-    case kKthreadCreate: return {a, op::KthreadCreate{i(), std::string(r.below(30), 'n')}};
-    case kKthreadExit: return {a, op::KthreadExit{i()}};
-    case kSuspend: return {a, op::Suspend{u(), i()}};
-    case kResume: return {a, op::Resume{u()}};
-    case kSuspendCheck: return {a, op::SuspendCheck{u()}};
-    case kWork: return {a, op::Work{}};
-    case kKprocStart: return {a, op::KprocStart{std::string(r.below(30), 's')}};
-    case kKprocShutdown: return {a, op::KprocShutdown{u()}};
-    case kWaitExit: return {a, op::WaitExit{u(), i()}};
-    case kReap: return {a, op::Reap{u()}};
-    default: return {a, op::Tick{big}};
-  }
 }
 
 // Applies `op` and checks the contracts every step has, whatever the op: no exception,
@@ -138,36 +96,34 @@ void apply_checked(Model& m, const Op& op, const Choice& c) {
 
 // (b) with the stateful generator, chaos included (overflowing ticks and sizes, odd hosts).
 RC_GTEST_PROP(Properties, NeverThrowsOnGeneratedPrograms, ()) {
-  const ProgramSeed p = *programs(true);
+  const ModelProgram p = *programs(true);
   Model m(Config{.maxproc = p.maxproc, .initialized = p.initialized});
-  ProgramBuilder b(m, p.chaos);
-  for (std::size_t i = 0; i < p.steps.size(); ++i) {
-    Rng r(p.steps[i] ^ (0x632be59bd9b4e019ull * (i + 1)));
-    Choice c;
-    const Op op = b.next(r, c);
-    apply_checked(m, op, c);
+  const checker::ProgramConfig pc = program_config(p.chaos);
+  for (const auto& step : p.program.steps) {
+    const checker::ChosenStep st = checker::resolve_step(m.state(), pc, step);
+    apply_checked(m, st.op, st.choice);
   }
   RC_TAG(m.state().fatal == Fatal::None ? std::string("alive") : "FATAL(" + std::string(fatal_name(m.state().fatal)) + ")");
 }
 
-// (b) with ops that ignore the state entirely.
+// (b) with ops that ignore the state entirely (the chooser's arbitrary_percent = 100), and odd
+// maxproc values.
 RC_GTEST_PROP(Properties, NeverThrowsOnArbitraryOps, ()) {
-  const auto seeds = *rc::gen::scale(2.0, rc::gen::container<std::vector<std::uint64_t>>(rc::gen::arbitrary<std::uint64_t>()));
+  const checker::Program program = *choices();
   const bool initialized = *rc::gen::weightedElement<bool>({{9, true}, {1, false}});
   const int maxproc = *rc::gen::element(0, 2, 3, 64, -1);
   Model m(Config{.maxproc = maxproc, .initialized = initialized});
-  for (std::size_t i = 0; i < seeds.size(); ++i) {
-    Rng r(seeds[i] ^ (0x9e3779b97f4a7c15ull * (i + 1)));
-    Choice c;
-    if (r.percent(10)) c.pid = static_cast<Pid>(r.percent(50) ? r.below(10) : r.next());
-    apply_checked(m, wild_op(r), c);
+  const checker::ProgramConfig pc = arbitrary_config();
+  for (const auto& step : program.steps) {
+    const checker::ChosenStep st = checker::resolve_step(m.state(), pc, step);
+    apply_checked(m, st.op, st.choice);
   }
   RC_TAG(m.state().fatal == Fatal::None ? std::string("alive") : "FATAL(" + std::string(fatal_name(m.state().fatal)) + ")");
 }
 
 // (c) the model is pure: replaying a program gives the same outcomes and state.
 RC_GTEST_PROP(Properties, ReplayIsDeterministic, ()) {
-  const ProgramSeed p = *programs(false);
+  const ModelProgram p = *programs(false);
   std::vector<std::string> first, second;
   const auto record = [](std::vector<std::string>& into) {
     return [&into](const State&, const Op& op, const Choice&, const StepResult& r, const State&) {

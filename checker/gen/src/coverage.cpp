@@ -1,5 +1,7 @@
 #include "checker/coverage.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace lockstep::checker {
@@ -23,6 +25,14 @@ void Coverage::merge(const Coverage& other) {
 std::uint64_t Coverage::hits(Rule r, std::string_view label) const {
   auto it = by_label_.find({r, label});
   return it == by_label_.end() ? 0 : it->second;
+}
+
+std::vector<std::string> Coverage::reached_labels() const {
+  std::vector<std::string> out;
+  for (const auto& [k, n] : by_label_)
+    if (n > 0) out.push_back(fmt::format("{}:{}", model::rule_name(k.first), k.second));
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::string Coverage::unreached_rules() const {

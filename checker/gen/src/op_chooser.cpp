@@ -3,16 +3,79 @@
 // several lwps, last-lwp releases, shared/copied/fresh fd tables that then change,
 // suspends racing the thread's check, timeouts, resumes while a suspender waits,
 // exits with waiters, and maxproc. Misuse (FATAL) is rare because it ends a program.
+//
+// What an op is -- who performs it, its arguments and their kinds, what it creates -- comes from
+// the op-traits table (model/op_traits.hpp): an op is built as default_op(kind) and its arguments
+// are filled in by kind (arg_value), so the chooser names an op only where its choice is about that
+// op's meaning (the weights, the hand-off, the FATAL each misuse aims at).
 #include "checker/op_chooser.hpp"
 
 #include <algorithm>
+#include <limits>
+#include <string>
 #include <vector>
+
+#include "model/op_traits.hpp"
 
 namespace lockstep::checker {
 
 using namespace lockstep::model;
 
 namespace {
+
+template <class T>
+constexpr std::size_t kind_of = op_index<T>();
+
+// The one row an actor kind other than a host performs (the clock ticks, the reaper reaps).
+constexpr std::size_t only_row_of(std::uint8_t actor) {
+  std::size_t found = kOpKindCount;
+  for (std::size_t k = 0; k < kOpKindCount; ++k)
+    if (kOpTraits[k].actors == actor) found = found == kOpKindCount ? k : kOpKindCount + 1;
+  return found;
+}
+constexpr std::size_t kClockOp = only_row_of(kByClock);
+constexpr std::size_t kReaperOp = only_row_of(kByReaper);
+static_assert(kClockOp < kOpKindCount && kReaperOp < kOpKindCount, "the chooser expects one clock op and one reaper op");
+
+// A host's op kinds with their weights (percent), in the order the draw walks them: a kind whose
+// precondition fails (see host_allowed) passes the draw on to the next one. Rfork appears twice
+// (the remainder). A host-performable op without an entry fails to compile below; weight 0 marks
+// an op that a host performs only as misuse.
+struct Weight {
+  std::size_t kind;
+  std::uint32_t percent;
+};
+constexpr std::array kHostWeights = {
+    Weight{kind_of<op::Rfork>, 10},        Weight{kind_of<op::Newlwp>, 8},   Weight{kind_of<op::Switch>, 12},
+    Weight{kind_of<op::Release>, 8},       Weight{kind_of<op::Curlwp>, 3},   Weight{kind_of<op::Getpid>, 3},
+    Weight{kind_of<op::Getppid>, 2},       Weight{kind_of<op::Open>, 6},     Weight{kind_of<op::Write>, 5},
+    Weight{kind_of<op::Fstat>, 4},         Weight{kind_of<op::Close>, 4},    Weight{kind_of<op::Dup>, 3},
+    Weight{kind_of<op::Getuid>, 2},        Weight{kind_of<op::Setuid>, 3},   Weight{kind_of<op::KthreadCreate>, 4},
+    Weight{kind_of<op::KprocStart>, 1},    Weight{kind_of<op::Suspend>, 7},  Weight{kind_of<op::Resume>, 6},
+    Weight{kind_of<op::WaitExit>, 4},      Weight{kind_of<op::KprocShutdown>, 1}, Weight{kind_of<op::Init>, 1},
+    Weight{kind_of<op::Rfork>, 3},
+    Weight{kind_of<op::SuspendCheck>, 0},  // by a host it is K5-other: misuse() only
+};
+static_assert([] {
+  std::uint32_t sum = 0;
+  for (const Weight& w : kHostWeights) sum += w.percent;
+  return sum == 100;
+}(), "the host weights are percentages");
+static_assert([] {
+  for (std::size_t k = 0; k < kOpKindCount; ++k) {
+    if ((kOpTraits[k].actors & kByHost) == 0) continue;
+    bool listed = false;
+    for (const Weight& w : kHostWeights) listed = listed || w.kind == k;
+    if (!listed) return false;
+  }
+  return true;
+}(), "an op a host can perform has no weight in kHostWeights");
+
+// Whether an op allocates a pid, i.e. whether a model::Choice can bind it (P1, K1).
+bool allocates_pid(const OpBody& b) {
+  const Creates c = traits(b).creates;
+  return c == Creates::ProcessAndLwp || c == Creates::Kthread;
+}
 
 template <class T>
 const T& pick(const std::vector<T>& v, Source& src) {
@@ -34,18 +97,40 @@ class Chooser {
     }
   }
 
-  Op choose() {
-    if (!s_.initialized) return Op{Actor::host(0), op::Init{}};
+  ChosenStep choose() {
+    if (option(c_.arbitrary_percent)) return bind(arbitrary(), true);
+    if (!s_.initialized) {
+      if (option(c_.uninit_misuse_percent)) return bind(arbitrary(), true);
+      return {Op{Actor::host(0), op::Init{}}, {}};
+    }
+    ChosenStep st{state_aware(), {}};
+    if (option(c_.extreme_percent)) extreme_arg(st.op.body);
+    if (option(c_.wrong_actor_percent)) st.op.actor = wrong_actor();
+    return bind(std::move(st), false);
+  }
+
+ private:
+  // An option that is off draws nothing, so programs keep their meaning when options are added.
+  bool option(std::uint32_t percent) { return percent != 0 && src_.percent(percent); }
+
+  Op state_aware() {
     const std::uint32_t r = src_.below(100);
-    if (r < 8 || free_hosts_.empty()) return Op{Actor::clock(), op::Tick{tick_length()}};
-    if (r < 11 && !kthreads_.empty()) return Op{Actor::reaper(), op::Reap{zombies_.empty() || src_.percent(20) ? pick(kthreads_, src_) : pick(zombies_, src_)}};
+    if (r < 8 || free_hosts_.empty()) return filled(Actor::clock(), kClockOp);
+    if (r < 11 && !kthreads_.empty()) return filled(Actor::reaper(), kReaperOp);
     if (r < 33 && !running_kthreads_.empty()) return kthread_op(pick(running_kthreads_, src_));
     const HostId h = pick(free_hosts_, src_);
     if (src_.percent(c_.misuse_percent)) return Op{Actor::host(h), misuse(h)};
     return Op{Actor::host(h), host_op(h)};
   }
 
- private:
+  // An op of `kind` by `a`, its arguments drawn in the row's order.
+  Op filled(const Actor& a, std::size_t kind) {
+    Op op{a, default_op(kind)};
+    const OpTraits& t = kOpTraits[kind];
+    for_each_arg_mut(op.body, [&](const ArgTraits& arg, auto& value) { value = arg_value(a, t, arg, value); });
+    return op;
+  }
+
   std::int64_t tick_length() {
     const std::uint32_t r = src_.below(10);
     return r < 4 ? 1 : r < 7 ? 5 : r < 9 ? 20 : 60 * kHz;
@@ -58,9 +143,10 @@ class Chooser {
                                      [&](const Wait& w) { return w.kind == WaitKind::Exit && w.target == self; });
     const std::uint32_t exit_percent = awaited ? 30 : 6;
     const std::uint32_t r = src_.below(100);
-    if (r < exit_percent) return Op{Actor::kthread(self), op::KthreadExit{static_cast<int>(src_.below(4))}};
-    if (r < exit_percent + (100 - exit_percent) / 2) return Op{Actor::kthread(self), op::SuspendCheck{self}};
-    return Op{Actor::kthread(self), op::Work{}};
+    const Actor a = Actor::kthread(self);
+    if (r < exit_percent) return filled(a, kind_of<op::KthreadExit>);
+    if (r < exit_percent + (100 - exit_percent) / 2) return filled(a, kind_of<op::SuspendCheck>);
+    return filled(a, kind_of<op::Work>);
   }
 
   // An op that the SPEC answers with FATAL, chosen so that each FATAL id is reached.
@@ -86,37 +172,71 @@ class Chooser {
     return pick(found, src_);
   }
 
+  // A host op kind may be drawn now: one that creates a kthread only while fewer than max_kthreads
+  // are alive, and one that cannot report failure (void, so K6 panics) only below maxproc.
+  bool host_allowed(std::size_t kind) const {
+    const OpTraits& t = kOpTraits[kind];
+    if (t.creates != Creates::Kthread) return true;
+    if (alive_kthreads_ >= c_.max_kthreads) return false;
+    return t.returns != Returns::Nothing || s_.nprocs < s_.maxproc;
+  }
+
   OpBody host_op(HostId h) {
-    const LwpId cur = s_.curlwp(h);
     const std::uint32_t r = src_.below(100);
-    if (r < 10) return op::Rfork{rfork_flags()};
-    if (r < 18) return op::Newlwp{some_pid()};
-    if (r < 30) {
+    std::uint32_t upto = 0;
+    for (const Weight& w : kHostWeights) {
+      upto += w.percent;
+      if (r < upto && host_allowed(w.kind)) return host_body(h, w.kind);
+    }
+    return host_body(h, kind_of<op::Rfork>);
+  }
+
+  // The two host ops whose plain use depends on the host's current lwp: a release (and switch(NULL))
+  // from IMPLICIT is FATAL, so the chooser forks instead; a switch is mostly a hand-off.
+  OpBody host_body(HostId h, std::size_t kind) {
+    const LwpId cur = s_.curlwp(h);
+    if (kind == kind_of<op::Switch>) {
       // Hand-off: switch to an lwp nobody runs (released by no one, bound to no one), or to NULL.
       if (auto l = lwp_where([](const Lwp& x) { return !x.released && x.bound == kUnbound; }); l && src_.percent(75))
         return op::Switch{*l};
       if (cur != kNoLwp) return op::Switch{kNoLwp};
-      return op::Rfork{rfork_flags()};
+      kind = kind_of<op::Rfork>;
     }
-    if (r < 38) return cur != kNoLwp ? OpBody{op::Release{}} : OpBody{op::Rfork{rfork_flags()}};
-    if (r < 41) return op::Curlwp{};
-    if (r < 44) return op::Getpid{};
-    if (r < 46) return op::Getppid{};
-    if (r < 52) return op::Open{pick(kPaths, src_), src_.percent(70)};
-    if (r < 57) return op::Write{some_fd(h), static_cast<std::int64_t>(src_.below(5)) * 10};
-    if (r < 61) return op::Fstat{some_fd(h)};
-    if (r < 65) return op::Close{some_fd(h)};
-    if (r < 68) return op::Dup{some_fd(h)};
-    if (r < 70) return op::Getuid{};
-    if (r < 73) return op::Setuid{pick(kUids, src_)};
-    if (r < 77 && alive_kthreads_ < c_.max_kthreads) return op::KthreadCreate{kthread_flags(), kthread_name()};
-    if (r < 78 && alive_kthreads_ < c_.max_kthreads && s_.nprocs < s_.maxproc) return op::KprocStart{kthread_name()};
-    if (r < 85) return op::Suspend{some_proc(), suspend_timo()};
-    if (r < 91) return op::Resume{some_proc()};
-    if (r < 95) return op::WaitExit{some_proc(), suspend_timo()};
-    if (r < 96) return op::KprocShutdown{some_proc()};
-    if (r < 97) return op::Init{};
-    return op::Rfork{rfork_flags()};
+    if (kind == kind_of<op::Release>) {
+      if (cur != kNoLwp) return op::Release{};
+      kind = kind_of<op::Rfork>;
+    }
+    return filled(Actor::host(h), kind).body;
+  }
+
+  // A plausible value for one argument of an op by `a`: by its kind, and for a plain number by
+  // what it is (its name, or the flag vocabulary the row shows it in).
+  template <class V>
+  V arg_value(const Actor& a, const OpTraits& row, const ArgTraits& arg, const V&) {
+    if constexpr (std::is_same_v<V, std::string>) {
+      return arg.name == "path" ? pick(kPaths, src_) : kthread_name();
+    } else if constexpr (std::is_same_v<V, bool>) {
+      return src_.percent(70);
+    } else {
+      switch (arg.kind) {
+        case ArgKind::Pid: return static_cast<V>(some_pid());
+        case ArgKind::Uid: return static_cast<V>(pick(kUids, src_));
+        case ArgKind::LwpSym: return static_cast<V>(lwp_where([](const Lwp& x) { return !x.released && x.bound == kUnbound; }).value_or(kNoLwp));
+        case ArgKind::ProcSym:
+          if (a.kind == Actor::Kind::Kthread) return static_cast<V>(a.index);  // a kthread names itself
+          if (a.kind == Actor::Kind::Reaper)
+            return static_cast<V>(zombies_.empty() || src_.percent(20) ? pick(kthreads_, src_) : pick(zombies_, src_));
+          return static_cast<V>(some_proc());
+        default: break;
+      }
+      if (arg.show == ArgShow::RforkFlags) return static_cast<V>(rfork_flags());
+      if (arg.show == ArgShow::KthreadFlags) return static_cast<V>(kthread_flags());
+      if (arg.name == "fd") return static_cast<V>(some_fd(static_cast<HostId>(a.index)));
+      if (arg.name == "timo") return static_cast<V>(suspend_timo());
+      if (arg.name == "n") return static_cast<V>(a.kind == Actor::Kind::Clock ? tick_length() : static_cast<std::int64_t>(src_.below(5)) * 10);
+      (void)row;
+      return static_cast<V>(src_.below(4));  // "code", and any small number
+    }
   }
 
   int rfork_flags() {
@@ -167,8 +287,98 @@ class Chooser {
     return static_cast<int>(src_.below(static_cast<std::uint32_t>(t.fds.size() + 2))) - 1;
   }
 
+  // --- the options (ChooserConfig's misuse beyond the SPEC's FATALs) ---
+
+  ChosenStep bind(ChosenStep st, bool any_op) {
+    if ((any_op || allocates_pid(st.op.body)) && option(c_.bind_pid_percent))
+      st.choice.pid = src_.percent(80) ? static_cast<Pid>(2 + src_.below(40)) : pick(kRefusedPids, src_);
+    return st;
+  }
+
+  Actor wrong_actor() {
+    switch (src_.below(5)) {
+      case 0: return Actor::host(src_.below(static_cast<std::uint32_t>(c_.hosts)));  // perhaps blocked
+      case 1: return Actor::kthread(src_.below(static_cast<std::uint32_t>(s_.procs.size()) + 2));
+      case 2: return Actor::clock();
+      case 3: return Actor::reaper();
+      default: return Actor::host(pick(std::vector<HostId>{static_cast<HostId>(c_.hosts), static_cast<HostId>(c_.hosts + 1), 200}, src_));
+    }
+  }
+
+  // Every argument kind's extreme values: what no plausible program passes.
+  template <class V>
+  V extreme_value(const ArgTraits& arg, const V& now) {
+    if constexpr (std::is_same_v<V, std::string>) {
+      return pick(std::vector<std::string>{"", "/missing", std::string(40, 'x')}, src_);
+    } else if constexpr (std::is_same_v<V, bool>) {
+      return !now;
+    } else {
+      switch (arg.kind) {
+        case ArgKind::Int64:
+          return static_cast<V>(pick(std::vector<std::int64_t>{-1, -5, 6000, std::numeric_limits<std::int64_t>::max() / 4,
+                                                               std::numeric_limits<std::int64_t>::max() / 2}, src_));
+        case ArgKind::Pid: return static_cast<V>(pick(std::vector<Pid>{-1, 0, 1, 2, 12345, 99999, kPidMax, kPidMax + 1}, src_));
+        case ArgKind::Uid: return static_cast<V>(src_.percent(50) ? std::numeric_limits<std::uint32_t>::max() : src_.below(std::numeric_limits<std::uint32_t>::max()));
+        case ArgKind::LwpSym: {
+          const std::uint32_t r = src_.below(3);
+          return static_cast<V>(r == 0 ? kNoLwp : r == 1 ? 0 : s_.lwps.size() + src_.below(5));  // NULL, lwp0, never issued
+        }
+        case ArgKind::ProcSym:
+          // never issued, or any process (before rump_init there is none)
+          return static_cast<V>(src_.percent(50) || s_.procs.empty() ? s_.procs.size() + src_.below(3)
+                                                                     : src_.below(static_cast<std::uint32_t>(s_.procs.size())));
+        default:
+          return static_cast<V>(pick(std::vector<int>{-1, -7, 3, 4, 0x10, 1 << 20, std::numeric_limits<int>::max(),
+                                                      std::numeric_limits<int>::min()}, src_));
+      }
+    }
+  }
+
+  void extreme_arg(OpBody& body) {
+    const std::size_t n = traits(body).nargs;
+    if (n == 0) return;
+    const std::size_t which = src_.below(static_cast<std::uint32_t>(n));
+    std::size_t i = 0;
+    for_each_arg_mut(body, [&](const ArgTraits& arg, auto& value) {
+      if (i++ == which) value = extreme_value(arg, value);
+    });
+  }
+
+  // Any op kind, by an actor its row allows (mostly) or any actor, with arguments that ignore the
+  // state: small numbers, extremes, handles that may or may not exist.
+  ChosenStep arbitrary() {
+    const std::size_t kind = src_.below(kOpKindCount);
+    const OpTraits& t = kOpTraits[kind];
+    Actor::Kind who = static_cast<Actor::Kind>(src_.below(4));
+    if (src_.percent(70)) {
+      std::vector<Actor::Kind> allowed;
+      for (Actor::Kind k : {Actor::Kind::Host, Actor::Kind::Kthread, Actor::Kind::Clock, Actor::Kind::Reaper})
+        if (t.actors & actor_bit(k)) allowed.push_back(k);
+      who = pick(allowed, src_);
+    }
+    Actor a{who, 0};
+    if (who == Actor::Kind::Host)
+      a.index = src_.percent(95) ? src_.below(static_cast<std::uint32_t>(c_.hosts) + 1) : src_.below(std::numeric_limits<std::uint32_t>::max());
+    if (who == Actor::Kind::Kthread) a.index = src_.below(static_cast<std::uint32_t>(s_.procs.size()) + 2);
+    Op op{a, default_op(kind)};
+    for_each_arg_mut(op.body, [&](const ArgTraits& arg, auto& value) {
+      using V = std::decay_t<decltype(value)>;
+      if (src_.percent(50)) {
+        value = extreme_value(arg, value);
+      } else if constexpr (std::is_same_v<V, std::string>) {
+        value = std::string(src_.below(30), 'n');
+      } else if constexpr (std::is_same_v<V, bool>) {
+        value = src_.percent(50);
+      } else {
+        value = static_cast<V>(src_.below(8));
+      }
+    });
+    return {std::move(op), {}};
+  }
+
   inline static const std::vector<std::string> kPaths = {"/a", "/b", "/tmp/c", "/dev/console"};
   inline static const std::vector<Uid> kUids = {0, 1000, 1001};
+  inline static const std::vector<Pid> kRefusedPids = {1, 0, -1, kPidMax + 1};
 
   const State& s_;
   const ChooserConfig& c_;
@@ -180,6 +390,6 @@ class Chooser {
 
 }  // namespace
 
-Op choose_op(const State& s, const ChooserConfig& c, Source& src) { return Chooser(s, c, src).choose(); }
+ChosenStep choose_step(const State& s, const ChooserConfig& c, Source& src) { return Chooser(s, c, src).choose(); }
 
 }  // namespace lockstep::checker

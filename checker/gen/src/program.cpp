@@ -7,16 +7,20 @@
 namespace lockstep::checker {
 
 model::Op resolve(const model::State& s, const ProgramConfig& c, const std::vector<std::uint32_t>& step) {
-  ChoiceSource src(step);
-  return choose_op(s, c.chooser, src);
+  return resolve_step(s, c, step).op;
 }
 
-Program random_program(Source& src, std::size_t steps) {
+ChosenStep resolve_step(const model::State& s, const ProgramConfig& c, const std::vector<std::uint32_t>& step) {
+  ChoiceSource src(step);
+  return choose_step(s, c.chooser, src);
+}
+
+Program random_program(Source& src, std::size_t steps, std::size_t choices, std::uint32_t bound) {
   Program p;
   p.steps.resize(steps);
   for (auto& st : p.steps) {
-    st.resize(kChoicesPerStep);
-    for (auto& x : st) x = src.below(1u << 16);
+    st.resize(choices);
+    for (auto& x : st) x = src.below(bound);
   }
   return p;
 }

@@ -2,11 +2,14 @@
 // from driving the model through the events (with the pids they recorded).
 #include <algorithm>
 #include <map>
+#include <string_view>
+#include <type_traits>
 
 #include <fmt/format.h>
 
 #include "checker/trace_show.hpp"
 #include "model/model.hpp"
+#include "model/op_traits.hpp"
 
 namespace lockstep::checker {
 
@@ -14,15 +17,31 @@ using namespace lockstep::model;
 
 namespace {
 
-// "H0 kthread_suspend(proc#2, 1)" -> "kthread_suspend(proc#2, 1)"; the rump prefixes are
-// dropped ("rump_pub_lwproc_rfork" -> "lwproc_rfork", "rump_sys_open" -> "open") to keep lanes narrow.
-std::string op_text(const Op& op) {
-  std::string s = to_string(op);
-  const auto sp = s.find(' ');
-  if (sp != std::string::npos) s = s.substr(sp + 1);
-  for (std::string_view prefix : {std::string_view("rump_pub_"), std::string_view("rump_sys_")})
-    if (s.rfind(prefix, 0) == 0) s = s.substr(prefix.size());
-  return s;
+// One argument as a listing shows it, by its kind and the vocabulary its traits row names.
+template <class V>
+std::string arg_text(const ArgTraits& a, const V& v) {
+  if constexpr (std::is_same_v<V, std::string>) {
+    return fmt::format("\"{}\"", v);
+  } else if constexpr (std::is_same_v<V, bool>) {
+    return a.show == ArgShow::OpenCreate ? (v ? "O_CREAT" : "0") : (v ? "true" : "false");
+  } else {
+    if (a.kind == ArgKind::LwpSym) return v == kNoLwp ? std::string("NULL") : fmt::format("lwp#{}", v);
+    if (a.kind == ArgKind::ProcSym) return fmt::format("proc#{}", v);
+    if (a.show == ArgShow::RforkFlags) {
+      if (v == kRumpRffdShare) return "RUMP_RFFD_SHARE";
+      if (v == kRumpRffdg) return "RUMP_RFFDG";
+      if (v == kRumpRfcfdg) return "RUMP_RFCFDG";
+      return fmt::format("{:#x}", v);
+    }
+    if (a.show == ArgShow::KthreadFlags) {
+      if (v == 0) return "0";
+      if (v == kRffdg) return "RFFDG";
+      if (v == kRfcfdg) return "RFCFDG";
+      if (v == (kRffdg | kRfcfdg)) return "RFFDG|RFCFDG";
+      return fmt::format("{:#x}", v);
+    }
+    return fmt::format("{}", v);
+  }
 }
 
 int lane_order(const Actor& a) {
@@ -36,6 +55,17 @@ int lane_order(const Actor& a) {
 }
 
 }  // namespace
+
+// "kthread_suspend(proc#2, 1)": the op's name and arguments from its traits row; the rump prefixes
+// are dropped ("rump_pub_lwproc_rfork" -> "lwproc_rfork", "rump_sys_open" -> "open") to keep lanes narrow.
+std::string op_text(const Op& op) {
+  std::string_view name = traits(op.body).name;
+  for (std::string_view prefix : {std::string_view("rump_pub_"), std::string_view("rump_sys_")})
+    if (name.starts_with(prefix)) name.remove_prefix(prefix.size());
+  std::string args;
+  for_each_arg(op.body, [&](const ArgTraits& a, const auto& v) { args += (args.empty() ? "" : ", ") + arg_text(a, v); });
+  return fmt::format("{}({})", name, args);
+}
 
 Timeline build_timeline(const Trace& t, const std::string& file, const ShowOptions& o) {
   Timeline tl;

@@ -1,8 +1,28 @@
 // The op-traits table: one row per op kind, everything about an op that code outside the model's
-// semantics needs to know -- its C name, who may perform it, its arguments (name, kind, member), what
-// it returns, what it creates, whether it can block. Trace readers and writers, renamers, renderers
-// and the runner iterate this table instead of re-deriving it. Adding an op means: its struct in
-// op.hpp, its row here, its semantics in the model, the impl and the Z3 encoding, and the generator.
+// semantics needs to know -- its C name, who may perform it, its arguments (name, kind, how a listing
+// shows the value, member), what it returns, what it creates, whether it can block. Trace readers and
+// writers, renamers, renderers, the generator and the runner iterate this table instead of
+// re-deriving it.
+//
+// Adding an op touches exactly these places (and nothing else needs a case for it):
+//   1. model/include/model/op.hpp       its struct, appended to OpBody;
+//   2. this file                        its row in kOpTraits (in OpBody's order) and its OpMembers<T>;
+//                                       a missing row or OpMembers fails to compile (see the
+//                                       static_asserts below; tests/model/test_op_traits.cpp shows how);
+//   3. model/src/model.cpp              its semantics (Model::apply), and model/src/names.cpp's args()
+//                                       if model::to_string should show its arguments;
+//   4. impl/ and checker/run/src/impl_commands.cpp   the implementation and the op -> impl call;
+//   5. checker/verify/src/verify_encode.cpp          its Z3 encoding;
+//   6. checker/gen/src/op_chooser.cpp   its weight in kHostWeights (a host op without one fails to
+//                                       compile) and, if an argument needs a value domain of its own
+//                                       (a new ArgKind or argument name), the chooser's value for it.
+// Trace reading/writing (checker/trace), the renderers (checker/show) and the op-kind parts of the
+// runner take the op from this table. Per-op code that remains elsewhere in checker/ (grep for
+// std::visit, holds_alternative<op::, get_if<op::), each a judgement about an op's meaning rather
+// than its schema: verify/src/verify_checks.cpp (S-rule checks on Resume, Suspend, KthreadExit,
+// Tick), verify/src/happens_before.cpp (Newlwp's edge), run/src/outcome_compare.cpp (which S-rule
+// judges a wait: Suspend/KprocShutdown, WaitExit, SuspendCheck), trace/src/trace_write.cpp (Curlwp's
+// lwp result, = Returns::Lwp); and model/src/names.cpp's args() renders per op.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -37,9 +57,14 @@ enum class Returns : std::uint8_t {
 // What a successful call creates, which the run binds to new symbols.
 enum class Creates : std::uint8_t { Nothing, Lwp, ProcessAndLwp, Kthread };
 
+// How a listing shows an argument's value where the C API has names for it (model::to_string and
+// `lockstep show` use the same names); Plain is the number, string or symbol itself.
+enum class ArgShow : std::uint8_t { Plain, RforkFlags, KthreadFlags, OpenCreate };
+
 struct ArgTraits {
   std::string_view name;  // the trace's key (traces/FORMAT.md)
   ArgKind kind;
+  ArgShow show = ArgShow::Plain;
 };
 
 struct OpTraits {
@@ -75,21 +100,21 @@ inline constexpr std::array<OpTraits, kOpKindCount> kOpTraits = [] {
   using C = Creates;
   return std::array<OpTraits, kOpKindCount>{{
       row("rump_init", kByHost, R::Nothing),                                                      // Init
-      row("rump_pub_lwproc_rfork", kByHost, {"flags", K::Int}, R::Errno, C::ProcessAndLwp),        // Rfork
+      row("rump_pub_lwproc_rfork", kByHost, {"flags", K::Int, ArgShow::RforkFlags}, R::Errno, C::ProcessAndLwp),  // Rfork
       row("rump_pub_lwproc_newlwp", kByHost, {"pid", K::Pid}, R::Errno, C::Lwp),                   // Newlwp
       row("rump_pub_lwproc_switch", kByHost, {"lwp", K::LwpSym}, R::Nothing),                      // Switch
       row("rump_pub_lwproc_releaselwp", kByHost, R::Nothing),                                      // Release
       row("rump_pub_lwproc_curlwp", kByHost, R::Lwp),                                              // Curlwp
       row("rump_sys_getpid", kByHost, R::Value),                                                   // Getpid
       row("rump_sys_getppid", kByHost, R::Value),                                                  // Getppid
-      row("rump_sys_open", kByHost, {"path", K::String}, {"create", K::Bool}, R::Syscall),         // Open
+      row("rump_sys_open", kByHost, {"path", K::String}, {"create", K::Bool, ArgShow::OpenCreate}, R::Syscall),  // Open
       row("rump_sys_write", kByHost, {"fd", K::Int}, {"n", K::Int64}, R::Syscall),                 // Write
       row("rump_sys_fstat", kByHost, {"fd", K::Int}, R::Stat),                                     // Fstat
       row("rump_sys_close", kByHost, {"fd", K::Int}, R::Syscall),                                  // Close
       row("rump_sys_dup", kByHost, {"fd", K::Int}, R::Syscall),                                    // Dup
       row("rump_sys_getuid", kByHost, R::Value),                                                   // Getuid
       row("rump_sys_setuid", kByHost, {"uid", K::Uid}, R::Syscall),                                // Setuid
-      row("kthread_create", kByHost, {"flags", K::Int}, {"name", K::String}, R::Errno, C::Kthread),  // KthreadCreate
+      row("kthread_create", kByHost, {"flags", K::Int, ArgShow::KthreadFlags}, {"name", K::String}, R::Errno, C::Kthread),  // KthreadCreate
       row("kthread_exit", kByKthread, {"code", K::Int}, R::Nothing),                               // KthreadExit
       row("kthread_suspend", kByHost, {"proc", K::ProcSym}, {"timo", K::Int}, R::Errno, C::Nothing, true),  // Suspend
       row("kthread_resume", kByHost, {"proc", K::ProcSym}, R::Errno),                              // Resume
@@ -187,6 +212,7 @@ static_assert(op_traits_detail::all_rows_fit(std::make_index_sequence<kOpKindCou
               "an op's row in kOpTraits does not match its struct's members (count, order or type)");
 
 // Calls f(const ArgTraits&, const Member&) for each argument of `body`, in the row's order.
+// (for_each_arg_mut below is the same with Member&, for code that fills an op in.)
 template <class F>
 void for_each_arg(const OpBody& body, F&& f) {
   std::visit(
@@ -199,6 +225,30 @@ void for_each_arg(const OpBody& body, F&& f) {
         }, OpMembers<T>::get);
       },
       body);
+}
+
+// Calls f(const ArgTraits&, Member&) for each argument of `body`, in the row's order: a generator
+// fills an op's arguments by their kind without naming the op.
+template <class F>
+void for_each_arg_mut(OpBody& body, F&& f) {
+  std::visit(
+      [&](auto& o) {
+        using T = std::decay_t<decltype(o)>;
+        const OpTraits& t = traits_of<T>();
+        std::apply([&](auto... member) {
+          std::size_t i = 0;
+          (f(t.args[i++], o.*member), ...);
+        }, OpMembers<T>::get);
+      },
+      body);
+}
+
+// A default-valued op of kind `kind` (a variant index < kOpKindCount).
+inline OpBody default_op(std::size_t kind) {
+  constexpr auto makers = []<std::size_t... I>(std::index_sequence<I...>) {
+    return std::array<OpBody (*)(), sizeof...(I)>{+[]() -> OpBody { return OpBody{std::in_place_index<I>}; }...};
+  }(std::make_index_sequence<kOpKindCount>{});
+  return makers[kind]();
 }
 
 }  // namespace lockstep::model

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "model/outcome.hpp"
 #include "model/rules.hpp"
@@ -20,6 +21,8 @@ class Coverage {
 
   std::uint64_t hits(model::Rule r) const { return by_rule_[static_cast<std::size_t>(r)]; }
   std::uint64_t hits(model::Rule r, std::string_view label) const;
+  // Every rule:label pair reached ("K3:EWOULDBLOCK", "L3:FATAL(L3-stale)"), sorted: a set to compare.
+  std::vector<std::string> reached_labels() const;
   // The SPEC operation rules (P0-K9) that no step reached.
   std::string unreached_rules() const;
   // One row per rule: the outcome labels reached and how often.

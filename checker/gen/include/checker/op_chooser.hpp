@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "checker/random_source.hpp"
+#include "model/model.hpp"
 #include "model/op.hpp"
 #include "model/state.hpp"
 
@@ -14,9 +15,33 @@ struct ChooserConfig {
   int hosts = 3;               // host threads H0..H{hosts-1}
   int max_kthreads = 2;        // kthread_create is tried only while fewer are alive
   std::uint32_t misuse_percent = 2;  // how often an op that is FATAL on purpose is chosen
+
+  // Misuse beyond the SPEC's FATALs, for the model's own property tests (tests/model), which hold
+  // the model to "never throws, invariants hold" on any input. All off by default; an option that is
+  // off draws no choice, so a program means the same ops with or without these fields.
+  std::uint32_t uninit_misuse_percent = 0;  // before rump_init: an arbitrary op instead (FATAL(P0-uninit))
+  std::uint32_t wrong_actor_percent = 0;    // the op by another actor: a blocked host, an odd host
+                                            // index, an actor kind its traits row does not allow
+  std::uint32_t bind_pid_percent = 0;       // an op that allocates a pid binds the kernel's choice
+                                            // (model::Choice), an allowed pid or not
+  std::uint32_t extreme_percent = 0;        // one argument takes an extreme value for its kind
+                                            // (negative, huge, empty or long, never issued)
+  std::uint32_t arbitrary_percent = 0;      // the op ignores the state: any kind, actor and arguments
+
+  bool any_option() const {
+    return uninit_misuse_percent || wrong_actor_percent || bind_pid_percent || extreme_percent || arbitrary_percent;
+  }
 };
 
-// Returns an op whose actor is runnable in `s` (there always is one: the clock).
-model::Op choose_op(const model::State& s, const ChooserConfig& c, Source& src);
+// One chosen step: the op, and the pid choice it binds (unset unless bind_pid_percent).
+struct ChosenStep {
+  model::Op op;
+  model::Choice choice;
+};
+
+// Returns an op whose actor is runnable in `s` (there always is one: the clock), unless the
+// options above ask for misuse.
+ChosenStep choose_step(const model::State& s, const ChooserConfig& c, Source& src);
+inline model::Op choose_op(const model::State& s, const ChooserConfig& c, Source& src) { return choose_step(s, c, src).op; }
 
 }  // namespace lockstep::checker

@@ -19,6 +19,9 @@ namespace lockstep::checker {
 // The chooser draws at most 9 choices for one step (actor, host, misuse, op, up to 5 for arguments);
 // a step has room for all of them, so no argument silently reads the past-the-end 0.
 inline constexpr std::size_t kChoicesPerStep = 10;
+// With ChooserConfig's misuse options on, a step draws up to 24 choices (options come after the op).
+inline constexpr std::size_t kChoicesPerStepWithOptions = 24;
+inline std::size_t choices_per_step(const ChooserConfig& c) { return c.any_option() ? kChoicesPerStepWithOptions : kChoicesPerStep; }
 
 struct ProgramConfig {
   ChooserConfig chooser;
@@ -46,9 +49,12 @@ class ChoiceSource final : public Source {
 
 // The op a step resolves to in state `s`.
 model::Op resolve(const model::State& s, const ProgramConfig& c, const std::vector<std::uint32_t>& step);
+// The same, with the pid choice the step binds (ChooserConfig::bind_pid_percent).
+ChosenStep resolve_step(const model::State& s, const ProgramConfig& c, const std::vector<std::uint32_t>& step);
 
-// A random program of `steps` steps drawn from `src` (the fast path; RapidCheck has its own generator).
-Program random_program(Source& src, std::size_t steps);
+// A random program of `steps` steps drawn from `src` (the fast path; RapidCheck has its own generator),
+// each of `choices` choices below `bound`.
+Program random_program(Source& src, std::size_t steps, std::size_t choices = kChoicesPerStep, std::uint32_t bound = 1u << 16);
 
 // Compact text form for a copy-paste command line: steps separated by '/', choices by '.', base 36.
 std::string encode(const Program& p);

@@ -36,6 +36,9 @@ struct Timeline {
   std::size_t tree_step = 0;
 };
 
+// A lane's text for an op, from its traits row: "kthread_suspend(proc#2, 1)", "lwproc_rfork(RUMP_RFFDG)".
+std::string op_text(const model::Op& op);
+
 Timeline build_timeline(const Trace& t, const std::string& file, const ShowOptions& o);
 std::string show_text(const Timeline& tl);
 std::string show_dot(const Timeline& tl);
