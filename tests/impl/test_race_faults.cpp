@@ -322,6 +322,9 @@ TEST(RaceFaults, EveryRaceFaultIsAProjectFaultWithARule) {
     EXPECT_FALSE(fi.test_only) << fi.name;
     EXPECT_FALSE(fi.rule.empty()) << fi.name;
     EXPECT_EQ(fault_by_name(fi.name), fi.fault);
+    bool listed = false;
+    for (const FaultInfo& pf : project_faults()) listed = listed || pf.fault == fi.fault;
+    EXPECT_TRUE(listed) << fi.name;
   }
   EXPECT_GE(n, 6);
 }

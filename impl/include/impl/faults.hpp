@@ -67,7 +67,9 @@ struct FaultInfo {
 
 // Every fault, in enum order, test-only ones included.
 std::span<const FaultInfo> all_faults();
-// The project's faults: every fault that models a realistic bug (not test_only), in enum order.
+// The project's faults: every fault that models a realistic bug (not test_only), in enum order. The race
+// faults (FaultInfo::race) are among them: only a checker that preempts threads inside operations (or
+// wakes them spuriously) can kill those.
 std::vector<FaultInfo> project_faults();
 std::optional<Fault> fault_by_name(std::string_view name);
 const FaultInfo& fault_info(Fault f);
