@@ -47,16 +47,16 @@ void add_replay(CLI::App& app, int& exit_code) {
                stdout);
     if (!o->write.empty()) {
       LockstepConfig c = lockstep_config(t.header, *faults);
-      const std::string err = write_trace(o->write, trace_header(rep.result, c, t.header.seed, t.header.program), trace_events(rep.result, c));
+      const std::string err = write_trace(o->write, trace_header(rep.result, c, t.header.seed, t.header.program), rep.result.events);
       if (!err.empty()) {
         std::fprintf(stderr, "lockstep: %s\n", err.c_str());
         exit_code = 2;
         return;
       }
     }
-    if (o->listing || (!rep.reproduced() && rep.result.steps.size() <= 60)) std::fputs(listing(rep.result).c_str(), stdout);
+    if (o->listing || (!rep.reproduced() && rep.result.events.size() <= 60)) std::fputs(listing(rep.result).c_str(), stdout);
     if (rep.reproduced()) {
-      std::fputs(fmt::format("REPRODUCED: {} events identical (outcomes, wake-ups, bindings, digests); {}\n", rep.result.steps.size(),
+      std::fputs(fmt::format("REPRODUCED: {} events identical (outcomes, wake-ups, bindings, digests); {}\n", rep.result.events.size(),
                              rep.result.summary())
                      .c_str(),
                  stdout);

@@ -84,8 +84,8 @@ void add_run(CLI::App& app, int& exit_code) {
           std::error_code ec;
           if (default_dir) std::filesystem::create_directories(opts->trace_dir, ec);
           const std::string path = fmt::format("{}/{}{}", opts->trace_dir, name, suffix);
-          std::vector<TraceEvent> events = trace_events(r, c.lockstep);
-          if (r.verdict == Verdict::Deadlock && r.steps.size() < p.steps.size())
+          std::vector<TraceEvent> events = r.events;
+          if (r.verdict == Verdict::Deadlock && r.events.size() < p.steps.size())
             append_stuck_step(events, stuck_op(r, c.lockstep, p), c.lockstep);
           const std::string err = write_trace(path, trace_header(r, c.lockstep, c.seed, encode(p)), events);
           if (!err.empty() && trace_error.empty()) trace_error = err;

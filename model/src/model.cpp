@@ -49,11 +49,19 @@ Outcome blocked(Rule r, WaitKind k, ProcId target) {
   o.wait_target = target;
   return o;
 }
-Outcome not_runnable(Rule r, std::string_view why) {
+Outcome not_runnable(Rule r, NotRunnableWhy why) {
   Outcome o;
   o.kind = OutcomeKind::NotRunnable;
   o.rule = r;
-  o.label = why;
+  o.why = why;
+  switch (why) {
+    case NotRunnableWhy::NotThisActorsOp: o.label = "not-this-actor's-op"; break;
+    case NotRunnableWhy::ActorNotRunnable: o.label = "actor-not-runnable"; break;
+    case NotRunnableWhy::UnknownProcHandle: o.label = "unknown-proc-handle"; break;
+    case NotRunnableWhy::NegativeTick: o.label = "negative-tick"; break;
+    case NotRunnableWhy::PidNotAllowed: o.label = "pid-not-allowed"; break;
+    case NotRunnableWhy::None: o.label = "not-runnable"; break;
+  }
   return o;
 }
 
@@ -618,26 +626,26 @@ StepResult Model::apply(const Op& op, const Choice& choice) {
   }
   const Rule rule = Rule::P0;
   if (!performs(op.actor.kind, op.body)) {
-    r.outcome = not_runnable(rule, "not-this-actor's-op");
+    r.outcome = not_runnable(rule, NotRunnableWhy::NotThisActorsOp);
     return r;
   }
   if (!runnable(op.actor)) {
-    r.outcome = not_runnable(rule, "actor-not-runnable");
+    r.outcome = not_runnable(rule, NotRunnableWhy::ActorNotRunnable);
     return r;
   }
   if (names_unknown_proc(state_, op.body)) {
-    r.outcome = not_runnable(rule, "unknown-proc-handle");
+    r.outcome = not_runnable(rule, NotRunnableWhy::UnknownProcHandle);
     return r;
   }
   // Reading: time does not go back; tick(n) with n < 0 is NotRunnable.
   if (const auto* t = std::get_if<op::Tick>(&op.body); t != nullptr && t->n < 0) {
-    r.outcome = not_runnable(Rule::Tick, "negative-tick");
+    r.outcome = not_runnable(Rule::Tick, NotRunnableWhy::NegativeTick);
     return r;
   }
   const bool allocates = std::holds_alternative<op::Rfork>(op.body) || std::holds_alternative<op::KthreadCreate>(op.body) ||
                          std::holds_alternative<op::KprocStart>(op.body);
   if (allocates && choice.pid && !pid_allowed(*choice.pid)) {
-    r.outcome = not_runnable(rule, "pid-not-allowed");
+    r.outcome = not_runnable(rule, NotRunnableWhy::PidNotAllowed);
     return r;
   }
   Step step(state_, op.actor, choice, r);

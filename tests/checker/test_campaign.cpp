@@ -50,8 +50,8 @@ TEST(Campaign, AFailureReportShowsTheShrunkProgramAndAReplayThatReproducesIt) {
   ASSERT_TRUE(r.failure);
   const Counterexample& f = *r.failure;
   EXPECT_FALSE(f.nondeterminism);
-  EXPECT_LE(f.shrunk_result.steps.size(), f.original_result.steps.size());
-  EXPECT_EQ(f.shrunk_result.steps.size(), 1u) << listing(f.shrunk_result);  // one rfork(RUMP_RFFDG) shows it
+  EXPECT_LE(f.shrunk_result.events.size(), f.original_result.events.size());
+  EXPECT_EQ(f.shrunk_result.events.size(), 1u) << listing(f.shrunk_result);  // one rfork(RUMP_RFFDG) shows it
   const std::string text = campaign_summary(r, c);
   EXPECT_NE(text.find("VERDICT: DIVERGE at step 0 [P7]"), std::string::npos) << text;
   EXPECT_NE(text.find("H0 rump_pub_lwproc_rfork(RUMP_RFFDG)"), std::string::npos) << text;
@@ -76,13 +76,13 @@ TEST(Campaign, HooksSeeTheOriginalBeforeTheShrunk) {
   CampaignConfig c = quick(1, 500);
   c.lockstep.faults = impl::FaultSet{impl::Fault::release_keeps_proc};
   std::vector<std::size_t> seen;
-  c.on_failure_found = [&](const Program&, const LockstepResult& r) { seen.push_back(r.steps.size()); };
-  c.on_failure_shrunk = [&](const Program&, const LockstepResult& r) { seen.push_back(r.steps.size()); };
+  c.on_failure_found = [&](const Program&, const LockstepResult& r) { seen.push_back(r.events.size()); };
+  c.on_failure_shrunk = [&](const Program&, const LockstepResult& r) { seen.push_back(r.events.size()); };
   const CampaignReport r = run_campaign(c);
   ASSERT_TRUE(r.failure);
   ASSERT_EQ(seen.size(), 2u);
-  EXPECT_EQ(seen[0], r.failure->original_result.steps.size());
-  EXPECT_EQ(seen[1], r.failure->shrunk_result.steps.size());
+  EXPECT_EQ(seen[0], r.failure->original_result.events.size());
+  EXPECT_EQ(seen[1], r.failure->shrunk_result.events.size());
   EXPECT_LT(seen[1], seen[0]);
 }
 

@@ -25,9 +25,9 @@ TEST(Lockstep, HandOffBetweenHostsAgrees) {
                                 H(1, op::Getpid{}), H(1, op::Release{}), H(1, op::Getpid{})};
   const LockstepResult r = run_lockstep(prog, LockstepConfig{});
   EXPECT_EQ(r.verdict, Verdict::Agree) << listing(r);
-  ASSERT_EQ(r.steps.size(), prog.size());
-  EXPECT_EQ(r.steps[3].observed, "2");
-  EXPECT_EQ(r.steps[5].observed, "1");
+  ASSERT_EQ(r.events.size(), prog.size());
+  EXPECT_EQ(r.events[3].outcome.ret, 2);  // the impl agreed with each of the model's outcomes
+  EXPECT_EQ(r.events[5].outcome.ret, 1);
 }
 
 TEST(Lockstep, SuspendAcknowledgedAndTimedOutAgree) {
@@ -36,17 +36,18 @@ TEST(Lockstep, SuspendAcknowledgedAndTimedOutAgree) {
                                 H(0, op::Suspend{2, 5}),            tick(5),                 K(2, op::SuspendCheck{2})};
   const LockstepResult r = run_lockstep(prog, LockstepConfig{});
   EXPECT_EQ(r.verdict, Verdict::Agree) << listing(r);
-  ASSERT_EQ(r.steps.size(), prog.size());
-  EXPECT_EQ(r.steps[3].completions.size(), 2u) << listing(r);  // both suspenders woke with 0
-  EXPECT_EQ(r.steps[7].completions.size(), 1u) << listing(r);  // H0 timed out
+  ASSERT_EQ(r.events.size(), prog.size());
+  EXPECT_EQ(r.events[3].woke.size(), 2u) << listing(r);  // both suspenders woke with 0
+  EXPECT_EQ(r.events[7].woke.size(), 1u) << listing(r);  // H0 timed out
 }
 
 TEST(Lockstep, FatalOnBothSidesEndsTheProgramInAgreement) {
   const std::vector<Op> prog = {H(0, op::Release{}), H(0, op::Getpid{})};
   const LockstepResult r = run_lockstep(prog, LockstepConfig{});
   EXPECT_EQ(r.verdict, Verdict::Agree) << listing(r);
-  ASSERT_EQ(r.steps.size(), 1u);
-  EXPECT_EQ(r.steps[0].observed, "FATAL(L4-implicit)");
+  ASSERT_EQ(r.events.size(), 1u);
+  EXPECT_EQ(r.events[0].outcome.kind, OutcomeKind::Fatal);
+  EXPECT_EQ(r.events[0].outcome.fatal, Fatal::L4Implicit);
 }
 
 TEST(Lockstep, ReportsAStateDivergenceWithItsRule) {
@@ -84,7 +85,7 @@ TEST(Lockstep, AProgramLeftBlockedForeverTearsDownCleanly) {
                                 H(1, op::WaitExit{2, 0})};
   const LockstepResult r = run_lockstep(prog, LockstepConfig{});
   EXPECT_EQ(r.verdict, Verdict::Agree) << listing(r);
-  EXPECT_EQ(r.steps.size(), prog.size());
+  EXPECT_EQ(r.events.size(), prog.size());
 }
 
 TEST(Lockstep, AStepThatNeverReturnsNorBlocksIsADeadlockVerdict) {

@@ -66,7 +66,7 @@ TEST(MutantKill, ShrinkingReachesTheShortestKnownPrograms) {
     c.shrink_budget = std::chrono::hours(1);
     const CampaignReport r = run_campaign(c);
     ASSERT_TRUE(r.failure);
-    EXPECT_LE(r.failure->shrunk_result.steps.size(), n + n / 2) << listing(r.failure->shrunk_result);  // goal: <= 1.5x
+    EXPECT_LE(r.failure->shrunk_result.events.size(), n + n / 2) << listing(r.failure->shrunk_result);  // goal: <= 1.5x
   }
 }
 

@@ -50,8 +50,8 @@ CampaignConfig campaign(impl::Fault f, double budget_s, double shrink_s) {
 // The trace `lockstep run` writes for a failure (cmd_run.cpp does the same).
 Trace trace_of(const Program& p, const LockstepResult& r, const CampaignConfig& c) {
   Trace t;
-  t.events = trace_events(r, c.lockstep);
-  if (r.verdict == Verdict::Deadlock && r.steps.size() < p.steps.size())
+  t.events = r.events;
+  if (r.verdict == Verdict::Deadlock && r.events.size() < p.steps.size())
     append_stuck_step(t.events, stuck_op(r, c.lockstep, p), c.lockstep);
   t.header = trace_header(r, c.lockstep, c.seed, encode(p));
   return t;

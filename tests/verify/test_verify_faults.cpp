@@ -1,15 +1,15 @@
 // Each injected fault that breaks a SPEC §6 invariant (not only an outcome) is reported by the
 // Z3 verifier as violating that invariant, on the shrunk counterexample of a campaign against it,
-// with an unsat core naming events; the correct impl's runs verify clean.
+// with an unsat core naming events; the correct impl's runs verify clean. The judge reads what a
+// trace file holds: the run's header and events (the one path, run -> trace -> judge).
 #include <gtest/gtest.h>
 
 #include "checker/campaign.hpp"
+#include "checker/run_trace.hpp"
 #include "checker/verify.hpp"
-#include "run_to_vtrace.hpp"
 
 using namespace lockstep;
 using namespace lockstep::checker;
-using lockstep::checker::testing::to_vtrace;
 
 namespace lockstep::impl {
 // gtest prints test parameters; found by argument-dependent lookup, so it lives beside Fault.
@@ -48,6 +48,9 @@ CampaignConfig budget(impl::Fault f, model::Pid pid_max = ProgramConfig{}.pid_ma
   return c;
 }
 
+// The judge's input, from the trace of a run (what `lockstep run` writes and `lockstep verify` reads).
+VTrace judged(const LockstepResult& r, const LockstepConfig& c) { return to_vtrace(trace_header(r, c, 0, ""), r.events); }
+
 }  // namespace
 
 class FaultVerdict : public ::testing::TestWithParam<Expect> {};
@@ -59,11 +62,11 @@ TEST_P(FaultVerdict, ShrunkCounterexampleViolatesTheRuleTheFaultBreaks) {
   ASSERT_TRUE(r.failure) << impl::fault_info(e.fault).name << " was not found";
   ASSERT_FALSE(r.failure->shrink_budget_exhausted);
   const LockstepResult& res = r.failure->shrunk_result;
-  const VerifyReport v = verify(to_vtrace(res, config.lockstep.program.chooser.hosts));
+  const VerifyReport v = verify(judged(res, config.lockstep));
   const InvariantVerdict& got = v.of(e.rule);
   EXPECT_FALSE(got.holds) << listing(res) << render(v);
   EXPECT_FALSE(got.core.empty()) << render(v);  // the explanation names the events that force it
-  EXPECT_LE(got.step, res.steps.back().index);
+  EXPECT_LE(got.step, res.events.back().step);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -79,9 +82,10 @@ INSTANTIATE_TEST_SUITE_P(
 class OutcomeOnlyFault : public ::testing::TestWithParam<impl::Fault> {};
 
 TEST_P(OutcomeOnlyFault, BreaksNoInvariant) {
-  const CampaignReport r = run_campaign(budget(GetParam()));
+  const CampaignConfig config = budget(GetParam());
+  const CampaignReport r = run_campaign(config);
   ASSERT_TRUE(r.failure);
-  const VerifyReport v = verify(to_vtrace(r.failure->shrunk_result, 3));
+  const VerifyReport v = verify(judged(r.failure->shrunk_result, config.lockstep));
   EXPECT_TRUE(v.all_hold()) << listing(r.failure->shrunk_result) << render(v);
 }
 
@@ -97,10 +101,10 @@ TEST(FaultVerdict, SwitchToAnotherHostsLwpBreaksR4) {
   const std::vector<Op> ops = {Op{Actor::host(0), op::Rfork{0}}, Op{Actor::host(1), op::Switch{1}}};
   LockstepConfig c;
   c.faults = impl::FaultSet{impl::Fault::switch_ignores_running};
-  const VerifyReport bad = verify(to_vtrace(run_lockstep(ops, c), 3));
+  const VerifyReport bad = verify(judged(run_lockstep(ops, c), c));
   EXPECT_FALSE(bad.of(Rule::R4).holds) << render(bad);
   EXPECT_FALSE(bad.of(Rule::R4).core.empty()) << render(bad);
-  const VerifyReport good = verify(to_vtrace(run_lockstep(ops, LockstepConfig{}), 3));
+  const VerifyReport good = verify(judged(run_lockstep(ops, LockstepConfig{}), LockstepConfig{}));
   EXPECT_TRUE(good.all_hold()) << render(good);
 }
 
@@ -110,7 +114,7 @@ TEST(FaultVerdict, TheCorrectImplsRunsVerifyClean) {
     LockstepConfig c;
     const LockstepResult res = run_lockstep(random_program(src, 60), c);
     ASSERT_EQ(res.verdict, Verdict::Agree) << res.summary();
-    const VerifyReport v = verify(to_vtrace(res, c.program.chooser.hosts));
+    const VerifyReport v = verify(judged(res, c));
     EXPECT_TRUE(v.all_hold()) << "seed " << seed << "\n" << listing(res) << render(v);
   }
 }

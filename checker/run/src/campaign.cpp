@@ -111,9 +111,9 @@ CampaignReport run_campaign(const CampaignConfig& c, const std::function<void(co
       break;
     }
     ++rep.programs;
-    rep.records.push_back(ProgramRecord{i, seed, r.steps.size(), r.verdict, r.summary(),
+    rep.records.push_back(ProgramRecord{i, seed, r.events.size(), r.verdict, r.summary(),
                                         std::chrono::duration<double>(Clock::now() - started).count()});
-    rep.steps += r.steps.size();
+    rep.steps += r.events.size();
     rep.coverage.merge(r.coverage);
     if (progress) progress(CampaignProgress{rep.programs, rep.steps, false});
     if (r.verdict == Verdict::Agree) continue;
@@ -149,7 +149,7 @@ CampaignReport replay_program(const Program& p, const CampaignConfig& c) {
   const auto t0 = Clock::now();
   LockstepResult r = run_lockstep(p, c.lockstep);
   rep.programs = 1;
-  rep.steps = r.steps.size();
+  rep.steps = r.events.size();
   rep.coverage.merge(r.coverage);
   if (r.verdict != Verdict::Agree) {
     Counterexample cex;

@@ -58,7 +58,7 @@ std::string junit_xml(const CampaignReport& r, const CampaignConfig& c) {
       const std::string message = fmt::format("{} (program {}, base seed {}); reproduce: {}", f.shrunk_result.summary(), p.index, c.seed,
                                               program_command(p.index, c));
       const std::string text = fmt::format("{}\n\nshrunk program ({} steps):\n{}\nreplay the shrunk program: {}\nre-run program {}: {}\n",
-                                           f.shrunk_result.summary(), f.shrunk_result.steps.size(), listing(f.shrunk_result),
+                                           f.shrunk_result.summary(), f.shrunk_result.events.size(), listing(f.shrunk_result),
                                            reproduce_command(f.shrunk, c), p.index, program_command(p.index, c));
       body = fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n", xml_escape(message), to_string(f.shrunk_result.verdict),
                          xml_escape(text));

@@ -93,9 +93,6 @@ class Runner {
  private:
   // ---- one step ------------------------------------------------------------------------------------
   bool step(std::size_t index, const Op& op, LockstepResult& res) {
-    StepRecord rec;
-    rec.index = index;
-    rec.op = op;
     in_flight_ = op;
     if (!model_.runnable(op.actor)) return false;  // a resolved step always names a runnable actor
 
@@ -135,28 +132,50 @@ class Runner {
     if (acting && acting->kind == ImplResult::Kind::Returned && acting->new_pid > 0) choice.pid = acting->new_pid;
     std::optional<State> before;
     if (c_.invariants) before = model_.state();
+    const std::size_t lwps_before = model_.state().lwps.size(), procs_before = model_.state().procs.size();
     const StepResult mr = model_.apply(op, choice);
     res.coverage.count(mr.outcome);
     for (const Completion& done : mr.completions) res.coverage.count(done.outcome);
-    rec.outcome = mr.outcome;
-    rec.woke = mr.completions;
-    rec.expected = render_model(mr.outcome, op.body);
-    rec.observed = gone ? "never ran" : acting ? render_impl(*acting, op.body, sym_) : "BLOCKED";
-    rec.impl = impl_outcome(acting, sym_);
-    if (gone) rec.impl = ImplOutcome{ImplOutcome::Kind::Error, 0, 0, kNoLwp, 0, *gone};
-    for (const auto& [who, r] : impl_done) rec.impl_woke.emplace_back(r.first.actor, impl_outcome(r.second, sym_));
-    res.steps.push_back(rec);
-    StepRecord& saved = res.steps.back();
+    // The step's event: the model's outcome and wake-ups; bindings and digest once they are known.
+    TraceEvent& e = res.events.emplace_back();
+    e.step = index;
+    e.op = op;
+    e.outcome = to_trace(mr.outcome);
+    for (const Completion& d : mr.completions) e.woke.push_back(TraceCompletion{d.actor, to_trace(d.outcome)});
+    // What the impl did, which the event keeps if the step diverges.
+    impl_seen_ = ImplSeen{};
+    if (gone) {
+      impl_seen_.outcome.kind = OutcomeKind::Dead;
+      impl_seen_.outcome.label = fmt::format("exception: {}", *gone);
+    } else {
+      impl_seen_.outcome = impl_outcome(acting, sym_);
+    }
+    for (const auto& [who, r] : impl_done) impl_seen_.woke.push_back(TraceCompletion{r.first.actor, impl_outcome(r.second, sym_)});
+    const std::string rendered = render_model(mr.outcome, op.body);
 
-    if (gone) return diverge(res, mr.outcome.rule, fmt::format("{} outcome ({})", op_name(op.body), *gone), saved.expected, "never ran");
-    if (mr.outcome.kind == OutcomeKind::NotRunnable)
-      return diverge(res, mr.outcome.label == "pid-not-allowed" ? Rule::R5 : mr.outcome.rule, "pid choice",
-                     "a pid not in the table", fmt::format("pid {} (in use)", choice.pid.value_or(0)));
+    if (gone) return diverge(res, mr.outcome.rule, fmt::format("{} outcome ({})", op_name(op.body), *gone), rendered, "never ran");
+    if (mr.outcome.kind == OutcomeKind::NotRunnable) {
+      const bool refused = mr.outcome.why == NotRunnableWhy::PidNotAllowed;
+      diverge(res, refused ? Rule::R5 : mr.outcome.rule, "pid choice", "a pid not in the table",
+              fmt::format("pid {} (in use)", choice.pid.value_or(0)));
+      // The event is what the step does under the SPEC, with the reference allocator's pid; what the
+      // impl did is its observed outcome and wake-ups, and its choice of pid its observed_bind.
+      if (refused) {
+        TraceEvent redone = model_step(model_, op, Choice{}, 0);
+        redone.step = index;
+        redone.observed = std::move(res.events.back().observed);
+        redone.observed_woke = std::move(res.events.back().observed_woke);
+        redone.observed_bind = impl_bindings(op, *acting, lwps_before, procs_before);
+        res.events.back() = std::move(redone);
+      }
+      return false;
+    }
     // 3. The acting op's outcome.
     if (auto why = compare(mr.outcome, acting, op.body, sym_))
-      return diverge(res, mr.outcome.rule, fmt::format("{} outcome{}", op_name(op.body), *why), saved.expected, saved.observed);
+      return diverge(res, mr.outcome.rule, fmt::format("{} outcome{}", op_name(op.body), *why), rendered,
+                     acting ? render_impl(*acting, op.body, sym_) : "BLOCKED");
     if (mr.outcome.is_fatal()) return false;  // §2: both sides FATAL with the same id: agreement, the program ends
-    bind(op, mr, acting, newborn, saved);
+    bind(op, mr, acting, newborn, e);
 
     // 4. The callers this step woke, with what they returned.
     std::map<std::string, std::pair<Op, Outcome>> model_done;
@@ -165,7 +184,6 @@ class Runner {
     for (const auto& [who, m] : model_done) {
       auto it = impl_done.find(who);
       const OpBody& body = it != impl_done.end() ? it->second.first.body : m.first.body;
-      saved.completions.push_back(fmt::format("{} -> {}", who, render_model(m.second, body)));
       if (it == impl_done.end())
         return diverge(res, m.second.rule, fmt::format("wake-up of {}", who), fmt::format("woken ({})", render_model(m.second, body)),
                        "still blocked");
@@ -181,9 +199,9 @@ class Runner {
     // 5. Everything else SPEC §7 names.
     const Observation expected = observe(model_.state(), c_.program.chooser.hosts);
     const Observation observed = observe_impl(*inst_, c_.program.chooser.hosts);
-    saved.digest = digest(expected);
+    e.digest = digest(expected);
     if (!(expected == observed)) {
-      saved.impl_state = observed;
+      impl_seen_.state = observed;
       if (auto d = first_difference(expected, observed, mr.outcome.rule)) return diverge(res, d->rule, "state after the step", d->text, "");
     }
 
@@ -238,7 +256,10 @@ class Runner {
     return done;
   }
 
-  void bind(const Op& op, const StepResult& mr, const std::optional<ImplResult>& r, KthreadActor* newborn, StepRecord& rec) {
+  // The symbols the step created, bound to the impl's handles and recorded in its event: the model
+  // numbers them (in creation order), the impl chose the pid. A new kthread's own lwp (Reading 7 of
+  // model/SEMANTICS.md) takes the next lwp symbol too, though no impl handle is bound to it.
+  void bind(const Op& op, const StepResult& mr, const std::optional<ImplResult>& r, KthreadActor* newborn, TraceEvent& e) {
     const State& s = model_.state();
     sym_.reserve(s.lwps.size(), s.procs.size());
     if (!r || !mr.outcome.returned() || mr.outcome.ret != 0) return;
@@ -247,28 +268,48 @@ class Runner {
     if (new_lwp) {
       const LwpId l = static_cast<LwpId>(s.lwps.size() - 1);
       sym_.bind_lwp(l, r->new_lwp);
-      rec.bindings.push_back(fmt::format("lwp#{} = {}", l, static_cast<const void*>(r->new_lwp)));
-      rec.bound.push_back(Binding{Binding::Kind::Lwp, l, s.procs[s.lwps[l].proc].pid});
+      e.bound.push_back(Binding{Binding::Kind::Lwp, l, s.procs[s.lwps[l].proc].pid});
     }
     if (creates == Creates::ProcessAndLwp) {
       sym_.bind_proc(static_cast<ProcId>(s.procs.size() - 1), r->new_proc);
-      rec.bindings.push_back(fmt::format("proc#{} = pid {}", s.procs.size() - 1, r->new_pid));
-      rec.bound.push_back(Binding{Binding::Kind::Proc, static_cast<std::uint32_t>(s.procs.size() - 1), r->new_pid});
+      e.bound.push_back(Binding{Binding::Kind::Proc, static_cast<std::uint32_t>(s.procs.size() - 1), r->new_pid});
     }
     if (creates_kthread(op.body) && newborn) {
       const ProcId p = mr.outcome.proc;
       sym_.bind_proc(p, r->proc);
       kthreads_[p] = newborn;
-      rec.bindings.push_back(fmt::format("proc#{} = kthread pid {}", p, r->new_pid));
-      rec.bound.push_back(Binding{Binding::Kind::Proc, p, r->new_pid});
+      e.bound.push_back(Binding{Binding::Kind::Proc, p, r->new_pid});
+      if (p != kNoProc) e.bound.push_back(Binding{Binding::Kind::Lwp, static_cast<LwpId>(s.lwps.size() - 1), r->new_pid});
     }
   }
 
+  // What the impl's call would have bound (the symbols the model numbers next, the impl's pid), for
+  // a step whose pid choice the model refused and so bound nothing.
+  static std::vector<Binding> impl_bindings(const Op& op, const ImplResult& r, std::size_t lwps_before, std::size_t procs_before) {
+    const auto l = static_cast<LwpId>(lwps_before);
+    const auto p = static_cast<ProcId>(procs_before);
+    switch (traits(op.body).creates) {
+      case Creates::ProcessAndLwp: return {Binding{Binding::Kind::Lwp, l, r.new_pid}, Binding{Binding::Kind::Proc, p, r.new_pid}};
+      case Creates::Kthread: return {Binding{Binding::Kind::Proc, p, r.new_pid}, Binding{Binding::Kind::Lwp, l, r.new_pid}};
+      case Creates::Lwp:
+      case Creates::Nothing: break;
+    }
+    return {};
+  }
+
   // ---- verdicts and scheduling ---------------------------------------------------------------------
+  // The divergent step's event (the last) also records what the impl did, for judges that read the
+  // trace without running anything (check-trace, verify).
   bool diverge(LockstepResult& res, Rule rule, std::string what, std::string expected, std::string observed) {
     res.verdict = Verdict::Diverge;
-    res.divergence = Divergence{res.steps.empty() ? 0 : res.steps.back().index, rule, std::move(what), std::move(expected),
+    res.divergence = Divergence{res.events.empty() ? 0 : res.events.back().step, rule, std::move(what), std::move(expected),
                                 std::move(observed)};
+    if (!res.events.empty()) {
+      TraceEvent& e = res.events.back();
+      e.observed = impl_seen_.outcome;
+      e.observed_woke = impl_seen_.woke;
+      e.observed_state = impl_seen_.state;
+    }
     return false;
   }
 
@@ -360,6 +401,13 @@ class Runner {
   std::unique_ptr<SchedulePolicy> policy_;
   Turn start_ = Turn::ok;
   std::optional<Op> in_flight_;         // the op of the step being run
+  // What the impl did in the step being run: its outcome, the blocked calls it returned from, and
+  // its §7 observation when that differed from the model's.
+  struct ImplSeen {
+    TraceOutcome outcome;
+    std::vector<TraceCompletion> woke;
+    std::optional<Observation> state;
+  } impl_seen_;
 };
 
 }  // namespace
@@ -383,9 +431,10 @@ LockstepResult run_lockstep(const std::vector<Op>& ops, const LockstepConfig& c)
 }
 
 std::string LockstepResult::summary() const {
-  if (verdict == Verdict::Agree && cut_short) return fmt::format("cut short by the deadline after {} steps (no verdict)", steps.size());
-  if (verdict == Verdict::Agree) return fmt::format("agree ({} steps)", steps.size());
-  if (verdict == Verdict::Deadlock) return fmt::format("DEADLOCK at step {}", steps.empty() ? 0 : steps.size());
+  const std::size_t steps = events.size();
+  if (verdict == Verdict::Agree && cut_short) return fmt::format("cut short by the deadline after {} steps (no verdict)", steps);
+  if (verdict == Verdict::Agree) return fmt::format("agree ({} steps)", steps);
+  if (verdict == Verdict::Deadlock) return fmt::format("DEADLOCK at step {}", steps);
   const Divergence& d = *divergence;
   // A state difference carries its own "expected X, observed Y" text in `expected`.
   if (d.observed.empty()) return fmt::format("DIVERGE at step {} [{}]: {}: {}", d.step, rule_name(d.rule), d.what, d.expected);
@@ -394,13 +443,27 @@ std::string LockstepResult::summary() const {
 }
 
 std::string listing(const LockstepResult& r) {
+  auto bindings = [](const std::vector<Binding>& bs) {
+    std::string s;
+    for (const Binding& b : bs) s += fmt::format("{}{}=pid {}", s.empty() ? "" : ", ", symbol(b.kind, b.id), b.pid);
+    return s.empty() ? std::string("nothing") : s;
+  };
   std::string out;
-  for (const StepRecord& s : r.steps) {
-    out += fmt::format("  {:>3}  {:<52} model: {:<22} impl: {}\n", s.index, to_string(s.op), s.expected, s.observed);
-    for (const std::string& c : s.completions) out += fmt::format("         woke {}\n", c);
+  std::map<std::string, OpBody> last_op;  // by actor: the op of its latest call (what a woken caller was blocked in)
+  for (const TraceEvent& e : r.events) {
+    const std::string expected = render_outcome(e.outcome, e.op.body);
+    const std::string observed = e.observed ? render_outcome(*e.observed, e.op.body) : expected;
+    out += fmt::format("  {:>3}  {:<52} model: {:<22} impl: {}\n", e.step, to_string(e.op), expected, observed);
+    if (e.observed_bind)
+      out += fmt::format("         bound: model {}, impl {}\n", bindings(e.bound), bindings(*e.observed_bind));
+    for (const TraceCompletion& c : e.woke) {
+      auto it = last_op.find(actor_name(c.actor));
+      out += fmt::format("         woke {} -> {}\n", actor_name(c.actor), render_outcome(c.outcome, it != last_op.end() ? it->second : OpBody{}));
+    }
+    last_op.insert_or_assign(actor_name(e.op.actor), e.op.body);
   }
   if (r.stuck)
-    out += fmt::format("  {:>3}  {:<52} model: {:<22} impl: {}\n", r.steps.size(), to_string(*r.stuck), "-", "never finished");
+    out += fmt::format("  {:>3}  {:<52} model: {:<22} impl: {}\n", r.events.size(), to_string(*r.stuck), "-", "never finished");
   out += fmt::format("  => {}\n", r.summary());
   if (!r.deadlock_report.empty()) out += r.deadlock_report;
   if (!r.abandoned.empty() && r.deadlock_report.find(r.abandoned) == std::string::npos) out += r.abandoned;

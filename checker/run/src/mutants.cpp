@@ -53,8 +53,8 @@ MutantReport run_mutants(const MutantConfig& c, const std::function<void(const s
     if (r.failure) {
       row.killed = true;
       row.seconds_to_kill = r.failure->seconds_to_first_failure;
-      row.original_steps = r.failure->original_result.steps.size();
-      row.shrunk_steps = r.failure->shrunk_result.steps.size();
+      row.original_steps = r.failure->original_result.events.size();
+      row.shrunk_steps = r.failure->shrunk_result.events.size();
       row.verdict = r.failure->shrunk_result.summary();
       row.nondeterministic = r.failure->nondeterminism.has_value();
       if (r.failure->shrunk_result.divergence) row.reported_rule = std::string(model::rule_name(r.failure->shrunk_result.divergence->rule));

@@ -74,8 +74,9 @@ std::optional<std::string> compare(const Outcome& m, const std::optional<ImplRes
   }
   if (r->kind == ImplResult::Kind::Fatal) return std::string();
   if (traits(b).returns == Returns::Lwp) {
-    const LwpId got = r->lwp == nullptr ? kNoLwp : sym.lwp_symbol(r->lwp).value_or(kNoLwp - 1);
-    if (got != m.lwp) return std::string();
+    if (r->lwp == nullptr) return m.lwp == kNoLwp ? std::nullopt : std::optional<std::string>(std::string());
+    const std::optional<LwpId> got = sym.lwp_symbol(r->lwp);  // nullopt: a handle no symbol names
+    if (!got || *got != m.lwp) return std::string();
     return std::nullopt;
   }
   if (is_void(b)) return std::nullopt;
@@ -84,23 +85,50 @@ std::optional<std::string> compare(const Outcome& m, const std::optional<ImplRes
   return std::nullopt;
 }
 
-ImplOutcome impl_outcome(const std::optional<ImplResult>& r, const ImplSymbols& sym) {
-  ImplOutcome o;
+TraceOutcome impl_outcome(const std::optional<ImplResult>& r, const ImplSymbols& sym) {
+  TraceOutcome t;
   if (!r) {
-    o.kind = ImplOutcome::Kind::Blocked;
-    return o;
+    t.kind = OutcomeKind::Blocked;
+    return t;
   }
-  o.kind = r->kind == ImplResult::Kind::Fatal   ? ImplOutcome::Kind::Fatal
-           : r->kind == ImplResult::Kind::Error ? ImplOutcome::Kind::Error
-                                                : ImplOutcome::Kind::Returned;
-  o.ret = r->ret;
-  o.err = r->err;
-  o.st_size = r->st_size;
-  o.what = r->what;
-  if (r->lwp != nullptr) {
-    o.lwp = sym.lwp_symbol(r->lwp).value_or(kNoLwp - 1);
+  switch (r->kind) {
+    case ImplResult::Kind::Returned:
+      t.kind = OutcomeKind::Returned;
+      t.ret = r->ret;
+      t.err = r->err;
+      t.st_size = r->st_size;
+      if (r->lwp != nullptr) {
+        const std::optional<LwpId> l = sym.lwp_symbol(r->lwp);
+        t.lwp = l.value_or(kNoLwp);
+        t.lwp_unnamed = !l;
+      }
+      break;
+    case ImplResult::Kind::Fatal:
+      t.kind = OutcomeKind::Fatal;
+      for (std::size_t i = 1; i < static_cast<std::size_t>(Fatal::Count); ++i)
+        if (fatal_name(static_cast<Fatal>(i)) == r->what) t.fatal = static_cast<Fatal>(i);
+      if (t.fatal == Fatal::None) {
+        t.kind = OutcomeKind::Dead;
+        t.label = fmt::format("FATAL({})", r->what);
+      }
+      break;
+    case ImplResult::Kind::Error:
+      t.kind = OutcomeKind::Dead;
+      t.label = fmt::format("exception: {}", r->what);
+      break;
   }
-  return o;
+  return t;
+}
+
+std::string render_outcome(const TraceOutcome& o, const OpBody& b) {
+  switch (o.kind) {
+    case OutcomeKind::Blocked: return "BLOCKED";
+    case OutcomeKind::Fatal: return fmt::format("FATAL({})", fatal_name(o.fatal));
+    case OutcomeKind::NotRunnable: return fmt::format("not runnable ({})", o.label.value_or("?"));
+    case OutcomeKind::Dead: return o.label && o.label != "dead" ? *o.label : "dead";
+    case OutcomeKind::Returned: break;
+  }
+  return render_returned(b, o.ret, o.err, o.st_size, o.lwp_unnamed ? "an lwp never bound" : lwp_name(o.lwp));
 }
 
 std::string render_impl(const ImplResult& r, const OpBody& b, const ImplSymbols& sym) {

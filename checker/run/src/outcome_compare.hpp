@@ -6,6 +6,7 @@
 
 #include "checker/actor.hpp"
 #include "checker/lockstep.hpp"
+#include "checker/trace.hpp"
 #include "impl_symbols.hpp"
 #include "model/op.hpp"
 #include "model/outcome.hpp"
@@ -19,9 +20,13 @@ std::string render_impl(const ImplResult& r, const model::OpBody& b, const ImplS
 // a note on how they differ (may be empty when the rendered values say it all).
 std::optional<std::string> compare(const model::Outcome& m, const std::optional<ImplResult>& r, const model::OpBody& b,
                                    const ImplSymbols& sym);
-// The impl's result in the model's terms (handles mapped back to symbols; kNoLwp - 1 for a handle
-// no symbol names).
-ImplOutcome impl_outcome(const std::optional<ImplResult>& r, const ImplSymbols& sym);
+// The impl's result in the trace's terms (handles mapped back to symbols; a handle no symbol names is
+// `lwp_unnamed`). nullopt: the call is still blocked. An impl FATAL id the SPEC does not name, or an
+// exception, has no model counterpart: it is kind "dead" with the text as its label.
+TraceOutcome impl_outcome(const std::optional<ImplResult>& r, const ImplSymbols& sym);
+// A recorded outcome (the model's, or the impl's from impl_outcome) rendered as render_model and
+// render_impl render them, for listings.
+std::string render_outcome(const TraceOutcome& o, const model::OpBody& b);
 // The rule a wake-up of a call blocked in this op is about (S2 for a suspend, S5 for a wait, ...).
 model::Rule wake_rule(const model::OpBody& b);
 

@@ -22,8 +22,8 @@ std::string campaign_summary(const CampaignReport& r, const CampaignConfig& c) {
   out += fmt::format("\nVERDICT: {}\n", f.shrunk_result.summary());
   out += fmt::format("found in program {} (base seed {}, program seed {:#018x}) after {:.2f} s; original {} steps, shrunk to {} "
                      "steps ({} candidates tried, {} accepted)\n",
-                     f.program_index, c.seed, f.program_seed, f.seconds_to_first_failure, f.original_result.steps.size(),
-                     f.shrunk_result.steps.size(), f.shrink_runs, f.shrinks_accepted);
+                     f.program_index, c.seed, f.program_seed, f.seconds_to_first_failure, f.original_result.events.size(),
+                     f.shrunk_result.events.size(), f.shrink_runs, f.shrinks_accepted);
   if (f.shrink_budget_exhausted) out += "shrinking stopped at its time budget (--shrink-budget): the program may shrink further\n";
   if (f.nondeterminism) out += fmt::format("NONDETERMINISM in the impl: {}\n", *f.nondeterminism);
   out += "\nshrunk counterexample:\n" + listing(f.shrunk_result);

@@ -101,7 +101,7 @@ ReplayReport replay_trace(const Trace& t, const impl::FaultSet& faults, std::chr
   c.watchdog = watchdog;
   c.invariants = false;  // the model's own invariants are the model's tests' business, not a replay's
   rep.result = run_lockstep(trace_ops(t.events), c);
-  std::vector<TraceEvent> run = trace_events(rep.result, c);
+  std::vector<TraceEvent> run = rep.result.events;
   if (rep.result.verdict == Verdict::Deadlock && run.size() < t.events.size()) append_stuck_step(run, t.events[run.size()].op, c);
   const LockstepResult& r = rep.result;
 
@@ -125,12 +125,12 @@ ReplayReport replay_trace(const Trace& t, const impl::FaultSet& faults, std::chr
     got.step = r.divergence->step;
     got.rule = r.divergence->rule;
   } else if (r.verdict == Verdict::Deadlock) {
-    got.step = r.steps.size();
+    got.step = r.events.size();
   }
   const bool same = got.verdict == x.verdict && (x.verdict == Verdict::Agree || got.step == x.step) &&
                     (x.verdict != Verdict::Diverge || got.rule == x.rule);
   if (!same) {
-    const std::size_t at = r.verdict == Verdict::Deadlock ? r.steps.size() : r.steps.empty() ? 0 : r.steps.back().index;
+    const std::size_t at = r.verdict == Verdict::Deadlock ? r.events.size() : r.events.empty() ? 0 : r.events.back().step;
     rep.mismatch = TraceMismatch{at, r.divergence ? std::optional(r.divergence->rule) : std::nullopt,
                                  fmt::format("verdict: expected {}, the replay gave {}", verdict_text(x), r.summary())};
     return rep;
@@ -155,10 +155,11 @@ CheckReport check_trace(const Trace& t) {
     }
     // The pid the recording kernel chose for a new process, which the model checks is allowed.
     const Choice choice = recorded_choice(e);
-    const TraceEvent got = model_step(m, e.op, choice, e.digest ? cfg.hosts : 0);
+    Outcome raw;
+    const TraceEvent got = model_step(m, e.op, choice, e.digest ? cfg.hosts : 0, &raw);
     const TraceOutcome& r = got.outcome;
     std::string d;
-    if (r.kind == OutcomeKind::NotRunnable && r.label == "pid-not-allowed")
+    if (raw.why == NotRunnableWhy::PidNotAllowed)
       d = fmt::format("bindings: pid {} for a new process is not one the SPEC allows now (in use, or outside 2..{})", choice.pid.value_or(0), cfg.pid_max);
     else
       d = event_difference(e, r, got.woke, got.bound, got.digest);

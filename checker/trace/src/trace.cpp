@@ -76,6 +76,8 @@ std::string outcome_difference(const TraceOutcome& r, const TraceOutcome& a) {
   auto lwp = [](LwpId l) { return l == kNoLwp ? std::string("NULL") : symbol(Binding::Kind::Lwp, l); };
   auto proc = [](ProcId p) { return p == kNoProc ? std::string("none") : symbol(Binding::Kind::Proc, p); };
   field(r.lwp != a.lwp, "lwp", lwp(r.lwp), lwp(a.lwp));
+  field(r.lwp_unnamed != a.lwp_unnamed, "lwp", r.lwp_unnamed ? "an lwp no symbol names" : lwp(r.lwp),
+        a.lwp_unnamed ? "an lwp no symbol names" : lwp(a.lwp));
   field(r.proc != a.proc, "proc", proc(r.proc), proc(a.proc));
   field(r.st_size != a.st_size, "st_size", std::to_string(r.st_size), std::to_string(a.st_size));
   // What a caller waits for is meaningful only while it waits and when its wait ends.
@@ -98,6 +100,7 @@ std::string render(const TraceOutcome& o) {
     case OutcomeKind::Dead: return "dead";
     case OutcomeKind::Returned: break;
   }
+  if (o.lwp_unnamed) return "an lwp no symbol names";
   if (o.lwp != kNoLwp) return symbol(Binding::Kind::Lwp, o.lwp);
   if (o.proc != kNoProc) return fmt::format("{} (*newp = proc#{})", o.ret, o.proc);
   if (o.label && *o.label != "ok")  // "ok(not parked)" -> "0 (not parked)", "EINVAL" -> "22 (EINVAL)"
@@ -113,13 +116,14 @@ Choice recorded_choice(const TraceEvent& e) {
   return choice;
 }
 
-TraceEvent model_step(Model& m, const Op& op, const Choice& choice, int digest_hosts) {
+TraceEvent model_step(Model& m, const Op& op, const Choice& choice, int digest_hosts, Outcome* raw) {
   TraceEvent e;
   e.op = op;
   const std::size_t lwps_before = m.state().lwps.size(), procs_before = m.state().procs.size();
   const StepResult r = m.apply(op, choice);
   const State& s = m.state();
   e.outcome = to_trace(r.outcome);
+  if (raw) *raw = r.outcome;
   for (const Completion& c : r.completions) e.woke.push_back(TraceCompletion{c.actor, to_trace(c.outcome)});
   // Creation order within a step: rfork's lwp then its process, a kthread's process then its lwp.
   for (std::size_t p = procs_before; p < s.procs.size(); ++p)

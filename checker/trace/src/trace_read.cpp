@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "checker/trace_io.hpp"
+#include "model/op_traits.hpp"
+#include "symbol_space.hpp"
 
 namespace lockstep::checker {
 
@@ -269,17 +271,21 @@ std::optional<std::uint32_t> parse_symbol(std::string_view s, std::string_view p
   return static_cast<std::uint32_t>(v);
 }
 
-bool creates_kthread(const OpBody& b) {
-  return std::holds_alternative<op::KthreadCreate>(b) || std::holds_alternative<op::KprocStart>(b);
+bool creates_kthread(const OpBody& b) { return traits(b).creates == Creates::Kthread; }
+
+// The op of kind `index` with default arguments (OpBody's alternative number `index`).
+OpBody default_body(std::size_t index) {
+  static const auto bodies = []<std::size_t... I>(std::index_sequence<I...>) {
+    return std::array<OpBody, kOpKindCount>{OpBody(std::in_place_index<I>)...};
+  }(std::make_index_sequence<kOpKindCount>{});
+  return bodies.at(index);
 }
 
 }  // namespace
 
-// Which symbols exist so far. Symbols are issued in order: lwp#1, lwp#2, ... and proc#2,
-// proc#3, ... (lwp#0, proc#0 and proc#1 exist from the start), each bound by one event.
+// Which symbols exist so far (SymbolSpace), and which processes are kthreads.
 struct TraceReader::Symbols {
-  LwpId next_lwp = 1;
-  ProcId next_proc = 2;
+  SymbolSpace issued;
   std::vector<bool> kthread = std::vector<bool>(2, false);  // by ProcId
   int hosts = 0;
 
@@ -287,8 +293,8 @@ struct TraceReader::Symbols {
 
   // A handle named in op arguments: bound earlier, or marked never issued (and truly beyond).
   std::uint32_t ref(const Fields& f, std::string_view key, const json& v, Binding::Kind kind, bool never_issued) const {
-    const std::string_view prefix = kind == Binding::Kind::Lwp ? "lwp#" : "proc#";
-    const std::uint32_t next = kind == Binding::Kind::Lwp ? next_lwp : next_proc;
+    const std::string_view prefix = SymbolSpace::prefix(kind);
+    const std::uint32_t next = issued.next(kind);
     const std::optional<std::uint32_t> id = v.is_string() ? parse_symbol(v.get<std::string>(), prefix) : std::nullopt;
     if (!id) f.bad(key, fmt::format("a symbol \"{}N\"", prefix), v);
     if (never_issued && *id < next)
@@ -465,50 +471,49 @@ std::optional<TraceEvent> TraceReader::next() {
   const bool never = a.boolean_or("never_issued", false);
   auto i32 = [&](std::string_view k) { return static_cast<int>(a.integer(k, std::numeric_limits<int>::min(), std::numeric_limits<int>::max())); };
   auto i64 = [&](std::string_view k) { return a.integer(k, std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()); };
-  auto proc = [&] { return s.ref(a, "proc", a.req("proc"), Binding::Kind::Proc, never); };
+  // Each argument by its row of the op-traits table, in the row's order.
   bool has_handle = false;
-  switch (*kind) {
-    case 0: e.op.body = op::Init{}; break;
-    case 1: e.op.body = op::Rfork{i32("flags")}; break;
-    case 2: e.op.body = op::Newlwp{static_cast<Pid>(i32("pid"))}; break;
-    case 3: {
-      const json& l = a.req("lwp");
-      has_handle = !l.is_null();
-      e.op.body = op::Switch{l.is_null() ? kNoLwp : s.ref(a, "lwp", l, Binding::Kind::Lwp, never)};
-      break;
-    }
-    case 4: e.op.body = op::Release{}; break;
-    case 5: e.op.body = op::Curlwp{}; break;
-    case 6: e.op.body = op::Getpid{}; break;
-    case 7: e.op.body = op::Getppid{}; break;
-    case 8: e.op.body = op::Open{a.string("path"), a.boolean("create")}; break;
-    case 9: e.op.body = op::Write{i32("fd"), i64("n")}; break;
-    case 10: e.op.body = op::Fstat{i32("fd")}; break;
-    case 11: e.op.body = op::Close{i32("fd")}; break;
-    case 12: e.op.body = op::Dup{i32("fd")}; break;
-    case 13: e.op.body = op::Getuid{}; break;
-    case 14: e.op.body = op::Setuid{static_cast<Uid>(a.integer("uid", 0, std::numeric_limits<Uid>::max()))}; break;
-    case 15: e.op.body = op::KthreadCreate{i32("flags"), a.string("name")}; break;
-    case 16: e.op.body = op::KthreadExit{i32("code")}; break;
-    case 17: has_handle = true; e.op.body = op::Suspend{proc(), i32("timo")}; break;
-    case 18: has_handle = true; e.op.body = op::Resume{proc()}; break;
-    case 19: has_handle = true; e.op.body = op::SuspendCheck{proc()}; break;
-    case 20: e.op.body = op::Work{}; break;
-    case 21: e.op.body = op::KprocStart{a.string("name")}; break;
-    case 22: has_handle = true; e.op.body = op::KprocShutdown{proc()}; break;
-    case 23: has_handle = true; e.op.body = op::WaitExit{proc(), i32("timo")}; break;
-    case 24: has_handle = true; e.op.body = op::Reap{proc()}; break;
-    case 25: e.op.body = op::Tick{i64("n")}; break;
-    default: f.fail("an op this reader knows");  // unreachable: op_index covers the alphabet
-  }
+  e.op.body = default_body(*kind);
+  std::visit(
+      [&](auto& o) {
+        using T = std::decay_t<decltype(o)>;
+        const OpTraits& t = traits_of<T>();
+        std::apply(
+            [&](auto... member) {
+              std::size_t n = 0;
+              auto one = [&](const ArgTraits& arg, auto& value) {
+                using M = std::decay_t<decltype(value)>;
+                if constexpr (std::is_same_v<M, std::string>) value = a.string(arg.name);
+                else if constexpr (std::is_same_v<M, bool>) value = a.boolean(arg.name);
+                else if constexpr (std::is_same_v<M, std::int64_t>) value = i64(arg.name);
+                else if constexpr (std::is_same_v<M, int>) value = i32(arg.name);  // Int and Pid
+                else if constexpr (std::is_same_v<M, std::uint32_t>) {                // Uid, LwpSym, ProcSym
+                  if (arg.kind == ArgKind::Uid) {
+                    value = static_cast<Uid>(a.integer(arg.name, 0, std::numeric_limits<Uid>::max()));
+                  } else if (arg.kind == ArgKind::LwpSym) {
+                    const json& l = a.req(arg.name);
+                    has_handle = !l.is_null();
+                    value = l.is_null() ? kNoLwp : s.ref(a, arg.name, l, Binding::Kind::Lwp, never);
+                  } else {
+                    has_handle = true;
+                    value = s.ref(a, arg.name, a.req(arg.name), Binding::Kind::Proc, never);
+                  }
+                }
+              };
+              (one(t.args[n++], o.*member), ...);
+            },
+            OpMembers<T>::get);
+      },
+      e.op.body);
   if (never && !has_handle) a.fail(fmt::format("\"args.never_issued\" only on an op that names an lwp or proc handle, not on {}", name));
   // Who may perform what: the clock only ticks; the body's own steps belong to a kthread actor.
   const Actor::Kind ak = e.op.actor.kind;
-  const bool body_op = *kind == 16 || *kind == 20;
-  if ((ak == Actor::Kind::Clock) != (*kind == 25))
+  const std::uint8_t actors = kOpTraits[*kind].actors;
+  const bool body_op = actors == kByKthread;  // kthread_exit, work
+  if ((ak == Actor::Kind::Clock) != (actors == kByClock))
     f.fail(fmt::format("\"actor\": the clock, and only the clock, performs tick (found {} performing {})", to_string(e.op.actor), name));
   if (body_op && ak != Actor::Kind::Kthread) f.fail(fmt::format("\"actor\": {} is performed by a kthread actor K<proc>, found {}", name, to_string(e.op.actor)));
-  if (ak == Actor::Kind::Kthread && !body_op && *kind != 19)
+  if (ak == Actor::Kind::Kthread && (actors & kByKthread) == 0)
     f.fail(fmt::format("\"op\": a kthread actor performs suspend_check, work or kthread_exit, found {}", name));
 
   auto outcome = [&](const Fields& o, bool binds_done) {
@@ -524,6 +529,9 @@ std::optional<TraceEvent> TraceReader::next() {
     t.ret = o.integer_or("ret", std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max(), 0);
     t.err = static_cast<int>(o.integer_or("err", 0, 4095, 0));
     if (const json* l = o.opt("lwp"); l && !l->is_null()) t.lwp = s.ref(o, "lwp", *l, Binding::Kind::Lwp, false);
+    t.lwp_unnamed = o.boolean_or("lwp_unnamed", false);  // format 1.3
+    if (t.lwp_unnamed && t.lwp != kNoLwp)
+      o.fail(fmt::format("\"{}lwp_unnamed\" only where \"{}lwp\" names no symbol", o.prefix(), o.prefix()));
     if (const json* p = o.opt("proc")) {
       if (!binds_done) o.fail(fmt::format("\"{}proc\": only an event's own outcome names a new kthread", o.prefix()));
       t.proc = s.ref(o, "proc", *p, Binding::Kind::Proc, false);
@@ -561,27 +569,35 @@ std::optional<TraceEvent> TraceReader::next() {
       tc.outcome = outcome(c.sub("outcome"), false);
       e.woke.push_back(std::move(tc));
     }
-  if (const json* b = f.array_or_null("bind"))
-    for (std::size_t i = 0; i < b->size(); ++i) {
-      const Fields c = f.element("bind", i, (*b)[i]);
+  // A list of bindings, `bind` or `observed_bind`: each the next unissued symbol of its kind
+  // (counting from `space`, which it advances), with a pid.
+  auto bindings = [&](std::string_view key, SymbolSpace& space, bool binds) {
+    std::vector<Binding> out;
+    const json* b = f.array_or_null(key);
+    for (std::size_t i = 0; b && i < b->size(); ++i) {
+      const Fields c = f.element(key, i, (*b)[i]);
       const json& sv = c.req("sym");
       Binding bd;
       const std::string ss = c.string_of("sym", sv);
       bd.kind = ss.rfind("lwp#", 0) == 0 ? Binding::Kind::Lwp : Binding::Kind::Proc;
-      const std::string_view prefix = bd.kind == Binding::Kind::Lwp ? "lwp#" : "proc#";
+      const std::string_view prefix = SymbolSpace::prefix(bd.kind);
       const std::optional<std::uint32_t> id = parse_symbol(ss, prefix);
       if (!id) c.bad("sym", "a symbol lwp#N or proc#N", sv);
-      std::uint32_t& next = bd.kind == Binding::Kind::Lwp ? s.next_lwp : s.next_proc;
-      if (*id != next) c.bad("sym", fmt::format("the next unissued symbol {}{} (symbols are bound once, in order)", prefix, next), sv);
-      ++next;
+      if (*id != space.next(bd.kind))
+        c.bad("sym", fmt::format("the next unissued symbol {}{} (symbols are bound once, in order)", prefix, space.next(bd.kind)), sv);
+      space.issue(bd.kind);
       bd.id = *id;
       bd.pid = static_cast<Pid>(c.integer("pid", 0, kPidMax));
-      if (bd.kind == Binding::Kind::Proc) {
+      if (binds && bd.kind == Binding::Kind::Proc) {
         if (s.kthread.size() <= bd.id) s.kthread.resize(bd.id + 1, false);
         s.kthread[bd.id] = creates_kthread(e.op.body);
       }
-      e.bound.push_back(bd);
+      out.push_back(bd);
     }
+    return out;
+  };
+  SymbolSpace before_bind = s.issued;  // what the impl's own bindings (observed_bind) count from
+  e.bound = bindings("bind", s.issued, true);
   e.outcome = outcome(of, true);
   if (const json* d = f.opt("digest")) {
     const std::string ds = f.string_of("digest", *d);
@@ -606,6 +622,9 @@ std::optional<TraceEvent> TraceReader::next() {
     e.observed_woke = std::move(woke);
   }
   if (f.opt("observed_state")) e.observed_state = parse_observation(f.sub("observed_state"));
+  // Format 1.3: the impl's own bindings of this step, where they differ from `bind`; they name the
+  // symbols this step issues, and bind nothing for later events.
+  if (f.opt("observed_bind")) e.observed_bind = bindings("observed_bind", before_bind, false);
   // Format 1.2: happens-before edges to earlier events (the file is in a topological order).
   if (const json* a = f.array_or_null("after")) {
     e.after.reserve(a->size());

@@ -24,17 +24,19 @@
 
 #include <fmt/format.h>
 
+#include "symbol_space.hpp"
+
 namespace lockstep::checker {
 
 using namespace lockstep::model;
 
 namespace {
 
-constexpr std::size_t kLwp = 0, kProc = 1;
-constexpr std::array<std::uint32_t, 2> kFirstIssued = {1, 2};  // lwp#0, proc#0 and proc#1 exist from the start
+constexpr std::size_t kLwp = SymbolSpace::index(Binding::Kind::Lwp), kProc = SymbolSpace::index(Binding::Kind::Proc);
+constexpr std::array<std::uint32_t, 2> kFirstIssued = {SymbolSpace::first(Binding::Kind::Lwp), SymbolSpace::first(Binding::Kind::Proc)};
 
-std::size_t kind_index(Binding::Kind k) { return k == Binding::Kind::Lwp ? kLwp : kProc; }
-Binding::Kind kind_of(std::size_t k) { return k == kLwp ? Binding::Kind::Lwp : Binding::Kind::Proc; }
+constexpr std::size_t kind_index(Binding::Kind k) { return SymbolSpace::index(k); }
+constexpr Binding::Kind kind_of(std::size_t k) { return SymbolSpace::kind(k); }
 
 [[noreturn]] void bad(const std::string& what) { throw std::invalid_argument("reorder_trace: " + what); }
 
@@ -67,16 +69,7 @@ class Renamer {
       auto note = [&](std::size_t k, std::uint32_t id) {
         if (!refers_to_binding(k, id, i, false)) never_[k].emplace(id, 0);
       };
-      std::visit(
-          [&](const auto& o) {
-            using T = std::decay_t<decltype(o)>;
-            if constexpr (std::is_same_v<T, op::Switch>) {
-              if (o.lwp != kNoLwp) note(kLwp, o.lwp);
-            } else if constexpr (requires { o.proc; }) {
-              note(kProc, o.proc);
-            }
-          },
-          t.events[i].op.body);
+      for_each_symbol_arg(t.events[i].op.body, [&](Binding::Kind kind, std::uint32_t id) { note(kind_index(kind), id); });
     }
     for (std::size_t k = 0; k < 2; ++k) {
       std::uint32_t next = kFirstIssued[k] + static_cast<std::uint32_t>(bound_count_[k]);
@@ -203,20 +196,14 @@ class Renamer {
     r.step = k;
     r.op.actor = actor(e.op.actor, i, "its actor");
     r.op.body = e.op.body;
-    std::visit(
-        [&](auto& o) {
-          using T = std::decay_t<decltype(o)>;
-          if constexpr (std::is_same_v<T, op::Switch>) {
-            if (o.lwp != kNoLwp) o.lwp = ref(kLwp, o.lwp, i, false, true, "args.lwp");
-          } else if constexpr (requires { o.proc; }) {
-            o.proc = ref(kProc, o.proc, i, false, true, "args.proc");
-          }
-        },
-        r.op.body);
+    for_each_symbol_arg(r.op.body, [&](Binding::Kind kind, std::uint32_t& id) {
+      id = ref(kind_index(kind), id, i, false, true, kind == Binding::Kind::Lwp ? "args.lwp" : "args.proc");
+    });
     r.woke = completions(e.woke, i, false, "woke");
+    const SymbolSpace before = next_;
     for (const Binding& b : e.bound) {
       const std::size_t kind = kind_index(b.kind);
-      const std::uint32_t id = next_[kind]++;
+      const std::uint32_t id = next_.issue(b.kind);
       renamed_[kind].emplace(b.id, id);
       r.bound.push_back(Binding{b.kind, id, b.pid});
       if (b.kind == Binding::Kind::Lwp)
@@ -226,6 +213,11 @@ class Renamer {
     if (e.observed) r.observed = outcome(*e.observed, i, true, "observed");
     if (e.observed_woke) r.observed_woke = completions(*e.observed_woke, i, true, "observed_woke");
     if (e.observed_state) r.observed_state = observation(*e.observed_state, i);
+    if (e.observed_bind) {  // the impl's bindings name this step's symbols, issued from where `bound` starts
+      SymbolSpace impl = before;
+      std::vector<Binding>& out = r.observed_bind.emplace();
+      for (const Binding& b : *e.observed_bind) out.push_back(Binding{b.kind, impl.issue(b.kind), b.pid});
+    }
     for (std::size_t s : e.after) {
       if (s >= t_.events.size()) bad(fmt::format("step {} is after step {}, which the trace does not have", i, s));
       if (pos_[s] < k) r.after.push_back(pos_[s]);
@@ -240,7 +232,7 @@ class Renamer {
   std::array<std::size_t, 2> bound_count_{};
   std::array<std::map<std::uint32_t, std::uint32_t>, 2> never_;             // never-issued symbol -> its new name
   std::array<std::unordered_map<std::uint32_t, std::uint32_t>, 2> renamed_; // bound symbol -> its new name
-  std::array<std::uint32_t, 2> next_ = kFirstIssued;
+  SymbolSpace next_;                                                        // the new order's symbols
   // Lids (recorded order): lwp symbol -> its process; process -> its lwps in creation order
   // (lwp#0 is process 0's lid 1); pid -> (event, process) bindings; in the new order, lwp -> lid.
   std::unordered_map<std::uint32_t, std::uint32_t> owner_;

@@ -11,6 +11,7 @@
 #include "checker/atomic_file.hpp"
 #include "checker/trace_io.hpp"
 #include "model/op_traits.hpp"
+#include "symbol_space.hpp"
 
 namespace lockstep::checker {
 
@@ -18,12 +19,6 @@ using namespace lockstep::model;
 using ojson = nlohmann::ordered_json;
 
 namespace {
-
-// Symbols in op arguments: `never_issued` marks a handle no event bound (beyond every issued one).
-struct SymbolCursor {
-  LwpId next_lwp = 1;
-  ProcId next_proc = 2;
-};
 
 ojson outcome_json(const TraceOutcome& o, bool is_curlwp) {
   ojson j;
@@ -34,6 +29,7 @@ ojson outcome_json(const TraceOutcome& o, bool is_curlwp) {
   if (o.err != 0) j["err"] = o.err;
   if (o.lwp != kNoLwp) j["lwp"] = symbol(Binding::Kind::Lwp, o.lwp);
   else if (is_curlwp && o.kind == OutcomeKind::Returned) j["lwp"] = nullptr;
+  if (o.lwp_unnamed) j["lwp_unnamed"] = true;  // format 1.3
   if (o.proc != kNoProc) j["proc"] = symbol(Binding::Kind::Proc, o.proc);
   if (o.st_size != 0) j["st_size"] = o.st_size;
   if (o.wait_target != kNoProc) {
@@ -73,9 +69,15 @@ ojson observation_json(const Observation& o) {
                {"blocked", std::move(blocked)}, {"files", std::move(files)}, {"console", o.console}};
 }
 
+ojson bindings_json(const std::vector<Binding>& bs) {
+  ojson b = ojson::array();
+  for (const Binding& x : bs) b.push_back(ojson{{"sym", symbol(x.kind, x.id)}, {"pid", x.pid}});
+  return b;
+}
+
 // The op's arguments, by its row of the op-traits table. A symbol the events so far have not bound
 // is marked `never_issued` right after it (a handle beyond every issued one); switch(NULL) is null.
-ojson args_json(const OpBody& body, const SymbolCursor& cur) {
+ojson args_json(const OpBody& body, const SymbolSpace& cur) {
   ojson a = ojson::object();
   for_each_arg(body, [&](const ArgTraits& arg, const auto& value) {
     const std::string key(arg.name);
@@ -88,7 +90,7 @@ ojson args_json(const OpBody& body, const SymbolCursor& cur) {
           return;
         }
         a[key] = symbol(lwp ? Binding::Kind::Lwp : Binding::Kind::Proc, id);
-        if (id >= (lwp ? cur.next_lwp : cur.next_proc)) a["never_issued"] = true;
+        if (!cur.issued(lwp ? Binding::Kind::Lwp : Binding::Kind::Proc, id)) a["never_issued"] = true;
       }
       return;
     }
@@ -97,7 +99,7 @@ ojson args_json(const OpBody& body, const SymbolCursor& cur) {
   return a;
 }
 
-std::string event_line_with(const TraceEvent& e, SymbolCursor& cur) {
+std::string event_line_with(const TraceEvent& e, SymbolSpace& cur) {
   ojson j;
   j["step"] = e.step;
   j["actor"] = actor_name(e.op.actor);
@@ -111,13 +113,8 @@ std::string event_line_with(const TraceEvent& e, SymbolCursor& cur) {
     j["woke"] = std::move(w);
   }
   if (!e.bound.empty()) {
-    ojson b = ojson::array();
-    for (const Binding& x : e.bound) {
-      b.push_back(ojson{{"sym", symbol(x.kind, x.id)}, {"pid", x.pid}});
-      if (x.kind == Binding::Kind::Lwp) cur.next_lwp = std::max(cur.next_lwp, x.id + 1);
-      else cur.next_proc = std::max(cur.next_proc, x.id + 1);
-    }
-    j["bind"] = std::move(b);
+    j["bind"] = bindings_json(e.bound);
+    for (const Binding& x : e.bound) cur.note(x);
   }
   if (e.digest) j["digest"] = fmt::format("{:016x}", *e.digest);
   if (e.observed) j["observed"] = outcome_json(*e.observed, is_curlwp);
@@ -127,6 +124,7 @@ std::string event_line_with(const TraceEvent& e, SymbolCursor& cur) {
     j["observed_woke"] = std::move(w);
   }
   if (e.observed_state) j["observed_state"] = observation_json(*e.observed_state);
+  if (e.observed_bind) j["observed_bind"] = bindings_json(*e.observed_bind);  // format 1.3
   if (!e.after.empty()) j["after"] = e.after;  // format 1.2
   return j.dump();
 }
@@ -162,13 +160,13 @@ std::string header_line(const TraceHeader& h, std::size_t events) {
 std::string event_line(const TraceEvent& e) {
   // Standalone: the never_issued marks need the bindings of earlier events, so a lone event
   // marks only handles beyond the initial objects.
-  SymbolCursor cur;
+  SymbolSpace cur;
   return event_line_with(e, cur);
 }
 
 std::string trace_text(const TraceHeader& h, const std::vector<TraceEvent>& events) {
   std::string text = header_line(h, events.size()) + '\n';
-  SymbolCursor cur;
+  SymbolSpace cur;
   for (const TraceEvent& e : events) text += event_line_with(e, cur) + '\n';
   return text;
 }
@@ -177,7 +175,7 @@ std::string write_trace(const std::string& path, const TraceHeader& h, const std
   return write_file_atomically(path, [&](std::FILE* f) {
     auto put = [&](const std::string& line) { return std::fwrite(line.data(), 1, line.size(), f) == line.size() && std::fputc('\n', f) != EOF; };
     bool ok = put(header_line(h, events.size()));
-    SymbolCursor cur;
+    SymbolSpace cur;
     for (std::size_t i = 0; ok && i < events.size(); ++i) ok = put(event_line_with(events[i], cur));
     return ok;
   });

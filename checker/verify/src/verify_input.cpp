@@ -18,7 +18,7 @@ VOutcome from_trace(const TraceOutcome& t) {
     case model::OutcomeKind::Dead: o.kind = VOutcome::Kind::Dead; break;
   }
   o.ret = t.ret;
-  o.lwp = t.lwp;
+  if (!t.lwp_unnamed) o.lwp = t.lwp;  // an lwp no symbol names is not known
   return o;
 }
 
@@ -35,7 +35,7 @@ VTrace to_vtrace(const TraceHeader& h, const std::vector<TraceEvent>& events) {
     v.outcome = from_trace(e.observed ? *e.observed : e.outcome);
     for (const TraceCompletion& c : e.observed_woke ? *e.observed_woke : e.woke)
       v.woke.push_back(VCompletion{c.actor, from_trace(c.outcome)});
-    v.bound = e.bound;
+    v.bound = e.observed_bind ? *e.observed_bind : e.bound;  // the impl's own, where they differ (a refused pid, R5)
     v.observed = e.observed_state;
     v.after = e.after;
     t.events.push_back(std::move(v));

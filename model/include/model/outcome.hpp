@@ -19,6 +19,17 @@ enum class OutcomeKind : std::uint8_t { Returned, Blocked, Fatal, NotRunnable, D
 // A parked kthread waits for a resume (K5).
 enum class WaitKind : std::uint8_t { Suspend, Shutdown, Exit, Resume };
 
+// Why a step is NotRunnable (it never reaches the kernel). The outcome's label names it too
+// ("pid-not-allowed", ...), for coverage and listings; code tests this.
+enum class NotRunnableWhy : std::uint8_t {
+  None,              // the step is runnable (any other kind of outcome)
+  NotThisActorsOp,   // "not-this-actor's-op": the actor does not perform this op
+  ActorNotRunnable,  // "actor-not-runnable": blocked, parked, exited or reaped
+  UnknownProcHandle, // "unknown-proc-handle"
+  NegativeTick,      // "negative-tick": time does not go back
+  PidNotAllowed,     // "pid-not-allowed": the pid chosen for a new process is not one the SPEC allows (R5)
+};
+
 struct Outcome {
   OutcomeKind kind = OutcomeKind::Returned;
   Rule rule = Rule::P0;             // the SPEC rule that decided this outcome
@@ -35,6 +46,8 @@ struct Outcome {
   ProcId wait_target = kNoProc;
   // Fatal: which misuse.
   Fatal fatal = Fatal::None;
+  // NotRunnable: why.
+  NotRunnableWhy why = NotRunnableWhy::None;
 
   bool returned() const { return kind == OutcomeKind::Returned; }
   bool blocked() const { return kind == OutcomeKind::Blocked; }

@@ -60,7 +60,7 @@ double lockstep_steps_per_second(std::size_t programs, std::size_t steps, std::u
       std::fprintf(stderr, "lockstep_bench: the correct impl diverged: %s\n", r.summary().c_str());
       std::exit(1);
     }
-    n += r.steps.size();
+    n += r.events.size();
   }
   *total_steps = n;
   return static_cast<double>(n) / std::chrono::duration<double>(Clock::now() - t0).count();

@@ -32,34 +32,6 @@ struct LockstepConfig {
   std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
-// What the impl's call ended in, in the model's terms (handles mapped back to symbols).
-struct ImplOutcome {
-  enum class Kind : std::uint8_t { Returned, Blocked, Fatal, Error } kind = Kind::Returned;
-  std::int64_t ret = 0;
-  int err = 0;
-  model::LwpId lwp = model::kNoLwp;  // curlwp's answer; kNoLwp - 1 for a handle never bound
-  std::int64_t st_size = 0;
-  std::string what;                  // Fatal: the rule id it panicked with; Error: the exception
-  friend bool operator==(const ImplOutcome&, const ImplOutcome&) = default;
-};
-
-// One executed step as both sides saw it.
-struct StepRecord {
-  std::size_t index = 0;
-  model::Op op;                 // resolved, naming model ids (the symbols)
-  model::Outcome outcome;       // the model's outcome of the acting op
-  std::vector<model::Completion> woke;  // the model's completions of earlier blocked calls
-  std::vector<Binding> bound;
-  std::uint64_t digest = 0;     // digest of the §7 observation after the step (0 when the step ended the run)
-  ImplOutcome impl;             // the impl's outcome of the acting op
-  std::vector<std::pair<model::Actor, ImplOutcome>> impl_woke;  // blocked calls the impl returned from
-  std::optional<Observation> impl_state;  // the impl's §7 observation, kept when it differed from the model's
-  std::string expected;         // the model's outcome, rendered
-  std::string observed;         // the impl's outcome, rendered
-  std::vector<std::string> completions;  // "H1 -> 0", ...
-  std::vector<std::string> bindings;     // "lwp#3 = 0x...", "proc#2 = pid 5"
-};
-
 struct Divergence {
   std::size_t step = 0;
   model::Rule rule = model::Rule::P0;
@@ -70,10 +42,16 @@ struct Divergence {
 
 struct LockstepResult {
   Verdict verdict = Verdict::Agree;
-  std::vector<StepRecord> steps;
+  // One trace event per step run (traces/FORMAT.md), as the run recorded it: the op, the model's
+  // outcome and wake-ups, every symbol the step bound (a new kthread's own lwp included) and the
+  // digest of the §7 observation after it (none on a step that ended the run). The divergent step
+  // also holds what the impl did (`observed`, `observed_woke`, `observed_state`, `observed_bind`);
+  // where the impl chose a pid the SPEC refuses (R5) it is the model's own step with the reference
+  // allocator's pid, and the impl's pid is in `observed_bind`.
+  std::vector<TraceEvent> events;
   std::optional<Divergence> divergence;
   std::string deadlock_report;  // every thread's state, on DEADLOCK
-  std::optional<model::Op> stuck;  // DEADLOCK inside a step: its op, which has no StepRecord
+  std::optional<model::Op> stuck;  // DEADLOCK inside a step: its op, which has no event
   // The run reached LockstepConfig::deadline before its program ended: what it ran is judged, the
   // rest was not run. Never set together with a DIVERGE or DEADLOCK verdict.
   bool cut_short = false;
@@ -81,7 +59,7 @@ struct LockstepResult {
   // On a run that otherwise agreed this is a DEADLOCK verdict (the impl kept a thread nobody can end).
   std::string abandoned;
   Coverage coverage;
-  std::uint64_t steps_run() const { return steps.size(); }
+  std::uint64_t steps_run() const { return events.size(); }
   // One line: "agree (N steps)" or "DIVERGE at step k [rule]: what: expected X, observed Y".
   std::string summary() const;
 };

@@ -10,16 +10,8 @@
 
 namespace lockstep::checker {
 
-// The impl's outcome in the trace's terms. An impl FATAL id the SPEC does not name, or an
-// exception, has no model counterpart: it is kind "dead" with the text as its label.
-TraceOutcome to_trace(const ImplOutcome& o);
-
-// The events of a lockstep run. Bindings include the lwp of a new kthread (which the run does
-// not bind to an impl handle, but which takes the next lwp symbol), so that every symbol a
-// later op names has been bound by an event.
-// A step whose pid choice the SPEC refuses (R5) is recorded as the model's own step (see
-// run_trace.cpp), which needs the run's configuration.
-std::vector<TraceEvent> trace_events(const LockstepResult& r, const LockstepConfig& c);
+// The events of a run are its own (LockstepResult::events, complete with bindings and, at a
+// divergence, what the impl did); what a run's trace adds to them is here.
 
 // A DEADLOCK leaves no record of the step that never finished. Its op is appended as the last
 // event, with the model's outcome and no digest, so that a replay runs into the same deadlock.

@@ -21,7 +21,8 @@ namespace lockstep::checker {
 // Major: a reader refuses any other major. Minor: additions a reader of the same major may ignore.
 inline constexpr int kTraceMajor = 1;
 // 1.1: observed, observed_woke, observed_state. 1.2: header `order`, event `after` (partial-order histories).
-inline constexpr int kTraceMinor = 2;
+// 1.3: event `observed_bind` (the impl's bindings where they differ), outcome `lwp_unnamed`.
+inline constexpr int kTraceMinor = 3;
 
 // The verdict of a lockstep run, as a trace records it.
 enum class Verdict : std::uint8_t { Agree, Diverge, Deadlock };
@@ -78,6 +79,9 @@ struct TraceOutcome {
   std::int64_t ret = 0;
   int err = 0;
   model::LwpId lwp = model::kNoLwp;
+  // Format 1.3, only in what the impl did (`observed`): curlwp returned an lwp handle that no symbol
+  // names (`lwp` is then kNoLwp, and means nothing).
+  bool lwp_unnamed = false;
   model::ProcId proc = model::kNoProc;
   std::int64_t st_size = 0;
   model::WaitKind wait = model::WaitKind::Suspend;
@@ -104,6 +108,9 @@ struct TraceEvent {
   std::optional<TraceOutcome> observed;
   std::optional<std::vector<TraceCompletion>> observed_woke;
   std::optional<Observation> observed_state;
+  // Format 1.3: the symbols the impl's call created, with the pids the impl chose, where they differ
+  // from `bound` (the model's): a pid the SPEC refuses (R5). Not bindings for later events.
+  std::optional<std::vector<Binding>> observed_bind;
   // Format 1.2: extra happens-before edges, e.g. real time order from a stress run. This event began
   // after each of these events (by step) ended; each is less than `step`, none twice.
   std::vector<std::size_t> after;
@@ -119,7 +126,9 @@ std::string render(const TraceOutcome& o);
 
 // One step of the model alone as an event: outcome, wake-ups, the symbols it created (with their
 // pids) and, when digest_hosts > 0, the digest of the §7 observation of hosts 0..digest_hosts-1.
-TraceEvent model_step(model::Model& m, const model::Op& op, const model::Choice& choice, int digest_hosts);
+// `raw`, when given, receives the model's own outcome (e.g. why a step was not runnable).
+TraceEvent model_step(model::Model& m, const model::Op& op, const model::Choice& choice, int digest_hosts,
+                      model::Outcome* raw = nullptr);
 // The pid choice an event records (the pid bound to the process it created), for model_step.
 model::Choice recorded_choice(const TraceEvent& e);
 
