@@ -13,6 +13,7 @@
 #include "checker/progress.hpp"
 #include "checker/report.hpp"
 #include "checker/trace_io.hpp"
+#include "checker/strategy.hpp"
 #include "commands.hpp"
 #include "shard_option.hpp"
 
@@ -34,6 +35,15 @@ void add_run(CLI::App& app, int& exit_code) {
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("--seed", o->c.seed, "Run seed; program i's seed derives from it")->capture_default_str();
+  cmd->add_option_function<std::string>(
+         "--strategy", [=](const std::string& v) { o->c.lockstep.schedule.strategy = *checker::parse_strategy(v); },
+         "How threads interleave: op (only at operation boundaries), random, pct:D, pos, portfolio (rotates random, pos, "
+         "pct:2, pct:3 across programs); all but op preempt inside operations")
+      ->check([](const std::string& v) {
+        std::string error;
+        return checker::parse_strategy(v, &error) ? std::string() : error;
+      })
+      ->default_str(checker::to_string(o->c.lockstep.schedule.strategy));
   cmd->add_option("--programs", o->c.programs, "Programs to run")->capture_default_str()->check(CLI::Range(1ull, 1ull << 40));
   cmd->add_option("--steps", o->c.steps, "Steps per program, at most")->capture_default_str()->check(CLI::Range(1u, 100000u));
   cmd->add_option("--threads", o->c.lockstep.program.chooser.hosts, "Host threads")->capture_default_str()->check(CLI::Range(1, 16));
@@ -46,6 +56,8 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--fault", o->fault, "Injected fault(s) to enable in the impl, comma-separated (see 'lockstep faults')");
   cmd->add_option("--time-budget", o->budget_s, "Seconds after which no new program starts")->capture_default_str()->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--junit", o->junit, "Write a JUnit XML report to FILE");
+  cmd->add_option("--schedule-seed", o->c.lockstep.schedule.seed, "With --replay and an interleaving strategy: the schedule's seed (what a failing run prints)")
+      ->capture_default_str();
   cmd->add_option("--replay", o->replay, "Run this one program (the text a failing run prints) instead of random ones");
   cmd->add_option("--watchdog-ms", o->watchdog_ms, "A step that neither returns nor blocks within this is a DEADLOCK")->capture_default_str()->check(CLI::Range(10, 600000));
   cmd->add_option("--shrink-budget", o->shrink_s, "Seconds shrinking may take")->capture_default_str()->check(CLI::Range(0.0, 1e6));

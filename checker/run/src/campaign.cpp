@@ -87,6 +87,14 @@ void shrink(rc::Shrinkable<Program> failing, Counterexample& cex, const Lockstep
 // re-run that checks the failure is deterministic, gets the shrink budget from the moment of the
 // failure. So a campaign ends within time budget + watchdog + shrink budget, plus at most two
 // teardowns' minimum grace (kMinTeardownGrace), whatever the impl does.
+Schedule schedule_for(const CampaignConfig& c, std::uint64_t index, std::uint64_t seed) {
+  Schedule s = c.lockstep.schedule;
+  s.seed = seed;
+  s.program_index = index;
+  s.expected_choices = std::max<std::uint32_t>(c.steps, 1) * 8;
+  return s;
+}
+
 CampaignReport run_campaign(const CampaignConfig& c, const std::function<void(const CampaignProgress&)>& progress) {
   CampaignReport rep;
   const auto t0 = Clock::now();
@@ -104,6 +112,9 @@ CampaignReport run_campaign(const CampaignConfig& c, const std::function<void(co
     }
     const std::uint64_t seed = program_seed(c.seed, i);
     Program p = gen(rc::Random(seed), static_cast<int>(c.steps)).value();
+    // The interleaving is the program's too: its seed and index pick the schedule, so
+    // `--program I` (and shrinking, which keeps it) reproduce it.
+    search.schedule = schedule_for(c, i, seed);
     const auto started = Clock::now();
     LockstepResult r = run_lockstep(p, search);
     if (r.cut_short) {  // the budget ran out inside this program: it has no verdict
@@ -120,11 +131,13 @@ CampaignReport run_campaign(const CampaignConfig& c, const std::function<void(co
     Counterexample cex;
     cex.program_index = i;
     cex.program_seed = seed;
+    cex.schedule = search.schedule;
     cex.seconds_to_first_failure = std::chrono::duration<double>(Clock::now() - t0).count();
     cex.original = std::move(p);
     cex.original_result = std::move(r);
     if (c.on_failure_found) c.on_failure_found(cex.original, cex.original_result);
     LockstepConfig shrinking = c.lockstep;
+    shrinking.schedule = search.schedule;
     shrinking.deadline = Clock::now() + c.shrink_budget;
     if (c.lockstep.deadline) shrinking.deadline = std::min(*shrinking.deadline, *c.lockstep.deadline);
     LockstepResult again = run_lockstep(cex.original, shrinking);
@@ -153,6 +166,7 @@ CampaignReport replay_program(const Program& p, const CampaignConfig& c) {
   rep.coverage.merge(r.coverage);
   if (r.verdict != Verdict::Agree) {
     Counterexample cex;
+    cex.schedule = c.lockstep.schedule;
     cex.original = p;
     cex.original_result = r;
     cex.shrunk = p;
@@ -166,21 +180,32 @@ CampaignReport replay_program(const Program& p, const CampaignConfig& c) {
   return rep;
 }
 
+// " --strategy X" where it is not the default.
+std::string strategy_option(const CampaignConfig& c) {
+  const Strategy& s = c.lockstep.schedule.strategy;
+  return s == Strategy{} ? std::string() : " --strategy " + to_string(s);
+}
+
 std::string program_command(std::uint64_t index, const CampaignConfig& c) {
   std::string faults;
   for (auto name : c.lockstep.faults.names()) faults += fmt::format("{}{}", faults.empty() ? "" : ",", name);
   return fmt::format("lockstep run --seed {} --program {} --steps {} --threads {} --kthreads {} --maxproc {} --pid-max {}{}", c.seed,
                      index, c.steps, c.lockstep.program.chooser.hosts, c.lockstep.program.chooser.max_kthreads,
-                     c.lockstep.program.maxproc, c.lockstep.program.pid_max, faults.empty() ? "" : " --fault " + faults);
+                     c.lockstep.program.maxproc, c.lockstep.program.pid_max, faults.empty() ? "" : " --fault " + faults) +
+         strategy_option(c);
 }
 
-std::string reproduce_command(const Program& p, const CampaignConfig& c) {
+std::string reproduce_command(const Program& p, const CampaignConfig& c, const std::optional<Schedule>& schedule) {
   std::string faults;
   for (auto name : c.lockstep.faults.names()) faults += fmt::format("{}{}", faults.empty() ? "" : ",", name);
-  return fmt::format("lockstep run --threads {} --kthreads {} --maxproc {} --pid-max {}{} --replay '{}'",
+  // An interleaving strategy replays from the strategy the program really ran (a portfolio's pick)
+  // and its seed.
+  std::string sched;
+  if (const Schedule s = schedule.value_or(c.lockstep.schedule); effective(s) != Strategy{})
+    sched = fmt::format(" --strategy {} --schedule-seed {}", to_string(effective(s)), s.seed);
+  return fmt::format("lockstep run --threads {} --kthreads {} --maxproc {} --pid-max {}{}{} --replay '{}'",
                      c.lockstep.program.chooser.hosts, c.lockstep.program.chooser.max_kthreads, c.lockstep.program.maxproc,
-                     c.lockstep.program.pid_max,
-                     faults.empty() ? "" : " --fault " + faults, encode(p));
+                     c.lockstep.program.pid_max, faults.empty() ? "" : " --fault " + faults, sched, encode(p));
 }
 
 }  // namespace lockstep::checker

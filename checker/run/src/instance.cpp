@@ -37,7 +37,10 @@ std::function<void()> Instance::kthread_body(ActorThread* a) const {
 
 std::unique_ptr<Instance> make_instance(const LockstepConfig& c) {
   auto inst = std::make_unique<Instance>();
-  inst->sched = std::make_shared<Sched>(Sched::Options{false, c.watchdog});
+  Sched::Options options{false, c.watchdog};
+  // A strategy that interleaves stops threads inside operations, at every sync point.
+  if (effective(c.schedule).kind != Strategy::Kind::Op) options.preempt = Sched::Preempt::every_sync_point;
+  inst->sched = std::make_shared<Sched>(options);
   impl::KernelConfig kc;
   kc.maxproc = c.program.maxproc;
   kc.pid_max = c.program.pid_max;

@@ -59,7 +59,7 @@ std::string junit_xml(const CampaignReport& r, const CampaignConfig& c) {
                                               program_command(p.index, c));
       const std::string text = fmt::format("{}\n\nshrunk program ({} steps):\n{}\nreplay the shrunk program: {}\nre-run program {}: {}\n",
                                            f.shrunk_result.summary(), f.shrunk_result.events.size(), listing(f.shrunk_result),
-                                           reproduce_command(f.shrunk, c), p.index, program_command(p.index, c));
+                                           reproduce_command(f.shrunk, c, f.schedule), p.index, program_command(p.index, c));
       body = fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n", xml_escape(message), to_string(f.shrunk_result.verdict),
                          xml_escape(text));
     }

@@ -30,7 +30,7 @@
 #include "model/op_traits.hpp"
 #include "observe_impl.hpp"
 #include "outcome_compare.hpp"
-#include "schedule_policy.hpp"
+#include "checker/schedule_policy.hpp"
 
 namespace lockstep::checker {
 
@@ -365,13 +365,24 @@ class Runner {
     return budget < c_.watchdog ? Turn::out_of_time : Turn::watchdog;
   }
 
-  // Runs runnable threads, one turn each in the order the policy picks, until none is runnable.
+  // Runs runnable threads, one turn each in the order the policy picks, until none is runnable. A
+  // policy that interleaves may also wake a thread waiting on a kernel condition spuriously (never
+  // one waiting on its mailbox: that is the checker's own wait, not the kernel's).
   Turn settle() {
     for (std::size_t turns = 0;; ++turns) {
-      const std::vector<Sched::ThreadId> ids = sched_->runnable();
-      if (ids.empty()) return Turn::ok;
       if (turns == kMaxSettleTurns) return Turn::livelock;
-      if (Turn t = turn(policy_->next(ids)); t != Turn::ok) return t;
+      std::vector<Sched::ThreadInfo> runnable, waiting;
+      for (Sched::ThreadInfo& t : sched_->threads()) {
+        if (t.state == Sched::State::runnable) runnable.push_back(std::move(t));
+        else if (policy_->interleaves() && t.state == Sched::State::blocked && t.reason == Sched::Reason::cond &&
+                 !t.object.ends_with(".mailbox"))
+          waiting.push_back(std::move(t));
+      }
+      if (!waiting.empty())
+        if (const std::optional<Sched::ThreadId> w = policy_->spurious(waiting); w && sched_->wake_spuriously(*w)) continue;
+      if (runnable.empty()) return Turn::ok;
+      std::sort(runnable.begin(), runnable.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
+      if (Turn t = turn(policy_->next(runnable)); t != Turn::ok) return t;
     }
   }
 
@@ -413,7 +424,7 @@ class Runner {
 }  // namespace
 
 LockstepResult run_lockstep(const Program& p, const LockstepConfig& c) {
-  Runner r(c, Model(Config{c.program.maxproc, true, c.program.pid_max}), std::make_unique<OpAtATime>());
+  Runner r(c, Model(Config{c.program.maxproc, true, c.program.pid_max}), make_policy(c.schedule));
   std::size_t i = 0;
   return r.run(
       [&](const State& s) -> std::optional<Op> {
@@ -424,7 +435,7 @@ LockstepResult run_lockstep(const Program& p, const LockstepConfig& c) {
 }
 
 LockstepResult run_lockstep(const std::vector<Op>& ops, const LockstepConfig& c) {
-  Runner r(c, Model(Config{c.program.maxproc, true, c.program.pid_max}), std::make_unique<OpAtATime>());
+  Runner r(c, Model(Config{c.program.maxproc, true, c.program.pid_max}), make_policy(c.schedule));
   std::size_t i = 0;
   return r.run([&](const State&) -> std::optional<Op> { return i < ops.size() ? std::optional<Op>(ops[i++]) : std::nullopt; },
                ops.size());

@@ -27,7 +27,7 @@ std::string campaign_summary(const CampaignReport& r, const CampaignConfig& c) {
   if (f.shrink_budget_exhausted) out += "shrinking stopped at its time budget (--shrink-budget): the program may shrink further\n";
   if (f.nondeterminism) out += fmt::format("NONDETERMINISM in the impl: {}\n", *f.nondeterminism);
   out += "\nshrunk counterexample:\n" + listing(f.shrunk_result);
-  out += fmt::format("\nreproduce:\n  {}\nthe original program (any machine, any shard count):\n  {}\n", reproduce_command(f.shrunk, c),
+  out += fmt::format("\nreproduce:\n  {}\nthe original program (any machine, any shard count):\n  {}\n", reproduce_command(f.shrunk, c, f.schedule),
                      program_command(f.program_index, c));
   return out;
 }

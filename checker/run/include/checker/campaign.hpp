@@ -34,6 +34,7 @@ struct CampaignConfig {
 struct Counterexample {
   std::uint64_t program_index = 0;
   std::uint64_t program_seed = 0;      // program_seed(seed, program_index): what generated it
+  Schedule schedule;                   // how its threads were interleaved (kept while shrinking)
   Program original;
   LockstepResult original_result;
   Program shrunk;
@@ -72,13 +73,17 @@ struct CampaignProgress {
   bool shrinking = false;
 };
 
+// The schedule of program `index` (generated from `seed`): the configured strategy, seeded by the
+// program's seed, a portfolio's pick by index.
+Schedule schedule_for(const CampaignConfig& c, std::uint64_t index, std::uint64_t seed);
 CampaignReport run_campaign(const CampaignConfig& c, const std::function<void(const CampaignProgress&)>& progress = {});
 
 // Runs one program, then shrinks it if it fails (the `--replay` path and the tests' path).
 CampaignReport replay_program(const Program& p, const CampaignConfig& c);
 
 // The command line that re-runs `p` with the same configuration.
-std::string reproduce_command(const Program& p, const CampaignConfig& c);
+// With an interleaving strategy it names the strategy and schedule seed (the counterexample's).
+std::string reproduce_command(const Program& p, const CampaignConfig& c, const std::optional<Schedule>& schedule = std::nullopt);
 // The command line that re-runs program `index` of the campaign `c` (on any machine, any shard count).
 std::string program_command(std::uint64_t index, const CampaignConfig& c);
 

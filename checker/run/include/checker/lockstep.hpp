@@ -12,6 +12,7 @@
 #include "checker/coverage.hpp"
 #include "checker/observation.hpp"
 #include "checker/program.hpp"
+#include "checker/strategy.hpp"
 #include "checker/trace.hpp"
 #include "impl/faults.hpp"
 #include "model/op.hpp"
@@ -22,6 +23,9 @@ namespace lockstep::checker {
 struct LockstepConfig {
   ProgramConfig program;
   impl::FaultSet faults;
+  // How threads are interleaved (strategy and seed; checker/schedule_policy.hpp). The default, `op`,
+  // hands control over only at operation boundaries and blocking points.
+  Schedule schedule;
   std::chrono::milliseconds watchdog{2000};  // real-time bound for one step (DEADLOCK beyond it)
   bool invariants = true;                     // also evaluate §6 on the model after every step
   // Real-time bound for tearing the instance down after the run; past it the instance is abandoned

@@ -1,0 +1,61 @@
+// The scheduling policy: which registered thread runs next, which waiting thread (if any) wakes
+// spuriously, and when virtual time advances. It is apart from the runtime that carries the
+// decisions out (the controlled backend and the runner), the way Shuttle's Scheduler::next_task is
+// apart from its executor. A policy is deterministic given its seed, so the same program, strategy
+// and seed give the same interleaving: a failing schedule replays from (strategy, seed).
+//
+// Strategies (checker/strategy.hpp names them):
+//   op         control passes only at operation boundaries and blocking points (the runner does not
+//              preempt inside operations); earliest-runnable first.
+//   random     a uniform random walk over the runnable threads at every scheduling point.
+//   pct:D      PCT (Burckhardt et al., ASPLOS 2010): random distinct thread priorities, the highest
+//              runnable runs, and at D-1 random points of the run the running thread drops below
+//              every other. Finds a bug of depth D with probability >= 1/(n k^(D-1)).
+//   pos        partial-order sampling (Yuan et al., CAV 2018): a random priority per pending event;
+//              after an event runs, the events racing with it (same sync object) draw new priorities.
+//   portfolio  rotates random, pos, pct:2, pct:3 across programs (as Coyote does).
+// All but `op` preempt at every sync point (ControlledBackend::Preempt::every_sync_point) and may
+// wake a condition waiter spuriously (the sync layer allows it; a caller that does not loop on its
+// predicate is a bug the checker must show).
+#pragma once
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "impl/controlled.hpp"
+
+namespace lockstep::checker {
+
+class SchedulePolicy {
+ public:
+  using Sched = impl::sync::ControlledBackend;
+  using ThreadId = Sched::ThreadId;
+  virtual ~SchedulePolicy() = default;
+  virtual std::string_view name() const = 0;
+  // Preempt inside operations (at every sync point), or only at blocking points.
+  virtual bool interleaves() const = 0;
+  // The thread to run next; `runnable` is never empty and is in the order the threads became
+  // runnable (earliest first).
+  virtual ThreadId next(const std::vector<Sched::ThreadInfo>& runnable) = 0;
+  // A thread among `waiting` (threads blocked in a condition wait, never empty) to wake spuriously
+  // before the next choice, or nullopt.
+  virtual std::optional<ThreadId> spurious(const std::vector<Sched::ThreadInfo>& waiting) {
+    (void)waiting;
+    return std::nullopt;
+  }
+  // Ticks to advance virtual time by on the policy's own initiative when nothing is runnable, or
+  // nullopt to leave time to the program's tick steps.
+  virtual std::optional<impl::sync::Ticks> advance_time() { return std::nullopt; }
+};
+
+// Today's lockstep: control passes between threads only at operation boundaries and blocking
+// points. The woken threads run earliest-woken first, each to its next blocking point, and time
+// moves only when the program ticks.
+class OpAtATime final : public SchedulePolicy {
+ public:
+  std::string_view name() const override { return "op"; }
+  bool interleaves() const override { return false; }
+  ThreadId next(const std::vector<Sched::ThreadInfo>& runnable) override { return runnable.front().id; }
+};
+
+}  // namespace lockstep::checker

@@ -1,0 +1,38 @@
+// Naming and making scheduling strategies (`--strategy`): see checker/schedule_policy.hpp for what
+// each does. A Schedule is what a run needs to reproduce its interleaving: the strategy and its seed.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "checker/schedule_policy.hpp"
+
+namespace lockstep::checker {
+
+struct Strategy {
+  enum class Kind : std::uint8_t { Op, Random, Pct, Pos, Portfolio } kind = Kind::Op;
+  int depth = 3;  // Pct only: D >= 1 (D - 1 priority change points)
+  friend bool operator==(const Strategy&, const Strategy&) = default;
+};
+
+// "op", "random", "pct:D" (1 <= D <= 16; "pct" is pct:3), "pos", "portfolio". On a bad name
+// nullopt, and *error says what was expected.
+std::optional<Strategy> parse_strategy(std::string_view text, std::string* error = nullptr);
+std::string to_string(const Strategy& s);
+
+struct Schedule {
+  Strategy strategy;
+  std::uint64_t seed = 0;          // the policy's own random source
+  std::uint64_t program_index = 0;  // which strategy a portfolio uses for this program
+  // PCT spreads its change points over this many scheduling choices (about 8 per operation).
+  std::uint32_t expected_choices = 800;
+  friend bool operator==(const Schedule&, const Schedule&) = default;
+};
+
+// The strategy a schedule really runs: a portfolio's pick for its program, else itself.
+Strategy effective(const Schedule& s);
+std::unique_ptr<SchedulePolicy> make_policy(const Schedule& s);
+
+}  // namespace lockstep::checker

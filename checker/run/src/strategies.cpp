@@ -1,0 +1,186 @@
+// The scheduling strategies behind SchedulePolicy (checker/schedule_policy.hpp describes each), their
+// names, and the portfolio's rotation.
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <map>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "checker/random_source.hpp"
+#include "checker/strategy.hpp"
+
+namespace lockstep::checker {
+
+namespace {
+
+using Sched = impl::sync::ControlledBackend;
+using ThreadId = Sched::ThreadId;
+using Infos = std::vector<Sched::ThreadInfo>;
+
+// How often a policy that interleaves wakes a condition waiter spuriously: once in this many
+// choices. Rare enough that the program still makes progress, often enough that a caller that
+// does not loop on its predicate meets one within a few programs.
+constexpr std::uint32_t kSpuriousOneIn = 24;
+
+class RandomWalk final : public SchedulePolicy {
+ public:
+  explicit RandomWalk(std::uint64_t seed) : rng_(seed) {}
+  std::string_view name() const override { return "random"; }
+  bool interleaves() const override { return true; }
+  ThreadId next(const Infos& runnable) override { return runnable[rng_.below(static_cast<std::uint32_t>(runnable.size()))].id; }
+  std::optional<ThreadId> spurious(const Infos& waiting) override {
+    if (rng_.below(kSpuriousOneIn) != 0) return std::nullopt;
+    return waiting[rng_.below(static_cast<std::uint32_t>(waiting.size()))].id;
+  }
+
+ private:
+  SplitMix rng_;
+};
+
+// PCT: the runnable thread of highest priority runs. Threads draw distinct random priorities (all
+// >= depth) when first seen; at each of depth - 1 change points, chosen uniformly among the first
+// `expected` choices, the thread about to run drops to priority depth - 1 - j, below every other.
+class Pct final : public SchedulePolicy {
+ public:
+  Pct(std::uint64_t seed, int depth, std::uint32_t expected) : rng_(seed), depth_(depth), name_(fmt::format("pct:{}", depth)) {
+    for (int j = 1; j < depth; ++j) change_points_.push_back(1 + rng_.below(std::max<std::uint32_t>(expected, 1)));
+    std::sort(change_points_.begin(), change_points_.end());
+  }
+  std::string_view name() const override { return name_; }
+  bool interleaves() const override { return true; }
+
+  ThreadId next(const Infos& runnable) override {
+    ++choices_;
+    ThreadId pick = highest(runnable);
+    while (next_change_ < change_points_.size() && change_points_[next_change_] <= choices_) {
+      ++next_change_;
+      prio_[pick] = static_cast<std::int64_t>(depth_) - 1 - static_cast<std::int64_t>(next_change_);
+      pick = highest(runnable);
+    }
+    return pick;
+  }
+  std::optional<ThreadId> spurious(const Infos& waiting) override {
+    if (rng_.below(kSpuriousOneIn) != 0) return std::nullopt;
+    return waiting[rng_.below(static_cast<std::uint32_t>(waiting.size()))].id;
+  }
+
+ private:
+  ThreadId highest(const Infos& runnable) {
+    ThreadId best = runnable.front().id;
+    std::int64_t best_prio = priority(best);
+    for (const auto& t : runnable)
+      if (const std::int64_t p = priority(t.id); p > best_prio) best = t.id, best_prio = p;
+    return best;
+  }
+  std::int64_t priority(ThreadId t) {
+    auto [it, fresh] = prio_.try_emplace(t, 0);
+    // Distinct with overwhelming probability; ties go to the earliest runnable (strict > above).
+    if (fresh) it->second = depth_ + static_cast<std::int64_t>(rng_.next() >> 2);
+    return it->second;
+  }
+
+  SplitMix rng_;
+  int depth_;
+  std::string name_;
+  std::vector<std::uint32_t> change_points_;
+  std::size_t next_change_ = 0;
+  std::uint32_t choices_ = 0;
+  std::map<ThreadId, std::int64_t> prio_;
+};
+
+// POS: every pending event (a runnable thread at its next scheduling point, told apart by the
+// backend's `order` stamp) draws a random priority when it first shows; the highest runs. Then
+// every other pending event on the same sync object (one that races with it) draws again, so
+// the relative order of racing events is resampled while independent ones keep theirs.
+class Pos final : public SchedulePolicy {
+ public:
+  explicit Pos(std::uint64_t seed) : rng_(seed) {}
+  std::string_view name() const override { return "pos"; }
+  bool interleaves() const override { return true; }
+
+  ThreadId next(const Infos& runnable) override {
+    const Sched::ThreadInfo* best = nullptr;
+    std::uint64_t best_prio = 0;
+    for (const auto& t : runnable) {
+      Event& e = events_[t.id];
+      if (e.order != t.order) e = Event{t.order, rng_.next()};
+      if (best == nullptr || e.prio > best_prio) best = &t, best_prio = e.prio;
+    }
+    for (const auto& t : runnable)
+      if (t.id != best->id && !best->object.empty() && t.object == best->object) events_[t.id].prio = rng_.next();
+    events_.erase(best->id);
+    return best->id;
+  }
+  std::optional<ThreadId> spurious(const Infos& waiting) override {
+    if (rng_.below(kSpuriousOneIn) != 0) return std::nullopt;
+    return waiting[rng_.below(static_cast<std::uint32_t>(waiting.size()))].id;
+  }
+
+ private:
+  struct Event {
+    std::uint64_t order = 0;
+    std::uint64_t prio = 0;
+  };
+  SplitMix rng_;
+  std::map<ThreadId, Event> events_;
+};
+
+// The portfolio's rotation, one per program index.
+constexpr std::array<Strategy, 4> kPortfolio{{{Strategy::Kind::Random, 3}, {Strategy::Kind::Pos, 3},
+                                              {Strategy::Kind::Pct, 2}, {Strategy::Kind::Pct, 3}}};
+constexpr int kMaxPctDepth = 16;
+
+}  // namespace
+
+std::optional<Strategy> parse_strategy(std::string_view text, std::string* error) {
+  auto fail = [&](std::string why) -> std::optional<Strategy> {
+    if (error) *error = std::move(why);
+    return std::nullopt;
+  };
+  if (text == "op") return Strategy{Strategy::Kind::Op};
+  if (text == "random") return Strategy{Strategy::Kind::Random};
+  if (text == "pos") return Strategy{Strategy::Kind::Pos};
+  if (text == "portfolio") return Strategy{Strategy::Kind::Portfolio};
+  if (text == "pct") return Strategy{Strategy::Kind::Pct, 3};
+  if (text.starts_with("pct:")) {
+    const std::string_view d = text.substr(4);
+    int depth = 0;
+    auto [end, ec] = std::from_chars(d.data(), d.data() + d.size(), depth);
+    if (ec != std::errc{} || end != d.data() + d.size() || depth < 1 || depth > kMaxPctDepth)
+      return fail(fmt::format("--strategy {}: the depth of pct:D is a whole number from 1 to {}", text, kMaxPctDepth));
+    return Strategy{Strategy::Kind::Pct, depth};
+  }
+  return fail(fmt::format("--strategy {}: expected one of op, random, pct:D, pos, portfolio", text));
+}
+
+std::string to_string(const Strategy& s) {
+  switch (s.kind) {
+    case Strategy::Kind::Op: return "op";
+    case Strategy::Kind::Random: return "random";
+    case Strategy::Kind::Pct: return fmt::format("pct:{}", s.depth);
+    case Strategy::Kind::Pos: return "pos";
+    case Strategy::Kind::Portfolio: return "portfolio";
+  }
+  return "?";
+}
+
+Strategy effective(const Schedule& s) {
+  if (s.strategy.kind != Strategy::Kind::Portfolio) return s.strategy;
+  return kPortfolio[s.program_index % kPortfolio.size()];
+}
+
+std::unique_ptr<SchedulePolicy> make_policy(const Schedule& s) {
+  const Strategy st = effective(s);
+  switch (st.kind) {
+    case Strategy::Kind::Random: return std::make_unique<RandomWalk>(s.seed);
+    case Strategy::Kind::Pct: return std::make_unique<Pct>(s.seed, st.depth, s.expected_choices);
+    case Strategy::Kind::Pos: return std::make_unique<Pos>(s.seed);
+    case Strategy::Kind::Op:
+    case Strategy::Kind::Portfolio: break;
+  }
+  return std::make_unique<OpAtATime>();
+}
+
+}  // namespace lockstep::checker
