@@ -5,9 +5,12 @@
 #include <map>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 
 #include <boost/graph/topological_sort.hpp>
 #include <fmt/format.h>
+
+#include "model/op_traits.hpp"
 
 namespace lockstep::checker {
 
@@ -37,19 +40,17 @@ namespace {
 
 std::uint64_t actor_key(const Actor& a) { return (std::uint64_t(a.kind) << 32) | a.index; }
 
-// The handles an op names (its arguments and, for a kthread's own step, itself).
+// The handles an op names: its symbol arguments (the op-traits table says which they are) and, for
+// a kthread's own step, itself.
 void named(const Op& op, std::vector<ProcId>& procs, std::vector<LwpId>& lwps) {
   if (op.actor.kind == Actor::Kind::Kthread) procs.push_back(op.actor.index);
-  std::visit(
-      [&](const auto& b) {
-        using T = std::decay_t<decltype(b)>;
-        if constexpr (std::is_same_v<T, op::Switch>) {
-          if (b.lwp != kNoLwp) lwps.push_back(b.lwp);
-        } else if constexpr (requires { b.proc; }) {
-          procs.push_back(b.proc);
-        }
-      },
-      op.body);
+  for_each_arg(op.body, [&](const ArgTraits& arg, const auto& value) {
+    // The table ties LwpSym to an LwpId member and ProcSym to a ProcId one (op_traits.hpp checks it).
+    if constexpr (std::is_integral_v<std::decay_t<decltype(value)>>) {
+      if (arg.kind == ArgKind::LwpSym && static_cast<LwpId>(value) != kNoLwp) lwps.push_back(static_cast<LwpId>(value));
+      if (arg.kind == ArgKind::ProcSym) procs.push_back(static_cast<ProcId>(value));
+    }
+  });
 }
 
 }  // namespace

@@ -1,13 +1,18 @@
 // The encoding of one event: its effects (SPEC §3-§5, given the outcome that happened) as
 // definitional constraints over new values, then the §6 instances it could break. Each rule is
 // written once; where the order of events decides an effect, the store says so (verify_store.hpp).
+// Also here: the index (verify_index.hpp), what both value stores share, and observed states as
+// facts. Each store's own code is beside its judge (SequentialStore in verify.cpp,
+// PartialOrderStore in verify_partial.cpp).
 #include <algorithm>
 #include <cerrno>
+#include <set>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "checker/verify_encoder.hpp"
+#include "model/op_traits.hpp"
 
 namespace lockstep::checker::verify_detail {
 
@@ -17,6 +22,102 @@ namespace {
 constexpr std::int64_t kImplicit = -1;  // Cur: IMPLICIT
 bool is_ok(const VOutcome& o) { return o.kind == VOutcome::Kind::Returned && o.ret == 0; }
 }  // namespace
+
+// ---- the index: who is who, in the file's order ----------------------------------------------
+
+Index::Index(int hosts) {
+  // §1 initial state: process 0 (kernel, lwp0 never bound) and process 1 (init, no lwps).
+  procs.push_back(Proc{0, ProcKind::Kernel, 0, 1, true, false, {0}, kRunning});
+  procs.push_back(Proc{1, ProcKind::Init, 0, 0, true, false, {}, kRunning});
+  lwps.push_back(Lwp{0, kUnbound});
+  last_by_pid = {{0, 0}, {1, 1}};
+  table = {0, 1};
+  cur_lwp.assign(hosts, kNoLwp);
+  waits.assign(hosts, Wait{});
+}
+
+std::optional<ProcId> Index::proc_by_pid(Pid pid, bool table_only) const {
+  auto it = last_by_pid.find(pid);
+  if (it == last_by_pid.end()) return std::nullopt;
+  if (table_only && !procs[it->second].in_table) return std::nullopt;
+  return it->second;
+}
+
+Pid Index::current_pid(HostId h) const {
+  const LwpId l = cur_lwp[h];
+  return l == kNoLwp ? 1 : procs[lwps[l].proc].pid;
+}
+
+void Index::enter_table(ProcId p) {
+  procs[p].in_table = true;
+  last_by_pid[procs[p].pid] = p;
+  table.insert(p);
+}
+
+void Index::leave_table(ProcId p) {
+  if (procs[p].in_table) procs[p].freed = true;
+  procs[p].in_table = false;
+  table.erase(p);
+}
+
+// ---- what both value stores share: current values, the values before the event, §1 ------------
+
+Cond Cond::made() const {
+  if (!formula) return *this;
+  const Term t = formula();
+  return Cond{file, [t] { return t; }};
+}
+
+Cond operator&&(const Cond& a, const Cond& b) {
+  Cond r{a.file && b.file, nullptr};
+  if (a.open() && b.open())
+    r.formula = [a, b] {
+      Term x = a.formula(), y = b.formula();
+      Term t{x.e && y.e, std::move(x.parts)};
+      t.parts.push_back(x.e);
+      t.parts.insert(t.parts.end(), y.parts.begin(), y.parts.end());
+      t.parts.push_back(y.e);
+      return t;
+    };
+  else if (a.open() && b.file) r.formula = a.formula;
+  else if (b.open() && a.file) r.formula = b.formula;
+  return r;
+}
+
+z3::expr ValueStore::read(F f, std::uint32_t id) {
+  const Key k = key(f, id);
+  if (auto it = cur_.find(k); it != cur_.end()) return it->second;
+  return unwritten(k);
+}
+
+z3::expr ValueStore::write(F f, std::uint32_t id) {
+  const Key k = key(f, id);
+  if (!before_.contains(k)) before_.emplace(k, read(f, id));
+  z3::expr c = fresh(ctx_.int_sort());
+  cur_.insert_or_assign(k, c);
+  return c;
+}
+
+z3::expr ValueStore::before(F f, std::uint32_t id) {
+  auto it = before_.find(key(f, id));
+  return it != before_.end() ? it->second : read(f, id);
+}
+
+std::int64_t ValueStore::initial(Key k) {
+  const std::uint32_t id = id_of(k);
+  switch (field(k)) {
+    // §1: processes 0 (kernel, with lwp0) and 1 (init) in the table, nprocs 2.
+    case F::Tab: return id <= 1 ? 1 : 0;
+    case F::Pid: return id <= 1 ? id : 0;
+    case F::Live: return id == 0 ? 1 : 0;
+    case F::Nprocs: case F::Ntab: return 2;
+    // Never written: IMPLICIT, unbound, no deadline; every other field 0.
+    case F::Cur: case F::Bnd: case F::Wd: return -1;
+    default: return 0;
+  }
+}
+
+// ---- the encoder ---------------------------------------------------------------------------------
 
 Encoder::Encoder(z3::solver& s, ValueStore& store, int hosts, std::optional<std::size_t> track_from)
     : s_(s), store_(store), hosts_(std::max(hosts, 1)), ix_(hosts_), track_from_(track_from) {}
@@ -154,17 +255,16 @@ void Encoder::release(HostId h) {
   --q.live;
   set(F::Live, p, get(F::Live, p) - 1);
   if (q.kind != ProcKind::User) return;
+  const Pid pid = q.pid;
   // It frees the process iff it leaves no unreleased lwp (a newlwp racing it may come first).
   const Cond frees = store_.decide(q.live == 0, [this, p] { return get(F::Live, p) == 0; }).made();
   if (!frees.may()) return;
   leave_table(p, frees);
   // nprocs drops with it: by 1, or where the order decides it, by whether it is freed.
   set(F::Nprocs, 0, frees.open() ? get(F::Nprocs, 0) - z3::ite(frees.formula().e, num(1), num(0)) : get(F::Nprocs, 0) - 1);
-  const Pid pid = q.pid;
-  for (ProcId c : store_.may_be_children(p, pid, ix_)) {
-    const Cond child = store_.decide(ix_.procs[c].ppid == pid, [this, c, pid] { return get(F::Ppid, c) == static_cast<int>(pid); });
-    set_when(frees && child, F::Ppid, c, 1);
-    store_.note_ppid(c, 1);
+  for (const ValueStore::Child& c : store_.may_be_children(p, pid, ix_)) {
+    set_when(frees && c.is_child, F::Ppid, c.proc, 1);
+    store_.note_ppid(c.proc, 1);
   }
   if (frees.file)
     for (ProcId c : std::vector<ProcId>(ix_.table.begin(), ix_.table.end()))
@@ -228,7 +328,7 @@ void Encoder::apply_op(const VEvent& e) {
           if (b.lwp != kNoLwp) bind(h, b.lwp);
         } else if constexpr (std::is_same_v<T, op::Release>) {
           if (host && o.kind == VOutcome::Kind::Returned) release(h);
-        } else if constexpr (std::is_same_v<T, op::KthreadCreate> || std::is_same_v<T, op::KprocStart>) {
+        } else if constexpr (traits_of<T>().creates == Creates::Kthread) {  // kthread_create, kproc_start (op_traits.hpp)
           if (!host || !is_ok(o)) return;
           const auto pid = pid_bound(Binding::Kind::Proc);
           if (!pid) throw std::invalid_argument(fmt::format("event {}: kthread creation returned 0 but binds no process", e.step));
@@ -404,6 +504,82 @@ void Encoder::event(const VEvent& e) {
     apply_observation(*e.observed);
   }
   check_after(e);
+}
+
+// ---- observed states as facts: the impl's §7 view after an event replaces what the SPEC's
+// effects would have produced ----------------------------------------------------------------------
+
+void Encoder::apply_observation(const Observation& o) {
+  // Processes by pid: the one the index knows under that pid (in the table, or the last freed one).
+  std::set<ProcId> seen;
+  for (const ObsProc& op : o.procs) {
+    std::optional<ProcId> p = ix_.proc_by_pid(op.pid, false);
+    if (!p || seen.contains(*p)) continue;  // a process no event created: nothing to relate it to
+    seen.insert(*p);
+    Index::Proc& q = touch(*p);
+    // Its membership is written unless it surely was in the table (so R3 and the table count see it).
+    if (store_.known(q.in_table) != true) enter_table(*p);
+    set(F::Ppid, *p, op.ppid);
+    q.ppid = op.ppid;
+    store_.note_ppid(*p, op.ppid);
+    int live = 0;
+    for (const ObsLwp& l : op.lwps) {
+      live += l.released ? 0 : 1;
+      if (l.lid < 1 || static_cast<std::size_t>(l.lid) > q.lwps.size()) continue;
+      const LwpId id = q.lwps[l.lid - 1];
+      set(F::Rel, id, l.released ? 1 : 0);
+      set(F::Bnd, id, l.bound);
+      ix_.lwps[id].bnd = l.bound;
+      tl_.push_back(id);
+    }
+    set(F::Live, *p, live);
+    q.live = live;
+    if (q.kind == ProcKind::Kthread) {
+      const int k = static_cast<int>(op.kstate);
+      set(F::Kst, *p, k);
+      set(F::Sreq, *p, op.suspend_requested ? 1 : 0);
+      set(F::Prog, *p, static_cast<std::int64_t>(op.progress));
+      q.kst = k;
+    }
+  }
+  for (ProcId p = 0; p < ix_.procs.size(); ++p)
+    if (!seen.contains(p) && store_.known(ix_.procs[p].in_table) != false) leave_table(p, Cond{true, nullptr});
+  set(F::Nprocs, 0, o.nprocs);
+  for (std::size_t h = 0; h < o.hosts.size() && h < static_cast<std::size_t>(hosts_); ++h) {
+    std::int64_t l = -1;
+    if (const auto& c = o.hosts[h].curlwp) {
+      l = -3;  // an lwp no event created
+      if (auto p = ix_.proc_by_pid(c->first, false); p && c->second >= 1 && static_cast<std::size_t>(c->second) <= ix_.procs[*p].lwps.size())
+        l = ix_.procs[*p].lwps[c->second - 1];
+    }
+    set(F::Cur, static_cast<std::uint32_t>(h), l);
+    ix_.cur_lwp[h] = l >= 0 ? static_cast<LwpId>(l) : kNoLwp;
+    th_.push_back(static_cast<HostId>(h));
+  }
+  for (std::size_t h = 0; h < static_cast<std::size_t>(hosts_); ++h) {
+    auto w = std::find_if(o.blocked.begin(), o.blocked.end(), [&](const ObsWait& x) { return x.host == static_cast<int>(h); });
+    Index::Wait& x = ix_.waits[h];
+    if (w == o.blocked.end()) {
+      if (x.kind != kNoWait) set(F::Wk, static_cast<std::uint32_t>(h), kNoWait);
+      x.kind = kNoWait;
+      continue;
+    }
+    int kind = w->what == "kthread_wait_exit" ? kExitWait : (x.kind == kShutdownWait ? kShutdownWait : kSuspendWait);
+    const auto t = ix_.proc_by_pid(w->target, false);
+    set(F::Wk, static_cast<std::uint32_t>(h), kind);
+    if (t) set(F::Wt, static_cast<std::uint32_t>(h), *t);
+    x.kind = kind;
+    if (t) x.target = *t;
+    if (t) store_.note_wait(static_cast<HostId>(h), *t, false);
+    th_.push_back(static_cast<HostId>(h));
+  }
+  int banners = 0, results = 0;
+  for (const std::string& line : o.console) {
+    if (line.starts_with("Waiting (max 60 seconds)")) ++banners;
+    else if (line == "stopped" || line == "timed out") ++results;
+  }
+  set(F::Banners, 0, banners);
+  set(F::Results, 0, results);
 }
 
 }  // namespace lockstep::checker::verify_detail

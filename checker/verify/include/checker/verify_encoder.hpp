@@ -76,7 +76,7 @@ class Encoder {
   void start_wait(model::HostId h, int kind, model::ProcId target, std::int64_t timo);
   void apply_op(const VEvent& e);
   void apply_completions(const VEvent& e);
-  void apply_observation(const Observation& o);  // verify_observe.cpp
+  void apply_observation(const Observation& o);
 
   // Invariant instances after an event (verify_checks.cpp).
   void check_after(const VEvent& e);

@@ -38,7 +38,7 @@ class PartialOrderStore final : public ValueStore {
 
   std::optional<bool> known(bool) override { return std::nullopt; }
   Cond bound_to(model::LwpId l, model::HostId h, const Index& ix) override;
-  std::vector<model::ProcId> may_be_children(model::ProcId p, model::Pid pid, const Index& ix) override;
+  std::vector<Child> may_be_children(model::ProcId p, model::Pid pid, const Index& ix) override;
   std::optional<z3::expr> freed(model::ProcId p) override { return read(F::Freed, p); }
 
   std::optional<Guard> freed_before(model::ProcId p, bool) override;

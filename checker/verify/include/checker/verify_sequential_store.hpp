@@ -16,7 +16,7 @@ class SequentialStore final : public ValueStore {
 
   std::optional<bool> known(bool in_file_order) override { return in_file_order; }
   Cond bound_to(model::LwpId l, model::HostId h, const Index& ix) override { return Cond{ix.lwps[l].bnd == h, nullptr}; }
-  std::vector<model::ProcId> may_be_children(model::ProcId p, model::Pid pid, const Index& ix) override;
+  std::vector<Child> may_be_children(model::ProcId p, model::Pid pid, const Index& ix) override;
   std::optional<z3::expr> freed(model::ProcId) override { return std::nullopt; }  // the index keeps it
 
   std::optional<Guard> freed_before(model::ProcId, bool freed_in_file_order) override;

@@ -98,8 +98,15 @@ class ValueStore {
   }
   // Is lwp l, which H runs, bound to H (L3 unbinds it)?
   virtual Cond bound_to(model::LwpId l, model::HostId h, const Index& ix) = 0;
-  // The processes a release of (p, pid) may orphan.
-  virtual std::vector<model::ProcId> may_be_children(model::ProcId p, model::Pid pid, const Index& ix) = 0;
+  // The processes a release of (p, pid) may orphan, each with whether it holds `pid` as its ppid
+  // here. The partial-order store names processes the file creates only further on (the first
+  // pass saw them given that ppid), which the index, in the file's order, has no entry for yet:
+  // so the store, not the caller, says what each is in the file's order.
+  struct Child {
+    model::ProcId proc;
+    Cond is_child;
+  };
+  virtual std::vector<Child> may_be_children(model::ProcId p, model::Pid pid, const Index& ix) = 0;
   // R3's memory of p having been freed, where the store keeps it as a value.
   virtual std::optional<z3::expr> freed(model::ProcId p) = 0;
 
