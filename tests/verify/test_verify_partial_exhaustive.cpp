@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -59,31 +61,87 @@ std::set<Rule> violated(const PartialOrderReport& r) {
   return out;
 }
 
+// A release that frees a user process holding pid v (in the file's order), left unordered with an
+// event the file lists after it that creates a process with ppid v: in the orders where the
+// creation comes first, the release orphans that child (ppid 1), a ppid the file's order never
+// gives it. (That needs v reused after the release in the file: the creator runs a process
+// given pid v again.)
+bool has_orphan_race(const Trace& tr, const std::vector<std::optional<model::Pid>>& frees, const std::vector<std::optional<model::Pid>>& child_of) {
+  const HappensBefore hb(to_vtrace(tr.header, tr.events));
+  for (std::size_t r = 0; r < frees.size(); ++r)
+    for (std::size_t c = r + 1; frees[r] && c < child_of.size(); ++c)
+      if (child_of[c] == frees[r] && hb.concurrent(r, c)) return true;
+  return false;
+}
+
 // A model trace by three hosts and up to two kthreads: a prefix whose explicit `after` edges (as a
 // stress recorder's real-time order would give) order it totally, which builds up processes, lwps,
 // kthreads and waits to race over, then a few events the graph leaves (mostly) unordered.
-Trace small_history(std::uint64_t seed) {
+// `orphan_race` (if given) says whether a release in it may orphan a child the file creates later
+// (has_orphan_race).
+Trace small_history(std::uint64_t seed, bool* orphan_race = nullptr) {
   SplitMix rng(seed * 7919 + 17);
   // One history in three has PID_MAX 4 (pids 2 and 3 only), so that a fork in the racing tail
   // reuses a pid a racing release frees: R5 in the orders where the fork comes first.
   const model::Pid pid_max = seed % 3 == 0 ? 4 : 6;
+  // One history in four starts its racing tail with a release that frees a process (pid v),
+  // racing with another host's fork given pid v again and a fork from that process (ppid v):
+  // the release orphans that child in the orders where both forks come first. The last event of
+  // the prefix forks the process the release frees.
+  const bool orphan_motif = seed % 4 == 2;
   model::Model m(model::Config{6, true, pid_max});
   ChooserConfig cc{kHosts, 2, 0};
   Trace tr;
   tr.header.config.hosts = kHosts;
   tr.header.partial_order = true;
   const std::size_t racing = 3 + rng.below(3), n = racing + 2 + rng.below(8);
+  std::vector<std::pair<model::Op, model::Choice>> script;  // the motif's next events, last first
+  model::HostId releaser = 0;
+  std::vector<std::optional<model::Pid>> frees, child_of;  // per event: the pid a release frees, the ppid of a process it creates
   for (std::size_t i = 0; i < n; ++i) {
-    // The racing events are drawn among ops that change something (a success or a block): an
-    // error return races with nothing.
-    model::Op op = choose_op(m.state(), cc, rng);
-    for (int tries = 0; i + racing >= n && tries < 20; ++tries) {
+    model::Op op;
+    model::Choice choice{};
+    if (orphan_motif && i + racing + 1 == n) {
+      releaser = static_cast<model::HostId>(rng.below(kHosts));
+      while (m.state().wait_of(releaser) != nullptr && releaser + 1 < kHosts) ++releaser;  // a host that can act
+      op = model::Op{model::Actor::host(releaser), model::op::Rfork{0}};
+    } else if (orphan_motif && i + racing == n) {
+      const model::ProcId p = m.state().current_proc(releaser);
       model::Model probe = m;
-      const model::Outcome o = probe.apply(op).outcome;
-      if (o.blocked() || (o.kind == model::OutcomeKind::Returned && o.ret == 0 && !std::holds_alternative<model::op::Work>(op.body))) break;
-      op = choose_op(m.state(), cc, rng);
+      probe.apply(model::Op{model::Actor::host(releaser), model::op::Release{}});
+      if (p < probe.state().procs.size() && probe.state().procs[p].kind == model::ProcKind::User && probe.state().procs[p].freed) {
+        const model::Pid v = m.state().procs[p].pid;
+        auto other = static_cast<model::HostId>((releaser + 1 + rng.below(kHosts - 1)) % kHosts);
+        if (m.state().wait_of(other) != nullptr) other = static_cast<model::HostId>(3 - releaser - other);  // the third host
+        script = {{model::Op{model::Actor::host(other), model::op::Rfork{0}}, model::Choice{}},
+                  {model::Op{model::Actor::host(other), model::op::Rfork{0}}, model::Choice{v}},
+                  {model::Op{model::Actor::host(releaser), model::op::Release{}}, model::Choice{}}};
+      }
     }
-    TraceEvent e = model_step(m, op, model::Choice{}, 0);
+    if (!script.empty()) {
+      std::tie(op, choice) = script.back();
+      script.pop_back();
+    } else if (!(orphan_motif && i + racing + 1 == n)) {
+      // The racing events are drawn among ops that change something (a success or a block): an
+      // error return races with nothing.
+      op = choose_op(m.state(), cc, rng);
+      for (int tries = 0; i + racing >= n && tries < 20; ++tries) {
+        model::Model probe = m;
+        const model::Outcome o = probe.apply(op).outcome;
+        if (o.blocked() || (o.kind == model::OutcomeKind::Returned && o.ret == 0 && !std::holds_alternative<model::op::Work>(op.body))) break;
+        op = choose_op(m.state(), cc, rng);
+      }
+    }
+    const model::State before = m.state();
+    TraceEvent e = model_step(m, op, choice, 0);
+    const model::State& after = m.state();
+    frees.emplace_back();
+    child_of.emplace_back();
+    if (std::holds_alternative<model::op::Release>(op.body) && op.actor.kind == model::Actor::Kind::Host) {
+      const model::ProcId p = before.current_proc(op.actor.index);
+      if (before.procs[p].kind == model::ProcKind::User && !before.procs[p].freed && after.procs[p].freed) frees.back() = before.procs[p].pid;
+    }
+    if (after.procs.size() > before.procs.size()) child_of.back() = after.procs.back().ppid;
     e.step = i;
     e.digest.reset();
     if (i > 0 && i + racing < n) e.after.push_back(i - 1);
@@ -99,6 +157,7 @@ Trace small_history(std::uint64_t seed) {
     tr.events.push_back(std::move(e));
     if (fatal) break;
   }
+  if (orphan_race) *orphan_race = has_orphan_race(tr, frees, child_of);
   return tr;
 }
 
@@ -137,14 +196,20 @@ bool brute_force(const Trace& tr, std::size_t limit, Brute& b) {
   return true;
 }
 
-// A history of the model's own steps, with the given explicit `after` edges (by step).
-Trace scripted(const std::vector<std::pair<model::Op, std::vector<std::size_t>>>& steps, model::Pid pid_max = 12) {
+// A history of the model's own steps, with the given explicit `after` edges (by step) and, where
+// given, the pid a fork is to get (any free one, SPEC P1).
+struct Step {
+  model::Op op;
+  std::vector<std::size_t> after;
+  std::optional<model::Pid> pid = std::nullopt;
+};
+Trace scripted(const std::vector<Step>& steps, model::Pid pid_max = 12) {
   model::Model m(model::Config{12, true, pid_max});
   Trace tr;
   tr.header.config.hosts = kHosts;
   tr.header.partial_order = true;
-  for (const auto& [op, after] : steps) {
-    TraceEvent e = model_step(m, op, model::Choice{}, 0);
+  for (const auto& [op, after, pid] : steps) {
+    TraceEvent e = model_step(m, op, model::Choice{pid}, 0);
     e.step = tr.events.size();
     e.digest.reset();
     e.after = after;
@@ -157,10 +222,11 @@ Trace scripted(const std::vector<std::pair<model::Op, std::vector<std::size_t>>>
 
 TEST(VerifyPartialOrderExhaustive, ReportsExactlyWhatSomeLinearisationBreaks) {
   constexpr std::size_t kLimit = 150;  // linearisations per history; larger histories are skipped
-  std::size_t histories = 0, orders = 0, racy = 0, skipped = 0;
+  std::size_t histories = 0, orders = 0, racy = 0, skipped = 0, orphaning = 0, orphaning_unscripted = 0;
   std::map<Rule, std::size_t> reached;
   for (std::uint64_t seed = 1; seed <= 1000 && histories < 400; ++seed) {
-    const Trace tr = small_history(seed);
+    bool orphan_race = false;
+    const Trace tr = small_history(seed, &orphan_race);
     Brute b;
     if (!brute_force(tr, kLimit, b)) {
       ++skipped;
@@ -169,6 +235,10 @@ TEST(VerifyPartialOrderExhaustive, ReportsExactlyWhatSomeLinearisationBreaks) {
     ++histories;
     orders += b.orders;
     if (!b.expected.empty()) ++racy;
+    if (orphan_race) {
+      ++orphaning;
+      if (seed % 4 != 2) ++orphaning_unscripted;
+    }
     for (Rule r : b.expected) ++reached[r];
     if (!b.mismatch.empty()) ADD_FAILURE() << "seed " << seed << " (" << tr.events.size() << " events, " << b.orders << " linearisations)\n" << b.mismatch;
   }
@@ -176,11 +246,15 @@ TEST(VerifyPartialOrderExhaustive, ReportsExactlyWhatSomeLinearisationBreaks) {
   for (const auto& [r, k] : reached) by_rule += fmt::format("{} {}  ", model::rule_name(r), k);
   std::printf("histories: %zu (%zu skipped as too concurrent), linearisations judged: %zu, histories with a violating order: %zu; by rule: %s\n",
               histories, skipped, orders, racy, by_rule.c_str());
+  std::printf("histories where a release may orphan a child the file creates later: %zu (%zu of them outside the orphan motif's seeds)\n", orphaning,
+              orphaning_unscripted);
   RecordProperty("violations_by_rule", by_rule);
+  RecordProperty("orphan_races", static_cast<int>(orphaning));
   EXPECT_GE(histories, 350u);
   EXPECT_GE(racy, 60u) << "the generator rarely reaches a racy history";
   EXPECT_GE(reached.size(), 6u) << "too few invariants reached: " << by_rule;
   EXPECT_GT(reached[Rule::R5], 0u) << "no history reuses a pid in some order: " << by_rule;
+  EXPECT_GE(orphaning, 40u) << "the generator rarely lets a release orphan a child the file creates later";
 }
 
 // Races whose instance exists only in another order than the file's: a tick that the file lists
@@ -213,6 +287,14 @@ TEST(VerifyPartialOrderExhaustive, RacesTheFileOrderHides) {
                                                                          {{Actor::host(1), op::Rfork{0}}, {}}},
                                                                         3)},
   };
+  // H1's first fork is given pid 2 again after H0's release freed it (in the file's order), and its
+  // second fork makes a child with ppid 2. Nothing orders H1's forks with the release: in the
+  // orders where both come first, pid 2 names two processes (R5) and the release orphans that
+  // child (its ppid becomes 1, which names init: no R6).
+  cases.emplace_back("a release orphans a child the file creates later", scripted({{{Actor::host(0), op::Rfork{0}}, {}},
+                                                                                   {{Actor::host(0), op::Release{}}, {}},
+                                                                                   {{Actor::host(1), op::Rfork{0}}, {}, 2},
+                                                                                   {{Actor::host(1), op::Rfork{0}}, {}}}));
   // The newlwp's success recorded after the release that freed its process (a use after free in
   // the file's order; in the orders where it comes first, the release frees nothing, and neither
   // R3 nor R6 may be reported from the file order's "it was freed").

@@ -54,10 +54,15 @@ void Index::enter_table(ProcId p) {
   table.insert(p);
 }
 
+// The pid then names the process still in the table under it, if any (two share it only where R5
+// fails), else the last one freed.
 void Index::leave_table(ProcId p) {
   if (procs[p].in_table) procs[p].freed = true;
   procs[p].in_table = false;
   table.erase(p);
+  if (auto it = last_by_pid.find(procs[p].pid); it != last_by_pid.end() && it->second == p)
+    for (ProcId q : table)
+      if (procs[q].pid == procs[p].pid) it->second = q;
 }
 
 // ---- what both value stores share: current values, the values before the event, §1 ------------

@@ -162,8 +162,12 @@ class PartialOrderProblem {
   // The instance can only break where c's table membership or ppid is written, or where a process
   // that may hold that ppid (one created with a pid c is ever given as ppid) has its membership
   // written; at each such event it is checked with the values right after it in the chosen order.
+  // The ppids c may hold are those this encoding wrote (the store's record of this pass), not the
+  // first pass's: a release orphans (ppid 1) children the file creates later, which only this pass
+  // names (it knows them from the first). Taking them from the first pass left such a child's ppid
+  // 1 without init among its candidate parents: a false R6 in every order where it is orphaned.
   void parents_r6() {
-    const PartialOrderStore::Foresight& f = fore_;
+    const PartialOrderStore::Foresight& f = store_.seen();
     std::map<model::Pid, std::vector<model::ProcId>> by_pid{{0, {0}}, {1, {1}}};
     std::vector<model::ProcId> procs{0, 1};
     for (const auto& [p, pid] : created_) {

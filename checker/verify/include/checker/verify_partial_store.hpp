@@ -19,7 +19,10 @@ namespace lockstep::checker::verify_detail {
 class PartialOrderStore final : public ValueStore {
  public:
   struct Foresight {
-    std::vector<std::set<model::Pid>> ppid_values;               // by proc: every ppid it is ever given
+    // By proc: every ppid it is given. The first pass misses one: a release orphans (ppid 1) only
+    // the children it knows, and a child the file creates later it does not know yet. The second
+    // pass knows them from the first, so its record (seen(), once it is done) is complete.
+    std::vector<std::set<model::Pid>> ppid_values;
     std::set<std::pair<model::HostId, model::ProcId>> waits_on;  // host h waits on proc p somewhere
     std::set<model::HostId> timed;                               // hosts that make a timed wait somewhere
     std::set<std::pair<model::LwpId, model::HostId>> binds;      // lwp l is bound to host h somewhere
