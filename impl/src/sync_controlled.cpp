@@ -28,6 +28,7 @@ struct ControlledBackend::Rec {
   bool timed_out = false;      // result of its last condition wait
   CCond* waiting_on = nullptr; // the condition whose queue holds it
   std::thread thread;          // registered threads only; joined by its ThreadImpl or the destructor
+  std::vector<Rec*> joiners;   // registered threads blocked in join() on this one
 };
 
 struct ControlledBackend::CMutex final : MutexImpl {
@@ -56,11 +57,12 @@ struct ControlledBackend::CCond final : CondImpl {
 
 class CThread final : public ThreadImpl {
  public:
-  explicit CThread(ControlledBackend::Rec* r) : r_(r) {}
+  CThread(ControlledBackend& b, ControlledBackend::Rec* r) : b_(&b), r_(r) {}
   void join() override;
   std::uint32_t id() const override;
 
  private:
+  ControlledBackend* b_;
   ControlledBackend::Rec* r_;
 };
 
@@ -73,8 +75,24 @@ thread_local std::uint64_t tl_serial = 0;
 
 std::uint32_t CThread::id() const { return r_->id; }  // immutable after spawn
 
-void CThread::join() {
-  if (r_->thread.joinable()) r_->thread.join();
+void CThread::join() { b_->join_thread(r_); }
+
+void ControlledBackend::join_thread(Rec* target) {
+  {
+    std::unique_lock lk(m_);
+    Rec* me = find_current_locked(lk);
+    // A registered thread that waited for the OS thread outside the scheduler would keep the token
+    // (RUNNING) while the thread it joins could never be scheduled to finish: a hang of the run.
+    if (me != nullptr && !me->external && !free_ && target->state != State::exited) {
+      me->state = State::blocked;
+      me->reason = Reason::join;
+      me->object = target->name;
+      me->order = ++seq_;
+      target->joiners.push_back(me);
+      stop_and_wait(lk, me);
+    }
+  }
+  if (target->thread.joinable()) target->thread.join();
 }
 
 ControlledBackend::ControlledBackend() : ControlledBackend(Options{}) {}
@@ -276,6 +294,8 @@ void ControlledBackend::thread_main(Rec* r, const std::function<void()>& body) {
   std::unique_lock lk(m_);
   r->state = State::exited;
   r->reason = Reason::exited;
+  for (Rec* j : r->joiners) make_runnable(j, Reason::woken);
+  r->joiners.clear();
   if (running_ == r) {
     running_ = nullptr;
     control_cv_.notify_all();
@@ -302,7 +322,7 @@ std::unique_ptr<ThreadImpl> ControlledBackend::spawn(std::string name, std::func
     std::unique_lock lk(m_);
     if (Rec* me = find_current_locked(lk)) preempt_locked(lk, me, Point::spawn, r->name);
   }
-  return std::make_unique<CThread>(r);
+  return std::make_unique<CThread>(*this, r);
 }
 
 void ControlledBackend::yield_point(const char* what) {

@@ -27,6 +27,13 @@ pid_t Kernel::getppid(HostContext& h) {
 
 int Kernel::open(HostContext& h, std::string_view path, int flags) {
   const ProcPtr p = current_proc(h);
+  detail::FdTable& t = *p->fdt;
+  // The file's lookup (or creation) and the fd it gets are one atomic step, so the table lock is
+  // taken first and held across both (lock order FdTable::lock -> files_lock_). Taking the fd in a
+  // later critical section let a concurrent open of the new file in the same table take the lowest
+  // fd before its creator did: H0 open(O_CREAT) -> 4, H1 open -> 3, which no order of the two
+  // atomic opens gives (SPEC §8; found by interleaving inside operations).
+  std::unique_lock l(t.lock);
   std::shared_ptr<detail::File> f;
   {
     std::unique_lock fl(files_lock_);
@@ -35,8 +42,6 @@ int Kernel::open(HostContext& h, std::string_view path, int flags) {
   if (!f) return -ENOENT;
   yield("open.description_id");  // next_id_ is shared, bumped without a lock
   auto desc = std::make_shared<detail::OpenFile>(next_id_.fetch_add(1), std::move(f));
-  detail::FdTable& t = *p->fdt;
-  std::unique_lock l(t.lock);
   const int fd = t.lowest_free_locked();
   t.fds.emplace(fd, std::move(desc));
   return fd;

@@ -72,7 +72,8 @@ class ControlledBackend final : public Backend {
 
   enum class State { runnable, running, blocked, exited };
   // Why a thread is where it is.
-  enum class Reason { start, preempted, mutex, cond, woken, timed_out, handed_mutex, exited, spurious };
+  // `join`: blocked in ThreadImpl::join() until the joined registered thread exits.
+  enum class Reason { start, preempted, mutex, cond, woken, timed_out, handed_mutex, exited, spurious, join };
   // The kind of scheduling point a preempted thread stopped at (Reason::preempted); none otherwise.
   enum class Point { none, lock, unlock, notify, spawn, yield };
 
@@ -160,6 +161,9 @@ class ControlledBackend final : public Backend {
   WaitStatus cond_wait(CCond& c, CMutex& m, const Ticks* deadline);
   void notify(CCond& c, bool all);
   void thread_main(Rec* r, const std::function<void()>& body);
+  // ThreadImpl::join(): a registered caller blocks in the scheduler (it is not running while the
+  // joined thread still has to be scheduled to finish), then joins the OS thread.
+  void join_thread(Rec* target);
   static ThreadInfo info(const Rec& r);
   [[noreturn]] void misuse(const std::string& what);
 
