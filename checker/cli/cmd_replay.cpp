@@ -56,8 +56,10 @@ void add_replay(CLI::App& app, int& exit_code) {
     }
     if (o->listing || (!rep.reproduced() && rep.result.events.size() <= 60)) std::fputs(listing(rep.result).c_str(), stdout);
     if (rep.reproduced()) {
-      std::fputs(fmt::format("REPRODUCED: {} events identical (outcomes, wake-ups, bindings, digests); {}\n", rep.result.events.size(),
-                             rep.result.summary())
+      const bool by_verdict = t.header.schedule && *faults != checker::trace_faults(t.header);
+      std::fputs((by_verdict ? fmt::format("REPRODUCED: the interleaved run reaches the expected verdict; {}\n", rep.result.summary())
+                             : fmt::format("REPRODUCED: {} events identical (outcomes, wake-ups, bindings, digests); {}\n",
+                                           rep.result.events.size(), rep.result.summary()))
                      .c_str(),
                  stdout);
       exit_code = 0;

@@ -91,7 +91,6 @@ Schedule schedule_for(const CampaignConfig& c, std::uint64_t index, std::uint64_
   Schedule s = c.lockstep.schedule;
   s.seed = seed;
   s.program_index = index;
-  s.expected_choices = std::max<std::uint32_t>(c.steps, 1) * 8;
   return s;
 }
 

@@ -62,7 +62,7 @@ ImplResult value(std::int64_t v) {
 }
 
 Mailbox::Command host_command(impl::Kernel& k, impl::HostContext& h, const Op& op, const ImplSymbols& sym,
-                              const std::function<void()>& kthread_body) {
+                              const std::function<void()>& kthread_body, ::proc** newp) {
   return std::visit(
       overloaded{
           [&](const op::Init&) { return guarded([] { return value(0); }); },
@@ -121,21 +121,23 @@ Mailbox::Command host_command(impl::Kernel& k, impl::HostContext& h, const Op& o
           [&](const op::Getuid&) { return guarded([&k, &h] { return value(k.getuid(h)); }); },
           [&](const op::Setuid& o) { return guarded([&k, &h, uid = o.uid] { return sys(k.setuid(h, uid)); }); },
           [&](const op::KthreadCreate& o) {
-            return guarded([&k, &h, body = kthread_body, flags = o.flags, name = o.name] {
-              ::proc* np = nullptr;
-              ImplResult r = value(k.kthread_create(h, body, &np, flags, 0, name));
-              r.proc = np;
-              if (r.ret == 0) r.new_pid = k.proc_pid(np);
+            return guarded([&k, &h, body = kthread_body, flags = o.flags, name = o.name, newp] {
+              ::proc* local = nullptr;
+              ::proc** np = newp != nullptr ? newp : &local;
+              ImplResult r = value(k.kthread_create(h, body, np, flags, 0, name));
+              r.proc = *np;
+              if (r.ret == 0) r.new_pid = k.proc_pid(*np);
               return r;
             });
           },
           [&](const op::KprocStart& o) {
-            return guarded([&k, &h, body = kthread_body, name = o.name] {
-              ::proc* np = nullptr;
-              k.kproc_start(h, body, name, &np);
+            return guarded([&k, &h, body = kthread_body, name = o.name, newp] {
+              ::proc* local = nullptr;
+              ::proc** np = newp != nullptr ? newp : &local;
+              k.kproc_start(h, body, name, np);
               ImplResult r = value(0);
-              r.proc = np;
-              r.new_pid = k.proc_pid(np);
+              r.proc = *np;
+              r.new_pid = k.proc_pid(*np);
               return r;
             });
           },

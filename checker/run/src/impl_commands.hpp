@@ -15,9 +15,10 @@ namespace lockstep::checker {
 ImplResult value(std::int64_t v);  // a call that returned v
 
 // `kthread_body` is the body a kthread_create or kproc_start of this op starts (the new kthread's
-// mailbox loop); other ops ignore it.
+// mailbox loop), and `newp` where the call stores the new handle (the body reads it there); other
+// ops ignore both.
 Mailbox::Command host_command(impl::Kernel& k, impl::HostContext& h, const model::Op& op, const ImplSymbols& sym,
-                              const std::function<void()>& kthread_body);
+                              const std::function<void()>& kthread_body, ::proc** newp = nullptr);
 // Runs on the kthread's own thread. kthread_exit never returns (it unwinds the body), so its result
 // is posted to `mbox` before the call.
 Mailbox::Command kthread_command(impl::Kernel& k, Mailbox& mbox, const model::Op& op, const ImplSymbols& sym);

@@ -30,6 +30,7 @@ std::string state_name(const Sched::ThreadInfo& t) {
 std::function<void()> Instance::kthread_body(ActorThread* a) const {
   Sched* s = sched.get();
   return [s, a] {
+    a->newp_at_start = a->newp;  // the body's first instruction
     a->tid = s->self().value_or(0);
     a->mbox->serve();
   };

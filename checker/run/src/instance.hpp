@@ -33,6 +33,10 @@ struct ActorThread {
   // Host threads only: the HostContext it acts as, and its OS thread (kthreads' threads are the kernel's).
   std::unique_ptr<impl::HostContext> ctx;
   std::unique_ptr<impl::sync::ThreadImpl> thread;
+  // Kthreads only: where kthread_create / kproc_start store the new handle (*newp), and what the
+  // body found there when it ran its first instruction (SPEC K1: the handle is set by then).
+  ::proc* newp = nullptr;
+  std::optional<::proc*> newp_at_start;
 };
 
 struct Instance {

@@ -38,6 +38,7 @@ TraceHeader trace_header(const LockstepResult& r, const LockstepConfig& c, std::
   h.seed = seed;
   h.config = TraceConfig{c.program.chooser.hosts, c.program.chooser.max_kthreads, c.program.maxproc, c.program.pid_max};
   for (std::string_view f : c.faults.names()) h.faults.emplace_back(f);
+  if (const Strategy st = effective(r.schedule); st != Strategy{}) h.schedule = TraceSchedule{to_string(st), r.schedule.seed};
   h.program = program;
   h.expect.verdict = r.verdict;
   std::set<std::string> rules;

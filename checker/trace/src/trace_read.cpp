@@ -389,6 +389,15 @@ TraceReader::TraceReader(std::string path, ReadOptions options)
     if (order != "total" && order != "partial") f.bad("order", "one of total, partial", *o);
     header_.partial_order = order == "partial";
   }
+  if (f.opt("schedule")) {  // format 1.3
+    const Fields sc = f.sub("schedule");
+    TraceSchedule s;
+    s.strategy = sc.string("strategy");
+    if (options_.check_strategy)
+      if (std::string why = options_.check_strategy(s.strategy); !why.empty()) sc.bad("strategy", why, sc.req("strategy"));
+    s.seed = sc.uint64("seed");
+    header_.schedule = std::move(s);
+  }
   sym_->hosts = header_.config.hosts;
 }
 

@@ -154,6 +154,7 @@ std::string header_line(const TraceHeader& h, std::size_t events) {
   j["events"] = events;
   if (!h.program.empty()) j["program"] = h.program;
   if (h.partial_order) j["order"] = "partial";  // format 1.2; "total" is the default
+  if (h.schedule) j["schedule"] = nlohmann::json{{"strategy", h.schedule->strategy}, {"seed", h.schedule->seed}};  // format 1.3
   return j.dump();
 }
 

@@ -63,6 +63,7 @@ struct LockstepResult {
   // On a run that otherwise agreed this is a DEADLOCK verdict (the impl kept a thread nobody can end).
   std::string abandoned;
   Coverage coverage;
+  Schedule schedule;  // how the run interleaved its threads (a trace records it to replay the run)
   std::uint64_t steps_run() const { return events.size(); }
   // One line: "agree (N steps)" or "DIVERGE at step k [rule]: what: expected X, observed Y".
   std::string summary() const;

@@ -26,8 +26,9 @@ struct Schedule {
   Strategy strategy;
   std::uint64_t seed = 0;          // the policy's own random source
   std::uint64_t program_index = 0;  // which strategy a portfolio uses for this program
-  // PCT spreads its change points over this many scheduling choices (about 8 per operation).
-  std::uint32_t expected_choices = 800;
+  // PCT spreads its change points over this many scheduling choices; 0: about 8 per operation of
+  // the program being run (so a trace's program and seed alone give the same change points).
+  std::uint32_t expected_choices = 0;
   friend bool operator==(const Schedule&, const Schedule&) = default;
 };
 

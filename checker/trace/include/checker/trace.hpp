@@ -21,7 +21,8 @@ namespace lockstep::checker {
 // Major: a reader refuses any other major. Minor: additions a reader of the same major may ignore.
 inline constexpr int kTraceMajor = 1;
 // 1.1: observed, observed_woke, observed_state. 1.2: header `order`, event `after` (partial-order histories).
-// 1.3: event `observed_bind` (the impl's bindings where they differ), outcome `lwp_unnamed`.
+// 1.3: event `observed_bind` (the impl's bindings where they differ), outcome `lwp_unnamed`; header
+//      `schedule` (how the recording run interleaved threads).
 inline constexpr int kTraceMinor = 3;
 
 // The verdict of a lockstep run, as a trace records it.
@@ -53,6 +54,14 @@ struct TraceExpect {
   friend bool operator==(const TraceExpect&, const TraceExpect&) = default;
 };
 
+// How the recording run interleaved its threads, when it did (format 1.3): the strategy it really
+// ran (a portfolio's pick) and its seed. With the choice program, this replays the run exactly.
+struct TraceSchedule {
+  std::string strategy;  // "random", "pct:3", "pos" (checker/run's parse_strategy names them)
+  std::uint64_t seed = 0;
+  friend bool operator==(const TraceSchedule&, const TraceSchedule&) = default;
+};
+
 struct TraceHeader {
   int major = kTraceMajor;
   int minor = kTraceMinor;
@@ -68,6 +77,7 @@ struct TraceHeader {
   // causal links a judge derives, and the events' `after` edges. False (`"total"`, the default):
   // the events happened in file order.
   bool partial_order = false;
+  std::optional<TraceSchedule> schedule;  // absent: operations ran one at a time (strategy op)
   friend bool operator==(const TraceHeader&, const TraceHeader&) = default;
 };
 

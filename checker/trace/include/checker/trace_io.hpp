@@ -3,6 +3,7 @@
 // every symbol reference, and reports the first problem as `FILE:LINE: what was expected`.
 #pragma once
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -38,6 +39,8 @@ std::string write_trace(const std::string& path, const TraceHeader& h, const std
 // that will run the trace passes the fault names its implementation has (see cli/load_trace.cpp).
 struct ReadOptions {
   std::optional<std::vector<std::string>> known_faults;  // nullopt: any name is accepted
+  // Empty when a schedule's strategy name is one the caller can run, else what was expected.
+  std::function<std::string(std::string_view)> check_strategy;
 };
 
 // Streams a trace. Every method that reads throws TraceFormatError on bad input.

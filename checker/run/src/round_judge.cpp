@@ -1,0 +1,180 @@
+#include "round_judge.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "model/invariants.hpp"
+#include "model/op_traits.hpp"
+#include "outcome_compare.hpp"
+
+namespace lockstep::checker {
+
+using namespace lockstep::model;
+
+void bind_created(const Op& op, const StepResult& mr, const std::optional<ImplResult>& r, const State& s, ImplSymbols& sym) {
+  sym.reserve(s.lwps.size(), s.procs.size());
+  if (!r || !mr.outcome.returned() || mr.outcome.ret != 0) return;
+  const Creates creates = traits(op.body).creates;
+  if (creates == Creates::Lwp || creates == Creates::ProcessAndLwp) sym.bind_lwp(static_cast<LwpId>(s.lwps.size() - 1), r->new_lwp);
+  if (creates == Creates::ProcessAndLwp) sym.bind_proc(static_cast<ProcId>(s.procs.size() - 1), r->new_proc);
+  if (creates == Creates::Kthread && mr.outcome.proc != kNoProc) sym.bind_proc(mr.outcome.proc, r->proc);
+}
+
+bool names_only_earlier_symbols(const Op& op, const State& before) {
+  bool ok = true;
+  for_each_arg(op.body, [&](const ArgTraits& a, const auto& v) {
+    using V = std::decay_t<decltype(v)>;
+    if constexpr (std::is_integral_v<V>) {
+      if (a.kind == ArgKind::LwpSym && v != kNoLwp && static_cast<std::size_t>(v) >= before.lwps.size()) ok = false;
+      if (a.kind == ArgKind::ProcSym && v != kNoProc && static_cast<std::size_t>(v) >= before.procs.size()) ok = false;
+    }
+  });
+  if (op.actor.kind == Actor::Kind::Kthread && op.actor.index >= before.procs.size()) ok = false;
+  return ok;
+}
+
+namespace {
+
+// One order tried: the model's steps, or the first thing in it that the impl contradicts.
+struct Trial {
+  RoundJudgement j;
+  bool failed = false;
+  void fail(Rule rule, std::string what, std::string expected, std::string observed) {
+    if (failed) return;
+    failed = true;
+    j.rule = rule;
+    j.what = std::move(what);
+    j.expected = std::move(expected);
+    j.observed = std::move(observed);
+  }
+};
+
+Trial try_order(const Model& before, const ImplSymbols& symbols, const RoundInput& in, const std::vector<std::size_t>& order) {
+  Trial t;
+  Model m = before;
+  ImplSymbols sym = symbols;
+  std::map<std::string, std::pair<Op, Outcome>> completed;  // by actor name: the calls the round's steps completed
+  std::map<std::size_t, Outcome> own;                       // round op -> its outcome at its own step
+  std::optional<std::size_t> fatal_at;
+  for (std::size_t idx : order) {
+    const RoundOp& ro = in.ops[idx];
+    Choice choice;
+    if (ro.result && ro.result->kind == ImplResult::Kind::Returned && ro.result->new_pid > 0) choice.pid = ro.result->new_pid;
+    const State was = in.invariants ? m.state() : State{};
+    StepResult mr = m.apply(ro.op, choice);
+    if (mr.outcome.kind == OutcomeKind::NotRunnable) {
+      const bool pid = mr.outcome.why == NotRunnableWhy::PidNotAllowed;
+      t.fail(pid ? Rule::R5 : mr.outcome.rule, pid ? "pid choice" : fmt::format("{} not runnable", to_string(ro.op.actor)),
+             pid ? "a pid not in the table" : "runnable", pid ? fmt::format("pid {} (in use)", choice.pid.value_or(0)) : "ran");
+      return t;
+    }
+    bind_created(ro.op, mr, ro.result, m.state(), sym);
+    for (const Completion& c : mr.completions) {
+      const std::string who = to_string(c.actor);
+      Op blocked_op{c.actor, {}};
+      for (const RoundOp& o : in.ops)
+        if (to_string(o.op.actor) == who) blocked_op = o.op;
+      if (auto it = in.blocked_before.find(who); it != in.blocked_before.end()) blocked_op = it->second;
+      completed.insert_or_assign(who, std::pair{blocked_op, c.outcome});
+    }
+    own[idx] = mr.outcome;
+    if (in.invariants) {
+      std::vector<Violation> v = check_step(was, ro.op, mr, m.state());
+      std::vector<Violation> vs = check_state(m.state());
+      v.insert(v.end(), vs.begin(), vs.end());
+      if (!v.empty()) {
+        t.fail(v.front().rule, "model invariant", "holds", v.front().reason);
+        return t;
+      }
+    }
+    t.j.steps.push_back(RoundStep{idx, choice, std::move(mr)});
+    if (t.j.steps.back().result.outcome.is_fatal()) {
+      fatal_at = idx;
+      break;
+    }
+  }
+
+  // Each operation of the round, up to a FATAL.
+  for (const RoundStep& s : t.j.steps) {
+    const RoundOp& ro = in.ops[s.index];
+    const Outcome& mo = s.result.outcome;
+    const std::string who = to_string(ro.op.actor);
+    if (mo.kind == OutcomeKind::Blocked) {
+      if (auto it = completed.find(who); it != completed.end()) {
+        if (!ro.result) {
+          t.fail(it->second.second.rule, fmt::format("wake-up of {}", who), fmt::format("woken ({})", render_model(it->second.second, ro.op.body)),
+                 "still blocked");
+        } else if (auto why = compare(it->second.second, ro.result, ro.op.body, sym)) {
+          t.fail(it->second.second.rule, fmt::format("wake-up of {}{}", who, *why), render_model(it->second.second, ro.op.body),
+                 render_impl(*ro.result, ro.op.body, sym));
+        }
+        completed.erase(it);
+        continue;
+      }
+    }
+    if (auto why = compare(mo, ro.result, ro.op.body, sym))
+      t.fail(mo.rule, fmt::format("{} outcome{}", op_name(ro.op.body), *why), render_model(mo, ro.op.body),
+             ro.result ? render_impl(*ro.result, ro.op.body, sym) : "BLOCKED");
+  }
+  if (fatal_at) {
+    t.j.ended_by_fatal = true;
+  } else {
+    // The calls blocked before the round: completed by the model exactly where the impl returned.
+    for (const auto& [who, r] : in.returned) {
+      auto it = completed.find(who);
+      const Op& op = in.blocked_before.at(who);
+      if (it == completed.end()) {
+        t.fail(wake_rule(op.body), fmt::format("wake-up of {} in {}", who, op_name(op.body)), "still blocked",
+               fmt::format("woken ({})", render_impl(r, op.body, sym)));
+        continue;
+      }
+      if (auto why = compare(it->second.second, r, op.body, sym))
+        t.fail(it->second.second.rule, fmt::format("wake-up of {}{}", who, *why), render_model(it->second.second, op.body),
+               render_impl(r, op.body, sym));
+      completed.erase(it);
+    }
+    for (const auto& [who, done] : completed)
+      t.fail(done.second.rule, fmt::format("wake-up of {}", who), fmt::format("woken ({})", render_model(done.second, done.first.body)),
+             "still blocked");
+    if (!t.failed && in.observed) {
+      const Observation expected = observe(m.state(), in.hosts);
+      if (!(expected == *in.observed))
+        if (auto d = first_difference(expected, *in.observed, t.j.steps.empty() ? Rule::P0 : t.j.steps.back().result.outcome.rule))
+          t.fail(d->rule, "state after the round", d->text, "");
+    }
+  }
+  if (!t.failed) {
+    t.j.agrees = true;
+    t.j.after = std::move(m);
+    t.j.symbols = std::move(sym);
+  }
+  return t;
+}
+
+}  // namespace
+
+RoundJudgement judge_round(const Model& before, const ImplSymbols& symbols, const RoundInput& in) {
+  std::vector<std::size_t> order(in.ops.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::optional<RoundJudgement> posting_order;  // the report when no order agrees
+  std::size_t tried = 0;
+  do {
+    ++tried;
+    Trial t = try_order(before, symbols, in, order);
+    if (t.j.agrees) {
+      t.j.orders_tried = tried;
+      return std::move(t.j);
+    }
+    if (!posting_order) posting_order = std::move(t.j);
+  } while (std::next_permutation(order.begin(), order.end()));
+  RoundJudgement j = std::move(*posting_order);
+  j.steps.clear();
+  j.orders_tried = tried;
+  if (in.ops.size() > 1)
+    j.what = fmt::format("{} (no order of the {} overlapping operations explains the outcomes; in posting order)", j.what, in.ops.size());
+  return j;
+}
+
+}  // namespace lockstep::checker
