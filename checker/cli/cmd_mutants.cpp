@@ -18,6 +18,8 @@ using namespace lockstep::checker;
 void add_mutants(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("mutants", "Run the conformance campaign against every injected fault (and the correct impl)");
   auto c = std::make_shared<MutantConfig>();
+  // Race faults show only when threads interleave inside operations: the scorecard does by default.
+  c->campaign.lockstep.schedule.strategy = checker::Strategy{checker::Strategy::Kind::Portfolio};
   auto budget = std::make_shared<double>(10);
   auto fault_list = std::make_shared<std::string>();
   auto watchdog_ms = std::make_shared<int>(2000);

@@ -34,6 +34,8 @@ void add_run(CLI::App& app, int& exit_code) {
     bool no_traces = false;
   };
   auto o = std::make_shared<Opts>();
+  // A conformance run must find races: the default interleaves inside operations.
+  o->c.lockstep.schedule.strategy = checker::Strategy{checker::Strategy::Kind::Portfolio};
   cmd->add_option("--seed", o->c.seed, "Run seed; program i's seed derives from it")->capture_default_str();
   cmd->add_option_function<std::string>(
          "--strategy", [=](const std::string& v) { o->c.lockstep.schedule.strategy = *checker::parse_strategy(v); },

@@ -173,7 +173,7 @@ RoundJudgement judge_round(const Model& before, const ImplSymbols& symbols, cons
   j.steps.clear();
   j.orders_tried = tried;
   if (in.ops.size() > 1)
-    j.what = fmt::format("{} (no order of the {} overlapping operations explains the outcomes; in posting order)", j.what, in.ops.size());
+    j.what = fmt::format("{} (no order of the {} overlapping operations explains the outcomes, shown in posting order)", j.what, in.ops.size());
   return j;
 }
 
