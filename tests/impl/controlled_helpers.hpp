@@ -6,7 +6,7 @@
 #include <string>
 
 #include "helpers.hpp"
-#include "impl/actor.hpp"
+#include "impl/job_thread.hpp"
 #include "impl/controlled.hpp"
 
 namespace lockstep::impl::testing {
@@ -70,17 +70,17 @@ struct ControlledKernel {
   Kernel kernel;
 };
 
-// Runs the actor (through any preemption points) until it blocks or exits.
-inline CB::RunResult run_actor(CB& b, sync::Actor& actor) {
-  CB::RunResult r = b.run(actor.id());
-  while (r.stop == CB::Stop::preempted) r = b.run(actor.id());
+// Runs the job thread (through any preemption points) until it blocks or exits.
+inline CB::RunResult run_job_thread(CB& b, sync::JobThread& t) {
+  CB::RunResult r = b.run(t.id());
+  while (r.stop == CB::Stop::preempted) r = b.run(t.id());
   return r;
 }
 
-// Runs `job` on `actor` until the actor blocks in the kernel or finishes; returns the run result.
-inline CB::RunResult step(CB& b, sync::Actor& actor, std::function<void()> job) {
-  actor.post(std::move(job));
-  return run_actor(b, actor);
+// Runs `job` on job thread `t` until it blocks in the kernel or finishes; returns the run result.
+inline CB::RunResult step(CB& b, sync::JobThread& t, std::function<void()> job) {
+  t.post(std::move(job));
+  return run_job_thread(b, t);
 }
 
 // Runs thread `id` from scheduling point to scheduling point until it stops at one that `at` accepts
@@ -105,9 +105,9 @@ inline CB::RunResult run_to_block(CB& b, CB::ThreadId id) {
   return r;
 }
 
-// Whether the actor finished its job (it is back, blocked on its own mailbox).
-inline bool finished(const CB::RunResult& r, const sync::Actor& a) {
-  return r.stop == CB::Stop::blocked && r.thread.object == a.name() + ".mbox";
+// Whether the job thread finished its job (it is back, blocked on its own mailbox).
+inline bool finished(const CB::RunResult& r, const sync::JobThread& a) {
+  return r.stop == CB::Stop::blocked && r.thread.object == a.mailbox_object();
 }
 
 }  // namespace lockstep::impl::testing

@@ -1,5 +1,5 @@
 // Helpers for schedules with scheduling points inside operations (ControlledBackend::Preempt::
-// every_sync_point): a small world of two host actors and a stepped kthread body, torn down safely
+// every_sync_point): a small world of two host job threads and a stepped kthread body, torn down safely
 // whatever state a schedule left it in, and a printable form of a snapshot that two kernels can compare.
 #pragma once
 
@@ -10,8 +10,8 @@
 
 namespace lockstep::impl::testing {
 
-// Two host threads (H1, H2) acted by actors A1, A2, and a Stepper for kthread bodies.
-// Members are declared so that destruction is safe: actors (joined) before host contexts, host
+// Two host threads (H1, H2) acted by job threads A1, A2, and a Stepper for kthread bodies.
+// Members are declared so that destruction is safe: job threads (joined) before host contexts, host
 // contexts before the kernel (which joins the kthreads), the kernel before the Stepper its kthreads
 // use, the backend last.
 struct RaceWorld {
@@ -19,8 +19,8 @@ struct RaceWorld {
       : backend(std::make_shared<CB>(CB::Options{.watchdog = std::chrono::milliseconds(5000), .preempt = mode})),
         st(*backend), kernel(ControlledKernel::make_config(backend, f)), h1(kernel, "H1"), h2(kernel, "H2"),
         a1(*backend, "A1"), a2(*backend, "A2") {
-    run_actor(*backend, a1);  // each actor starts and waits for its first job
-    run_actor(*backend, a2);
+    run_job_thread(*backend, a1);  // each job thread starts and waits for its first job
+    run_job_thread(*backend, a2);
   }
   // A schedule may leave threads stopped anywhere (inside a critical section, blocked for good):
   // teardown releases the scheduler and the kernel's waits, then lets the kthread body exit.
@@ -34,7 +34,7 @@ struct RaceWorld {
   CB::ThreadId last_thread() const { return backend->threads().back().id; }
 
   // Runs `job` on `a` to its end (through every scheduling point); expects it to finish.
-  void seq(sync::Actor& a, std::function<void()> job) {
+  void seq(sync::JobThread& a, std::function<void()> job) {
     const CB::RunResult r = step(*backend, a, std::move(job));
     ASSERT_TRUE(finished(r, a)) << "stopped on " << r.thread.object;
   }
@@ -51,7 +51,7 @@ struct RaceWorld {
     ASSERT_EQ(step(*backend, a1, [&, p] { r = kernel.kthread_suspend(h1, p, 0); }).stop, CB::Stop::blocked);
     st.grant();
     ASSERT_EQ(run_to_block(*backend, kt).thread.object, "kthread" + std::to_string(kernel.proc_pid(p)) + ".park");
-    ASSERT_TRUE(finished(run_actor(*backend, a1), a1));
+    ASSERT_TRUE(finished(run_job_thread(*backend, a1), a1));
     ASSERT_EQ(r, 0);
   }
 
@@ -59,7 +59,7 @@ struct RaceWorld {
   Stepper st;
   Kernel kernel;
   HostContext h1, h2;
-  sync::Actor a1, a2;
+  sync::JobThread a1, a2;
   CB::ThreadId kt = 0;
 };
 

@@ -1,4 +1,4 @@
-// The kernel over the controlled backend, driven as the checker will drive it: actors acting as host
+// The kernel over the controlled backend, driven as the checker will drive it: job threads acting as host
 // threads, kthread bodies stepped one iteration at a time, virtual time moved by tick().
 #include <cerrno>
 #include <set>
@@ -12,13 +12,13 @@ namespace {
 
 struct World {
   explicit World(CB::Options o = {}, FaultSet f = {}) : ck(o, f), h1(b(), "H1"), stepper(b()) {
-    first_run = run_actor(b(), h1);  // the actor starts and waits for its first job
+    first_run = run_job_thread(b(), h1);  // the job thread starts and waits for its first job
   }
   CB& b() { return *ck.backend; }
   sync::Backend& b_base() { return *ck.backend; }
   Kernel& k() { return ck.kernel; }
   ControlledKernel ck;
-  sync::Actor h1;
+  sync::JobThread h1;
   Stepper stepper;
   CB::RunResult first_run{};
   std::unique_ptr<HostContext> host1 = std::make_unique<HostContext>(ck.kernel, "H1");
@@ -33,7 +33,7 @@ struct World {
     kt = ck.last_thread();
   }
   ~World() {
-    // Let everything finish: the body exits, the actor stops.
+    // Let everything finish: the body exits, the job thread stops.
     stepper.tell_exit(0);
     b().run_until_quiescent();
     host1.reset();
@@ -157,7 +157,7 @@ std::vector<std::string> scripted_run() {
     r2 = w.k().kthread_resume(*w.host1, w.p);
   });
   w.stepper.grant(3);
-  // Fixed decisions: alternate between the actor and the kthread, ticking now and then.
+  // Fixed decisions: alternate between the job thread and the kthread, ticking now and then.
   for (int i = 0; i < 40; ++i) {
     const auto ids = w.b().runnable();
     if (ids.empty()) {
@@ -181,16 +181,16 @@ TEST(ControlledKernel, SameScheduleSameTrace) {
   for (int i = 0; i < 5; ++i) EXPECT_EQ(scripted_run(), first);
 }
 
-// Two actors race to switch to one lwp: whoever the scheduler runs first wins, the other is FATAL.
+// Two job threads race to switch to one lwp: whoever the scheduler runs first wins, the other is FATAL.
 TEST(ControlledKernel, SwitchRaceHasExactlyOneWinnerInEitherOrder) {
   for (int order = 0; order < 2; ++order) {
     ControlledKernel ck;
-    sync::Actor a(*ck.backend, "A"), b(*ck.backend, "B");
+    sync::JobThread a(*ck.backend, "A"), b(*ck.backend, "B");
     ck.backend->run(a.id());
     ck.backend->run(b.id());
     HostContext h0(ck.kernel, "H0"), ha(ck.kernel, "HA"), hb(ck.kernel, "HB");
     ::lwp* l = nullptr;
-    sync::Actor setup(*ck.backend, "setup");
+    sync::JobThread setup(*ck.backend, "setup");
     ck.backend->run(setup.id());
     step(*ck.backend, setup, [&] {
       ck.kernel.rfork(h0, 0);

@@ -240,8 +240,8 @@ TEST(Faults, ExitNoWakeup) {
     CB& b = *ck.backend;
     HostContext host(ck.kernel, "H1");
     Stepper st(b);
-    sync::Actor a(b, "H1");
-    run_actor(b, a);
+    sync::JobThread a(b, "H1");
+    run_job_thread(b, a);
     ::proc* p = nullptr;
     step(b, a, [&] { ck.kernel.kthread_create(host, st.body(), &p, 0, 0, "kt"); });
     const auto kt = ck.last_thread();
@@ -252,7 +252,7 @@ TEST(Faults, ExitNoWakeup) {
     EXPECT_EQ(b.thread(a.id())->state, on ? CB::State::blocked : CB::State::runnable);  // S5 broken
     EXPECT_EQ(ck.kernel.snapshot().blocked.size(), 1u);
     if (on) b.tick(50);  // only the deadline ends the wait
-    EXPECT_TRUE(finished(run_actor(b, a), a));
+    EXPECT_TRUE(finished(run_job_thread(b, a), a));
     EXPECT_EQ(r, 0);
     EXPECT_EQ(ck.kernel.snapshot().now, on ? 50u : 0u);
   }
@@ -266,9 +266,9 @@ TEST(Faults, SharedWakeupChannel) {
     CB& b = *ck.backend;
     HostContext h1(ck.kernel, "H1"), h2(ck.kernel, "H2");
     Stepper st(b);
-    sync::Actor a1(b, "H1"), a2(b, "H2");
-    run_actor(b, a1);
-    run_actor(b, a2);
+    sync::JobThread a1(b, "H1"), a2(b, "H2");
+    run_job_thread(b, a1);
+    run_job_thread(b, a2);
     ::proc* p = nullptr;
     step(b, a1, [&] { ck.kernel.kthread_create(h1, st.body(), &p, 0, 0, "kt"); });
     int r = -1;
@@ -276,7 +276,7 @@ TEST(Faults, SharedWakeupChannel) {
     EXPECT_TRUE(finished(step(b, a2, [&] { ck.kernel.kthread_resume(h2, p); }), a2));
     EXPECT_EQ(b.thread(a1.id())->state, on ? CB::State::runnable : CB::State::blocked);
     if (!on) b.tick(20);
-    EXPECT_TRUE(finished(run_actor(b, a1), a1));
+    EXPECT_TRUE(finished(run_job_thread(b, a1), a1));
     EXPECT_EQ(r, on ? 0 : EWOULDBLOCK);
     EXPECT_EQ(ck.kernel.snapshot().proc(2)->kthread->progress, 0u);  // it never ran: no acknowledgement
     st.tell_exit(0);
@@ -295,9 +295,9 @@ TEST(Faults, SuspendCheckLostWakeup) {
     CB& b = *ck.backend;
     HostContext h1(ck.kernel, "H1"), h2(ck.kernel, "H2");
     Stepper st(b);
-    sync::Actor a1(b, "H1"), a2(b, "H2");
-    run_actor(b, a1);
-    run_actor(b, a2);
+    sync::JobThread a1(b, "H1"), a2(b, "H2");
+    run_job_thread(b, a1);
+    run_job_thread(b, a2);
     ::proc* p = nullptr;
     step(b, a1, [&] { ck.kernel.kthread_create(h1, st.body(), &p, 0, 0, "kt"); });
     const auto kt = ck.last_thread();
@@ -322,7 +322,7 @@ TEST(Faults, SuspendCheckLostWakeup) {
     // The withdrawn suspend: acknowledged by the buggy park, times out otherwise.
     EXPECT_EQ(b.thread(a1.id())->state, on ? CB::State::runnable : CB::State::blocked);
     if (!on) b.tick(20);
-    EXPECT_TRUE(finished(run_actor(b, a1), a1));
+    EXPECT_TRUE(finished(run_job_thread(b, a1), a1));
     EXPECT_EQ(r, on ? 0 : EWOULDBLOCK);
     st.tell_exit(0);
     step(b, a2, [&] { ck.kernel.kthread_resume(h2, p); });
@@ -336,8 +336,8 @@ TEST(Faults, ParkSpins) {
     CB& b = *ck.backend;
     HostContext h1(ck.kernel, "H1"), h2(ck.kernel, "H2");
     Stepper st(b);
-    sync::Actor a1(b, "H1");
-    run_actor(b, a1);
+    sync::JobThread a1(b, "H1");
+    run_job_thread(b, a1);
     ::proc* p = nullptr;
     step(b, a1, [&] { ck.kernel.kthread_create(h1, st.body(), &p, 0, 0, "kt"); });
     const auto kt = ck.last_thread();
@@ -363,7 +363,7 @@ TEST(Faults, ParkSpins) {
       while (!exited()) std::this_thread::yield();
     } else {
       EXPECT_EQ(res.thread.object, "kthread2.park");
-      EXPECT_TRUE(finished(run_actor(b, a1), a1));
+      EXPECT_TRUE(finished(run_job_thread(b, a1), a1));
       EXPECT_EQ(r, 0);
       st.tell_exit(0);
       step(b, a1, [&] { ck.kernel.kthread_resume(h1, p); });

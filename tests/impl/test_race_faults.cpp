@@ -34,7 +34,7 @@ TEST(RaceFaults, SwitchCheckGap) {
     ASSERT_TRUE(run_until(w.b(), w.a1.id(), at(P::unlock, "proctable_lock")));
     std::string rule = "?";
     w.seq(w.a2, [&] { rule = fatal_rule([&] { w.k().switch_lwp(w.h2, a); }); });
-    ASSERT_TRUE(finished(run_actor(w.b(), w.a1), w.a1));
+    ASSERT_TRUE(finished(run_job_thread(w.b(), w.a1), w.a1));
     const Snapshot s = w.k().snapshot();
     const auto a_handle = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(a));
     EXPECT_EQ(s.host(w.h1.id())->curlwp, a_handle);
@@ -60,7 +60,7 @@ TEST(RaceFaults, ForkPidGap) {
     w.a1.post([&] { r1 = w.k().rfork(w.h1, 0); });
     ASSERT_TRUE(run_until(w.b(), w.a1.id(), at(P::unlock, "proctable_lock")));
     w.seq(w.a2, [&] { r2 = w.k().rfork(w.h2, 0); });
-    ASSERT_TRUE(finished(run_actor(w.b(), w.a1), w.a1));
+    ASSERT_TRUE(finished(run_job_thread(w.b(), w.a1), w.a1));
     EXPECT_EQ(r1, 0);
     EXPECT_EQ(r2, 0);
     const Snapshot s = w.k().snapshot();
@@ -85,7 +85,7 @@ TEST(RaceFaults, ExitWakesEarly) {
     ASSERT_EQ(step(w.b(), w.a2, [&] { r = w.k().kthread_wait_exit(w.h2, p, 0); }).thread.object, "kthread2.exit");
     w.st.tell_exit(7);
     ASSERT_TRUE(run_until(w.b(), w.kt, at(P::unlock, "proc2.lock")));
-    const CB::RunResult h2 = run_actor(w.b(), w.a2);
+    const CB::RunResult h2 = run_job_thread(w.b(), w.a2);
     EXPECT_EQ(run_to_block(w.b(), w.kt).stop, CB::Stop::exited);
     const Snapshot s = w.k().snapshot();
     EXPECT_EQ(s.proc(2)->kthread->state, KthreadState::zombie);
@@ -120,7 +120,7 @@ TEST(RaceFaults, ResumeSplit) {
     w.a1.post([&] { r1 = w.k().kthread_resume(w.h1, p); });
     ASSERT_TRUE(run_until(w.b(), w.a1.id(), at(P::unlock, "proc2.lock")));
     const CB::RunResult h2 = step(w.b(), w.a2, [&] { r2 = w.k().kthread_suspend(w.h2, p, 0); });
-    ASSERT_TRUE(finished(run_actor(w.b(), w.a1), w.a1));
+    ASSERT_TRUE(finished(run_job_thread(w.b(), w.a1), w.a1));
     EXPECT_EQ(r1, 0);
     const Snapshot s = w.k().snapshot();
     EXPECT_EQ(s.proc(2)->kthread->state, KthreadState::running);
@@ -169,7 +169,7 @@ TEST(RaceFaults, ReparentLate) {
     Snapshot s = w.k().snapshot();
     EXPECT_EQ(s.proc(2), nullptr);
     EXPECT_EQ(s.proc(3)->ppid, on ? 2 : 1);  // fault: a ppid that names no process in the table (R6)
-    ASSERT_TRUE(finished(run_actor(w.b(), w.a1), w.a1));
+    ASSERT_TRUE(finished(run_job_thread(w.b(), w.a1), w.a1));
     s = w.k().snapshot();
     EXPECT_EQ(s.proc(3)->ppid, 1);
   }
@@ -193,7 +193,7 @@ TEST(RaceFaults, KthreadHandleLate) {
     ASSERT_TRUE(run_until(w.b(), w.a1.id(), [](const CB::ThreadInfo& t) { return t.point == P::spawn; }));
     const CB::ThreadId kt = w.last_thread();
     EXPECT_EQ(run_to_block(w.b(), kt).thread.object, "stepper.steps");
-    ASSERT_TRUE(finished(run_actor(w.b(), w.a1), w.a1));
+    ASSERT_TRUE(finished(run_job_thread(w.b(), w.a1), w.a1));
     ASSERT_NE(published, nullptr);
     EXPECT_EQ(*seen, on ? nullptr : published);  // fault: the thread ran before its handle was stored
   }
@@ -228,7 +228,7 @@ TEST(RaceFaults, WaitExitNoLoop) {
     int r = -1;
     ASSERT_EQ(step(w.b(), w.a2, [&] { r = w.k().kthread_wait_exit(w.h2, p, 0); }).thread.object, "kthread2.exit");
     ASSERT_TRUE(w.b().wake_spuriously(w.a2.id()));
-    const CB::RunResult h2 = run_actor(w.b(), w.a2);
+    const CB::RunResult h2 = run_job_thread(w.b(), w.a2);
     EXPECT_EQ(w.k().snapshot().proc(2)->kthread->state, KthreadState::running);
     if (on) {
       EXPECT_TRUE(finished(h2, w.a2));
@@ -253,7 +253,7 @@ std::vector<std::string> sequential_story(FaultSet f, CB::Preempt mode) {
       ASSERT_NE(run_to_block(w.b(), ids.front()).stop, CB::Stop::watchdog);
     log.push_back(describe(w.k().snapshot()));
   };
-  auto op = [&](sync::Actor& a, std::function<void()> job) {
+  auto op = [&](sync::JobThread& a, std::function<void()> job) {
     step(w.b(), a, std::move(job));
     settle();
   };

@@ -161,8 +161,8 @@ std::vector<std::string> wait_story(std::optional<unsigned> seed) {
     ASSERT_FALSE(w.b().any_stopped_holding_locks());
     log.push_back(describe(w.k().snapshot()));
   };
-  std::vector<long> r(12, -1);  // results, written by the actors
-  auto op = [&](sync::Actor& a, std::function<void()> job) {
+  std::vector<long> r(12, -1);  // results, written by the job threads
+  auto op = [&](sync::JobThread& a, std::function<void()> job) {
     a.post(std::move(job));
     settle();
   };
@@ -243,7 +243,7 @@ TEST(StoppedHolder, SnapshotFailsFastAndTheQueryTellsWhen) {
   const auto t0 = std::chrono::steady_clock::now();
   EXPECT_THROW(w.k().snapshot(), std::logic_error);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
-  ASSERT_TRUE(finished(run_actor(w.b(), w.a1), w.a1));
+  ASSERT_TRUE(finished(run_job_thread(w.b(), w.a1), w.a1));
   EXPECT_FALSE(w.b().any_stopped_holding_locks());
   EXPECT_EQ(w.k().snapshot().host(w.h1.id())->current_pid, 2);
 }

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "checker/actor.hpp"
+#include "checker/impl_result.hpp"
 #include "impl/kernel.hpp"
 #include "impl_symbols.hpp"
 #include "model/op.hpp"

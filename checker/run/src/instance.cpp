@@ -27,7 +27,7 @@ std::string state_name(const Sched::ThreadInfo& t) {
 
 }  // namespace
 
-std::function<void()> Instance::kthread_body(ActorThread* a) const {
+std::function<void()> Instance::kthread_body(OpThread* a) const {
   Sched* s = sched.get();
   return [s, a] {
     a->newp_at_start = a->newp;  // the body's first instruction
@@ -51,12 +51,12 @@ std::unique_ptr<Instance> make_instance(const LockstepConfig& c) {
   inst->kernel = std::make_unique<impl::Kernel>(kc);
   const int n = c.program.chooser.hosts;
   for (int i = 0; i <= n; ++i) {  // H0..H{n-1}, then the reaper
-    auto a = std::make_unique<ActorThread>();
+    auto a = std::make_unique<OpThread>();
     a->name = i < n ? fmt::format("H{}", i) : "reaper";
     a->ctx = std::make_unique<impl::HostContext>(*inst->kernel, a->name);
     a->mbox = std::make_unique<Mailbox>(*inst->sched, a->name);
     inst->host_index[a->ctx->id()] = i;
-    ActorThread* raw = a.get();
+    OpThread* raw = a.get();
     Sched* sched = inst->sched.get();  // the thread may outlive its runner (an abandoned instance)
     a->thread = inst->sched->spawn(a->name, [sched, raw] {
       raw->tid = sched->self().value_or(0);
@@ -67,8 +67,8 @@ std::unique_ptr<Instance> make_instance(const LockstepConfig& c) {
   return inst;
 }
 
-ActorThread* add_kthread_actor(Instance& inst) {
-  auto a = std::make_unique<ActorThread>();
+OpThread* add_kthread_op_thread(Instance& inst) {
+  auto a = std::make_unique<OpThread>();
   a->name = fmt::format("kthread#{}", inst.kthreads.size());
   a->mbox = std::make_unique<Mailbox>(*inst.sched, "kthread");
   inst.kthreads.push_back(std::move(a));

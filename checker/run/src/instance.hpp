@@ -1,5 +1,5 @@
 // One impl kernel instance as the lockstep runner drives it: the controlled scheduler, the
-// kernel, one actor thread per host (H0..Hn-1, then the reaper) and every kthread body the
+// kernel, one op thread per host (H0..Hn-1, then the reaper) and every kthread body the
 // runner ever handed a mailbox to, whether or not the model expected that kthread.
 //
 // The instance owns every thread the impl can be asked to run, so that teardown can end
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "checker/actor.hpp"
+#include "checker/impl_result.hpp"
 #include "checker/lockstep.hpp"
 #include "impl/controlled.hpp"
 #include "impl/kernel.hpp"
@@ -24,8 +24,10 @@ namespace lockstep::checker {
 
 using Sched = impl::sync::ControlledBackend;
 
-// A thread that takes ops from a mailbox: a host thread (H0.., the reaper) or a kthread body.
-struct ActorThread {
+// An op thread: a thread that takes ops from a mailbox and posts back what the impl call returned:
+// a host thread (H0.., the reaper) or a kthread body. (The model actor it performs ops for is the op's
+// model::Actor.)
+struct OpThread {
   std::string name;
   std::unique_ptr<Mailbox> mbox;
   std::atomic<Sched::ThreadId> tid{0};  // written by the thread itself before it first blocks
@@ -42,22 +44,22 @@ struct ActorThread {
 struct Instance {
   std::shared_ptr<Sched> sched;
   std::unique_ptr<impl::Kernel> kernel;
-  std::vector<std::unique_ptr<ActorThread>> hosts;    // H0..H{n-1}, then the reaper
-  std::vector<std::unique_ptr<ActorThread>> kthreads; // every kthread body started, in creation order
+  std::vector<std::unique_ptr<OpThread>> hosts;    // H0..H{n-1}, then the reaper
+  std::vector<std::unique_ptr<OpThread>> kthreads; // every kthread body started, in creation order
   std::map<impl::HostId, int> host_index;             // a host thread's kernel id -> its index (H0 = 0)
 
   // A kthread body: registers its thread id, then serves its mailbox until teardown closes it.
-  // Captures only the scheduler and the actor, which live as long as the instance.
-  std::function<void()> kthread_body(ActorThread* a) const;
+  // Captures only the scheduler and the op thread, which live as long as the instance.
+  std::function<void()> kthread_body(OpThread* a) const;
 };
 
 // A fresh kernel under a fresh controlled scheduler, with host threads H0..H{n-1} and the reaper
 // spawned (not yet run: they reach their mailboxes at the first settle).
 std::unique_ptr<Instance> make_instance(const LockstepConfig& c);
 
-// The actor of a kthread a step may create. The instance owns it from then on, whatever the step's
+// The op thread of a kthread a step may create. The instance owns it from then on, whatever the step's
 // outcome: a kthread the impl creates and the model refuses serves it too, and teardown closes it.
-ActorThread* add_kthread_actor(Instance& inst);
+OpThread* add_kthread_op_thread(Instance& inst);
 
 // Tears the instance down: ends control (every thread runs free), ends every kernel wait,
 // closes every mailbox, joins every thread and destroys the kernel. All of that runs on a

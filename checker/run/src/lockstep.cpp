@@ -1,13 +1,13 @@
 // Lockstep execution of one program (see lockstep.hpp). The control thread (the
-// caller) owns the model and the comparisons; actor threads only call the impl and
-// post what it returned. Every actor runs under the controlled scheduler, one at a
-// time: a step runs its actor until it returns or blocks in the kernel, then lets
+// caller) owns the model and the comparisons; op threads only call the impl and
+// post what it returned. Every op thread runs under the controlled scheduler, one at a
+// time: a step runs its op thread until it returns or blocks in the kernel, then lets
 // every thread the step woke run to its next blocking point (in the order the
 // schedule policy picks), then compares. Under a strategy that interleaves, a few operations
 // of different actors may also be posted together as one round: they run interleaved at every
 // sync point, and the round agrees iff some order of atomic model steps explains what the impl did
 // (SPEC §8, round_judge.hpp). The parts it is made of:
-//   instance.hpp         the kernel, its scheduler and actor threads; bounded teardown
+//   instance.hpp         the kernel, its scheduler and op threads; bounded teardown
 //   impl_commands.hpp    the op dispatch table: op -> impl call on the acting thread
 //   impl_symbols.hpp     model ids <-> impl handles
 //   outcome_compare.hpp  model outcome vs impl result, rendered alike
@@ -22,7 +22,7 @@
 
 #include <fmt/format.h>
 
-#include "checker/actor.hpp"
+#include "checker/impl_result.hpp"
 #include "checker/observation.hpp"
 #include "checker/random_source.hpp"
 #include "checker/schedule_policy.hpp"
@@ -46,8 +46,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-using HostActor = ActorThread;
-using KthreadActor = ActorThread;
+using HostOpThread = OpThread;
+using KthreadOpThread = OpThread;
 
 // Settling after a step runs every woken thread to its next stop. Threads that keep waking each
 // other for this many turns are a livelock, reported like a deadlock.
@@ -76,7 +76,7 @@ class Runner {
     LockstepResult res;
     try {
       if (start_ != Turn::ok) {
-        stopped(res, start_, "before the first step (the actor threads did not reach their mailboxes)");
+        stopped(res, start_, "before the first step (the op threads did not reach their mailboxes)");
       } else {
         for (std::size_t i = 0; i < max_steps;) {
           if (c_.deadline && Clock::now() >= *c_.deadline) {
@@ -107,21 +107,21 @@ class Runner {
 
     // 1. The impl runs the step, then every thread it woke runs to its next blocking point.
     std::optional<ImplResult> acting;
-    KthreadActor* newborn = nullptr;
+    KthreadOpThread* newborn = nullptr;
     std::optional<std::string> gone;  // the acting thread could not take the op: why
     if (op.actor.kind == Actor::Kind::Clock) {
       sched_->tick(static_cast<sync::Ticks>(std::get<op::Tick>(op.body).n));
       if (Turn t = settle(); t != Turn::ok) return stopped(res, t, "after tick");
       acting = value(0);  // the clock's step always returns
     } else {
-      ActorThread& a = op.actor.kind == Actor::Kind::Kthread ? *kthreads_.at(op.actor.index) : host_actor(op.actor);
+      OpThread& a = op.actor.kind == Actor::Kind::Kthread ? *kthreads_.at(op.actor.index) : host_thread(op.actor);
       const Sched::ThreadId tid = a.tid;
       if (op.actor.kind == Actor::Kind::Kthread) {
         a.pending = op;
         a.mbox->post(kthread_command(*kernel_, *a.mbox, op, sym_));
       } else {
         a.pending = op;
-        if (creates_kthread(op.body)) newborn = add_kthread_actor(*inst_);
+        if (creates_kthread(op.body)) newborn = add_kthread_op_thread(*inst_);
         a.mbox->post(host_command(*kernel_, *a.ctx, op, sym_, newborn ? inst_->kthread_body(newborn) : std::function<void()>{},
                                   newborn ? &newborn->newp : nullptr));
       }
@@ -295,16 +295,16 @@ class Runner {
     for (auto& [id, k] : kthreads_)
       if (k->pending) in.blocked_before.emplace(to_string(k->pending->actor), *k->pending);
 
-    std::vector<ActorThread*> threads;
-    std::vector<KthreadActor*> newborns;
+    std::vector<OpThread*> threads;
+    std::vector<KthreadOpThread*> newborns;
     for (const Op& op : ops) {
-      ActorThread& a = op.actor.kind == Actor::Kind::Kthread ? *kthreads_.at(op.actor.index) : host_actor(op.actor);
-      KthreadActor* newborn = nullptr;
+      OpThread& a = op.actor.kind == Actor::Kind::Kthread ? *kthreads_.at(op.actor.index) : host_thread(op.actor);
+      KthreadOpThread* newborn = nullptr;
       a.pending = op;
       if (op.actor.kind == Actor::Kind::Kthread) {
         a.mbox->post(kthread_command(*kernel_, *a.mbox, op, sym_));
       } else {
-        if (creates_kthread(op.body)) newborn = add_kthread_actor(*inst_);
+        if (creates_kthread(op.body)) newborn = add_kthread_op_thread(*inst_);
         a.mbox->post(host_command(*kernel_, *a.ctx, op, sym_, newborn ? inst_->kthread_body(newborn) : std::function<void()>{},
                                   newborn ? &newborn->newp : nullptr));
       }
@@ -363,7 +363,7 @@ class Runner {
   // SPEC K1: *newp is set before the new thread runs its first instruction. The kthread body the
   // checker starts reads it there first thing; what it found, when that was not the handle the call
   // returned (nullopt when the body has not run yet, or found the handle).
-  static std::optional<std::string> newp_seen_wrong(const KthreadActor* newborn, const std::optional<ImplResult>& r) {
+  static std::optional<std::string> newp_seen_wrong(const KthreadOpThread* newborn, const std::optional<ImplResult>& r) {
     if (newborn == nullptr || !r || !newborn->newp_at_start || *newborn->newp_at_start == r->proc) return std::nullopt;
     return *newborn->newp_at_start == nullptr ? std::string("NULL") : std::string("another handle");
   }
@@ -401,7 +401,7 @@ class Runner {
   static bool creates_kthread(const OpBody& b) { return traits(b).creates == Creates::Kthread; }
 
   // ---- results and bindings ------------------------------------------------------------------------
-  HostActor& host_actor(const Actor& a) {
+  HostOpThread& host_thread(const Actor& a) {
     return *hosts_[a.kind == Actor::Kind::Reaper ? hosts_.size() - 1 : a.index];
   }
 
@@ -417,7 +417,7 @@ class Runner {
 
   void clear_pending(const Actor& a) {
     if (a.kind == Actor::Kind::Kthread) kthreads_.at(a.index)->pending.reset();
-    else host_actor(a).pending.reset();
+    else host_thread(a).pending.reset();
   }
 
   // Every actor that was blocked in the kernel and has now returned, by actor name.
@@ -441,7 +441,7 @@ class Runner {
   // The symbols the step created, bound to the impl's handles and recorded in its event: the model
   // numbers them (in creation order), the impl chose the pid. A new kthread's own lwp (Reading 7 of
   // model/SEMANTICS.md) takes the next lwp symbol too, though no impl handle is bound to it.
-  void bind(const Op& op, const StepResult& mr, const std::optional<ImplResult>& r, KthreadActor* newborn, TraceEvent& e) {
+  void bind(const Op& op, const StepResult& mr, const std::optional<ImplResult>& r, KthreadOpThread* newborn, TraceEvent& e) {
     const State& s = model_.state();
     sym_.reserve(s.lwps.size(), s.procs.size());
     if (!r || !mr.outcome.returned() || mr.outcome.ret != 0) return;
@@ -557,7 +557,7 @@ class Runner {
       for (Sched::ThreadInfo& t : sched_->threads()) {
         if (t.state == Sched::State::runnable) runnable.push_back(std::move(t));
         else if (policy_->interleaves() && t.state == Sched::State::blocked && t.reason == Sched::Reason::cond &&
-                 !t.object.ends_with(".mailbox"))
+                 !t.object.ends_with(sync::mailbox_suffix))
           waiting.push_back(std::move(t));
       }
       if (!waiting.empty())
@@ -587,9 +587,9 @@ class Runner {
   std::unique_ptr<Instance> inst_;       // everything the impl runs on; handed to teardown at the end
   Sched* sched_ = nullptr;               // inst_'s, for as long as the run lasts
   impl::Kernel* kernel_ = nullptr;
-  std::vector<HostActor*> hosts_;        // H0..H{n-1}, then the reaper
+  std::vector<HostOpThread*> hosts_;        // H0..H{n-1}, then the reaper
   ImplSymbols sym_;                      // the symbols' impl handles
-  std::map<ProcId, KthreadActor*> kthreads_;  // the kthreads the model knows, by model id
+  std::map<ProcId, KthreadOpThread*> kthreads_;  // the kthreads the model knows, by model id
   Model model_;
   std::unique_ptr<SchedulePolicy> policy_;
   SplitMix round_rng_{c_.schedule.seed ^ 0x726f756e64ULL};  // round sizes, apart from the policy's own choices

@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 
-#include "checker/actor.hpp"
+#include "checker/impl_result.hpp"
 #include "checker/lockstep.hpp"
 #include "checker/trace.hpp"
 #include "impl_symbols.hpp"

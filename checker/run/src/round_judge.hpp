@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "checker/actor.hpp"
+#include "checker/impl_result.hpp"
 #include "checker/observation.hpp"
 #include "impl_symbols.hpp"
 #include "model/model.hpp"
