@@ -86,8 +86,9 @@ class Runner {
           std::optional<Op> op = at(model_.state(), i);
           if (!op) break;
           const std::vector<Op> ops = form_round(*op, i, at, max_steps);
-          if (ops.size() == 1 ? !step(i, *op, res) : !round(i, ops, res)) break;
-          i += ops.size();
+          std::size_t ran = 1;
+          if (ops.size() == 1 ? !step(i, *op, res) : !round(i, ops, res, ran)) break;
+          i += ran;
         }
       }
     } catch (const std::exception& e) {
@@ -255,6 +256,19 @@ class Runner {
     return names_only_earlier_symbols(op, model_.state());
   }
 
+  // A second op of an actor already in the round, run by that thread right after its first returns
+  // (so that two calls of one thread can fall inside another thread's operation, between its
+  // critical sections). Only after a first op that cannot block, and only as the round's last op:
+  // if the first op blocks after all, the second is not run and goes back to the program.
+  bool may_follow(const Op& op, const std::vector<Op>& ops) const {
+    if (op.actor.kind == Actor::Kind::Clock || op.actor.kind == Actor::Kind::Reaper) return false;
+    for (const Op& o : ops)
+      if (o.actor == op.actor && traits(o.body).can_block) return false;
+    auto shutdown = [](const Op& o) { return std::holds_alternative<op::KprocShutdown>(o.body); };
+    if (shutdown(op) && std::any_of(ops.begin(), ops.end(), shutdown)) return false;
+    return names_only_earlier_symbols(op, model_.state());
+  }
+
   // The program's next operations that run as one round, `first` (step i) first. Each is resolved
   // against the model as if the earlier ones had run in program order; one that cannot join ends the
   // round, and is resolved again against the real state after it. An op the model cannot run in
@@ -273,11 +287,14 @@ class Runner {
     if (alone(r) || r.outcome.is_fatal()) return ops;
     while (ops.size() < want && i + ops.size() < max_steps) {
       const std::optional<Op> next = at(scratch.state(), i + ops.size());
-      if (!next || !joinable(*next, ops)) break;
+      if (!next) break;
+      const bool again = std::any_of(ops.begin(), ops.end(), [&](const Op& o) { return o.actor == next->actor; });
+      if (again ? !may_follow(*next, ops) : !joinable(*next, ops)) break;
       r = scratch.apply(*next);
       if (alone(r)) break;
       ops.push_back(*next);
-      if (r.outcome.is_fatal()) break;  // nothing runs after it in program order
+      // Nothing runs after a FATAL in program order; an actor's second op closes the round.
+      if (r.outcome.is_fatal() || again) break;
     }
     return ops;
   }
@@ -285,7 +302,8 @@ class Runner {
   // Runs a round: every op is posted before any runs, the policy interleaves their threads (and the
   // ones they wake) until none can run, then the round is judged as a whole (round_judge.hpp). Its
   // events are the model's steps in the order that explains the impl, numbered from `first`.
-  bool round(std::size_t first, const std::vector<Op>& ops, LockstepResult& res) {
+  // `ran` is how many of `ops` ran (all, or all but a second op whose thread's first op blocked).
+  bool round(std::size_t first, std::vector<Op> ops, LockstepResult& res, std::size_t& ran) {
     in_flight_ = ops.front();
     RoundInput in;
     in.hosts = c_.program.chooser.hosts;
@@ -297,7 +315,14 @@ class Runner {
 
     std::vector<OpThread*> threads;
     std::vector<KthreadOpThread*> newborns;
-    for (const Op& op : ops) {
+    // An actor's second op (the last of the round) waits for its first to return.
+    std::optional<std::size_t> queued, queued_after;
+    std::optional<ImplResult> first_result;  // of queued_after's op, taken when the second was posted
+    for (std::size_t k = 0; k < ops.size(); ++k)
+      for (std::size_t j = 0; j < k; ++j)
+        if (ops[j].actor == ops[k].actor) queued = k, queued_after = j;
+    auto post = [&](std::size_t k) -> std::optional<std::string> {
+      const Op& op = ops[k];
       OpThread& a = op.actor.kind == Actor::Kind::Kthread ? *kthreads_.at(op.actor.index) : host_thread(op.actor);
       KthreadOpThread* newborn = nullptr;
       a.pending = op;
@@ -308,16 +333,45 @@ class Runner {
         a.mbox->post(host_command(*kernel_, *a.ctx, op, sym_, newborn ? inst_->kthread_body(newborn) : std::function<void()>{},
                                   newborn ? &newborn->newp : nullptr));
       }
-      if (auto gone = not_waiting_for_ops(a.tid, to_string(op.actor))) return round_gone(first, ops, res, *gone);
-      threads.push_back(&a);
-      newborns.push_back(newborn);
+      if (k < threads.size()) threads[k] = &a, newborns[k] = newborn;
+      else threads.push_back(&a), newborns.push_back(newborn);
+      return not_waiting_for_ops(a.tid, to_string(op.actor));
+    };
+    for (std::size_t k = 0; k < ops.size(); ++k) {
+      if (queued && k == *queued) {
+        threads.push_back(nullptr), newborns.push_back(nullptr);
+        continue;
+      }
+      if (auto gone = post(k)) return round_gone(first, ops, res, *gone);
     }
-    if (Turn t = settle(); t != Turn::ok) return stopped(res, t, fmt::format("in a round of {} overlapping operations", ops.size()));
+    // Between turns: once the first op of the queued actor has returned, its second op is posted.
+    std::optional<std::string> gone_late;
+    auto feed = [&] {
+      if (!queued || gone_late) return;
+      if (auto r = threads[*queued_after]->mbox->take_result()) {
+        threads[*queued_after]->pending.reset();
+        first_result = std::move(r);
+        gone_late = post(*queued);
+        queued.reset();
+      }
+    };
+    if (Turn t = settle(feed); t != Turn::ok) return stopped(res, t, fmt::format("in a round of {} overlapping operations", ops.size()));
+    if (gone_late) return round_gone(first, ops, res, *gone_late);
+    ran = ops.size();
+    if (queued) {  // its thread's first op never returned: the second did not run
+      ops.pop_back();
+      threads.pop_back();
+      newborns.pop_back();
+      ran = ops.size();
+    }
     bool panicked = false;
     for (std::size_t k = 0; k < ops.size(); ++k) {
-      std::optional<ImplResult> r = threads[k]->mbox->take_result();
+      // The first op of a thread that ran a second one returned before the second was posted: its
+      // result was taken then, and the thread's pending op is the second one's.
+      const bool taken_early = queued_after && k == *queued_after && first_result;
+      std::optional<ImplResult> r = taken_early ? std::move(first_result) : threads[k]->mbox->take_result();
       if (r) {
-        threads[k]->pending.reset();
+        if (!taken_early) threads[k]->pending.reset();
         panicked |= r->kind == ImplResult::Kind::Fatal;
       } else if (const auto t = sched_->thread(threads[k]->tid); t && t->state == Sched::State::exited) {
         return round_gone(first, ops, res, fmt::format("{}'s thread exited inside the call", to_string(ops[k].actor)));
@@ -335,11 +389,17 @@ class Runner {
     if (!j.agrees) {
       // The round's events in posting order, as the model takes them with the impl's pids; the
       // last one carries what the impl did.
+      // A pid the model refuses is recorded as the reference allocator's, the impl's in observed_bind
+      // (as step() records it).
       for (std::size_t k = 0; k < ops.size(); ++k) {
-        Choice choice = pid_choice(in.ops[k].result);
-        StepResult mr = model_.apply(ops[k], choice);
-        if (mr.outcome.kind == OutcomeKind::NotRunnable) mr = model_.apply(ops[k], Choice{});
-        record(res, first + k, ops[k], mr);
+        const std::size_t lwps_before = model_.state().lwps.size(), procs_before = model_.state().procs.size();
+        TraceEvent e = model_step(model_, ops[k], pid_choice(in.ops[k].result), 0);
+        if (e.outcome.kind == OutcomeKind::NotRunnable) {
+          e = model_step(model_, ops[k], Choice{}, 0);
+          if (in.ops[k].result) e.observed_bind = impl_bindings(ops[k], *in.ops[k].result, lwps_before, procs_before);
+        }
+        e.step = first + k;
+        res.events.push_back(std::move(e));
         impl_seen_.outcome = impl_outcome(in.ops[k].result, sym_);
       }
       for (const auto& [who, r] : in.returned) impl_seen_.woke.push_back(TraceCompletion{in.blocked_before.at(who).actor, impl_outcome(r, sym_)});
@@ -550,9 +610,11 @@ class Runner {
   // Runs runnable threads, one turn each in the order the policy picks, until none is runnable. A
   // policy that interleaves may also wake a thread waiting on a kernel condition spuriously (never
   // one waiting on its mailbox: that is the checker's own wait, not the kernel's).
-  Turn settle() {
+  // `between_turns` runs before every choice (a round posts an actor's second op there).
+  Turn settle(const std::function<void()>& between_turns = {}) {
     for (std::size_t turns = 0;; ++turns) {
       if (turns == kMaxSettleTurns) return Turn::livelock;
+      if (between_turns) between_turns();
       std::vector<Sched::ThreadInfo> runnable, waiting;
       for (Sched::ThreadInfo& t : sched_->threads()) {
         if (t.state == Sched::State::runnable) runnable.push_back(std::move(t));

@@ -160,7 +160,15 @@ RoundJudgement judge_round(const Model& before, const ImplSymbols& symbols, cons
   std::iota(order.begin(), order.end(), 0);
   std::optional<RoundJudgement> posting_order;  // the report when no order agrees
   std::size_t tried = 0;
+  // Two ops of one actor keep their program order: that actor ran them one after the other.
+  auto keeps_program_order = [&] {
+    for (std::size_t a = 0; a < order.size(); ++a)
+      for (std::size_t b = a + 1; b < order.size(); ++b)
+        if (order[a] > order[b] && in.ops[order[a]].op.actor == in.ops[order[b]].op.actor) return false;
+    return true;
+  };
   do {
+    if (!keeps_program_order()) continue;
     ++tried;
     Trial t = try_order(before, symbols, in, order);
     if (t.j.agrees) {

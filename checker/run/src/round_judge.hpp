@@ -13,8 +13,8 @@
 // Pids are the impl's own choices (the model checks each is allowed, R5). A FATAL ends the instance:
 // the order up to the FATAL step must agree and the impl must have panicked with the same id there;
 // what the other operations returned after the panic is not judged.
-// Rounds are small (at most one operation per host thread and kthread), so every order is tried:
-// at most 4! = 24 model runs of a few steps each.
+// Rounds are small (a few operations; one actor has two at most, which keep their program order),
+// so every order is tried: at most 4! = 24 model runs of a few steps each.
 #pragma once
 #include <cstddef>
 #include <map>
@@ -36,7 +36,7 @@ struct RoundOp {
 };
 
 struct RoundInput {
-  std::vector<RoundOp> ops;                               // in posting order
+  std::vector<RoundOp> ops;                               // in program order (one actor's ops ran in it)
   std::map<std::string, model::Op> blocked_before;        // calls blocked before the round, by actor name
   std::map<std::string, ImplResult> returned;             // those of them the impl returned from in the round
   std::optional<Observation> observed;                    // the impl's §7 state after the round (none after a panic)
