@@ -7,8 +7,8 @@
 #include "checker/atomic_file.hpp"
 #include "checker/junit.hpp"
 #include "checker/mutants.hpp"
-#include "checker/strategy.hpp"
 #include "commands.hpp"
+#include "strategy_option.hpp"
 #include "shard_option.hpp"
 
 namespace lockstep::cli {
@@ -28,15 +28,7 @@ void add_mutants(CLI::App& app, int& exit_code) {
   auto junit = std::make_shared<std::string>();
   c->campaign.programs = 100000;
   cmd->add_option("--seed", c->campaign.seed, "Run seed")->capture_default_str();
-  cmd->add_option_function<std::string>(
-         "--strategy", [=](const std::string& v) { c->campaign.lockstep.schedule.strategy = *checker::parse_strategy(v); },
-         "How threads interleave: op (only at operation boundaries), random, pct:D, pos, portfolio (rotates random, pos, "
-         "pct:2, pct:3 across programs); all but op preempt inside operations")
-      ->check([](const std::string& v) {
-        std::string error;
-        return checker::parse_strategy(v, &error) ? std::string() : error;
-      })
-      ->default_str(checker::to_string(c->campaign.lockstep.schedule.strategy));
+  add_strategy_option(cmd, c, c->campaign.lockstep.schedule.strategy);
   cmd->add_option("--steps", c->campaign.steps, "Steps per program, at most")->capture_default_str()->check(CLI::Range(1u, 100000u));
   cmd->add_option("--threads", c->campaign.lockstep.program.chooser.hosts, "Host threads")->capture_default_str()->check(CLI::Range(1, 16));
   cmd->add_option("--maxproc", c->campaign.lockstep.program.maxproc, "maxproc of each kernel instance")->capture_default_str()->check(CLI::Range(2, 30000));

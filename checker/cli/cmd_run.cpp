@@ -13,8 +13,8 @@
 #include "checker/progress.hpp"
 #include "checker/report.hpp"
 #include "checker/trace_io.hpp"
-#include "checker/strategy.hpp"
 #include "commands.hpp"
+#include "strategy_option.hpp"
 #include "shard_option.hpp"
 
 namespace lockstep::cli {
@@ -37,15 +37,7 @@ void add_run(CLI::App& app, int& exit_code) {
   // A conformance run must find races: the default interleaves inside operations.
   o->c.lockstep.schedule.strategy = checker::Strategy{checker::Strategy::Kind::Portfolio};
   cmd->add_option("--seed", o->c.seed, "Run seed; program i's seed derives from it")->capture_default_str();
-  cmd->add_option_function<std::string>(
-         "--strategy", [=](const std::string& v) { o->c.lockstep.schedule.strategy = *checker::parse_strategy(v); },
-         "How threads interleave: op (only at operation boundaries), random, pct:D, pos, portfolio (rotates random, pos, "
-         "pct:2, pct:3 across programs); all but op preempt inside operations")
-      ->check([](const std::string& v) {
-        std::string error;
-        return checker::parse_strategy(v, &error) ? std::string() : error;
-      })
-      ->default_str(checker::to_string(o->c.lockstep.schedule.strategy));
+  add_strategy_option(cmd, o, o->c.lockstep.schedule.strategy);
   cmd->add_option("--programs", o->c.programs, "Programs to run")->capture_default_str()->check(CLI::Range(1ull, 1ull << 40));
   cmd->add_option("--steps", o->c.steps, "Steps per program, at most")->capture_default_str()->check(CLI::Range(1u, 100000u));
   cmd->add_option("--threads", o->c.lockstep.program.chooser.hosts, "Host threads")->capture_default_str()->check(CLI::Range(1, 16));

@@ -139,20 +139,13 @@ class Runner {
     std::map<std::string, std::pair<Op, ImplResult>> impl_done = collect_completions();
 
     // 2. The model takes the same step, binding the pid the impl chose.
-    Choice choice;
-    if (acting && acting->kind == ImplResult::Kind::Returned && acting->new_pid > 0) choice.pid = acting->new_pid;
+    const Choice choice = pid_choice(acting);
     std::optional<State> before;
     if (c_.invariants) before = model_.state();
     const std::size_t lwps_before = model_.state().lwps.size(), procs_before = model_.state().procs.size();
     const StepResult mr = model_.apply(op, choice);
-    res.coverage.count(mr.outcome);
-    for (const Completion& done : mr.completions) res.coverage.count(done.outcome);
     // The step's event: the model's outcome and wake-ups; bindings and digest once they are known.
-    TraceEvent& e = res.events.emplace_back();
-    e.step = index;
-    e.op = op;
-    e.outcome = to_trace(mr.outcome);
-    for (const Completion& d : mr.completions) e.woke.push_back(TraceCompletion{d.actor, to_trace(d.outcome)});
+    TraceEvent& e = record(res, index, op, mr);
     // What the impl did, which the event keeps if the step diverges.
     impl_seen_ = ImplSeen{};
     if (gone) {
