@@ -211,26 +211,10 @@ static_assert([] {
 static_assert(op_traits_detail::all_rows_fit(std::make_index_sequence<kOpKindCount>{}),
               "an op's row in kOpTraits does not match its struct's members (count, order or type)");
 
-// Calls f(const ArgTraits&, const Member&) for each argument of `body`, in the row's order.
-// (for_each_arg_mut below is the same with Member&, for code that fills an op in.)
-template <class F>
-void for_each_arg(const OpBody& body, F&& f) {
-  std::visit(
-      [&](const auto& o) {
-        using T = std::decay_t<decltype(o)>;
-        const OpTraits& t = traits_of<T>();
-        std::apply([&](auto... member) {
-          std::size_t i = 0;
-          (f(t.args[i++], o.*member), ...);
-        }, OpMembers<T>::get);
-      },
-      body);
-}
-
-// Calls f(const ArgTraits&, Member&) for each argument of `body`, in the row's order: a generator
-// fills an op's arguments by their kind without naming the op.
-template <class F>
-void for_each_arg_mut(OpBody& body, F&& f) {
+namespace op_traits_detail {
+// The one walk over an op's arguments, for a const or a mutable body (`auto&` keeps the constness).
+template <class Body, class F>
+void visit_args(Body& body, F&& f) {
   std::visit(
       [&](auto& o) {
         using T = std::decay_t<decltype(o)>;
@@ -241,6 +225,20 @@ void for_each_arg_mut(OpBody& body, F&& f) {
         }, OpMembers<T>::get);
       },
       body);
+}
+}  // namespace op_traits_detail
+
+// Calls f(const ArgTraits&, const Member&) for each argument of `body`, in the row's order.
+template <class F>
+void for_each_arg(const OpBody& body, F&& f) {
+  op_traits_detail::visit_args(body, std::forward<F>(f));
+}
+
+// Calls f(const ArgTraits&, Member&) for each argument of `body`, in the row's order: a generator
+// fills an op's arguments by their kind without naming the op.
+template <class F>
+void for_each_arg_mut(OpBody& body, F&& f) {
+  op_traits_detail::visit_args(body, std::forward<F>(f));
 }
 
 // A default-valued op of kind `kind` (a variant index < kOpKindCount).
