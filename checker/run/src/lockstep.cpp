@@ -240,10 +240,16 @@ class Runner {
     if (op.actor.kind == Actor::Kind::Clock || !model_.runnable(op.actor)) return false;
     if (std::any_of(ops.begin(), ops.end(), [&](const Op& o) { return o.actor == op.actor; })) return false;
     if (op.actor.kind == Actor::Kind::Kthread && !kthreads_.contains(op.actor.index)) return false;
-    // K7 writes its two console lines in two events (SPEC §8: the request, then the follow-up), even
-    // when it does not block; the judge takes an op that does not block as one atomic model step, so
-    // two overlapping shutdowns could legitimately interleave their lines where the judge expects
-    // them paired. One shutdown per round until the judge splits requests from follow-ups.
+    return fits_round(op, ops);
+  }
+
+  // What every op of a round needs, whoever runs it: it names only symbols that exist before the
+  // round, and it is not a second kproc_shutdown. K7 writes its two console lines in two events
+  // (SPEC §8: the request, then the follow-up) even when it does not block; the judge takes an op
+  // that does not block as one atomic model step, so two overlapping shutdowns could legitimately
+  // interleave their lines where the judge expects them paired. One shutdown per round until the
+  // judge splits requests from follow-ups.
+  bool fits_round(const Op& op, const std::vector<Op>& ops) const {
     auto shutdown = [](const Op& o) { return std::holds_alternative<op::KprocShutdown>(o.body); };
     if (shutdown(op) && std::any_of(ops.begin(), ops.end(), shutdown)) return false;
     return names_only_earlier_symbols(op, model_.state());
@@ -257,9 +263,7 @@ class Runner {
     if (op.actor.kind == Actor::Kind::Clock || op.actor.kind == Actor::Kind::Reaper) return false;
     for (const Op& o : ops)
       if (o.actor == op.actor && traits(o.body).can_block) return false;
-    auto shutdown = [](const Op& o) { return std::holds_alternative<op::KprocShutdown>(o.body); };
-    if (shutdown(op) && std::any_of(ops.begin(), ops.end(), shutdown)) return false;
-    return names_only_earlier_symbols(op, model_.state());
+    return fits_round(op, ops);
   }
 
   // The program's next operations that run as one round, `first` (step i) first. Each is resolved
