@@ -410,7 +410,7 @@ TEST(TraceFormat13, ObservedBindAndUnnamedLwpRoundTrip) {
   const std::string path = d.file("t.jsonl");
   ASSERT_EQ(write_trace(path, h, events), "");
   const Trace t = read_trace(path);
-  EXPECT_EQ(t.header.minor, 3);
+  EXPECT_GE(t.header.minor, 3);  // the writer writes the current minor; 1.3 fields round-trip
   ASSERT_EQ(t.events.size(), events.size());
   for (std::size_t i = 0; i < t.events.size(); ++i) EXPECT_EQ(t.events[i], events[i]) << "event " << i << ": " << event_line(events[i]);
   EXPECT_NE(event_line(events[1]).find(R"("lwp_unnamed":true)"), std::string::npos) << event_line(events[1]);

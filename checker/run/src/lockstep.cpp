@@ -17,11 +17,13 @@
 #include "checker/lockstep.hpp"
 
 #include <algorithm>
+#include <numeric>
 #include <map>
 #include <memory>
 
 #include <fmt/format.h>
 
+#include "checker/conflict.hpp"
 #include "checker/impl_result.hpp"
 #include "checker/observation.hpp"
 #include "checker/random_source.hpp"
@@ -64,7 +66,11 @@ class Runner {
       : c_(c), inst_(make_instance(c)), sched_(inst_->sched.get()), kernel_(inst_->kernel.get()), sym_(*kernel_),
         model_(std::move(model)), policy_(std::move(policy)) {
     for (auto& h : inst_->hosts) hosts_.push_back(h.get());
-    start_ = settle();
+    try {
+      start_ = settle();
+    } catch (const ScheduleMisfit& e) {
+      start_misfit_ = e.what();
+    }
   }
 
   ~Runner() {
@@ -75,7 +81,10 @@ class Runner {
   LockstepResult run(const std::function<std::optional<Op>(const State&, std::size_t)>& at, std::size_t max_steps) {
     LockstepResult res;
     try {
-      if (start_ != Turn::ok) {
+      if (!start_misfit_.empty()) {
+        res.misfit = start_misfit_;
+        res.cut_short = true;
+      } else if (start_ != Turn::ok) {
         stopped(res, start_, "before the first step (the op threads did not reach their mailboxes)");
       } else {
         for (std::size_t i = 0; i < max_steps;) {
@@ -83,7 +92,7 @@ class Runner {
             res.cut_short = true;
             break;
           }
-          std::optional<Op> op = at(model_.state(), i);
+          std::optional<Op> op = at_position(at, model_.state(), i);
           if (!op) break;
           const std::vector<Op> ops = form_round(*op, i, at, max_steps);
           std::size_t ran = 1;
@@ -91,6 +100,9 @@ class Runner {
           i += ran;
         }
       }
+    } catch (const ScheduleMisfit& e) {
+      res.misfit = e.what();
+      res.cut_short = true;
     } catch (const std::exception& e) {
       // The impl left the scheduler in a state the checker cannot drive or observe (for example a
       // thread stopped while holding a lock the observation needs): the run cannot go on.
@@ -170,6 +182,7 @@ class Runner {
         redone.observed = std::move(res.events.back().observed);
         redone.observed_woke = std::move(res.events.back().observed_woke);
         redone.observed_bind = impl_bindings(op, *acting, lwps_before, procs_before);
+        redone.turns = std::move(res.events.back().turns);
         res.events.back() = std::move(redone);
       }
       return false;
@@ -283,7 +296,8 @@ class Runner {
     StepResult r = scratch.apply(first);
     if (alone(r) || r.outcome.is_fatal()) return ops;
     while (ops.size() < want && i + ops.size() < max_steps) {
-      const std::optional<Op> next = at(scratch.state(), i + ops.size());
+      seek_conflict(at, scratch.state(), ops, i + ops.size(), max_steps);
+      const std::optional<Op> next = at_position(at, scratch.state(), i + ops.size());
       if (!next) break;
       const bool again = std::any_of(ops.begin(), ops.end(), [&](const Op& o) { return o.actor == next->actor; });
       if (again ? !may_follow(*next, ops) : !joinable(*next, ops)) break;
@@ -294,6 +308,37 @@ class Runner {
       if (r.outcome.is_fatal() || again) break;
     }
     return ops;
+  }
+
+  // The program's steps in the order they run: a round may pull a later step forward (seek_conflict).
+  // Position `pos` runs step order_[pos]; positions past the vector run their own step.
+  std::optional<Op> at_position(const std::function<std::optional<Op>(const State&, std::size_t)>& at, const State& s,
+                                std::size_t pos) const {
+    return at(s, pos < order_.size() ? order_[pos] : pos);
+  }
+
+  // Mostly, a round's next slot goes to an op that conflicts with one already in the round
+  // (checker/conflict.hpp): the first of the next kLookahead steps whose op, resolved in the state
+  // the round has reached in program order, touches an object an op of the round touches. That step
+  // moves forward to position `pos`; the steps it passes keep their order. A quarter of the slots
+  // (and every slot with no conflicting step in reach) take the next step as it comes.
+  void seek_conflict(const std::function<std::optional<Op>(const State&, std::size_t)>& at, const State& s, const std::vector<Op>& ops,
+                     std::size_t pos, std::size_t max_steps) {
+    if (round_rng_.below(4) == 0) return;
+    const std::size_t end = std::min(max_steps, pos + kLookahead);
+    if (order_.size() < end) {
+      const std::size_t from = order_.size();
+      order_.resize(end);
+      std::iota(order_.begin() + static_cast<std::ptrdiff_t>(from), order_.end(), from);
+    }
+    for (std::size_t q = pos; q < end; ++q) {
+      const std::optional<Op> cand = at(s, order_[q]);
+      if (!cand) return;
+      if (std::none_of(ops.begin(), ops.end(), [&](const Op& o) { return conflicts(o, *cand, s); })) continue;
+      std::rotate(order_.begin() + static_cast<std::ptrdiff_t>(pos), order_.begin() + static_cast<std::ptrdiff_t>(q),
+                  order_.begin() + static_cast<std::ptrdiff_t>(q + 1));
+      return;
+    }
   }
 
   // Runs a round: every op is posted before any runs, the policy interleaves their threads (and the
@@ -341,9 +386,26 @@ class Runner {
       }
       if (auto gone = post(k)) return round_gone(first, ops, res, *gone);
     }
+    // Real time, by scheduling turn: when each call was taken from its mailbox (invoked) and when it
+    // had returned: its result posted and its thread back waiting in its mailbox, or gone (a result
+    // posted early, as kthread_exit's is, is not yet a response). Only the one thread running in a
+    // turn changes its mailbox, so the turn count dates both exactly.
+    std::vector<std::optional<std::size_t>> invoked(ops.size()), returned(ops.size());
+    auto back_in_mailbox = [&](const OpThread& a) {
+      const std::optional<Sched::ThreadInfo> t = sched_->thread(a.tid);
+      return !t || t->state == Sched::State::exited || (t->state == Sched::State::blocked && t->object == a.mbox->object_name());
+    };
+    auto watch = [&] {
+      for (std::size_t k = 0; k < ops.size(); ++k) {
+        if (k >= threads.size() || threads[k] == nullptr || returned[k]) continue;
+        if (!invoked[k] && threads[k]->mbox->taken()) invoked[k] = turns_;
+        if (threads[k]->mbox->has_result() && back_in_mailbox(*threads[k])) returned[k] = turns_;
+      }
+    };
     // Between turns: once the first op of the queued actor has returned, its second op is posted.
     std::optional<std::string> gone_late;
     auto feed = [&] {
+      watch();
       if (!queued || gone_late) return;
       if (auto r = threads[*queued_after]->mbox->take_result()) {
         threads[*queued_after]->pending.reset();
@@ -353,6 +415,7 @@ class Runner {
       }
     };
     if (Turn t = settle(feed); t != Turn::ok) return stopped(res, t, fmt::format("in a round of {} overlapping operations", ops.size()));
+    watch();
     if (gone_late) return round_gone(first, ops, res, *gone_late);
     ran = ops.size();
     if (queued) {  // its thread's first op never returned: the second did not run
@@ -375,6 +438,9 @@ class Runner {
       }
       in.ops.push_back(RoundOp{ops[k], std::move(r)});
     }
+    for (std::size_t a = 0; a < ops.size(); ++a)
+      for (std::size_t b = 0; b < ops.size(); ++b)
+        if (a != b && returned[a] && invoked[b] && *returned[a] < *invoked[b]) in.precedes.emplace_back(a, b);
     for (auto& [who, done] : collect_completions()) {
       in.returned.emplace(who, done.second);
       panicked |= done.second.kind == ImplResult::Kind::Fatal;
@@ -396,6 +462,7 @@ class Runner {
           if (in.ops[k].result) e.observed_bind = impl_bindings(ops[k], *in.ops[k].result, lwps_before, procs_before);
         }
         e.step = first + k;
+        if (k == 0) e.turns = take_turns(), e.round = ops.size() >= 2 ? ops.size() : 0;
         res.events.push_back(std::move(e));
         impl_seen_.outcome = impl_outcome(in.ops[k].result, sym_);
       }
@@ -407,6 +474,7 @@ class Runner {
       const RoundStep& s = j.steps[n];
       const StepResult mr = model_.apply(ops[s.index], s.choice);
       TraceEvent& e = record(res, first + n, ops[s.index], mr);
+      if (n == 0 && j.steps.size() >= 2) e.round = j.steps.size();
       bind(ops[s.index], mr, in.ops[s.index].result, newborns[s.index], e);
       if (auto seen = newp_seen_wrong(newborns[s.index], in.ops[s.index].result))
         return diverge(res, Rule::K1,
@@ -440,7 +508,49 @@ class Runner {
     e.op = op;
     e.outcome = to_trace(mr.outcome);
     for (const Completion& d : mr.completions) e.woke.push_back(TraceCompletion{d.actor, to_trace(d.outcome)});
+    e.turns = take_turns();
     return e;
+  }
+
+  // The scheduling decisions taken since the last event, for the next one (format 1.4).
+  std::vector<TraceTurn> take_turns() { return std::exchange(turns_log_, {}); }
+
+  // A thread as traces and scripted schedules name it: a kthread the model knows by its actor
+  // ("K2"), every other thread by the name it registered ("H0", "reaper", "kthread#1").
+  std::string thread_name(Sched::ThreadId tid, const std::string& registered) const {
+    for (const auto& [id, k] : kthreads_)
+      if (k->tid == tid) return actor_name(Actor::kthread(id));
+    // The impl names the threads it spawns ("kthread2 kt"): one word, as a trace turn needs.
+    std::string name = registered.empty() ? std::string("thread") : registered;
+    for (char& c : name)
+      if (c == ' ' || c == '\t' || c == '\n' || c == '>' || c == '~') c = '_';
+    return name;
+  }
+
+  // Where a turn left its thread, as a trace records it.
+  static std::string stop_text(const Sched::RunResult& r) {
+    const Sched::ThreadInfo& t = r.thread;
+    switch (r.stop) {
+      case Sched::Stop::exited: return "exit";
+      case Sched::Stop::watchdog: return "stuck";
+      case Sched::Stop::preempted: return fmt::format("{} {}", point_name(t.point), t.object);
+      case Sched::Stop::blocked: break;
+    }
+    if (t.object.ends_with(sync::mailbox_suffix)) return "return";
+    if (t.reason == Sched::Reason::mutex) return fmt::format("blocked {}", t.object);
+    if (t.reason == Sched::Reason::join) return fmt::format("join {}", t.object);
+    return fmt::format("wait {}", t.object);
+  }
+  static std::string_view point_name(Sched::Point p) {
+    switch (p) {
+      case Sched::Point::lock: return "lock";
+      case Sched::Point::unlock: return "unlock";
+      case Sched::Point::notify: return "notify";
+      case Sched::Point::spawn: return "spawn";
+      case Sched::Point::yield: return "yield";
+      case Sched::Point::none: break;
+    }
+    return "point";
   }
 
   // An actor of the round could not take its op, or its thread ended inside the call.
@@ -600,7 +710,12 @@ class Runner {
   Turn turn(Sched::ThreadId tid) {
     const std::chrono::milliseconds budget = turn_budget();
     if (budget.count() == 0) return Turn::out_of_time;
-    if (sched_->run(tid, budget).stop != Sched::Stop::watchdog) return Turn::ok;
+    ++turns_;
+    const Sched::RunResult r = sched_->run(tid, budget);
+    const std::string name = thread_name(tid, r.thread.name);
+    turns_log_.push_back(TraceTurn{false, name, stop_text(r)});
+    policy_->ran(name);
+    if (r.stop != Sched::Stop::watchdog) return Turn::ok;
     return budget < c_.watchdog ? Turn::out_of_time : Turn::watchdog;
   }
 
@@ -614,13 +729,20 @@ class Runner {
       if (between_turns) between_turns();
       std::vector<Sched::ThreadInfo> runnable, waiting;
       for (Sched::ThreadInfo& t : sched_->threads()) {
+        t.name = thread_name(t.id, t.name);
         if (t.state == Sched::State::runnable) runnable.push_back(std::move(t));
         else if (policy_->interleaves() && t.state == Sched::State::blocked && t.reason == Sched::Reason::cond &&
                  !t.object.ends_with(sync::mailbox_suffix))
           waiting.push_back(std::move(t));
       }
       if (!waiting.empty())
-        if (const std::optional<Sched::ThreadId> w = policy_->spurious(waiting); w && sched_->wake_spuriously(*w)) continue;
+        if (const std::optional<Sched::ThreadId> w = policy_->spurious(waiting); w && sched_->wake_spuriously(*w)) {
+          const auto it = std::find_if(waiting.begin(), waiting.end(), [&](const Sched::ThreadInfo& t) { return t.id == *w; });
+          const std::string name = it != waiting.end() ? it->name : std::to_string(*w);
+          turns_log_.push_back(TraceTurn{true, name, ""});
+          policy_->woke(name);
+          continue;
+        }
       if (runnable.empty()) return Turn::ok;
       std::sort(runnable.begin(), runnable.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
       if (Turn t = turn(policy_->next(runnable)); t != Turn::ok) return t;
@@ -653,6 +775,11 @@ class Runner {
   std::unique_ptr<SchedulePolicy> policy_;
   SplitMix round_rng_{c_.schedule.seed ^ 0x726f756e64ULL};  // round sizes, apart from the policy's own choices
   Turn start_ = Turn::ok;
+  std::string start_misfit_;  // a scripted schedule that did not fit the threads' start-up
+  static constexpr std::size_t kLookahead = 8;
+  std::vector<std::size_t> order_;  // position -> program step (seek_conflict); identity where absent
+  std::size_t turns_ = 0;
+  std::vector<TraceTurn> turns_log_;  // decisions not yet on an event  // scheduling turns run so far: the clock of a round's real-time order
   std::optional<Op> in_flight_;         // the op of the step being run
   // What the impl did in the step being run: its outcome, the blocked calls it returned from, and
   // its §7 observation when that differed from the model's.
@@ -693,6 +820,7 @@ LockstepResult run_lockstep(const std::vector<Op>& ops, const LockstepConfig& c)
 
 std::string LockstepResult::summary() const {
   const std::size_t steps = events.size();
+  if (!misfit.empty()) return fmt::format("stopped after {} steps: {}", steps, misfit);
   if (verdict == Verdict::Agree && cut_short) return fmt::format("cut short by the deadline after {} steps (no verdict)", steps);
   if (verdict == Verdict::Agree) return fmt::format("agree ({} steps)", steps);
   if (verdict == Verdict::Deadlock) return fmt::format("DEADLOCK at step {}", steps);

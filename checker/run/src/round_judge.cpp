@@ -58,6 +58,7 @@ Trial try_order(const Model& before, const ImplSymbols& symbols, const RoundInpu
   std::map<std::string, std::pair<Op, Outcome>> completed;  // by actor name: the calls the round's steps completed
   std::map<std::size_t, Outcome> own;                       // round op -> its outcome at its own step
   std::optional<std::size_t> fatal_at;
+  std::map<std::string, std::size_t> blocked_in_round;  // by actor name: its round op blocked in this order
   for (std::size_t idx : order) {
     const RoundOp& ro = in.ops[idx];
     Choice choice;
@@ -73,6 +74,15 @@ Trial try_order(const Model& before, const ImplSymbols& symbols, const RoundInpu
     bind_created(ro.op, mr, ro.result, m.state(), sym);
     for (const Completion& c : mr.completions) {
       const std::string who = to_string(c.actor);
+      // The round op this completes (the actor's call blocked in this order) cannot have returned
+      // before this one was invoked.
+      if (auto b = blocked_in_round.find(who); b != blocked_in_round.end()) {
+        for (const auto& [first, then] : in.precedes)
+          if (then == idx && first == b->second)
+            t.fail(c.outcome.rule, fmt::format("wake-up of {}", who), "woken by a call that began after it returned",
+                   "returned before the waking call began");
+        blocked_in_round.erase(b);
+      }
       Op blocked_op{c.actor, {}};
       for (const RoundOp& o : in.ops)
         if (to_string(o.op.actor) == who) blocked_op = o.op;
@@ -80,6 +90,7 @@ Trial try_order(const Model& before, const ImplSymbols& symbols, const RoundInpu
       completed.insert_or_assign(who, std::pair{blocked_op, c.outcome});
     }
     own[idx] = mr.outcome;
+    if (mr.outcome.kind == OutcomeKind::Blocked) blocked_in_round[to_string(ro.op.actor)] = idx;
     if (in.invariants) {
       std::vector<Violation> v = check_step(was, ro.op, mr, m.state());
       std::vector<Violation> vs = check_state(m.state());
@@ -160,11 +171,15 @@ RoundJudgement judge_round(const Model& before, const ImplSymbols& symbols, cons
   std::iota(order.begin(), order.end(), 0);
   std::optional<RoundJudgement> posting_order;  // the report when no order agrees
   std::size_t tried = 0;
-  // Two ops of one actor keep their program order: that actor ran them one after the other.
+  // Two ops of one actor keep their program order: that actor ran them one after the other. An op
+  // that returned before another was invoked keeps its place before it (real time).
   auto keeps_program_order = [&] {
     for (std::size_t a = 0; a < order.size(); ++a)
-      for (std::size_t b = a + 1; b < order.size(); ++b)
+      for (std::size_t b = a + 1; b < order.size(); ++b) {
         if (order[a] > order[b] && in.ops[order[a]].op.actor == in.ops[order[b]].op.actor) return false;
+        for (const auto& [first, then] : in.precedes)
+          if (order[a] == then && order[b] == first) return false;
+      }
     return true;
   };
   do {

@@ -13,6 +13,9 @@
 // Pids are the impl's own choices (the model checks each is allowed, R5). A FATAL ends the instance:
 // the order up to the FATAL step must agree and the impl must have panicked with the same id there;
 // what the other operations returned after the panic is not judged.
+// Orders that break real time are never tried: an operation that returned before another was
+// invoked takes effect first (the runner records when each call was taken from its mailbox and when
+// its result was posted, by scheduling turn).
 // Rounds are small (a few operations; one actor has two at most, which keep their program order),
 // so every order is tried: at most 4! = 24 model runs of a few steps each.
 #pragma once
@@ -40,6 +43,9 @@ struct RoundInput {
   std::map<std::string, model::Op> blocked_before;        // calls blocked before the round, by actor name
   std::map<std::string, ImplResult> returned;             // those of them the impl returned from in the round
   std::optional<Observation> observed;                    // the impl's §7 state after the round (none after a panic)
+  // Real-time order (SPEC §8): {a, b} when ops[a] had returned before ops[b] was invoked, so a's step
+  // comes before b's in every order, and b's step cannot be what completed a blocked a.
+  std::vector<std::pair<std::size_t, std::size_t>> precedes;
   int hosts = 3;
   bool invariants = true;                                 // also check §6 on the model's steps
 };

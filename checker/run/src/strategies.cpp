@@ -127,6 +127,66 @@ class Pos final : public SchedulePolicy {
   std::map<ThreadId, Event> events_;
 };
 
+// Follows a recorded schedule (Schedule::script): each decision names the thread to run or wake.
+// The cursor moves on every decision the run carries out (ran / woke), the runner's own included,
+// so it stays aligned with the recording. Strict: a decision that does not fit is a ScheduleMisfit;
+// lenient (shrinking): the thread that ran last goes on if it can, else the earliest runnable.
+class Scripted final : public SchedulePolicy {
+ public:
+  Scripted(std::vector<TraceTurn> script, bool strict, bool interleaves, std::string name)
+      : script_(std::move(script)), strict_(strict), interleaves_(interleaves), name_(std::move(name)) {}
+  std::string_view name() const override { return name_; }
+  bool interleaves() const override { return interleaves_; }
+
+  ThreadId next(const Infos& runnable) override {
+    if (!strict_)
+      while (pos_ < script_.size() && script_[pos_].wake) ++pos_;
+    if (pos_ >= script_.size()) return fallback(runnable);
+    const TraceTurn& want = script_[pos_];
+    if (want.wake) misfit(fmt::format("it wakes {} spuriously, but no thread waits to be woken there", want.thread), runnable);
+    for (const auto& t : runnable)
+      if (t.name == want.thread) return t.id;
+    if (strict_) misfit(fmt::format("it runs {}, which is not runnable there", want.thread), runnable);
+    return fallback(runnable);
+  }
+  std::optional<ThreadId> spurious(const Infos& waiting) override {
+    if (pos_ >= script_.size() || !script_[pos_].wake) return std::nullopt;
+    for (const auto& t : waiting)
+      if (t.name == script_[pos_].thread) return t.id;
+    if (strict_) misfit(fmt::format("it wakes {} spuriously, but {} is not waiting on a condition there", script_[pos_].thread, script_[pos_].thread), waiting);
+    return std::nullopt;
+  }
+  void ran(const std::string& thread) override { carried_out(false, thread); }
+  void woke(const std::string& thread) override { carried_out(true, thread); }
+
+ private:
+  void carried_out(bool wake, const std::string& thread) {
+    if (pos_ < script_.size() && strict_ && (script_[pos_].wake != wake || script_[pos_].thread != thread))
+      throw ScheduleMisfit(fmt::format("the recorded schedule does not fit this run: decision {} is \"{}\", but the run {} {}", pos_,
+                                       to_string(script_[pos_]), wake ? "woke" : "ran", thread));
+    ++pos_;
+    if (!wake) last_ = thread;
+  }
+  ThreadId fallback(const Infos& runnable) const {
+    for (const auto& t : runnable)
+      if (t.name == last_) return t.id;
+    return runnable.front().id;
+  }
+  [[noreturn]] void misfit(const std::string& why, const Infos& threads) const {
+    std::string names;
+    for (const auto& t : threads) names += (names.empty() ? "" : ", ") + t.name;
+    throw ScheduleMisfit(fmt::format("the recorded schedule does not fit this run: decision {} (\"{}\"): {} (threads there: {})", pos_,
+                                     to_string(script_[pos_]), why, names.empty() ? "none" : names));
+  }
+
+  std::vector<TraceTurn> script_;
+  bool strict_;
+  bool interleaves_;
+  std::string name_;
+  std::size_t pos_ = 0;
+  std::string last_;
+};
+
 // The portfolio's rotation, one per program index.
 constexpr std::array<Strategy, 4> kPortfolio{{{Strategy::Kind::Random, 3}, {Strategy::Kind::Pos, 3},
                                               {Strategy::Kind::Pct, 2}, {Strategy::Kind::Pct, 3}}};
@@ -173,6 +233,8 @@ Strategy effective(const Schedule& s) {
 
 std::unique_ptr<SchedulePolicy> make_policy(const Schedule& s) {
   const Strategy st = effective(s);
+  if (!s.script.empty())
+    return std::make_unique<Scripted>(s.script, s.strict, st.kind != Strategy::Kind::Op, "scripted " + to_string(st));
   switch (st.kind) {
     case Strategy::Kind::Random: return std::make_unique<RandomWalk>(s.seed);
     case Strategy::Kind::Pct: return std::make_unique<Pct>(s.seed, st.depth, s.expected_choices);

@@ -116,7 +116,16 @@ ReplayReport replay_trace(const Trace& t, const impl::FaultSet& faults, std::chr
     }
     c.schedule.strategy = *st;
     c.schedule.seed = t.header.schedule->seed;
+    // Format 1.4 traces carry every decision: the replay follows them, and on the recording impl a
+    // decision that no longer fits is reported, never silently replaced. On another impl the same
+    // decisions may not all make sense; there the thread that ran last goes on instead.
+    for (const TraceEvent& e : t.events) c.schedule.script.insert(c.schedule.script.end(), e.turns.begin(), e.turns.end());
+    c.schedule.strict = faults == recorded;
     rep.result = run_lockstep(p, c);
+    if (!rep.result.misfit.empty()) {
+      rep.mismatch = TraceMismatch{rep.result.events.size(), std::nullopt, rep.result.misfit};
+      return rep;
+    }
   } else {
     rep.result = run_lockstep(trace_ops(t.events), c);
   }

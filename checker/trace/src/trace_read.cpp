@@ -661,6 +661,21 @@ std::optional<TraceEvent> TraceReader::next() {
       f.fail(fmt::format("\"after[{}]\": each step at most once, found step {} again (it is after[{}] already)", repeat->first,
                          e.after[repeat->first], repeat->second));
   }
+  // Format 1.4: the scheduling decisions of the event's step (or round).
+  if (f.opt("round")) {
+    e.round = static_cast<std::size_t>(f.integer("round", 2, 1 << 20));
+  }
+  if (const json* t = f.array_or_null("turns")) {
+    e.turns.reserve(t->size());
+    for (std::size_t i = 0; i < t->size(); ++i) {
+      const std::string key = fmt::format("turns[{}]", i);
+      const json& v = (*t)[i];
+      if (!v.is_string()) f.bad(key, "a scheduling decision as text (\"H0 > lock proctable\" or \"~ K2\")", v);
+      std::optional<TraceTurn> turn = parse_turn(v.get<std::string>());
+      if (!turn) f.bad(key, "a scheduling decision: \"THREAD > STOP\" (a thread ran until STOP) or \"~ THREAD\" (woken spuriously)", v);
+      e.turns.push_back(std::move(*turn));
+    }
+  }
   ++events_;
   return e;
 }

@@ -126,6 +126,12 @@ std::string event_line_with(const TraceEvent& e, SymbolSpace& cur) {
   if (e.observed_state) j["observed_state"] = observation_json(*e.observed_state);
   if (e.observed_bind) j["observed_bind"] = bindings_json(*e.observed_bind);  // format 1.3
   if (!e.after.empty()) j["after"] = e.after;  // format 1.2
+  if (e.round >= 2) j["round"] = e.round;        // format 1.4
+  if (!e.turns.empty()) {
+    ojson t = ojson::array();
+    for (const TraceTurn& x : e.turns) t.push_back(to_string(x));
+    j["turns"] = std::move(t);
+  }
   return j.dump();
 }
 

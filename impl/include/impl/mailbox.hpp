@@ -55,6 +55,16 @@ class Mailbox {
     result_.reset();
     return r;
   }
+  // The server has taken the posted command (it is running it, or has run it): the call was invoked.
+  bool taken() {
+    std::unique_lock lk(m_);
+    return !has_cmd_;
+  }
+  // A result is waiting to be taken: the call has returned.
+  bool has_result() {
+    std::unique_lock lk(m_);
+    return result_.has_value();
+  }
   // No command posted or running.
   bool idle() {
     std::unique_lock lk(m_);

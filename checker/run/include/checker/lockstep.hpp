@@ -63,6 +63,9 @@ struct LockstepResult {
   // On a run that otherwise agreed this is a DEADLOCK verdict (the impl kept a thread nobody can end).
   std::string abandoned;
   Coverage coverage;
+  // A strict scripted schedule (a trace's recorded decisions) that did not fit the run: which
+  // decision and why. The run stopped there without a verdict of its own (cut_short is set).
+  std::string misfit;
   Schedule schedule;  // how the run interleaved its threads (a trace records it to replay the run)
   std::uint64_t steps_run() const { return events.size(); }
   // One line: "agree (N steps)" or "DIVERGE at step k [rule]: what: expected X, observed Y".

@@ -19,6 +19,7 @@
 // predicate is a bug the checker must show).
 #pragma once
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -46,6 +47,11 @@ class SchedulePolicy {
   // Ticks to advance virtual time by on the policy's own initiative when nothing is runnable, or
   // nullopt to leave time to the program's tick steps.
   virtual std::optional<impl::sync::Ticks> advance_time() { return std::nullopt; }
+  // Every decision the run carried out, in order, whoever made it (the runner also runs a thread
+  // itself, e.g. the one it just posted an op to): a thread ran a turn, or was woken spuriously.
+  // Named as traces name threads (checker/trace.hpp TraceTurn). A scripted schedule follows these.
+  virtual void ran(const std::string& thread) { (void)thread; }
+  virtual void woke(const std::string& thread) { (void)thread; }
 };
 
 // Today's lockstep: control passes between threads only at operation boundaries and blocking

@@ -3,11 +3,14 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
+#include <vector>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "checker/schedule_policy.hpp"
+#include "checker/trace.hpp"
 
 namespace lockstep::checker {
 
@@ -29,7 +32,18 @@ struct Schedule {
   // PCT spreads its change points over this many scheduling choices; 0: about 8 per operation of
   // the program being run (so a trace's program and seed alone give the same change points).
   std::uint32_t expected_choices = 0;
+  // A recorded schedule to follow decision by decision (a trace's turns, or a shrunk one); empty:
+  // the strategy decides. The strategy and seed still form the same rounds.
+  std::vector<TraceTurn> script;
+  // A decision that no longer fits (it names a thread that cannot run there) is an error, thrown as
+  // ScheduleMisfit; otherwise the run goes on with the thread that ran last, else the earliest.
+  bool strict = false;
   friend bool operator==(const Schedule&, const Schedule&) = default;
+};
+
+// A scripted schedule that does not fit the run it drives: which decision, and why.
+struct ScheduleMisfit : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 // The strategy a schedule really runs: a portfolio's pick for its program, else itself.

@@ -23,7 +23,7 @@ inline constexpr int kTraceMajor = 1;
 // 1.1: observed, observed_woke, observed_state. 1.2: header `order`, event `after` (partial-order histories).
 // 1.3: event `observed_bind` (the impl's bindings where they differ), outcome `lwp_unnamed`; header
 //      `schedule` (how the recording run interleaved threads).
-inline constexpr int kTraceMinor = 3;
+inline constexpr int kTraceMinor = 4;
 
 // The verdict of a lockstep run, as a trace records it.
 enum class Verdict : std::uint8_t { Agree, Diverge, Deadlock };
@@ -106,6 +106,24 @@ struct TraceCompletion {
   friend bool operator==(const TraceCompletion&, const TraceCompletion&) = default;
 };
 
+// Format 1.4: one scheduling decision of the controlled scheduler. A thread ran until it stopped
+// (`stop`: "lock proctable", "wait kt.ack", "return", "exit", ...), or, with `wake`, a thread
+// waiting on a condition was woken spuriously. Threads are named as the run names them: "H0",
+// "reaper", "K2" (a kthread the model knows), "kthread#1" (one it does not know yet).
+struct TraceTurn {
+  bool wake = false;
+  std::string thread;
+  std::string stop;  // empty for a wake
+  friend bool operator==(const TraceTurn&, const TraceTurn&) = default;
+};
+std::string to_string(const TraceTurn& t);               // "H0 > lock proctable", "~ K2"
+std::optional<TraceTurn> parse_turn(std::string_view text);  // to_string's form; nullopt if malformed
+// A preemption: a thread stopped at a scheduling point inside an operation (it could have run on)
+// and another thread ran next.
+bool preempted_at(const TraceTurn& t);
+std::size_t count_preemptions(const std::vector<TraceTurn>& turns);
+std::size_t count_switches(const std::vector<TraceTurn>& turns);
+
 struct TraceEvent {
   std::size_t step = 0;
   model::Op op;
@@ -124,6 +142,11 @@ struct TraceEvent {
   // Format 1.2: extra happens-before edges, e.g. real time order from a stress run. This event began
   // after each of these events (by step) ended; each is less than `step`, none twice.
   std::vector<std::size_t> after;
+  // Format 1.4: the scheduling decisions taken while this event's step ran, in order. A round of
+  // overlapping operations keeps all of its decisions on its first event (in file order), whose
+  // `round` says how many events the round has (>= 2); 0 on every other event.
+  std::vector<TraceTurn> turns;
+  std::size_t round = 0;
   friend bool operator==(const TraceEvent&, const TraceEvent&) = default;
 };
 

@@ -1,0 +1,32 @@
+// Which operations can race: the objects an op touches in a state, and whether two ops of different
+// actors touch a common one. The runner uses it to put conflicting operations in one round (a race
+// needs its operations in flight together; two ops on unrelated objects commute, so overlapping them
+// finds nothing), the way POS and SURW spend their choices on racing events.
+//
+// The objects are processes (a kthread is one) and one pseudo-object, the process table, which every
+// op that allocates or frees a pid touches. An op touches:
+//   - its actor's context: a host's current process, that process's parent and children (a release
+//     of the last lwp frees it and reparents its children; getppid reads the parent), and the other
+//     processes that share its fd table (fd ops race across a shared table); a kthread's own process;
+//   - every process its arguments name (a proc handle, an lwp's process, a pid);
+//   - the process table, when it creates or may free a process.
+// Processes 0 and 1 (the kernel and init) are in nearly every op's context, so sharing only them is
+// not a conflict: that would make every pair conflict and the focus would be lost.
+#pragma once
+#include <vector>
+
+#include "model/op.hpp"
+#include "model/state.hpp"
+
+namespace lockstep::checker {
+
+// The process table as an object (never a real ProcId: ids are indexes into State::procs).
+inline constexpr model::ProcId kProcTableObject = static_cast<model::ProcId>(-2);
+
+// What `op` touches in state `s`, sorted, without duplicates, processes 0 and 1 left out.
+std::vector<model::ProcId> touched_objects(const model::Op& op, const model::State& s);
+
+// Two ops of different actors that touch a common object in `s`.
+bool conflicts(const model::Op& a, const model::Op& b, const model::State& s);
+
+}  // namespace lockstep::checker

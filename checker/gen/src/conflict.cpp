@@ -1,0 +1,62 @@
+#include "checker/conflict.hpp"
+
+#include <algorithm>
+#include <type_traits>
+
+#include "model/op_traits.hpp"
+
+namespace lockstep::checker {
+
+using namespace lockstep::model;
+
+namespace {
+
+void add_context(ProcId p, const State& s, std::vector<ProcId>& out) {
+  const Process* proc = s.proc(p);
+  if (proc == nullptr) return;
+  out.push_back(p);
+  if (const Process* parent = s.by_pid(proc->ppid)) out.push_back(static_cast<ProcId>(parent - s.procs.data()));
+  for (ProcId q = 0; q < s.procs.size(); ++q) {
+    const Process& other = s.procs[q];
+    if (other.freed || q == p) continue;
+    if (other.ppid == proc->pid || other.fdtable == proc->fdtable) out.push_back(q);
+  }
+}
+
+}  // namespace
+
+std::vector<ProcId> touched_objects(const Op& op, const State& s) {
+  std::vector<ProcId> out;
+  switch (op.actor.kind) {
+    case Actor::Kind::Host: add_context(s.current_proc(static_cast<HostId>(op.actor.index)), s, out); break;
+    case Actor::Kind::Kthread: out.push_back(static_cast<ProcId>(op.actor.index)); break;
+    default: break;
+  }
+  for_each_arg(op.body, [&](const ArgTraits& a, const auto& v) {
+    using V = std::decay_t<decltype(v)>;
+    if constexpr (std::is_integral_v<V>) {
+      if (a.kind == ArgKind::ProcSym && static_cast<std::size_t>(v) < s.procs.size()) out.push_back(static_cast<ProcId>(v));
+      if (a.kind == ArgKind::LwpSym && static_cast<std::size_t>(v) < s.lwps.size()) out.push_back(s.lwps[static_cast<std::size_t>(v)].proc);
+      if (a.kind == ArgKind::Pid)
+        if (const Process* p = s.by_pid(static_cast<Pid>(v))) out.push_back(static_cast<ProcId>(p - s.procs.data()));
+    }
+  });
+  const OpTraits& t = traits(op.body);
+  if (t.creates == Creates::ProcessAndLwp || t.creates == Creates::Kthread || std::holds_alternative<op::Release>(op.body) ||
+      std::holds_alternative<op::Reap>(op.body))
+    out.push_back(kProcTableObject);
+  std::erase_if(out, [](ProcId p) { return p == 0 || p == 1; });
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+bool conflicts(const Op& a, const Op& b, const State& s) {
+  if (a.actor == b.actor) return false;
+  const std::vector<ProcId> x = touched_objects(a, s), y = touched_objects(b, s);
+  std::vector<ProcId> common;
+  std::set_intersection(x.begin(), x.end(), y.begin(), y.end(), std::back_inserter(common));
+  return !common.empty();
+}
+
+}  // namespace lockstep::checker
