@@ -159,6 +159,7 @@ bool ControlledBackend::preempts_at(Point p, const Rec& r) const {
 void ControlledBackend::preempt_locked(std::unique_lock<std::mutex>& lk, Rec* r, Point p, const std::string& object) {
   LOCKSTEP_ASSERT_GUARDS(lk, m_);
   if (free_ || r->external || running_ != r || !preempts_at(p, *r)) return;
+  if (!opts_.quiet_suffix.empty() && object.ends_with(opts_.quiet_suffix)) return;
   r->state = State::runnable;
   r->reason = Reason::preempted;
   r->point = p;

@@ -80,7 +80,92 @@ void shrink(rc::Shrinkable<Program> failing, Counterexample& cex, const Lockstep
   }
 }
 
+// The same failure, for schedule shrinking: the verdict and, for a divergence, its rule.
+bool same_rule(const LockstepResult& a, const LockstepResult& b) {
+  if (a.verdict != b.verdict) return false;
+  return a.verdict != Verdict::Diverge || (a.divergence && b.divergence && a.divergence->rule == b.divergence->rule);
+}
+
+// How simple a schedule is: fewer preemptions first, then fewer context switches.
+std::pair<std::size_t, std::size_t> schedule_cost(const std::vector<TraceTurn>& turns) {
+  return {count_preemptions(turns), count_switches(turns)};
+}
+
+// The candidates one step simpler than `turns`, one per context switch (latest first, where a
+// late change disturbs least): after a preemption the preempted thread runs on instead; after a
+// thread stopped for good (blocked, returned, exited) the default thread (the earliest runnable)
+// runs instead of the recorded one.
+std::vector<std::vector<TraceTurn>> simpler_schedules(const std::vector<TraceTurn>& turns) {
+  std::vector<std::vector<TraceTurn>> out;
+  std::optional<std::size_t> last;
+  std::vector<std::pair<std::size_t, std::size_t>> switches;  // (turn before, turn after)
+  for (std::size_t i = 0; i < turns.size(); ++i) {
+    if (turns[i].wake) continue;
+    if (last && turns[*last].thread != turns[i].thread) switches.emplace_back(*last, i);
+    last = i;
+  }
+  for (auto it = switches.rbegin(); it != switches.rend(); ++it) {
+    std::vector<TraceTurn> cand = turns;
+    // A name no thread has: the lenient script falls back to the thread that ran last, if it can
+    // run, else the earliest runnable.
+    cand[it->second].thread = preempted_at(turns[it->first]) ? turns[it->first].thread : std::string("-");
+    out.push_back(std::move(cand));
+  }
+  return out;
+}
+
+// Schedule shrinking: with the program fixed, replay its recorded decisions leniently with one
+// context switch taken out, and keep a candidate that fails the same way (same verdict and rule)
+// with fewer preemptions, or as many and fewer switches. The accepted run's own decisions are the
+// next starting point. The final schedule is re-run strictly: a different outcome is
+// nondeterminism.
+void shrink_schedule(Counterexample& cex, const LockstepConfig& lc, const std::function<void(const CampaignProgress&)>& progress) {
+  std::vector<TraceTurn> turns = recorded_turns(cex.shrunk_result);
+  std::tie(cex.preemptions_before, cex.switches_before) = schedule_cost(turns);
+  std::tie(cex.preemptions_after, cex.switches_after) = schedule_cost(turns);
+  LockstepConfig l = lc;
+  l.schedule = cex.schedule;
+  l.schedule.strict = false;
+  bool improved = true;
+  while (improved && !cex.shrink_budget_exhausted) {
+    improved = false;
+    for (std::vector<TraceTurn>& cand : simpler_schedules(turns)) {
+      if (Clock::now() >= *lc.deadline) {
+        cex.shrink_budget_exhausted = true;
+        break;
+      }
+      l.schedule.script = std::move(cand);
+      LockstepResult r = run_lockstep(cex.shrunk, l);
+      ++cex.schedule_runs;
+      if (progress) progress(CampaignProgress{cex.shrink_runs + cex.schedule_runs, 0, true});
+      if (r.cut_short) {
+        cex.shrink_budget_exhausted = true;
+        break;
+      }
+      std::vector<TraceTurn> got = recorded_turns(r);
+      if (!same_rule(r, cex.shrunk_result) || schedule_cost(got) >= schedule_cost(turns)) continue;
+      turns = std::move(got);
+      cex.shrunk_result = std::move(r);
+      improved = true;
+      break;
+    }
+  }
+  std::tie(cex.preemptions_after, cex.switches_after) = schedule_cost(turns);
+  cex.schedule.script = turns;
+  cex.schedule.strict = true;
+  l.schedule = cex.schedule;
+  LockstepResult again = run_lockstep(cex.shrunk, l);
+  if (!again.cut_short && again.summary() != cex.shrunk_result.summary() && !cex.nondeterminism)
+    cex.nondeterminism = fmt::format("the shrunk schedule gave \"{}\" and then \"{}\"", cex.shrunk_result.summary(), again.summary());
+}
+
 }  // namespace
+
+std::vector<TraceTurn> recorded_turns(const LockstepResult& r) {
+  std::vector<TraceTurn> out;
+  for (const TraceEvent& e : r.events) out.insert(out.end(), e.turns.begin(), e.turns.end());
+  return out;
+}
 
 // The bound on a campaign's wall-clock time: no program starts after the time budget, and one in
 // flight then is cut one watchdog period later (time for it to show a DEADLOCK). Shrinking, with the
@@ -142,9 +227,10 @@ CampaignReport run_campaign(const CampaignConfig& c, const std::function<void(co
     LockstepResult again = run_lockstep(cex.original, shrinking);
     if (!again.cut_short && again.summary() != cex.original_result.summary())
       cex.nondeterminism = fmt::format("the same program gave \"{}\" and then \"{}\"", cex.original_result.summary(), again.summary());
-    if (c.shrink && !cex.nondeterminism)
+    if (c.shrink && !cex.nondeterminism) {
       shrink(rc::shrinkable::shrinkRecur(cex.original, &shrink_program), cex, shrinking, progress);
-    else {
+      if (effective(cex.schedule) != Strategy{} && !cex.nondeterminism) shrink_schedule(cex, shrinking, progress);
+    } else {
       cex.shrunk = cex.original;
       cex.shrunk_result = cex.original_result;
     }

@@ -41,6 +41,8 @@ std::unique_ptr<Instance> make_instance(const LockstepConfig& c) {
   Sched::Options options{false, c.watchdog};
   // A strategy that interleaves stops threads inside operations, at every sync point.
   if (effective(c.schedule).kind != Strategy::Kind::Op) options.preempt = Sched::Preempt::every_sync_point;
+  // The op threads' mailboxes are the checker's, not the kernel's: no switch points there.
+  options.quiet_suffix = std::string(impl::sync::mailbox_suffix);
   inst->sched = std::make_shared<Sched>(options);
   impl::KernelConfig kc;
   kc.maxproc = c.program.maxproc;

@@ -95,6 +95,7 @@ class Runner {
           std::optional<Op> op = at_position(at, model_.state(), i);
           if (!op) break;
           const std::vector<Op> ops = form_round(*op, i, at, max_steps);
+          policy_->round_begins(ops.size());
           std::size_t ran = 1;
           if (ops.size() == 1 ? !step(i, *op, res) : !round(i, ops, res, ran)) break;
           i += ran;

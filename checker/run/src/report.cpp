@@ -24,11 +24,16 @@ std::string campaign_summary(const CampaignReport& r, const CampaignConfig& c) {
                      "steps ({} candidates tried, {} accepted)\n",
                      f.program_index, c.seed, f.program_seed, f.seconds_to_first_failure, f.original_result.events.size(),
                      f.shrunk_result.events.size(), f.shrink_runs, f.shrinks_accepted);
+  if (f.schedule_runs > 0)
+    out += fmt::format("schedule shrunk: {} preemptions -> {}, {} context switches -> {} ({} schedules tried)\n", f.preemptions_before,
+                       f.preemptions_after, f.switches_before, f.switches_after, f.schedule_runs);
   if (f.shrink_budget_exhausted) out += "shrinking stopped at its time budget (--shrink-budget): the program may shrink further\n";
   if (f.nondeterminism) out += fmt::format("NONDETERMINISM in the impl: {}\n", *f.nondeterminism);
   out += "\nshrunk counterexample:\n" + listing(f.shrunk_result);
   out += fmt::format("\nreproduce:\n  {}\nthe original program (any machine, any shard count):\n  {}\n", reproduce_command(f.shrunk, c, f.schedule),
                      program_command(f.program_index, c));
+  if (!f.schedule.script.empty())
+    out += "the shrunk interleaving, decision by decision, is in the shrunk trace: lockstep replay TRACE (with the same --fault)\n";
   return out;
 }
 

@@ -42,14 +42,23 @@ class RandomWalk final : public SchedulePolicy {
 // PCT: the runnable thread of highest priority runs. Threads draw distinct random priorities (all
 // >= depth) when first seen; at each of depth - 1 change points, chosen uniformly among the first
 // `expected` choices, the thread about to run drops to priority depth - 1 - j, below every other.
+//
+// Per round: the runner's rounds are separated by quiescent points, so each is a concurrent test of
+// its own, and PCT starts afresh at each (fresh priorities, change points among the round's own
+// expected choices). The bound then holds per round with k the round's length (tens of choices)
+// instead of the whole program's (hundreds): 1/(n k^(d-1)) for a bug inside one round.
 class Pct final : public SchedulePolicy {
  public:
   Pct(std::uint64_t seed, int depth, std::uint32_t expected) : rng_(seed), depth_(depth), name_(fmt::format("pct:{}", depth)) {
-    for (int j = 1; j < depth; ++j) change_points_.push_back(1 + rng_.below(std::max<std::uint32_t>(expected, 1)));
-    std::sort(change_points_.begin(), change_points_.end());
+    draw_change_points(expected);
   }
   std::string_view name() const override { return name_; }
   bool interleaves() const override { return true; }
+  void round_begins(std::size_t ops) override {
+    prio_.clear();
+    choices_ = 0;
+    draw_change_points(static_cast<std::uint32_t>(std::max<std::size_t>(ops, 1)) * kChoicesPerRoundOp);
+  }
 
   ThreadId next(const Infos& runnable) override {
     ++choices_;
@@ -67,6 +76,12 @@ class Pct final : public SchedulePolicy {
   }
 
  private:
+  void draw_change_points(std::uint32_t expected) {
+    change_points_.clear();
+    next_change_ = 0;
+    for (int j = 1; j < depth_; ++j) change_points_.push_back(1 + rng_.below(std::max<std::uint32_t>(expected, 1)));
+    std::sort(change_points_.begin(), change_points_.end());
+  }
   ThreadId highest(const Infos& runnable) {
     ThreadId best = runnable.front().id;
     std::int64_t best_prio = priority(best);

@@ -44,7 +44,16 @@ struct Counterexample {
   bool shrink_budget_exhausted = false;
   std::optional<std::string> nondeterminism;  // set when a re-run gave another outcome
   double seconds_to_first_failure = 0;
+  // Schedule shrinking (interleaving strategies): the shrunk program's preemptions and context
+  // switches before and after. The shrunk schedule is `schedule.script`, the decisions of
+  // shrunk_result's run, which its trace records and `lockstep replay` follows.
+  std::size_t preemptions_before = 0, preemptions_after = 0;
+  std::size_t switches_before = 0, switches_after = 0;
+  std::uint64_t schedule_runs = 0;  // candidate schedules tried
 };
+
+// Every scheduling decision a run recorded, in order (its events' turns).
+std::vector<TraceTurn> recorded_turns(const LockstepResult& r);
 
 // One program a campaign ran (the JUnit test cases, the shard union test).
 struct ProgramRecord {

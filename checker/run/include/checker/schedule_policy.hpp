@@ -18,6 +18,7 @@
 // wake a condition waiter spuriously (the sync layer allows it; a caller that does not loop on its
 // predicate is a bug the checker must show).
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +48,12 @@ class SchedulePolicy {
   // Ticks to advance virtual time by on the policy's own initiative when nothing is runnable, or
   // nullopt to leave time to the program's tick steps.
   virtual std::optional<impl::sync::Ticks> advance_time() { return std::nullopt; }
+  // A round of `ops` overlapping operations (1: a single step) is about to be posted. Between
+  // rounds every thread is idle or blocked (a quiescent point), so each round is a small concurrent
+  // test of its own; a strategy whose guarantee depends on the run's length (PCT) starts afresh
+  // here, with a horizon of about kChoicesPerRoundOp choices per op.
+  virtual void round_begins(std::size_t ops) { (void)ops; }
+  static constexpr std::uint32_t kChoicesPerRoundOp = 12;
   // Every decision the run carried out, in order, whoever made it (the runner also runs a thread
   // itself, e.g. the one it just posted an op to): a thread ran a turn, or was woken spuriously.
   // Named as traces name threads (checker/trace.hpp TraceTurn). A scripted schedule follows these.
