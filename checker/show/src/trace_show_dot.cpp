@@ -84,6 +84,47 @@ class Builder {
   Graph g_;
 };
 
+std::string html(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '&') out += "&amp;";
+    else if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else if (c == '"') out += "&quot;";
+    else out += c;
+  }
+  return out;
+}
+
+// The interleaving table (show_interleaving_text's layout) as one HTML-like label: a column per
+// thread, a row per turn, a preemption in red and a switch at a blocking point in grey.
+std::string interleaving_cluster(const Interleaving& il) {
+  std::string t = "<<TABLE BORDER=\"0\" CELLBORDER=\"1\" CELLSPACING=\"0\" CELLPADDING=\"3\"><TR>";
+  for (const std::string& lane : il.lanes) t += "<TD BGCOLOR=\"#dbe9f6\"><B>" + html(lane) + "</B></TD>";
+  t += "</TR>";
+  for (const InterleavingRow& r : il.rows) {
+    t += "<TR>";
+    for (std::size_t l = 0; l < il.lanes.size(); ++l) {
+      if (l != r.lane) {
+        t += "<TD></TD>";
+        continue;
+      }
+      const bool starts = r.text.rfind("> ", 0) == 0;
+      std::string text = html(r.text);
+      if (starts) text = "<B>" + text + "</B>";
+      if (r.after == InterleavingRow::Switch::Preempted) text += " <FONT COLOR=\"#c62828\">&#8631; switch</FONT>";
+      if (r.after == InterleavingRow::Switch::Blocked) text += " <FONT COLOR=\"#777777\">&#8594; switch</FONT>";
+      t += "<TD ALIGN=\"LEFT\"" + std::string(r.after == InterleavingRow::Switch::Preempted ? " BGCOLOR=\"#fdecea\"" : "") + ">" + text + "</TD>";
+    }
+    t += "</TR>";
+  }
+  t += "</TABLE>>";
+  const std::string label = fmt::format("interleaving of steps {}..{} as scheduled ({} preemptions, {} context switches)", il.first_step,
+                                        il.first_step + std::max<std::size_t>(il.steps, 1) - 1, il.preemptions, il.switches);
+  return "subgraph cluster_interleaving {\nlabel=" + quote(label) + "; color=\"#999999\";\ninterleaving [shape=plaintext, fontsize=10, label=" + t +
+         "];\n}\n";
+}
+
 }  // namespace
 
 std::string show_dot(const Timeline& tl) {
@@ -224,6 +265,7 @@ std::string show_dot(const Timeline& tl) {
 
   const std::string title = tl.title;
   const std::size_t tree_step = tl.tree_step;
+  const std::optional<Interleaving>& interleaving = tl.interleaving;
   auto graph_writer = [&](std::ostream& os) {
     os << "graph [fontname=\"Helvetica\", labelloc=t, label=" << quote(title) << ", nodesep=0.25, ranksep=0.3, newrank=true];\n";
     os << "node [fontname=\"Helvetica\"];\n";
@@ -238,6 +280,7 @@ std::string show_dot(const Timeline& tl) {
     os << "subgraph cluster_tree {\nlabel=" << quote(fmt::format("process tree after step {} (lwps, fd tables)", tree_step)) << "; color=\"#999999\";\n";
     for (Vertex v : tree) os << v << ";\n";
     os << "}\n";
+    if (interleaving) os << interleaving_cluster(*interleaving);
   };
   std::ostringstream out;
   const Graph& g = b.graph();

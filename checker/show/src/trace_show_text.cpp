@@ -76,6 +76,7 @@ std::string show_text(const Timeline& tl) {
     out += "\n";
   }
   if (tl.divergence) out += "\n>>> " + *tl.divergence + "\n";
+  if (tl.interleaving) out += "\n" + show_interleaving_text(*tl.interleaving);
 
   const Observation& o = tl.tree;
   out += fmt::format("\nprocess tree after step {} (the model's state; nprocs {}):\n", tl.tree_step, o.nprocs);

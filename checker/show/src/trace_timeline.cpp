@@ -141,6 +141,7 @@ Timeline build_timeline(const Trace& t, const std::string& file, const ShowOptio
   }
   tl.title = fmt::format("{}: {} events{}{}", file, n, t.header.faults.empty() ? ", correct impl" : ", fault " + t.header.faults.front(),
                          tl.first > 0 ? fmt::format(" (steps 0..{} not shown)", tl.first - 1) : "");
+  tl.interleaving = build_interleaving(t);
   return tl;
 }
 

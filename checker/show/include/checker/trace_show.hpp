@@ -25,6 +25,24 @@ struct LaneCell {
   bool diverged = false;  // the divergence the trace records is at this cell
 };
 
+// The interleaving of the trace's last round (or step) as its recorded scheduling decisions show it
+// (format 1.4 turns), for a per-thread table in the style of Lincheck: one column per thread, one
+// row per turn, each operation's start and return, and the switch points marked.
+struct InterleavingRow {
+  std::size_t lane = 0;
+  std::string text;        // "> kthread_resume(proc#2)" (the op starts), "lock proc2.lock", "return -> 0"
+  enum class Switch : std::uint8_t { None, Preempted, Blocked } after = Switch::None;  // another thread runs next
+};
+struct Interleaving {
+  std::size_t first_step = 0, steps = 0;   // the events of the round: first_step .. first_step + steps - 1
+  std::vector<std::string> lanes;          // threads in order of first appearance
+  std::vector<InterleavingRow> rows;
+  std::size_t preemptions = 0, switches = 0;
+};
+// The last round's interleaving; nullopt when the trace records no scheduling decisions (before 1.4).
+std::optional<Interleaving> build_interleaving(const Trace& t);
+std::string show_interleaving_text(const Interleaving& il);
+
 struct Timeline {
   std::vector<std::string> lanes;          // "H0", "H1", "K2", "clock", "reaper" in that order
   std::size_t first = 0;                   // the first step shown
@@ -34,6 +52,7 @@ struct Timeline {
   std::string title;
   Observation tree;                        // the §7 observation after the last step shown
   std::size_t tree_step = 0;
+  std::optional<Interleaving> interleaving;  // of the last round, when the trace has its decisions
 };
 
 // A lane's text for an op, from its traits row: "kthread_suspend(proc#2, 1)", "lwproc_rfork(RUMP_RFFDG)".
