@@ -11,15 +11,26 @@ using namespace lockstep::model;
 
 namespace {
 
-void add_context(ProcId p, const State& s, std::vector<ProcId>& out) {
+bool fd_op(const OpBody& b) {
+  return std::holds_alternative<op::Open>(b) || std::holds_alternative<op::Write>(b) || std::holds_alternative<op::Fstat>(b) ||
+         std::holds_alternative<op::Close>(b) || std::holds_alternative<op::Dup>(b) || std::holds_alternative<op::Rfork>(b);
+}
+
+// A host op's context: its current process, and what the op reaches through it: the parent for
+// getppid, the children for a release (the last lwp's release reparents them), the processes
+// sharing the fd table for an fd op (and rfork, which copies or shares the table).
+void add_context(ProcId p, const OpBody& b, const State& s, std::vector<ProcId>& out) {
   const Process* proc = s.proc(p);
   if (proc == nullptr) return;
   out.push_back(p);
-  if (const Process* parent = s.by_pid(proc->ppid)) out.push_back(static_cast<ProcId>(parent - s.procs.data()));
+  if (std::holds_alternative<op::Getppid>(b))
+    if (const Process* parent = s.by_pid(proc->ppid)) out.push_back(static_cast<ProcId>(parent - s.procs.data()));
+  const bool release = std::holds_alternative<op::Release>(b), fds = fd_op(b);
+  if (!release && !fds) return;
   for (ProcId q = 0; q < s.procs.size(); ++q) {
     const Process& other = s.procs[q];
     if (other.freed || q == p) continue;
-    if (other.ppid == proc->pid || other.fdtable == proc->fdtable) out.push_back(q);
+    if ((release && other.ppid == proc->pid) || (fds && other.fdtable == proc->fdtable)) out.push_back(q);
   }
 }
 
@@ -28,7 +39,7 @@ void add_context(ProcId p, const State& s, std::vector<ProcId>& out) {
 std::vector<ProcId> touched_objects(const Op& op, const State& s) {
   std::vector<ProcId> out;
   switch (op.actor.kind) {
-    case Actor::Kind::Host: add_context(s.current_proc(static_cast<HostId>(op.actor.index)), s, out); break;
+    case Actor::Kind::Host: add_context(s.current_proc(static_cast<HostId>(op.actor.index)), op.body, s, out); break;
     case Actor::Kind::Kthread: out.push_back(static_cast<ProcId>(op.actor.index)); break;
     default: break;
   }

@@ -266,7 +266,22 @@ class Runner {
   bool fits_round(const Op& op, const std::vector<Op>& ops) const {
     auto shutdown = [](const Op& o) { return std::holds_alternative<op::KprocShutdown>(o.body); };
     if (shutdown(op) && std::any_of(ops.begin(), ops.end(), shutdown)) return false;
+    // A kthread's own lwp has a model symbol but no impl handle (model/SEMANTICS.md Reading 7): an
+    // op naming it is judged by the state it was chosen in, which another op of the round could
+    // change (the kthread exits: L3-running becomes L3-stale). It runs alone.
+    if (names_kthread_lwp(op, model_.state())) return false;
     return names_only_earlier_symbols(op, model_.state());
+  }
+
+  static bool names_kthread_lwp(const Op& op, const State& s) {
+    bool named = false;
+    for_each_arg(op.body, [&](const ArgTraits& a, const auto& v) {
+      using V = std::decay_t<decltype(v)>;
+      if constexpr (std::is_integral_v<V>)
+        if (a.kind == ArgKind::LwpSym && static_cast<std::size_t>(v) < s.lwps.size())
+          named = named || s.procs[s.lwps[static_cast<std::size_t>(v)].proc].kind == ProcKind::Kthread;
+    });
+    return named;
   }
 
   // A second op of an actor already in the round, run by that thread right after its first returns
@@ -325,7 +340,7 @@ class Runner {
   // (and every slot with no conflicting step in reach) take the next step as it comes.
   void seek_conflict(const std::function<std::optional<Op>(const State&, std::size_t)>& at, const State& s, const std::vector<Op>& ops,
                      std::size_t pos, std::size_t max_steps) {
-    if (round_rng_.below(4) == 0) return;
+    if (round_rng_.below(8) == 0) return;
     const std::size_t end = std::min(max_steps, pos + kLookahead);
     if (order_.size() < end) {
       const std::size_t from = order_.size();
@@ -777,7 +792,7 @@ class Runner {
   SplitMix round_rng_{c_.schedule.seed ^ 0x726f756e64ULL};  // round sizes, apart from the policy's own choices
   Turn start_ = Turn::ok;
   std::string start_misfit_;  // a scripted schedule that did not fit the threads' start-up
-  static constexpr std::size_t kLookahead = 8;
+  static constexpr std::size_t kLookahead = 16;
   std::vector<std::size_t> order_;  // position -> program step (seek_conflict); identity where absent
   std::size_t turns_ = 0;
   std::vector<TraceTurn> turns_log_;  // decisions not yet on an event  // scheduling turns run so far: the clock of a round's real-time order

@@ -6,7 +6,8 @@
 // it, where n is the number of threads a run registers (host threads + reaper + kthreads) and k the
 // scheduling choices of a program (the `expected_choices` PCT spreads its change points over).
 //
-//   race_bench [SEEDS=20] [CAP=400] [STEPS=30]
+//   race_bench [SEEDS=20] [CAP=400] [STEPS=30] [FAULTS=all race faults] [STRATEGIES=random,pct:2,pct:3,pos,op]
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -22,7 +23,19 @@ int main(int argc, char** argv) {
   const int seeds = argc > 1 ? std::atoi(argv[1]) : 20;
   const std::uint64_t cap = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 400;
   const std::uint32_t steps = argc > 3 ? static_cast<std::uint32_t>(std::atoi(argv[3])) : 30;
-  const std::vector<std::string> strategies = {"random", "pct:2", "pct:3", "pos", "op"};
+  // Optional filters: FAULTS and STRATEGIES, comma-separated.
+  auto split = [](const char* text) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (const char* c = text; *c; ++c) {
+      if (*c == ',') out.push_back(cur), cur.clear();
+      else cur += *c;
+    }
+    if (!cur.empty()) out.push_back(cur);
+    return out;
+  };
+  const std::vector<std::string> only_faults = argc > 4 ? split(argv[4]) : std::vector<std::string>{};
+  const std::vector<std::string> strategies = argc > 5 ? split(argv[5]) : std::vector<std::string>{"random", "pct:2", "pct:3", "pos", "op"};
 
   CampaignConfig base;
   base.steps = steps;
@@ -40,6 +53,7 @@ int main(int argc, char** argv) {
   std::printf("\n");
   for (const impl::FaultInfo& f : impl::all_faults()) {
     if (!f.race) continue;
+    if (!only_faults.empty() && std::find(only_faults.begin(), only_faults.end(), std::string(f.name)) == only_faults.end()) continue;
     std::printf("%-22.*s", static_cast<int>(f.name.size()), f.name.data());
     for (const auto& s : strategies) {
       double sum = 0;

@@ -5,9 +5,9 @@
 //
 // The objects are processes (a kthread is one) and one pseudo-object, the process table, which every
 // op that allocates or frees a pid touches. An op touches:
-//   - its actor's context: a host's current process, that process's parent and children (a release
-//     of the last lwp frees it and reparents its children; getppid reads the parent), and the other
-//     processes that share its fd table (fd ops race across a shared table); a kthread's own process;
+//   - its actor's context: a host's current process, and what the op reaches through it (getppid:
+//     the parent; a release: the children it may reparent; an fd op or rfork: the processes sharing
+//     the fd table); a kthread's own process;
 //   - every process its arguments name (a proc handle, an lwp's process, a pid);
 //   - the process table, when it creates or may free a process.
 // Processes 0 and 1 (the kernel and init) are in nearly every op's context, so sharing only them is
