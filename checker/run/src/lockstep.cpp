@@ -94,8 +94,9 @@ class Runner {
           }
           std::optional<Op> op = at_position(at, model_.state(), i);
           if (!op) break;
+          round_rng_ = SplitMix(round_key({*op}) ^ 0x726f756e64ULL);
           const std::vector<Op> ops = form_round(*op, i, at, max_steps);
-          policy_->round_begins(ops.size());
+          policy_->round_begins(ops.size(), round_key(ops));
           std::size_t ran = 1;
           if (ops.size() == 1 ? !step(i, *op, res) : !round(i, ops, res, ran)) break;
           i += ran;
@@ -237,6 +238,18 @@ class Runner {
   }
 
   // ---- rounds of overlapping operations ------------------------------------------------------------
+  // A round's own seed: the schedule's seed and what the round holds (actors and op kinds, not
+  // symbols, which shift when shrinking drops an earlier step). Its size, its focus and its
+  // interleaving are drawn from it (SchedulePolicy::round_begins).
+  // The n-th round of one shape gets its own key, so repeated shapes still see fresh interleavings.
+  std::uint64_t round_key(const std::vector<Op>& ops) {
+    std::uint64_t h = c_.schedule.seed;
+    for (const Op& o : ops) {
+      h = SplitMix(h ^ (static_cast<std::uint64_t>(o.actor.kind) << 40) ^ (static_cast<std::uint64_t>(o.actor.index) << 8) ^ o.body.index()).next();
+    }
+    return SplitMix(h ^ shapes_seen_[h]++).next();
+  }
+
   // How many operations the next round may hold (1: an ordinary step). Drawn from the schedule's
   // seed, so a program and its schedule always form the same rounds.
   std::size_t round_size() {
@@ -793,6 +806,7 @@ class Runner {
   Turn start_ = Turn::ok;
   std::string start_misfit_;  // a scripted schedule that did not fit the threads' start-up
   static constexpr std::size_t kLookahead = 16;
+  std::map<std::uint64_t, std::uint64_t> shapes_seen_;  // round_key: rounds of each shape so far
   std::vector<std::size_t> order_;  // position -> program step (seek_conflict); identity where absent
   std::size_t turns_ = 0;
   std::vector<TraceTurn> turns_log_;  // decisions not yet on an event  // scheduling turns run so far: the clock of a round's real-time order

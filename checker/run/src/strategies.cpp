@@ -29,6 +29,7 @@ class RandomWalk final : public SchedulePolicy {
   explicit RandomWalk(std::uint64_t seed) : rng_(seed) {}
   std::string_view name() const override { return "random"; }
   bool interleaves() const override { return true; }
+  void round_begins(std::size_t, std::uint64_t key) override { rng_ = SplitMix(key); }
   ThreadId next(const Infos& runnable) override { return runnable[rng_.below(static_cast<std::uint32_t>(runnable.size()))].id; }
   std::optional<ThreadId> spurious(const Infos& waiting) override {
     if (rng_.below(kSpuriousOneIn) != 0) return std::nullopt;
@@ -54,7 +55,8 @@ class Pct final : public SchedulePolicy {
   }
   std::string_view name() const override { return name_; }
   bool interleaves() const override { return true; }
-  void round_begins(std::size_t ops) override {
+  void round_begins(std::size_t ops, std::uint64_t key) override {
+    rng_ = SplitMix(key);
     prio_.clear();
     choices_ = 0;
     draw_change_points(static_cast<std::uint32_t>(std::max<std::size_t>(ops, 1)) * kChoicesPerRoundOp);
@@ -114,6 +116,10 @@ class Pos final : public SchedulePolicy {
   explicit Pos(std::uint64_t seed) : rng_(seed) {}
   std::string_view name() const override { return "pos"; }
   bool interleaves() const override { return true; }
+  void round_begins(std::size_t, std::uint64_t key) override {
+    rng_ = SplitMix(key);
+    events_.clear();
+  }
 
   ThreadId next(const Infos& runnable) override {
     const Sched::ThreadInfo* best = nullptr;

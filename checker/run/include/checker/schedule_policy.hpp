@@ -52,7 +52,15 @@ class SchedulePolicy {
   // rounds every thread is idle or blocked (a quiescent point), so each round is a small concurrent
   // test of its own; a strategy whose guarantee depends on the run's length (PCT) starts afresh
   // here, with a horizon of about kChoicesPerRoundOp choices per op.
-  virtual void round_begins(std::size_t ops) { (void)ops; }
+  //
+  // `key` is the round's own seed: the run's seed mixed with what the round holds (its ops' actors
+  // and kinds, not their symbols). A strategy that draws from it interleaves a round the same way
+  // wherever the round falls in the program, so shrinking can drop unrelated steps before a failing
+  // round without losing its interleaving.
+  virtual void round_begins(std::size_t ops, std::uint64_t key) {
+    (void)ops;
+    (void)key;
+  }
   static constexpr std::uint32_t kChoicesPerRoundOp = 12;
   // Every decision the run carried out, in order, whoever made it (the runner also runs a thread
   // itself, e.g. the one it just posted an op to): a thread ran a turn, or was woken spuriously.
