@@ -92,7 +92,7 @@ void add_run(CLI::App& app, int& exit_code) {
           const std::string path = fmt::format("{}/{}{}", opts->trace_dir, name, suffix);
           std::vector<TraceEvent> events = r.events;
           if (r.verdict == Verdict::Deadlock && r.events.size() < p.steps.size())
-            append_stuck_step(events, stuck_op(r, c.lockstep, p), c.lockstep);
+            append_stuck_step(events, stuck_op(r, c.lockstep, p), c.lockstep, r.unfinished_turns);
           const std::string err = write_trace(path, trace_header(r, c.lockstep, c.seed, encode(p)), events);
           if (!err.empty() && trace_error.empty()) trace_error = err;
           else if (err.empty()) std::fprintf(stderr, "lockstep: wrote %s\n", path.c_str());

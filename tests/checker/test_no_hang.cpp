@@ -52,7 +52,7 @@ Trace trace_of(const Program& p, const LockstepResult& r, const CampaignConfig& 
   Trace t;
   t.events = r.events;
   if (r.verdict == Verdict::Deadlock && r.events.size() < p.steps.size())
-    append_stuck_step(t.events, stuck_op(r, c.lockstep, p), c.lockstep);
+    append_stuck_step(t.events, stuck_op(r, c.lockstep, p), c.lockstep, r.unfinished_turns);
   t.header = trace_header(r, c.lockstep, c.seed, encode(p));
   return t;
 }

@@ -18,13 +18,15 @@ set(breaks_pid_reuse_zombie R5)
 set(breaks_shared_wakeup_channel S2)
 set(breaks_resume_no_wakeup S3)
 set(breaks_exit_no_wakeup S5)
-# The race faults' traces (recorded with interleaving inside operations, format 1.3):
+# The race faults' traces (recorded with interleaving inside operations, format 1.4):
 set(breaks_switch_check_gap R4)
 set(breaks_exit_wakes_early S5)
 # Two forks took one pid: the table keeps one of them, so the duplicate shows as an nprocs that
 # counts a process the table lacks (R6) rather than as two entries with one pid.
 set(breaks_fork_pid_gap R6)
-set(breaks_resume_split S2)
+# resume_split's trace diverges on the §7 state (the suspend request the resume cleared is set
+# again, with the thread RUNNING and no acknowledgement): a difference from the model that no §6
+# invariant names, so the Z3 judge finds every invariant holding on it.
 set(breaks_suspend_check_lost_wakeup S3)
 get_filename_component(base ${TRACE} NAME)
 string(REGEX REPLACE "\\..*$" "" fault "${base}")

@@ -126,6 +126,7 @@ void shrink_schedule(Counterexample& cex, const LockstepConfig& lc, const std::f
   LockstepConfig l = lc;
   l.schedule = cex.schedule;
   l.schedule.strict = false;
+  l.schedule.script_rounds = recorded_rounds(cex.shrunk_result);
   bool improved = true;
   while (improved && !cex.shrink_budget_exhausted) {
     improved = false;
@@ -145,6 +146,7 @@ void shrink_schedule(Counterexample& cex, const LockstepConfig& lc, const std::f
       std::vector<TraceTurn> got = recorded_turns(r);
       if (!same_rule(r, cex.shrunk_result) || schedule_cost(got) >= schedule_cost(turns)) continue;
       turns = std::move(got);
+      l.schedule.script_rounds = recorded_rounds(r);
       cex.shrunk_result = std::move(r);
       improved = true;
       break;
@@ -152,6 +154,7 @@ void shrink_schedule(Counterexample& cex, const LockstepConfig& lc, const std::f
   }
   std::tie(cex.preemptions_after, cex.switches_after) = schedule_cost(turns);
   cex.schedule.script = turns;
+  cex.schedule.script_rounds = recorded_rounds(cex.shrunk_result);
   cex.schedule.strict = true;
   l.schedule = cex.schedule;
   LockstepResult again = run_lockstep(cex.shrunk, l);
@@ -160,6 +163,12 @@ void shrink_schedule(Counterexample& cex, const LockstepConfig& lc, const std::f
 }
 
 }  // namespace
+
+std::vector<std::size_t> recorded_rounds(const LockstepResult& r) {
+  std::vector<std::size_t> out;
+  for (const std::vector<TraceTurn>& round : turns_by_round(r.events)) out.push_back(round.size());
+  return out;
+}
 
 std::vector<TraceTurn> recorded_turns(const LockstepResult& r) {
   std::vector<TraceTurn> out;
@@ -228,8 +237,15 @@ CampaignReport run_campaign(const CampaignConfig& c, const std::function<void(co
     if (!again.cut_short && again.summary() != cex.original_result.summary())
       cex.nondeterminism = fmt::format("the same program gave \"{}\" and then \"{}\"", cex.original_result.summary(), again.summary());
     if (c.shrink && !cex.nondeterminism) {
-      shrink(rc::shrinkable::shrinkRecur(cex.original, &shrink_program), cex, shrinking, progress);
-      if (effective(cex.schedule) != Strategy{} && !cex.nondeterminism) shrink_schedule(cex, shrinking, progress);
+      // The program first, within two thirds of the budget when a schedule is to shrink after it.
+      const bool interleaved = effective(cex.schedule) != Strategy{};
+      LockstepConfig program_phase = shrinking;
+      if (interleaved) program_phase.deadline = std::min(*shrinking.deadline, Clock::now() + c.shrink_budget * 2 / 3);
+      shrink(rc::shrinkable::shrinkRecur(cex.original, &shrink_program), cex, program_phase, progress);
+      if (interleaved && !cex.nondeterminism) {
+        cex.shrink_budget_exhausted = false;  // the program phase's own share ran out, not the budget
+        shrink_schedule(cex, shrinking, progress);
+      }
     } else {
       cex.shrunk = cex.original;
       cex.shrunk_result = cex.original_result;

@@ -110,6 +110,7 @@ class Runner {
       // thread stopped while holding a lock the observation needs): the run cannot go on.
       deadlock(res, fmt::format("(the checker could not go on: {})", e.what()));
     }
+    res.unfinished_turns = take_turns();
     finish(res);
     return res;
   }

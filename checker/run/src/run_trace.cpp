@@ -18,11 +18,12 @@ namespace lockstep::checker {
 
 using namespace lockstep::model;
 
-void append_stuck_step(std::vector<TraceEvent>& events, const Op& op, const LockstepConfig& c) {
+void append_stuck_step(std::vector<TraceEvent>& events, const Op& op, const LockstepConfig& c, std::vector<TraceTurn> turns) {
   Model m(Config{c.program.maxproc, true, c.program.pid_max});
   for (const TraceEvent& e : events) (void)model_step(m, e.op, recorded_choice(e), 0);
   TraceEvent stuck = model_step(m, op, Choice{}, 0);
   stuck.step = events.size();
+  stuck.turns = std::move(turns);
   events.push_back(std::move(stuck));
 }
 

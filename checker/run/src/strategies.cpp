@@ -148,21 +148,48 @@ class Pos final : public SchedulePolicy {
   std::map<ThreadId, Event> events_;
 };
 
-// Follows a recorded schedule (Schedule::script): each decision names the thread to run or wake.
-// The cursor moves on every decision the run carries out (ran / woke), the runner's own included,
-// so it stays aligned with the recording. Strict: a decision that does not fit is a ScheduleMisfit;
-// lenient (shrinking): the thread that ran last goes on if it can, else the earliest runnable.
+// Follows a recorded schedule (Schedule::script): each decision names the thread to run or wake,
+// round by round (Schedule::script_rounds). The cursor moves on every decision the run carries out
+// (ran / woke), the runner's own included, so it stays aligned with the recording, and jumps to the
+// next round's decisions when a round begins. Strict: a decision that does not fit, or a round that
+// takes more or fewer decisions than recorded, is a ScheduleMisfit; lenient (shrinking): the thread
+// that ran last goes on if it can, else the earliest runnable.
 class Scripted final : public SchedulePolicy {
  public:
-  Scripted(std::vector<TraceTurn> script, bool strict, bool interleaves, std::string name)
-      : script_(std::move(script)), strict_(strict), interleaves_(interleaves), name_(std::move(name)) {}
+  Scripted(std::vector<TraceTurn> script, std::vector<std::size_t> rounds, bool strict, bool interleaves, std::string name)
+      : script_(std::move(script)), strict_(strict), interleaves_(interleaves), name_(std::move(name)) {
+    if (rounds.empty()) rounds.push_back(script_.size());
+    std::size_t at = 0;
+    for (std::size_t n : rounds) {
+      ends_.push_back(std::min(at + n, script_.size()));
+      at = ends_.back();
+    }
+    end_ = ends_.front();
+  }
   std::string_view name() const override { return name_; }
   bool interleaves() const override { return interleaves_; }
 
+  void round_begins(std::size_t, std::uint64_t) override {
+    if (rounds_begun_++ == 0) return;  // the first round's decisions follow the start-up's
+    if (strict_ && pos_ != end_ && round_ < ends_.size())
+      throw ScheduleMisfit(fmt::format("the recorded schedule does not fit this run: round {} ended after decision {}, but the trace "
+                                       "records its decisions up to {}",
+                                       round_, pos_, end_));
+    ++round_;
+    pos_ = round_ < ends_.size() ? ends_[round_ - 1] : script_.size();
+    end_ = round_ < ends_.size() ? ends_[round_] : script_.size();
+  }
+
   ThreadId next(const Infos& runnable) override {
     if (!strict_)
-      while (pos_ < script_.size() && script_[pos_].wake) ++pos_;
-    if (pos_ >= script_.size()) return fallback(runnable);
+      while (pos_ < end_ && script_[pos_].wake) ++pos_;
+    if (pos_ >= end_) {
+      if (strict_ && round_ < ends_.size())
+        throw ScheduleMisfit(fmt::format("the recorded schedule does not fit this run: round {} needs a decision after decision {}, "
+                                         "the last the trace records for it (threads there: {})",
+                                         round_, end_ == 0 ? 0 : end_ - 1, names(runnable)));
+      return fallback(runnable);
+    }
     const TraceTurn& want = script_[pos_];
     if (want.wake) misfit(fmt::format("it wakes {} spuriously, but no thread waits to be woken there", want.thread), runnable);
     for (const auto& t : runnable)
@@ -171,7 +198,7 @@ class Scripted final : public SchedulePolicy {
     return fallback(runnable);
   }
   std::optional<ThreadId> spurious(const Infos& waiting) override {
-    if (pos_ >= script_.size() || !script_[pos_].wake) return std::nullopt;
+    if (pos_ >= end_ || !script_[pos_].wake) return std::nullopt;
     for (const auto& t : waiting)
       if (t.name == script_[pos_].thread) return t.id;
     if (strict_) misfit(fmt::format("it wakes {} spuriously, but {} is not waiting on a condition there", script_[pos_].thread, script_[pos_].thread), waiting);
@@ -182,29 +209,42 @@ class Scripted final : public SchedulePolicy {
 
  private:
   void carried_out(bool wake, const std::string& thread) {
-    if (pos_ < script_.size() && strict_ && (script_[pos_].wake != wake || script_[pos_].thread != thread))
+    if (!wake) last_ = thread;
+    if (pos_ >= end_) {
+      // Past the round's recorded decisions: strict runs stopped in next(), except for a turn the
+      // runner takes itself (it runs the thread it posted to).
+      if (strict_ && round_ < ends_.size())
+        throw ScheduleMisfit(fmt::format("the recorded schedule does not fit this run: round {} {} {} after its last recorded decision", round_,
+                                         wake ? "woke" : "ran", thread));
+      return;
+    }
+    if (strict_ && (script_[pos_].wake != wake || script_[pos_].thread != thread))
       throw ScheduleMisfit(fmt::format("the recorded schedule does not fit this run: decision {} is \"{}\", but the run {} {}", pos_,
                                        to_string(script_[pos_]), wake ? "woke" : "ran", thread));
     ++pos_;
-    if (!wake) last_ = thread;
   }
   ThreadId fallback(const Infos& runnable) const {
     for (const auto& t : runnable)
       if (t.name == last_) return t.id;
     return runnable.front().id;
   }
+  static std::string names(const Infos& threads) {
+    std::string out;
+    for (const auto& t : threads) out += (out.empty() ? "" : ", ") + t.name;
+    return out.empty() ? std::string("none") : out;
+  }
   [[noreturn]] void misfit(const std::string& why, const Infos& threads) const {
-    std::string names;
-    for (const auto& t : threads) names += (names.empty() ? "" : ", ") + t.name;
     throw ScheduleMisfit(fmt::format("the recorded schedule does not fit this run: decision {} (\"{}\"): {} (threads there: {})", pos_,
-                                     to_string(script_[pos_]), why, names.empty() ? "none" : names));
+                                     to_string(script_[pos_]), why, names(threads)));
   }
 
   std::vector<TraceTurn> script_;
+  std::vector<std::size_t> ends_;  // where each round's decisions end in script_
   bool strict_;
   bool interleaves_;
   std::string name_;
-  std::size_t pos_ = 0;
+  std::size_t pos_ = 0, end_ = 0;
+  std::size_t round_ = 0, rounds_begun_ = 0;
   std::string last_;
 };
 
@@ -255,7 +295,7 @@ Strategy effective(const Schedule& s) {
 std::unique_ptr<SchedulePolicy> make_policy(const Schedule& s) {
   const Strategy st = effective(s);
   if (!s.script.empty())
-    return std::make_unique<Scripted>(s.script, s.strict, st.kind != Strategy::Kind::Op, "scripted " + to_string(st));
+    return std::make_unique<Scripted>(s.script, s.script_rounds, s.strict, st.kind != Strategy::Kind::Op, "scripted " + to_string(st));
   switch (st.kind) {
     case Strategy::Kind::Random: return std::make_unique<RandomWalk>(s.seed);
     case Strategy::Kind::Pct: return std::make_unique<Pct>(s.seed, st.depth, s.expected_choices);

@@ -119,7 +119,10 @@ ReplayReport replay_trace(const Trace& t, const impl::FaultSet& faults, std::chr
     // Format 1.4 traces carry every decision: the replay follows them, and on the recording impl a
     // decision that no longer fits is reported, never silently replaced. On another impl the same
     // decisions may not all make sense; there the thread that ran last goes on instead.
-    for (const TraceEvent& e : t.events) c.schedule.script.insert(c.schedule.script.end(), e.turns.begin(), e.turns.end());
+    for (const std::vector<TraceTurn>& round : turns_by_round(t.events)) {
+      c.schedule.script.insert(c.schedule.script.end(), round.begin(), round.end());
+      c.schedule.script_rounds.push_back(round.size());
+    }
     c.schedule.strict = faults == recorded;
     rep.result = run_lockstep(p, c);
     if (!rep.result.misfit.empty()) {

@@ -1,4 +1,5 @@
 // The scheduling decisions a trace records (format 1.4), in their one-line text form.
+#include <algorithm>
 #include <array>
 
 #include "checker/trace.hpp"
@@ -64,6 +65,12 @@ std::size_t count_switches(const std::vector<TraceTurn>& turns) {
     last = &t;
   }
   return n;
+}
+
+std::vector<std::vector<TraceTurn>> turns_by_round(const std::vector<TraceEvent>& events) {
+  std::vector<std::vector<TraceTurn>> out;
+  for (std::size_t i = 0; i < events.size(); i += std::max<std::size_t>(events[i].round, 1)) out.push_back(events[i].turns);
+  return out;
 }
 
 }  // namespace lockstep::checker

@@ -54,6 +54,8 @@ struct Counterexample {
 
 // Every scheduling decision a run recorded, in order (its events' turns).
 std::vector<TraceTurn> recorded_turns(const LockstepResult& r);
+// How many of those each round took (Schedule::script_rounds).
+std::vector<std::size_t> recorded_rounds(const LockstepResult& r);
 
 // One program a campaign ran (the JUnit test cases, the shard union test).
 struct ProgramRecord {

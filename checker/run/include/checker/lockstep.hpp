@@ -66,6 +66,9 @@ struct LockstepResult {
   // A strict scripted schedule (a trace's recorded decisions) that did not fit the run: which
   // decision and why. The run stopped there without a verdict of its own (cut_short is set).
   std::string misfit;
+  // The scheduling decisions taken after the last event: those of a step or round that never
+  // finished (DEADLOCK). A trace puts them on its stuck step (append_stuck_step).
+  std::vector<TraceTurn> unfinished_turns;
   Schedule schedule;  // how the run interleaved its threads (a trace records it to replay the run)
   std::uint64_t steps_run() const { return events.size(); }
   // One line: "agree (N steps)" or "DIVERGE at step k [rule]: what: expected X, observed Y".

@@ -15,7 +15,8 @@ namespace lockstep::checker {
 
 // A DEADLOCK leaves no record of the step that never finished. Its op is appended as the last
 // event, with the model's outcome and no digest, so that a replay runs into the same deadlock.
-void append_stuck_step(std::vector<TraceEvent>& events, const model::Op& op, const LockstepConfig& c);
+// `turns`: the decisions of the step or round that never finished (LockstepResult::unfinished_turns).
+void append_stuck_step(std::vector<TraceEvent>& events, const model::Op& op, const LockstepConfig& c, std::vector<TraceTurn> turns = {});
 // The op of a choice program's step that deadlocked (r.verdict == Deadlock, fewer records than steps).
 model::Op stuck_op(const LockstepResult& r, const LockstepConfig& c, const Program& p);
 TraceHeader trace_header(const LockstepResult& r, const LockstepConfig& c, std::uint64_t seed, const std::string& program);

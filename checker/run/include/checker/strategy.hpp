@@ -35,6 +35,10 @@ struct Schedule {
   // A recorded schedule to follow decision by decision (a trace's turns, or a shrunk one); empty:
   // the strategy decides. The strategy and seed still form the same rounds.
   std::vector<TraceTurn> script;
+  // How many of `script`'s decisions each round takes, in order (turns_by_round); empty: one round.
+  // A decision never moves to another round, so a spurious wake recorded at a round's start is not
+  // taken at the end of the round before.
+  std::vector<std::size_t> script_rounds;
   // A decision that no longer fits (it names a thread that cannot run there) is an error, thrown as
   // ScheduleMisfit; otherwise the run goes on with the thread that ran last, else the earliest.
   bool strict = false;

@@ -123,6 +123,9 @@ std::optional<TraceTurn> parse_turn(std::string_view text);  // to_string's form
 bool preempted_at(const TraceTurn& t);
 std::size_t count_preemptions(const std::vector<TraceTurn>& turns);
 std::size_t count_switches(const std::vector<TraceTurn>& turns);
+// The decisions of a run's events, round by round: a round's turns are on its first event, whose
+// `round` says how many events it spans (a single step is a round of one).
+std::vector<std::vector<TraceTurn>> turns_by_round(const std::vector<struct TraceEvent>& events);
 
 struct TraceEvent {
   std::size_t step = 0;

@@ -1,0 +1,149 @@
+// Schedules as part of the counterexample (format 1.4): every scheduling decision is recorded, a
+// strict replay follows them exactly and reports one that no longer fits, shrinking takes
+// preemptions out, and the conflict relation that forms rounds pairs racing operations.
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "checker/campaign.hpp"
+#include "checker/conflict.hpp"
+#include "checker/lockstep.hpp"
+#include "checker/program.hpp"
+#include "checker/random_source.hpp"
+#include "checker/trace_show.hpp"
+#include "model/model.hpp"
+
+using namespace lockstep;
+using namespace lockstep::checker;
+
+namespace {
+
+LockstepConfig interleaved(std::uint64_t seed, impl::FaultSet faults = {}) {
+  LockstepConfig c;
+  c.schedule.strategy = *parse_strategy("random");
+  c.schedule.seed = seed;
+  c.faults = faults;
+  return c;
+}
+
+Program program(std::uint64_t seed, std::size_t steps = 40) {
+  SplitMix src(seed);
+  return random_program(src, steps);
+}
+
+LockstepConfig scripted(LockstepConfig c, const LockstepResult& r, bool strict) {
+  c.schedule.script = recorded_turns(r);
+  c.schedule.script_rounds = recorded_rounds(r);
+  c.schedule.strict = strict;
+  return c;
+}
+
+TEST(TurnText, RoundTripsAndRejectsMalformed) {
+  for (const TraceTurn& t : {TraceTurn{false, "H0", "lock proctable_lock"}, TraceTurn{true, "K2", ""}, TraceTurn{false, "kthread2_kt", "exit"}}) {
+    const std::optional<TraceTurn> back = parse_turn(to_string(t));
+    ASSERT_TRUE(back) << to_string(t);
+    EXPECT_EQ(*back, t);
+  }
+  for (const char* bad : {"", "H0", "H0 >", " > lock x", "~ ", "H 0 > lock x", "~ K2 > x"}) EXPECT_FALSE(parse_turn(bad)) << bad;
+  EXPECT_TRUE(preempted_at(TraceTurn{false, "H0", "unlock proc2.lock"}));
+  EXPECT_FALSE(preempted_at(TraceTurn{false, "H0", "wait kt.park"}));
+  // H0 stopped before a lock and H1 ran: a preemption; H1 then blocked and H0 ran: a switch only.
+  const std::vector<TraceTurn> turns{{false, "H0", "lock a"}, {false, "H1", "wait b"}, {false, "H0", "return"}};
+  EXPECT_EQ(count_preemptions(turns), 1u);
+  EXPECT_EQ(count_switches(turns), 2u);
+}
+
+TEST(RecordedSchedule, EveryRunRecordsItsDecisionsAndAStrictReplayFollowsThemExactly) {
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    const LockstepConfig c = interleaved(seed);
+    const Program p = program(seed);
+    const LockstepResult first = run_lockstep(p, c);
+    ASSERT_EQ(first.verdict, Verdict::Agree) << first.summary();
+    const std::vector<TraceTurn> turns = recorded_turns(first);
+    ASSERT_FALSE(turns.empty());
+    EXPECT_GT(count_switches(turns), 0u);
+    const LockstepResult again = run_lockstep(p, scripted(c, first, true));
+    EXPECT_TRUE(again.misfit.empty()) << again.misfit;
+    EXPECT_EQ(again.events, first.events) << "seed " << seed;
+  }
+}
+
+TEST(RecordedSchedule, ADecisionThatNoLongerFitsIsReportedStrictlyAndToleratedLeniently) {
+  const LockstepConfig c = interleaved(3);
+  const Program p = program(3);
+  const LockstepResult first = run_lockstep(p, c);
+  LockstepConfig strict = scripted(c, first, true);
+  ASSERT_GT(strict.schedule.script.size(), 12u);
+  strict.schedule.script[12].thread = "H9";  // no such thread
+  const LockstepResult r = run_lockstep(p, strict);
+  EXPECT_NE(r.misfit.find("does not fit"), std::string::npos) << r.summary();
+  EXPECT_NE(r.misfit.find("decision 12"), std::string::npos) << r.misfit;
+  EXPECT_TRUE(r.cut_short);
+  EXPECT_NE(r.summary().find("does not fit"), std::string::npos);
+
+  LockstepConfig lenient = strict;
+  lenient.schedule.strict = false;
+  const LockstepResult l = run_lockstep(p, lenient);
+  EXPECT_TRUE(l.misfit.empty());
+  EXPECT_EQ(l.verdict, Verdict::Agree) << l.summary();
+}
+
+TEST(ScheduleShrinking, TakesPreemptionsOutAndTheResultReplaysStrictly) {
+  CampaignConfig c;
+  c.seed = 1;
+  c.programs = 3000;
+  c.lockstep.faults = impl::FaultSet{impl::Fault::switch_check_gap};
+  c.lockstep.schedule.strategy = *parse_strategy("portfolio");
+  c.time_budget = std::chrono::seconds(60);
+  c.shrink_budget = std::chrono::seconds(20);
+  const CampaignReport rep = run_campaign(c);
+  ASSERT_TRUE(rep.failure) << "switch_check_gap survived " << rep.programs << " programs";
+  const Counterexample& f = *rep.failure;
+  EXPECT_GT(f.schedule_runs, 0u);
+  EXPECT_LE(f.preemptions_after, f.preemptions_before);
+  EXPECT_EQ(f.preemptions_after, count_preemptions(recorded_turns(f.shrunk_result)));
+  EXPECT_GE(f.preemptions_after, 1u) << "a race needs at least one preemption";
+  LockstepConfig lc = c.lockstep;
+  lc.schedule = f.schedule;
+  ASSERT_TRUE(lc.schedule.strict);
+  const LockstepResult again = run_lockstep(f.shrunk, lc);
+  EXPECT_EQ(again.summary(), f.shrunk_result.summary());
+  EXPECT_EQ(again.events, f.shrunk_result.events);
+
+  // The interleaving table shows the failing round with its switch points.
+  Trace t;
+  t.events = f.shrunk_result.events;
+  const std::optional<Interleaving> il = build_interleaving(t);
+  ASSERT_TRUE(il);
+  EXPECT_GE(il->lanes.size(), 2u);
+  EXPECT_EQ(il->preemptions, count_preemptions(t.events[il->first_step].turns));
+  const std::string text = show_interleaving_text(*il);
+  EXPECT_NE(text.find("switch"), std::string::npos) << text;
+}
+
+TEST(Conflict, OpsOnOneKthreadRaceAndOpsOnTwoDoNot) {
+  model::Model m(model::Config{12, true, 12});
+  using model::Actor;
+  namespace op = model::op;
+  m.apply(model::Op{Actor::host(0), op::Init{}});
+  op::KthreadCreate create{0, "kt"};
+  ASSERT_EQ(m.apply(model::Op{Actor::host(0), create}).outcome.ret, 0);
+  ASSERT_EQ(m.apply(model::Op{Actor::host(1), create}).outcome.ret, 0);
+  const model::State& s = m.state();
+  std::vector<model::ProcId> kthreads;
+  for (model::ProcId p = 0; p < s.procs.size(); ++p)
+    if (s.procs[p].kind == model::ProcKind::Kthread) kthreads.push_back(p);
+  ASSERT_EQ(kthreads.size(), 2u);
+  const model::Op resume_a{Actor::host(0), op::Resume{kthreads[0]}};
+  const model::Op suspend_a{Actor::host(1), op::Suspend{kthreads[0], 0}};
+  const model::Op suspend_b{Actor::host(1), op::Suspend{kthreads[1], 0}};
+  const model::Op check_a{Actor::kthread(kthreads[0]), op::SuspendCheck{kthreads[0]}};
+  EXPECT_TRUE(conflicts(resume_a, suspend_a, s));
+  EXPECT_TRUE(conflicts(check_a, resume_a, s));
+  EXPECT_FALSE(conflicts(resume_a, suspend_b, s));
+  EXPECT_FALSE(conflicts(resume_a, resume_a, s)) << "one actor's ops never race with each other";
+  // Two forks race for the process table.
+  EXPECT_TRUE(conflicts(model::Op{Actor::host(0), op::Rfork{}}, model::Op{Actor::host(2), op::Rfork{}}, s));
+}
+
+}  // namespace
