@@ -43,7 +43,9 @@ RC_GTEST_PROP(LinProperties, RecutSequentialRunsAreAccepted, ()) {
 }
 
 RC_GTEST_PROP(LinProperties, OneImpossibleAnswerIsRejected, ()) {
-  GenConfig g = *configs(200);
+  // Proving a violation explores every order of the prefix before it: kept short here (lin_bench
+  // measures longer ones).
+  GenConfig g = *configs(120);
   testing::Generated gen = testing::generate(g);
   const auto at = testing::corrupt(gen.history, *rc::gen::inRange<std::size_t>(0, 1000));
   RC_PRE(at.has_value());

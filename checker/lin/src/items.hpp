@@ -20,6 +20,11 @@ struct Item {
   std::size_t index = 0;                   // into History::ops or History::observations
   std::uint32_t call_ev = kNone, ret_ev = kNone;
   std::uint64_t call_pos = 0, ret_pos = kNever;  // kNever: no response (in flight at the end)
+  // Where the search tries it among the candidates (smallest first): a call that may block by its
+  // invocation (its request most likely took effect on entry; its response waited for the follow-up,
+  // and where the request goes decides what the follow-up can be, e.g. a deadline), any other call
+  // by its response (it must take effect by then, and later answers are likelier to see more).
+  std::uint64_t try_pos = kNever;
   bool responded = false, blocked_at_end = false, carried = false;
   std::optional<bool> blocked;             // Operation::blocked
   std::vector<std::int32_t> arg_syms;      // per argument: its symbol's index, -1 for a plain value or NULL

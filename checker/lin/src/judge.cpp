@@ -99,7 +99,6 @@ Judgement judge(const History& h, const Options& options) {
   j.verdict = r.verdict;
   j.stats = r.stats;
   j.budget_exhausted = r.budget_exhausted;
-  if (r.verdict == Verdict::Unknown) return j;
   Model m = Model::from_state(h.before);
   j.order = replay(r.path, m);
   if (r.verdict == Verdict::Agree) {
@@ -107,7 +106,7 @@ Judgement judge(const History& h, const Options& options) {
     j.after = std::move(m);
     return j;
   }
-  explain(h, r, j);
+  explain(h, r, j);  // for Unknown too: how far the search got, and what stopped it there
   return j;
 }
 
@@ -117,12 +116,14 @@ std::string summary(const History& h, const Judgement& j) {
       return fmt::format("agree: an order of {} steps explains {} operations{}", j.order.size(), h.ops.size(),
                          j.ended_by_fatal ? " (it ends in the FATAL the impl reported)" : "");
     case Verdict::Unknown:
-      return fmt::format("unknown: the {} budget ran out after {} model steps", j.budget_exhausted, j.stats.steps);
     case Verdict::Violation: break;
   }
   std::string who = "?";
   if (j.culprit) who = j.culprit_is_observation ? fmt::format("observation {}", *j.culprit)
                                                 : fmt::format("op {} ({})", *j.culprit, model::to_string(h.ops[*j.culprit].op));
+  if (j.verdict == Verdict::Unknown)
+    return fmt::format("unknown: the {} budget ran out after {} model steps; the furthest point, {} steps in, stopped at {}: {}",
+                       j.budget_exhausted, j.stats.steps, j.order.size(), who, j.what);
   return fmt::format("violation [{}] at {}: {}{}{} (longest explained prefix: {} steps)", rule_name(j.rule), who, j.what,
                      j.expected.empty() ? "" : fmt::format(": expected {}", j.expected),
                      j.observed.empty() ? "" : fmt::format(", observed {}", j.observed), j.order.size());

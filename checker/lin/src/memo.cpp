@@ -5,8 +5,7 @@ namespace lockstep::checker::lin::detail {
 namespace {
 
 bool same(const ExactKey& a, const ExactKey& b) {
-  return a.console == b.console && a.placed == b.placed && a.done == b.done && a.lwp_ids == b.lwp_ids &&
-         a.proc_ids == b.proc_ids && a.state->state() == b.state->state();
+  return a.console == b.console && a.placed == b.placed && a.done == b.done && a.keys == b.keys && *a.state == *b.state;
 }
 
 }  // namespace
@@ -22,7 +21,8 @@ bool Memo::insert(const Fingerprint& fp, ExactKey&& k) {
   for (auto it = b; it != e; ++it)
     if (same(it->second, k)) return false;
   // The states are shared with the search's stack; counted once here, roughly.
-  bytes_ += sizeof(ExactKey) + 8 * (k.placed.size() + k.done.size()) + 4 * (k.lwp_ids.size() + k.proc_ids.size()) + 64 * 8;
+  bytes_ += sizeof(ExactKey) + 8 * (k.placed.size() + k.done.size() + k.keys.size()) + sizeof(model::State) +
+            k.state->procs.size() * sizeof(model::Process) + k.state->lwps.size() * sizeof(model::Lwp);
   keys_.emplace(fp.lo, std::move(k));
   ++exact_size_;
   return true;

@@ -15,6 +15,13 @@
 
 namespace lockstep::checker::lin::detail {
 
+// A 64-bit mixer (SplitMix64's finaliser): the cache key's Zobrist keys come from it.
+inline std::uint64_t mix64(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 struct Fingerprint {
   std::uint64_t lo = 0, hi = 0;
   friend bool operator==(const Fingerprint&, const Fingerprint&) = default;
@@ -22,10 +29,10 @@ struct Fingerprint {
 
 // Everything the exact cache compares (the fingerprint is a hash of exactly these).
 struct ExactKey {
-  std::vector<std::uint64_t> placed, done;  // bit sets over the search's items
-  std::shared_ptr<const model::Model> state;
-  std::vector<std::uint32_t> lwp_ids, proc_ids;  // the symbols' bindings
-  std::uint64_t console = 0;                     // console lines so far (when the states leave them out)
+  std::vector<std::uint64_t> placed, done;      // bit sets over the search's items
+  std::shared_ptr<const model::State> state;    // relabelled by the objects' keys (model::relabel)
+  std::vector<std::uint64_t> keys;              // the keys, sorted, per kind
+  std::uint64_t console = 0;                    // console lines so far (when the states leave them out)
 };
 
 class Memo {

@@ -3,6 +3,7 @@
 #include "search.hpp"
 
 #include <algorithm>
+#include <numeric>
 
 #include <fmt/format.h>
 
@@ -40,7 +41,13 @@ Search::Search(const History& h, const Options& o)
   Level root;
   auto m = std::make_shared<Model>(Model::from_state(h.before));
   if (strip_console_) console_ = m->take_console().size();
-  root.hash = hash_state(m->state());
+  const State& b = m->state();
+  for (auto [kind, n] : {std::pair{0, b.procs.size()}, {1, b.lwps.size()}, {2, b.fdtables.size()}, {3, b.descs.size()}, {4, b.files.size()}}) {
+    keys_[kind].resize(n);
+    std::iota(keys_[kind].begin(), keys_[kind].end(), std::uint64_t{0});
+  }
+  root.objects = objects_hash(b, id_keys());
+  root.hash = hash_state(b, root.objects, id_keys(), false);
   root.state = std::move(m);
   // Calls blocked before the history: their requests are part of `before`.
   std::vector<Action> ignored;
@@ -53,6 +60,7 @@ Search::Search(const History& h, const Options& o)
     requested_.push_back(Requested{i, a});
     if (it.blocked_at_end) lift(it.ret_ev, ignored);
   }
+  levels_.reserve(p_.items.size() + 1);  // the deepest path places every item once
   levels_.push_back(std::move(root));
 }
 
@@ -61,6 +69,7 @@ SearchResult Search::run() {
   remember(levels_.back());
   for (;;) {
     if (over_budget()) {
+      if (best_on_stack_) snapshot_best();
       res_.verdict = Verdict::Unknown;
       break;
     }
@@ -108,8 +117,7 @@ bool Search::over_budget() {
 }
 
 // The candidates from a level: the calls before the first remaining response (any of them may take
-// effect next, and nothing after that response may: Lowe's just-in-time rule), tried earliest
-// response first, since a call that must answer soon is the likeliest to be next.
+// effect next, and nothing after that response may: Lowe's just-in-time rule), in Item::try_pos order.
 void Search::expand(Level& l) {
   l.expanded = true;
   std::vector<std::uint32_t> window;
@@ -122,7 +130,7 @@ void Search::expand(Level& l) {
   std::sort(window.begin(), window.end(), [&](std::uint32_t a, std::uint32_t b) {
     const Item& x = p_.items[a];
     const Item& y = p_.items[b];
-    return x.ret_pos != y.ret_pos ? x.ret_pos < y.ret_pos : x.call_pos < y.call_pos;
+    return x.try_pos != y.try_pos ? x.try_pos < y.try_pos : x.call_pos < y.call_pos;
   });
   const Model& m = *l.state;
   for (std::uint32_t i : window) {
@@ -157,6 +165,7 @@ void Search::attempt(const Cand& c) {
     child.step = PathStep{c.item, true, it.index, {}, {}};
     child.state = levels_.back().state;  // an observation changes nothing: the states are shared
     child.hash = levels_.back().hash;
+    child.objects = levels_.back().objects;
     set_status(c.item, Status::Done, child.undo);
     lift(it.call_ev, child.undo);
     lift(it.ret_ev, child.undo);
@@ -261,22 +270,45 @@ void Search::rollback(std::vector<Action>& undo) {
         break;
       case Action::Console: console_ -= a->c; break;
       case Action::Observed: --observed_; break;
+      case Action::Keys: keys_[a->a].resize(a->b); break;
     }
   }
   undo.clear();
 }
 
+IdKeys Search::id_keys() const { return IdKeys{keys_[0], keys_[1], keys_[2], keys_[3], keys_[4]}; }
+
+void Search::key_new_objects(std::uint32_t item, const State& before, const State& after, std::vector<Action>& undo) {
+  const std::size_t was[5] = {before.procs.size(), before.lwps.size(), before.fdtables.size(), before.descs.size(), before.files.size()};
+  const std::size_t now[5] = {after.procs.size(), after.lwps.size(), after.fdtables.size(), after.descs.size(), after.files.size()};
+  for (std::uint32_t kind = 0; kind < 5; ++kind) {
+    if (now[kind] == was[kind]) continue;
+    undo.push_back(Action{Action::Keys, kind, static_cast<std::uint32_t>(keys_[kind].size())});
+    for (std::size_t sub = 0; sub < now[kind] - was[kind]; ++sub)
+      keys_[kind].push_back(kCreated | static_cast<std::uint64_t>(item) << 16 | sub);
+  }
+}
+
 Fingerprint Search::fingerprint(const Level& l) const {
-  return Fingerprint{l.hash.lo ^ zlo_ ^ p_.symbols.hash_lo() ^ mix64(console_ ^ 0x9216d5d98979fb1bULL),
-                     l.hash.hi ^ zhi_ ^ p_.symbols.hash_hi() ^ mix64(console_ ^ 0xd1310ba698dfb5acULL)};
+  return Fingerprint{l.hash.lo ^ zlo_ ^ mix64(console_ ^ 0x9216d5d98979fb1bULL),
+                     l.hash.hi ^ zhi_ ^ mix64(console_ ^ 0xd1310ba698dfb5acULL)};
 }
 
 bool Search::remember(const Level& l) {
   if (o_.cache == CacheMode::Off) return true;
   const Fingerprint fp = fingerprint(l);
   if (!memo_.exact()) return memo_.insert(fp);
-  return memo_.insert(fp, ExactKey{placed_bits_, done_bits_, l.state, p_.symbols.ids(Binding::Kind::Lwp),
-                                   p_.symbols.ids(Binding::Kind::Proc), console_});
+  ExactKey k{placed_bits_, done_bits_, nullptr, {}, console_};
+  auto canonical = std::make_shared<State>(relabel(l.state->state(), id_keys()));
+  canonical->next_pid = 0;  // never read: every pid is bound (see id_keys)
+  k.state = std::move(canonical);
+  for (const auto& v : keys_) {
+    std::vector<std::uint64_t> sorted = v;
+    std::sort(sorted.begin(), sorted.end());
+    k.keys.insert(k.keys.end(), sorted.begin(), sorted.end());
+    k.keys.push_back(~std::uint64_t{0});
+  }
+  return memo_.insert(fp, std::move(k));
 }
 
 void Search::consider_best() {

@@ -61,7 +61,7 @@ class Search {
     model::Pid pid;  // 0: the pid the history binds (or none)
   };
   struct Action {
-    enum Kind : std::uint8_t { SetStatus, Lift, Bind, ReqAdd, ReqErase, Console, Observed } kind;
+    enum Kind : std::uint8_t { SetStatus, Lift, Bind, ReqAdd, ReqErase, Console, Observed, Keys } kind;
     std::uint32_t a = 0, b = 0;
     std::uint64_t c = 0;
   };
@@ -72,7 +72,8 @@ class Search {
   struct Level {
     PathStep step;                                   // how this level was reached (none at the root)
     std::shared_ptr<const model::Model> state;       // the state after it; may be dropped, see above
-    model::StateHash hash;
+    model::StateHash hash;       // of the state (up to renaming: id_keys), without the pid cursor
+    model::ObjectsHash objects;  // its objects' part, carried from level to level
     std::vector<Cand> cands;
     std::uint32_t next = 0;
     bool expanded = false;
@@ -105,6 +106,13 @@ class Search {
   void bind(Binding::Kind k, std::int32_t sym, std::uint32_t id, std::vector<Action>& undo);
   void rollback(std::vector<Action>& undo);
 
+  // Every object of the current state is keyed by the placement that created it (its item and its
+  // rank among that step's new objects of its kind; objects of `before` by their ids), so that the
+  // cache sees states that differ only in which serial ids concurrent creations got as one (and the
+  // symbol bindings follow from the keys: a created symbol is (item, rank) by construction).
+  static constexpr std::uint64_t kCreated = std::uint64_t{1} << 62;
+  model::IdKeys id_keys() const;
+  void key_new_objects(std::uint32_t item, const model::State& before, const model::State& after, std::vector<Action>& undo);
   Fingerprint fingerprint(const Level& l) const;
   bool remember(const Level& l);
   // Records why a placement failed, when the search stands at the best node (the strings are made
@@ -124,6 +132,7 @@ class Search {
   bool strip_console_;
   Memo memo_;
   std::vector<Status> status_;
+  std::vector<std::uint64_t> keys_[5];  // per kind (procs, lwps, fd tables, descriptions, files), per serial id
   std::vector<std::uint64_t> placed_bits_, done_bits_;
   std::uint64_t zlo_ = 0, zhi_ = 0;  // Zobrist hash of (placed, done)
   std::uint64_t pushes_ = 0;

@@ -102,7 +102,10 @@ bool Search::place_operation(const Item& it, const Cand& c, Level& child) {
       return false;
     }
   }
-  child.hash = hash_state(m->state());
+  key_new_objects(item, from->state(), m->state(), child.undo);
+  // The pid cursor is left out: every pid this search lets the model allocate is bound (a Choice).
+  child.objects = objects_hash(m->state(), from->state(), levels_.back().objects, id_keys());
+  child.hash = hash_state(m->state(), child.objects, id_keys(), false);
   child.state = std::move(m);
   return true;
 }

@@ -1,9 +1,9 @@
 // History symbols -> model ids. A symbol of an object of `before` names it for good; a symbol that
 // an operation creates is bound when the search places that operation (to the id the model gave
 // the new object, which depends on the order) and unbound when the search backtracks over it; any
-// other symbol is a handle the kernel never issued and maps to an id no state contains. The
-// bindings are part of the search's cache key (two orders can reach equal states with different
-// bindings), so the table keeps a running 128-bit hash of them.
+// other symbol is a handle the kernel never issued and maps to an id no state contains. (The cache
+// key needs no bindings of its own: the search keys every object by the placement that created it,
+// which is what a created symbol names; search.hpp, id_keys.)
 #pragma once
 #include <cstdint>
 #include <unordered_map>
@@ -36,27 +36,14 @@ class Symbols {
   void bind(Kind k, std::int32_t index, std::uint32_t model_id);
   void unbind(Kind k, std::int32_t index);
 
-  std::uint64_t hash_lo() const { return lo_; }
-  std::uint64_t hash_hi() const { return hi_; }
-  // The bindings of created symbols, for the exact cache's equality.
-  const std::vector<std::uint32_t>& ids(Kind k) const { return ids_[slot(k)]; }
 
  private:
   static std::size_t slot(Kind k) { return k == Kind::Lwp ? 0 : 1; }
-  void toggle(Kind k, std::int32_t index, std::uint32_t model_id);
 
   std::size_t before_[2];
   std::unordered_map<std::uint32_t, std::int32_t> index_[2];
   std::vector<std::uint32_t> symbols_[2], ids_[2];
   std::vector<bool> created_[2];
-  std::uint64_t lo_ = 0, hi_ = 0;
 };
-
-// A 64-bit mixer (SplitMix64's finaliser): the Zobrist keys of the cache come from it.
-inline std::uint64_t mix64(std::uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 }  // namespace lockstep::checker::lin::detail

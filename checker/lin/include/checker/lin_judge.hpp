@@ -66,12 +66,13 @@ struct Judgement {
   Verdict verdict = Verdict::Unknown;
   // Agree: the order found, ending with the FATAL step when `ended_by_fatal`. Operations still in
   // flight at the end appear iff the order lets them take effect.
-  // Violation: the longest linearizable prefix found (most responses explained).
+  // Violation (and Unknown): the longest linearizable prefix found (most responses explained).
   std::vector<Step> order;
   std::optional<model::Model> after;  // Agree: the model after the order (console included)
   bool ended_by_fatal = false;
   // Violation: the first operation no order explains (the first response the longest prefix could
-  // not get past), and why, in the round judge's terms.
+  // not get past), and why, in the round judge's terms. Unknown: the same for the furthest point the
+  // search reached before its budget ran out (no verdict on it).
   std::optional<std::size_t> culprit;
   bool culprit_is_observation = false;
   model::Rule rule = model::Rule::P0;
