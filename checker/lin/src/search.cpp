@@ -220,7 +220,7 @@ const Model& Search::state_at(std::size_t depth) {
     m.apply(levels_[k].step.op, levels_[k].step.choice);
     if (strip_console_) m.take_console();
     ++res_.stats.replayed;
-    if (k + kRecent > depth) levels_[k].state = std::make_shared<Model>(m);
+    if (k + kRecent > depth) levels_[k].state = pool_.copy_of(m);
   }
   return *levels_[depth].state;
 }

@@ -18,6 +18,7 @@
 #include "items.hpp"
 #include "memo.hpp"
 #include "model/state_hash.hpp"
+#include "state_pool.hpp"
 
 namespace lockstep::checker::lin::detail {
 
@@ -128,6 +129,7 @@ class Search {
 
   const History& h_;
   Options o_;
+  StatePool pool_;  // before everything that holds its states, so that it outlives them
   Prepared p_;
   bool strip_console_;
   Memo memo_;

@@ -79,7 +79,7 @@ bool Search::place_operation(const Item& it, const Cand& c, Level& child) {
   if (c.pid != 0) choice.pid = c.pid;
   else if (!it.created_proc_pids.empty()) choice.pid = it.created_proc_pids.front();
   const std::shared_ptr<const Model>& from = levels_.back().state;
-  auto m = std::make_shared<Model>(*from);
+  std::shared_ptr<Model> m = pool_.copy_of(*from);
   const StepResult r = m->apply(op, choice);
   child.step = PathStep{item, false, it.index, op, choice};
   if (!own_outcome(it, item, op, r, child)) return false;

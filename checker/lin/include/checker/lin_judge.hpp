@@ -27,10 +27,11 @@ struct Budget {
 // What the cache keeps of each state it has seen. Exact: the states and bindings themselves,
 // compared with ==. Fingerprint: a 128-bit hash of them (memory per entry is constant; two unequal
 // keys collide with probability 2^-128 per pair, and a collision could only hide an order, i.e.
-// turn Agree into Violation, never the reverse). Auto: Exact up to kExactCacheOps operations.
+// turn Agree into Violation, never the reverse). Auto: Exact up to kExactCacheOps operations (a
+// round of the lockstep runner; exact entries cost a relabelled copy of the state each).
 // Off: no memoisation (every order is tried; for measuring what the cache saves).
 enum class CacheMode : std::uint8_t { Auto, Exact, Fingerprint, Off };
-inline constexpr std::size_t kExactCacheOps = 512;
+inline constexpr std::size_t kExactCacheOps = 64;
 
 struct Options {
   Budget budget;
