@@ -49,6 +49,10 @@ RC_GTEST_PROP(LinProperties, OneImpossibleAnswerIsRejected, ()) {
   testing::Generated gen = testing::generate(g);
   const auto at = testing::corrupt(gen.history, *rc::gen::inRange<std::size_t>(0, 1000));
   RC_PRE(at.has_value());
+  // An answer given after a FATAL may have come from the dead instance, and is not judged (§2):
+  // only corruptions that precede every FATAL must be rejected.
+  for (const Operation& o : gen.history.ops)
+    RC_PRE(o.outcome.kind != model::OutcomeKind::Fatal || !o.ret || precedes(gen.history.ops[*at], o));
   RC_LOG() << describe(g) << " corrupted op " << *at << "\n";
   const Judgement j = judge(gen.history);
   RC_LOG() << summary(gen.history, j) << "\n";
@@ -74,6 +78,23 @@ RC_GTEST_PROP(LinProperties, CacheModesAgree, ()) {
   RC_ASSERT(a.verdict == b.verdict);
   RC_ASSERT(a.stats.states == b.stats.states);
   if (c.verdict != Verdict::Unknown) RC_ASSERT(c.verdict == a.verdict);
+}
+
+// States dropped from the search's path and rebuilt by replaying its steps are the states it had:
+// keeping only the last level's state explores exactly the same nodes.
+RC_GTEST_PROP(LinProperties, ReplayedStatesAreTheSame, ()) {
+  GenConfig g = *configs(100);
+  testing::Generated gen = testing::generate(g);
+  if (*rc::gen::arbitrary<bool>()) testing::corrupt(gen.history, *rc::gen::inRange<std::size_t>(0, 1000));
+  Options few;
+  few.recent_states = 1;
+  const Judgement a = judge(gen.history), b = judge(gen.history, few);
+  RC_LOG() << describe(g) << "\n" << summary(gen.history, a) << "\n";
+  RC_ASSERT(a.verdict == b.verdict);
+  RC_ASSERT(a.stats.states == b.stats.states);
+  RC_ASSERT(a.stats.steps == b.stats.steps);
+  RC_ASSERT(a.order.size() == b.order.size());
+  RC_TAG(b.stats.replayed > 0 ? "replayed" : "no replay");
 }
 
 // With §6 checked on every step (and the console kept in the states) the verdicts are the same.

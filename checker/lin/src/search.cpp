@@ -13,9 +13,8 @@ using namespace lockstep::model;
 
 namespace {
 
-// States kept on the stack: the last kRecent levels, and checkpoints at multiples of a stride that
-// doubles whenever more than kCheckpoints of them would be kept.
-constexpr std::size_t kRecent = 64;
+// States kept on the stack: the last Options::recent_states levels, and checkpoints at multiples of
+// a stride that doubles whenever more than kCheckpoints of them would be kept.
 constexpr std::size_t kCheckpoints = 64;
 
 // Zobrist keys: one per (item, placed|done, lane), from a fixed seed so runs are reproducible.
@@ -35,7 +34,8 @@ Search::Search(const History& h, const Options& o)
   status_.assign(p_.items.size(), Status::Open);
   placed_bits_.assign((p_.items.size() + 63) / 64, 0);
   done_bits_.assign(placed_bits_.size(), 0);
-  stride_ = kRecent;
+  recent_ = std::max<std::size_t>(1, o.recent_states);
+  stride_ = kCheckpoints;
   res_.stats.exact_cache = memo_.exact() && o.cache != CacheMode::Off;
 
   Level root;
@@ -193,10 +193,10 @@ void Search::push(Level&& l) {
   const std::size_t depth = levels_.size() - 1;
   res_.stats.max_depth = std::max(res_.stats.max_depth, depth);
   consider_best();
-  if (depth > kRecent && (depth - kRecent) % stride_ != 0) levels_[depth - kRecent].state.reset();
+  if (depth > recent_ && (depth - recent_) % stride_ != 0) levels_[depth - recent_].state.reset();
   if (depth / stride_ > kCheckpoints) {
     stride_ *= 2;
-    for (std::size_t k = 1; k + kRecent <= depth; ++k)
+    for (std::size_t k = 1; k + recent_ <= depth; ++k)
       if (k % stride_ != 0) levels_[k].state.reset();
   }
 }
@@ -210,17 +210,19 @@ void Search::pop() {
 }
 
 // The state of a level, replayed from the nearest level below that kept one when it was dropped;
-// the last kRecent replayed states are kept, so that backtracking on from here is cheap.
+// the last recent_ replayed states are kept, so that backtracking on from here is cheap.
 const Model& Search::state_at(std::size_t depth) {
   if (levels_[depth].state) return *levels_[depth].state;
   std::size_t j = depth;
   while (!levels_[j].state) --j;  // the root always keeps its state
   Model m = *levels_[j].state;
   for (std::size_t k = j + 1; k <= depth; ++k) {
-    m.apply(levels_[k].step.op, levels_[k].step.choice);
-    if (strip_console_) m.take_console();
-    ++res_.stats.replayed;
-    if (k + kRecent > depth) levels_[k].state = pool_.copy_of(m);
+    if (!levels_[k].step.observation) {  // an observation changes nothing
+      m.apply(levels_[k].step.op, levels_[k].step.choice);
+      if (strip_console_) m.take_console();
+      ++res_.stats.replayed;
+    }
+    if (k + recent_ > depth) levels_[k].state = pool_.copy_of(m);
   }
   return *levels_[depth].state;
 }

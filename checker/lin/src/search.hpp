@@ -3,8 +3,8 @@
 // remaining response, earliest response first; one candidate per pid a process-creating call may
 // take when the history leaves it open), and the undo log that takes its step back. The states of
 // deep levels are dropped as the path grows (all but the last kRecent levels and a thinning set of
-// checkpoints) and rebuilt by replaying the levels' steps when the search backtracks to them, so the
-// stack holds O(path) small records plus a bounded number of states.
+// checkpoints; Options::recent_states) and rebuilt by replaying the levels' steps when the search
+// backtracks to them, so the stack holds O(path) small records plus a bounded number of states.
 #pragma once
 #include <chrono>
 #include <cstddef>
@@ -143,6 +143,7 @@ class Search {
   std::uint64_t console_ = 0;        // console lines so far (the states hold none when stripped)
   std::size_t observed_ = 0;         // observations placed
   std::vector<Level> levels_;
+  std::size_t recent_ = 0;           // levels whose states are kept: the last recent_
   std::size_t stride_ = 0;           // levels kept as checkpoints: multiples of stride_
   SearchResult res_;
   // The node that got furthest: most responses explained, then deepest.

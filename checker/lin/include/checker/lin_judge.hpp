@@ -37,6 +37,10 @@ struct Options {
   Budget budget;
   CacheMode cache = CacheMode::Auto;
   bool invariants = false;  // also check SPEC §6 on every model step (keeps the console in the states)
+  // States kept on the search's path: those of the last `recent_states` levels (plus up to 64
+  // checkpoints further down); a backtrack below them replays steps from the nearest kept state.
+  // Memory against backtracking cost; the verdict and the search do not depend on it.
+  std::size_t recent_states = 64;
 };
 
 enum class Verdict : std::uint8_t { Agree, Violation, Unknown };
