@@ -31,6 +31,7 @@ struct GenConfig {
   std::size_t observe_every = 0;     // > 0: a §7 observation at a quiescent point every N steps
   std::optional<std::size_t> cut;    // end the history at this step's instant: later answers are missing
   bool known_blocking = false;       // record whether each call blocked (Operation::blocked)
+  bool record_lids = true;           // record the lid of each created lwp (Operation::created_lids)
 };
 
 struct Generated {
@@ -53,11 +54,15 @@ inline Generated generate(const GenConfig& g) {
   // 1. The run: its events, and for each blocked call the step that woke it.
   std::vector<TraceEvent> ev;
   std::vector<Observation> obs_before;  // obs_before[i]: the state before step i (when observing)
+  std::vector<std::vector<int>> lids;   // lids[i]: of the lwps step i created
   for (std::size_t i = 0; i < g.steps; ++i) {
     if (g.observe_every && i % g.observe_every == 0 && i > 0) obs_before.push_back(observe(m.state(), g.hosts));
     else obs_before.emplace_back();
     const ChosenStep s = choose_step(m.state(), cc, src);
     ev.push_back(model_step(m, s.op, s.choice, 0));
+    lids.emplace_back();
+    for (const Binding& b : ev.back().bound)
+      if (b.kind == Binding::Kind::Lwp) lids.back().push_back(m.state().lwps[b.id].lid);
     if (ev.back().outcome.kind == OutcomeKind::Fatal) break;
   }
   const std::size_t n = ev.size();
@@ -135,6 +140,7 @@ inline Generated generate(const GenConfig& g) {
     o.op = ev[i].op;
     o.call = call;
     o.created = ev[i].bound;
+    if (g.record_lids) o.created_lids = lids[i];
     const bool blocked = ev[i].outcome.kind == OutcomeKind::Blocked;
     if (g.known_blocking) o.blocked = blocked;
     if (woken_at[i] < n && ret <= end) {

@@ -279,6 +279,25 @@ TEST(LinJudge, ImplPidsAreBoundAndChecked) {
   EXPECT_EQ(j.culprit, 2u);
 }
 
+// Which of two lwps created at once in one process got which lid shows in no answer; when the
+// recorder gives the lids, they decide the order at once.
+TEST(LinJudge, RecordedLidsAreChecked) {
+  History h = fresh();
+  h.ops.push_back(call(H0, op::Newlwp{1}, 0, 10, value(0), {lwp_of(20, 1)}));
+  h.ops.push_back(call(H1, op::Newlwp{1}, 1, 9, value(0), {lwp_of(21, 1)}));
+  h.ops[0].created_lids = {1};  // H0's newlwp came first, although H1's answered first
+  h.ops[1].created_lids = {2};
+  Judgement j = judge(h);
+  ASSERT_EQ(j.verdict, Verdict::Agree) << summary(h, j);
+  EXPECT_EQ(j.order[0].index, 0u);
+  h.ops[1].created_lids = {1};  // both cannot be lid 1
+  j = judge(h);
+  ASSERT_EQ(j.verdict, Verdict::Violation);
+  EXPECT_NE(j.expected.find("lid"), std::string::npos) << summary(h, j);
+  h.ops[1].created_lids = {1, 2};  // more lids than lwps
+  EXPECT_THROW(judge(h), std::invalid_argument);
+}
+
 // FATAL ends the instance: the calls overlapping it are not judged, the ones before it are.
 TEST(LinJudge, FatalEndsTheHistory) {
   History h = fresh();

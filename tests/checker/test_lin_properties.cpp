@@ -23,13 +23,15 @@ rc::Gen<GenConfig> configs(std::size_t max_steps) {
       rc::gen::set(&GenConfig::misuse_percent, rc::gen::element<std::uint32_t>(0, 0, 2)),
       rc::gen::set(&GenConfig::stretch, rc::gen::inRange<std::size_t>(0, 10)),
       rc::gen::set(&GenConfig::observe_every, rc::gen::element<std::size_t>(0, 0, 7, 25)),
-      rc::gen::set(&GenConfig::known_blocking, rc::gen::arbitrary<bool>()));
+      rc::gen::set(&GenConfig::known_blocking, rc::gen::arbitrary<bool>()),
+      rc::gen::set(&GenConfig::record_lids, rc::gen::arbitrary<bool>()));
 }
 
 std::string describe(const GenConfig& g) {
   return "seed=" + std::to_string(g.seed) + " steps=" + std::to_string(g.steps) + " hosts=" + std::to_string(g.hosts) +
          " misuse=" + std::to_string(g.misuse_percent) + " stretch=" + std::to_string(g.stretch) +
-         " observe_every=" + std::to_string(g.observe_every) + " cut=" + (g.cut ? std::to_string(*g.cut) : "none");
+         " observe_every=" + std::to_string(g.observe_every) + " lids=" + std::to_string(g.record_lids) +
+         " cut=" + (g.cut ? std::to_string(*g.cut) : "none");
 }
 
 RC_GTEST_PROP(LinProperties, RecutSequentialRunsAreAccepted, ()) {

@@ -68,8 +68,8 @@ Prepared::Prepared(const History& h) : symbols(h.before.lwps.size(), h.before.pr
       if (b.kind == Binding::Kind::Proc) it.created_procs.push_back(s), it.created_proc_pids.push_back(b.pid);
       else it.created_lwps.push_back(s), it.created_lwp_pids.push_back(b.pid);
     }
-    const bool may_block = o.blocked.value_or(traits(o.op.body).can_block);
-    it.try_pos = may_block ? it.call_pos : it.ret_pos;
+    it.created_lwp_lids = o.created_lids;
+    it.may_block = o.blocked.value_or(traits(o.op.body).can_block);
     const Creates c = traits(o.op.body).creates;
     it.pid_open = (c == Creates::ProcessAndLwp || c == Creates::Kthread) && it.created_procs.empty();
 
@@ -94,7 +94,6 @@ Prepared::Prepared(const History& h) : symbols(h.before.lwps.size(), h.before.pr
     it.index = by_at[k];
     it.call_pos = p.at;
     it.ret_pos = p.at;
-    it.try_pos = p.at;
     it.responded = true;
     items.push_back(std::move(it));
     observation_items.push_back(id);

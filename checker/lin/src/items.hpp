@@ -20,11 +20,13 @@ struct Item {
   std::size_t index = 0;                   // into History::ops or History::observations
   std::uint32_t call_ev = kNone, ret_ev = kNone;
   std::uint64_t call_pos = 0, ret_pos = kNever;  // kNever: no response (in flight at the end)
-  // Where the search tries it among the candidates (smallest first): a call that may block by its
-  // invocation (its request most likely took effect on entry; its response waited for the follow-up,
-  // and where the request goes decides what the follow-up can be, e.g. a deadline), any other call
-  // by its response (it must take effect by then, and later answers are likelier to see more).
-  std::uint64_t try_pos = kNever;
+  // Which the search tries first among the candidates: a guess at the instant the call took effect.
+  // A call that may block is guessed at its invocation (its request most likely took effect on
+  // entry; its response waited for the follow-up, and where the request goes decides what the
+  // follow-up can be, e.g. a deadline); any other call at a point of its interval, the middle on the
+  // first attempt and another point on each restart (Search::try_key). A call still in flight at the
+  // end goes last.
+  bool may_block = false;
   bool responded = false, blocked_at_end = false, carried = false;
   std::optional<bool> blocked;             // Operation::blocked
   std::vector<std::int32_t> arg_syms;      // per argument: its symbol's index, -1 for a plain value or NULL
@@ -32,6 +34,7 @@ struct Item {
   std::int32_t result_lwp_sym = -1;        // curlwp's answer, when an lwp
   std::vector<std::int32_t> created_procs, created_lwps;
   std::vector<model::Pid> created_proc_pids, created_lwp_pids;
+  std::vector<int> created_lwp_lids;       // Operation::created_lids (empty: not recorded)
   bool pid_open = false;                   // creates a process whose pid the history does not bind
 };
 

@@ -25,6 +25,9 @@ std::optional<std::string> validate(const History& h) {
     if (o.ret && o.outcome.kind != OutcomeKind::Returned && o.outcome.kind != OutcomeKind::Fatal && o.outcome.kind != OutcomeKind::Dead)
       return err(i, "has a response that is no answer (BLOCKED or not runnable)");
     if (o.carried && o.outcome.kind == OutcomeKind::Fatal) return err(i, "is carried from before the history and FATAL");
+    const auto lwps = std::count_if(o.created.begin(), o.created.end(), [](const Binding& b) { return b.kind == Binding::Kind::Lwp; });
+    if (!o.created_lids.empty() && static_cast<std::ptrdiff_t>(o.created_lids.size()) != lwps)
+      return err(i, "has created_lids for other than its created lwps");
     for (const Binding& b : o.created) {
       const std::size_t before = b.kind == Binding::Kind::Lwp ? h.before.lwps.size() : h.before.procs.size();
       if (b.id < before) return err(i, fmt::format("creates {}, an object of `before`", symbol(b.kind, b.id)));

@@ -116,8 +116,17 @@ bool Search::over_budget() {
   return false;
 }
 
+// The guessed instant of a call, by which the candidates are tried (Item::may_block): a blocking
+// call's invocation, any other call's middle, a call with no response last.
+std::uint64_t Search::try_key(std::uint32_t item) const {
+  const Item& it = p_.items[item];
+  if (it.observation || it.may_block) return it.call_pos;
+  if (it.ret_pos == kNever) return kNever;
+  return it.call_pos + (it.ret_pos - it.call_pos) / 2;
+}
+
 // The candidates from a level: the calls before the first remaining response (any of them may take
-// effect next, and nothing after that response may: Lowe's just-in-time rule), in Item::try_pos order.
+// effect next, and nothing after that response may: Lowe's just-in-time rule), by try_key.
 void Search::expand(Level& l) {
   l.expanded = true;
   std::vector<std::uint32_t> window;
@@ -127,11 +136,11 @@ void Search::expand(Level& l) {
     res_.culprit = e == kNone ? kNone : p_.events.item(e);
     res_.culprit_requested = res_.culprit != kNone && status_[res_.culprit] == Status::Requested;
   }
-  std::sort(window.begin(), window.end(), [&](std::uint32_t a, std::uint32_t b) {
-    const Item& x = p_.items[a];
-    const Item& y = p_.items[b];
-    return x.try_pos != y.try_pos ? x.try_pos < y.try_pos : x.call_pos < y.call_pos;
-  });
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> keyed;
+  keyed.reserve(window.size());
+  for (std::uint32_t i : window) keyed.emplace_back(try_key(i), i);
+  std::sort(keyed.begin(), keyed.end());
+  for (std::size_t k = 0; k < keyed.size(); ++k) window[k] = keyed[k].second;
   const Model& m = *l.state;
   for (std::uint32_t i : window) {
     if (!p_.items[i].pid_open) {

@@ -84,6 +84,7 @@ class Search {
 
   // The loop's parts.
   bool over_budget();
+  std::uint64_t try_key(std::uint32_t item) const;
   void expand(Level& l);
   void attempt(const Cand& c);
   void pop();

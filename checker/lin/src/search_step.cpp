@@ -186,6 +186,8 @@ bool Search::bind_created(const Item& it, std::uint32_t item, const State& befor
     const Pid pid = after.procs[after.lwps[id].proc].pid;
     if (pid != it.created_lwp_pids[i])
       return wrong(fmt::format("an lwp of pid {}", pid), fmt::format("an lwp of pid {}", it.created_lwp_pids[i]));
+    if (i < it.created_lwp_lids.size() && after.lwps[id].lid != it.created_lwp_lids[i])
+      return wrong(fmt::format("lid {} of pid {}", after.lwps[id].lid, pid), fmt::format("lid {} of pid {}", it.created_lwp_lids[i], pid));
     bind(Binding::Kind::Lwp, it.created_lwps[i], id, undo);
   }
   return true;

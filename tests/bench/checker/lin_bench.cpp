@@ -9,7 +9,8 @@
 // one answer corrupted halfway (a write or getpid answer no order produces), where the judge must
 // show that no order of the whole prefix explains it (within a 30 s budget, else `unknown`).
 // Figures only; nothing here is a test.
-//   lin_bench [--stretch S] [--max N] [--observe-every K] [--max-violation N]
+//   lin_bench [--stretch S] [--max N] [--observe-every K] [--max-violation N] [--no-lids]
+// (--no-lids: the histories do not record the lids of created lwps, Operation::created_lids.)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -42,6 +43,8 @@ void reset_peak() {
   }
 }
 
+bool record_lids = true;
+
 lin::testing::GenConfig config(std::size_t n, std::size_t stretch, std::size_t observe_every) {
   lin::testing::GenConfig g;
   g.seed = 20240601 + n;
@@ -49,6 +52,7 @@ lin::testing::GenConfig config(std::size_t n, std::size_t stretch, std::size_t o
   g.hosts = 8;
   g.stretch = stretch;
   g.observe_every = observe_every;
+  g.record_lids = record_lids;
   return g;
 }
 
@@ -56,6 +60,8 @@ lin::testing::GenConfig config(std::size_t n, std::size_t stretch, std::size_t o
 
 int main(int argc, char** argv) {
   std::size_t stretch = 6, max_n = 100000, observe_every = 0, max_violation = 10000;
+  for (int i = 1; i < argc; ++i)
+    if (!std::strcmp(argv[i], "--no-lids")) record_lids = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--stretch")) stretch = std::strtoull(argv[i + 1], nullptr, 10);
     else if (!std::strcmp(argv[i], "--max")) max_n = std::strtoull(argv[i + 1], nullptr, 10);
@@ -64,8 +70,9 @@ int main(int argc, char** argv) {
   }
   std::printf("lin_bench: histories of N operations from 8 host threads (+ kthreads, clock, reaper), intervals\n"
               "reaching up to %zu steps beyond their instants; maxproc 12, PID_MAX 12 as conformance runs use;\n"
-              "%s\n\n",
-              stretch, observe_every ? ("an observation every " + std::to_string(observe_every) + " steps").c_str() : "no observations");
+              "%s; %s\n\n",
+              stretch, observe_every ? ("an observation every " + std::to_string(observe_every) + " steps").c_str() : "no observations",
+              record_lids ? "created lwps' lids recorded" : "lids not recorded");
   std::printf("%8s %8s %10s %10s %9s %10s %11s %8s %8s %10s %10s %7s\n", "N", "ops", "verdict", "judge s", "states", "pruned",
               "ops/s", "overlap", "growth", "cache KiB", "judge KiB", "cache");
   double prev = 0;

@@ -34,6 +34,11 @@ struct Operation {
   // the pid of the lwp's process (an lwp). A creating op without a process binding leaves the pid
   // open: the judge tries each pid the history can tell apart (lin_judge.hpp).
   std::vector<Binding> created;
+  // The lid of each lwp the call created, in the order of the Lwp bindings of `created`; empty when
+  // the recorder did not say. Optional, but worth recording: which of two lwps created at once in one
+  // process got which lid shows in no answer, only in a later observation, and a search that guessed
+  // it wrong must then backtrack through everything in between (LIN.md, "Cost").
+  std::vector<int> created_lids;
   std::optional<bool> blocked;      // the impl says whether the call blocked before returning; unset: either
   bool blocked_at_end = false;      // `ret` unset and the call is known to be blocked in the kernel at the end
   bool carried = false;             // the request took effect before the history: its wait is in `before`
