@@ -60,13 +60,13 @@ lin::testing::GenConfig config(std::size_t n, std::size_t stretch, std::size_t o
 
 int main(int argc, char** argv) {
   std::size_t stretch = 6, max_n = 100000, observe_every = 0, max_violation = 10000;
-  for (int i = 1; i < argc; ++i)
+  for (int i = 1; i < argc; ++i) {
+    const bool value = i + 1 < argc;
     if (!std::strcmp(argv[i], "--no-lids")) record_lids = false;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--stretch")) stretch = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (!std::strcmp(argv[i], "--max")) max_n = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (!std::strcmp(argv[i], "--observe-every")) observe_every = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (!std::strcmp(argv[i], "--max-violation")) max_violation = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (value && !std::strcmp(argv[i], "--stretch")) stretch = std::strtoull(argv[++i], nullptr, 10);
+    else if (value && !std::strcmp(argv[i], "--max")) max_n = std::strtoull(argv[++i], nullptr, 10);
+    else if (value && !std::strcmp(argv[i], "--observe-every")) observe_every = std::strtoull(argv[++i], nullptr, 10);
+    else if (value && !std::strcmp(argv[i], "--max-violation")) max_violation = std::strtoull(argv[++i], nullptr, 10);
   }
   std::printf("lin_bench: histories of N operations from 8 host threads (+ kthreads, clock, reaper), intervals\n"
               "reaching up to %zu steps beyond their instants; maxproc 12, PID_MAX 12 as conformance runs use;\n"
