@@ -1,5 +1,5 @@
-// The search's cache: the nodes (set of placed operations, model state, symbol bindings) it has
-// entered. A node seen before is not entered again: the search from it has already been made (or is
+// The search's cache: the nodes (set of placed operations and which are done, model state up to
+// renaming of serial ids, console lines so far) it has entered. A node seen before is not entered again: the search from it has already been made (or is
 // on the current path, impossible since every step grows the set). Exact mode keeps each key's parts
 // and compares them with ==; fingerprint mode keeps only the 128-bit hash of the key (LIN.md, "The
 // cache key"). Both are looked up by the hash.

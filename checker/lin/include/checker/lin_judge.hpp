@@ -1,8 +1,8 @@
 // The linearizability judge (SPEC §8): is there an order of atomic model steps, each inside its
 // operation's interval, that explains every answer, wake-up and observation of a history?
 // Wing & Gong's search with Lowe's just-in-time linearisation and a cache of (set of linearised
-// operations, model state, symbol bindings) as in Porcupine and Lincheck; the design, the cache key
-// and how each §8 rule maps to code are in checker/lin/LIN.md.
+// operations, model state) as in Porcupine and Lincheck, states compared up to renaming of serial
+// ids; the design, the cache key and how each §8 rule maps to code are in checker/lin/LIN.md.
 //
 // Verdicts: Agree carries the order found; Violation the longest linearizable prefix found and the
 // first operation that no order could explain; Unknown means a budget ran out, and is never Agree.
@@ -24,10 +24,10 @@ struct Budget {
   double max_seconds = 60.0;             // wall time
 };
 
-// What the cache keeps of each state it has seen. Exact: the states and bindings themselves,
-// compared with ==. Fingerprint: a 128-bit hash of them (memory per entry is constant; two unequal
-// keys collide with probability 2^-128 per pair, and a collision could only hide an order, i.e.
-// turn Agree into Violation, never the reverse). Auto: Exact up to kExactCacheOps operations (a
+// What the cache keeps of each node it has seen. Exact: the placed sets and the states themselves
+// (relabelled by creator, model::relabel), compared with ==. Fingerprint: a 128-bit hash of them
+// (memory per entry is constant; two unequal keys collide with probability 2^-128 per pair, and a
+// collision could only hide an order, i.e. turn Agree into Violation, never the reverse). Auto: Exact up to kExactCacheOps operations (a
 // round of the lockstep runner; exact entries cost a relabelled copy of the state each).
 // Off: no memoisation (every order is tried; for measuring what the cache saves).
 enum class CacheMode : std::uint8_t { Auto, Exact, Fingerprint, Off };
