@@ -3,6 +3,9 @@
 // No threads, no clocks: time moves only by op::Tick.
 #pragma once
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "model/op.hpp"
 #include "model/outcome.hpp"
@@ -31,6 +34,10 @@ class Model {
   explicit Model(Config config = {});
 
   const State& state() const { return state_; }
+  // Moves the console lines (SPEC K7's message log) out of the state. No step reads the console, it
+  // only appends to it, so a checker that runs many orders of the same steps may keep the lines
+  // aside and compare them itself (checker/lin does, to copy and hash smaller states).
+  std::vector<std::string> take_console() { return std::exchange(state_.console, {}); }
   // A model that continues from `s` (a state this model produced earlier: the model is a value).
   static Model from_state(State s) {
     Model m;
