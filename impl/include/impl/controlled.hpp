@@ -67,7 +67,7 @@ class ControlledBackend final : public Backend {
     // Sync objects whose name ends with this are never a scheduling point (they still block):
     // a harness's own plumbing (the checker's mailboxes) whose interleavings explore nothing of
     // the code under test. Empty: every object is one.
-    std::string quiet_suffix;
+    std::string quiet_suffix{};
     // The mode in force: the stronger of `preempt` and the old flag.
     Preempt mode() const {
       return preempt_at_locks && preempt == Preempt::none ? Preempt::locks : preempt;
