@@ -42,3 +42,19 @@ TEST(Observation, DifferencesNameTheirRule) {
 
   EXPECT_FALSE(first_difference(e, e, Rule::P1));
 }
+
+// Overlapping kproc_shutdown calls write their lines themselves: the console may show them in any
+// interleaving that keeps each caller's own lines in order, and only then.
+TEST(Observation, ConsoleLinesInterleaveOnlyKeepingEachWritersOrder) {
+  const std::string banner = "Waiting (max 60 seconds) for system process `kt' to stop...";
+  const std::vector<std::vector<std::string>> writers{{banner, "stopped"}, {"timed out"}};
+  EXPECT_TRUE(interleaves({banner, "stopped", "timed out"}, writers));
+  EXPECT_TRUE(interleaves({banner, "timed out", "stopped"}, writers));
+  EXPECT_TRUE(interleaves({"timed out", banner, "stopped"}, writers));
+  EXPECT_FALSE(interleaves({"stopped", banner, "timed out"}, writers)) << "a caller's result before its banner";
+  EXPECT_FALSE(interleaves({banner, "stopped"}, writers)) << "a line missing";
+  EXPECT_FALSE(interleaves({banner, "stopped", "timed out", "stopped"}, writers)) << "a line too many";
+  EXPECT_FALSE(interleaves({banner, "stopped", "stopped"}, writers)) << "a line changed";
+  EXPECT_TRUE(interleaves({}, {}));
+}
+

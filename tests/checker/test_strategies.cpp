@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <string>
@@ -37,6 +38,8 @@ std::vector<std::pair<int, int>> simulate(SchedulePolicy& policy, const std::vec
         i.state = Sched::State::runnable;
         i.object = threads[t].events[at[t]];
         i.order = order_of[t];
+        // Stopped right after an unlock: where a thread's lock gap begins (the gap strategy).
+        if (at[t] > 0 && threads[t].events[at[t] - 1].starts_with("unlock")) i.point = Sched::Point::unlock;
         runnable.push_back(i);
       }
     if (runnable.empty()) return order;
@@ -67,7 +70,7 @@ std::vector<SimThread> two_threads(int k) {
 }  // namespace
 
 TEST(Strategy, NamesRoundTrip) {
-  for (std::string_view n : {"op", "random", "pct:1", "pct:3", "pct:16", "pos", "portfolio"}) {
+  for (std::string_view n : {"op", "random", "pct:1", "pct:3", "pct:16", "pos", "gap", "portfolio"}) {
     const auto s = parse_strategy(n);
     ASSERT_TRUE(s) << n;
     EXPECT_EQ(to_string(*s), n);
@@ -86,12 +89,12 @@ TEST(Strategy, BadNamesSayWhatWasExpected) {
 
 TEST(Strategy, OnlyOpKeepsOperationsWhole) {
   EXPECT_FALSE(make_policy(schedule("op", 1))->interleaves());
-  for (std::string_view n : {"random", "pct:2", "pos", "portfolio"}) EXPECT_TRUE(make_policy(schedule(n, 1))->interleaves()) << n;
+  for (std::string_view n : {"random", "pct:2", "pos", "gap", "portfolio"}) EXPECT_TRUE(make_policy(schedule(n, 1))->interleaves()) << n;
 }
 
 TEST(Strategy, SameSeedSameInterleavingOtherSeedsOthers) {
   const auto threads = two_threads(6);
-  for (std::string_view n : {"random", "pct:3", "pos"}) {
+  for (std::string_view n : {"random", "pct:3", "pos", "gap"}) {
     std::set<std::vector<std::pair<int, int>>> seen;
     for (std::uint64_t seed = 1; seed <= 20; ++seed) {
       auto p1 = make_policy(schedule(n, seed)), p2 = make_policy(schedule(n, seed));
@@ -166,11 +169,11 @@ TEST(Strategy, PortfolioRotatesAcrossPrograms) {
     picks.push_back(to_string(effective(s)));
     EXPECT_EQ(make_policy(s)->name(), picks.back());
   }
-  EXPECT_EQ(picks, (std::vector<std::string>{"random", "pos", "pct:2", "pct:3", "random", "pos", "pct:2", "pct:3"}));
+  EXPECT_EQ(picks, (std::vector<std::string>{"random", "pos", "pct:2", "pct:3", "gap", "random", "pos", "pct:2"}));
 }
 
 TEST(Strategy, SpuriousWakeupsAreRareButHappen) {
-  for (std::string_view n : {"random", "pct:3", "pos"}) {
+  for (std::string_view n : {"random", "pct:3", "pos", "gap"}) {
     auto p = make_policy(schedule(n, 3));
     std::vector<Sched::ThreadInfo> waiting(2);
     waiting[0].id = 4, waiting[1].id = 9;
@@ -187,3 +190,31 @@ TEST(Strategy, SpuriousWakeupsAreRareButHappen) {
   waiting[0].id = 2;
   for (int i = 0; i < 1000; ++i) EXPECT_FALSE(op->spurious(waiting));
 }
+
+// A lock gap: thread 0's call has two critical sections; threads 1 and 2 each run a short call. The
+// race shows only when both other calls return inside thread 0's gap (after its first unlock, before
+// its second lock), which takes several choices in a row against thread 0. The gap
+// strategy holds a thread stopped after an unlock while others can run: it lands there far more
+// often than the random walk does.
+TEST(Strategy, GapRunsWholeCallsInsideALockGap) {
+  const SimThread gapped{{"lock t", "unlock t", "lock t", "unlock t", "return"}};
+  const SimThread other{{"lock t", "unlock t", "return"}};
+  auto inside = [](const std::vector<std::pair<int, int>>& order) {
+    auto pos = [&](int t, int e) { return std::find(order.begin(), order.end(), std::pair{t, e}) - order.begin(); };
+    const auto open = pos(0, 1), close = pos(0, 2);  // thread 0's unlock ran; its next lock runs
+    for (int t : {1, 2})
+      if (pos(t, 2) < open || pos(t, 2) > close) return false;  // each other call returns inside the gap
+    return true;
+  };
+  const int runs = 2000;
+  std::map<std::string, int> found;
+  for (std::string_view n : {"random", "gap"})
+    for (int seed = 1; seed <= runs; ++seed) {
+      auto p = make_policy(schedule(n, static_cast<std::uint64_t>(seed)));
+      found[std::string(n)] += inside(simulate(*p, {gapped, other, other}));
+    }
+  std::printf("both calls inside the lock gap: gap %d, random %d of %d schedules\n", found["gap"], found["random"], runs);
+  EXPECT_GE(found["gap"], runs / 10) << "gap " << found["gap"] << ", random " << found["random"];
+  EXPECT_GE(found["gap"], 3 * std::max(found["random"], 1)) << "gap " << found["gap"] << ", random " << found["random"];
+}
+

@@ -1,6 +1,7 @@
 #include "checker/conflict.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <type_traits>
 
 #include "model/op_traits.hpp"
@@ -34,6 +35,15 @@ void add_context(ProcId p, const OpBody& b, const State& s, std::vector<ProcId>&
   }
 }
 
+// The process a pid argument names: the one in the table, else the last freed one that had it. A
+// stale pid races the exit that freed its process (the caller may still see it, or see ESRCH).
+std::optional<ProcId> named_by_pid(const State& s, Pid pid) {
+  if (const Process* p = s.by_pid(pid)) return static_cast<ProcId>(p - s.procs.data());
+  for (ProcId q = static_cast<ProcId>(s.procs.size()); q-- > 0;)
+    if (s.procs[q].freed && s.procs[q].pid == pid) return q;
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::vector<ProcId> touched_objects(const Op& op, const State& s) {
@@ -49,7 +59,7 @@ std::vector<ProcId> touched_objects(const Op& op, const State& s) {
       if (a.kind == ArgKind::ProcSym && static_cast<std::size_t>(v) < s.procs.size()) out.push_back(static_cast<ProcId>(v));
       if (a.kind == ArgKind::LwpSym && static_cast<std::size_t>(v) < s.lwps.size()) out.push_back(s.lwps[static_cast<std::size_t>(v)].proc);
       if (a.kind == ArgKind::Pid)
-        if (const Process* p = s.by_pid(static_cast<Pid>(v))) out.push_back(static_cast<ProcId>(p - s.procs.data()));
+        if (const std::optional<ProcId> p = named_by_pid(s, static_cast<Pid>(v))) out.push_back(*p);
     }
   });
   const OpTraits& t = traits(op.body);
@@ -62,12 +72,14 @@ std::vector<ProcId> touched_objects(const Op& op, const State& s) {
   return out;
 }
 
-bool conflicts(const Op& a, const Op& b, const State& s) {
-  if (a.actor == b.actor) return false;
-  const std::vector<ProcId> x = touched_objects(a, s), y = touched_objects(b, s);
+bool share_object(const std::vector<ProcId>& x, const std::vector<ProcId>& y) {
   std::vector<ProcId> common;
   std::set_intersection(x.begin(), x.end(), y.begin(), y.end(), std::back_inserter(common));
   return !common.empty();
+}
+
+bool conflicts(const Op& a, const Op& b, const State& s) {
+  return a.actor != b.actor && share_object(touched_objects(a, s), touched_objects(b, s));
 }
 
 }  // namespace lockstep::checker

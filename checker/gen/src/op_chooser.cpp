@@ -97,6 +97,22 @@ class Chooser {
     }
   }
 
+  // Whether a process is one the round touched (always false for an unfocused step).
+  bool in_focus(ProcId p) const { return std::binary_search(c_.focus.begin(), c_.focus.end(), p); }
+
+  // A focused step picks among the items in focus half of the time (when there are any); an
+  // unfocused one draws nothing extra, so a program means the same ops without a round around it.
+  template <class T, class InFocus>
+  T focused_pick(const std::vector<T>& all, InFocus in) {
+    if (!c_.focus.empty() && src_.percent(50)) {
+      std::vector<T> near;
+      for (const T& x : all)
+        if (in(x)) near.push_back(x);
+      if (!near.empty()) return pick(near, src_);
+    }
+    return pick(all, src_);
+  }
+
   ChosenStep choose() {
     if (option(c_.arbitrary_percent)) return bind(arbitrary(), true);
     if (!s_.initialized) {
@@ -117,9 +133,14 @@ class Chooser {
     const std::uint32_t r = src_.below(100);
     if (r < 8 || free_hosts_.empty()) return filled(Actor::clock(), kClockOp);
     if (r < 11 && !kthreads_.empty()) return filled(Actor::reaper(), kReaperOp);
-    if (r < 33 && !running_kthreads_.empty()) return kthread_op(pick(running_kthreads_, src_));
-    const HostId h = pick(free_hosts_, src_);
+    if (r < 33 && !running_kthreads_.empty()) return kthread_op(focused_pick(running_kthreads_, [&](ProcId p) { return in_focus(p); }));
+    const HostId h = focused_pick(free_hosts_, [&](HostId x) { return in_focus(s_.current_proc(x)); });
     if (src_.percent(c_.misuse_percent)) return Op{Actor::host(h), misuse(h)};
+    if (!c_.focus.empty()) {
+      if (in_focus(s_.current_proc(h)) && src_.percent(40)) return Op{Actor::host(h), observer()};
+      // A process the round has freed: does it still exist for everyone?
+      if (const std::optional<Pid> gone = freed_focus_pid(); src_.percent(20) && gone) return Op{Actor::host(h), op::Newlwp{*gone}};
+    }
     return Op{Actor::host(h), host_op(h)};
   }
 
@@ -149,6 +170,25 @@ class Chooser {
     return filled(a, kind_of<op::Work>);
   }
 
+  // The pid of a user process in focus that has been freed (and not reused), if there is one.
+  std::optional<Pid> freed_focus_pid() {
+    for (ProcId p : c_.focus)
+      if (p < s_.procs.size() && s_.procs[p].kind == ProcKind::User && s_.procs[p].freed && !s_.by_pid(s_.procs[p].pid))
+        return s_.procs[p].pid;
+    return std::nullopt;
+  }
+
+  // What a host in a process that a round's operation is changing asks about it.
+  // The parent link first: exits and releases change it for processes other than their own.
+  OpBody observer() {
+    switch (src_.below(4)) {
+      case 0:
+      case 1: return op::Getppid{};
+      case 2: return op::Getpid{};
+      default: return op::Curlwp{};
+    }
+  }
+
   // An op that the SPEC answers with FATAL, chosen so that each FATAL id is reached.
   OpBody misuse(HostId h) {
     const LwpId cur = s_.curlwp(h);
@@ -169,7 +209,7 @@ class Chooser {
     for (LwpId l = 1; l < s_.lwps.size(); ++l)  // lwp0 is never handed to a host
       if (p(s_.lwps[l]) && s_.lwps[l].bound != kKernelThread) found.push_back(l);
     if (found.empty()) return std::nullopt;
-    return pick(found, src_);
+    return focused_pick(found, [&](LwpId l) { return in_focus(s_.lwps[l].proc); });
   }
 
   // A host op kind may be drawn now: one that creates a kthread only while fewer than max_kthreads
@@ -262,19 +302,32 @@ class Chooser {
     return r < 98 ? 100 : -1;
   }
 
-  // A pid in the table most of the time, otherwise one that is not.
+  // A pid in the table most of the time, otherwise one that is not: often the pid of a process
+  // that was freed (a stale pid, what a caller racing that process's exit still holds), else any.
   Pid some_pid() {
+    if (!c_.focus.empty() && src_.percent(50)) {
+      std::vector<Pid> near;  // live or freed: a stale pid races the release that freed it
+      for (ProcId p : c_.focus)
+        if (p < s_.procs.size()) near.push_back(s_.procs[p].pid);
+      if (!near.empty()) return pick(near, src_);
+    }
     if (src_.percent(85)) {
       auto it = s_.table.begin();
       std::advance(it, src_.below(static_cast<std::uint32_t>(s_.table.size())));
       return it->first;
+    }
+    if (src_.percent(60)) {
+      std::vector<Pid> freed;
+      for (const Process& p : s_.procs)
+        if (p.freed && !s_.by_pid(p.pid)) freed.push_back(p.pid);
+      if (!freed.empty()) return pick(freed, src_);
     }
     return static_cast<Pid>(2 + src_.below(40));
   }
 
   // A process handle: a kthread mostly, sometimes any other process that ever existed.
   ProcId some_proc() {
-    if (!kthreads_.empty() && src_.percent(85)) return pick(kthreads_, src_);
+    if (!kthreads_.empty() && src_.percent(85)) return focused_pick(kthreads_, [&](ProcId p) { return in_focus(p); });
     return src_.below(static_cast<std::uint32_t>(s_.procs.size()));
   }
 

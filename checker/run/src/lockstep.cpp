@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <numeric>
 #include <map>
+#include <set>
 #include <memory>
 
 #include <fmt/format.h>
@@ -50,6 +51,8 @@ namespace {
 
 using HostOpThread = OpThread;
 using KthreadOpThread = OpThread;
+// Resolves step i of the program in a state, with a focus (ChooserConfig::focus; empty: none).
+using StepAt = std::function<std::optional<Op>(const State&, std::size_t, const std::vector<ProcId>&)>;
 
 // Settling after a step runs every woken thread to its next stop. Threads that keep waking each
 // other for this many turns are a livelock, reported like a deadlock.
@@ -77,8 +80,9 @@ class Runner {
     if (inst_) (void)teardown(std::move(inst_), c_.teardown_grace);
   }
 
-  // `at(state, i)` resolves step i of the program against `state` (nullopt: the program has ended).
-  LockstepResult run(const std::function<std::optional<Op>(const State&, std::size_t)>& at, std::size_t max_steps) {
+  // `at(state, i, focus)` resolves step i of the program against `state` (nullopt: the program has
+  // ended), leaning on the processes in `focus` (ChooserConfig::focus) when it is not empty.
+  LockstepResult run(const StepAt& at, std::size_t max_steps) {
     LockstepResult res;
     try {
       if (!start_misfit_.empty()) {
@@ -98,6 +102,7 @@ class Runner {
           const std::vector<Op> ops = form_round(*op, i, at, max_steps);
           policy_->round_begins(ops.size(), round_key(ops));
           std::size_t ran = 1;
+          console_judged_ = model_.state().console.size();
           if (ops.size() == 1 ? !step(i, *op, res) : !round(i, ops, res, ran)) break;
           i += ran;
         }
@@ -221,7 +226,7 @@ class Runner {
 
     // 5. Everything else SPEC §7 names.
     const Observation expected = observe(model_.state(), c_.program.chooser.hosts);
-    const Observation observed = observe_impl(*inst_, c_.program.chooser.hosts);
+    const Observation observed = observe_now();
     e.digest = digest(expected);
     if (!(expected == observed)) {
       impl_seen_.state = observed;
@@ -236,6 +241,18 @@ class Runner {
       if (!v.empty()) return diverge(res, v.front().rule, "model invariant", "holds", v.front().reason);
     }
     return true;
+  }
+
+  // The impl's §7 state now, its console lines from before the current step or round replaced by
+  // the model's: they were judged already. A round accepts overlapping calls' lines in any
+  // interleaving that keeps each call's own order (round_judge.cpp), so the impl's order of them may
+  // differ from the model's order of steps; they are not judged again.
+  Observation observe_now() {
+    Observation o = observe_impl(*inst_, c_.program.chooser.hosts);
+    // The console only grows, so the model's lines before the step are still its first ones.
+    const std::vector<std::string>& model = model_.state().console;
+    for (std::size_t k = 0; k < console_judged_ && k < o.console.size() && k < model.size(); ++k) o.console[k] = model[k];
+    return o;
   }
 
   // ---- rounds of overlapping operations ------------------------------------------------------------
@@ -255,10 +272,11 @@ class Runner {
   // seed, so a program and its schedule always form the same rounds.
   std::size_t round_size() {
     if (!policy_->interleaves()) return 1;
-    // Mostly rounds: a race needs its operations in one round; single steps keep the per-step
-    // comparison's early, precise reports in the mix.
+    // Mostly rounds: a race needs its operations in one round, and a lock gap's witness needs three
+    // (the op with the gap, one that sees its effect, one after that which sees the old state);
+    // single steps keep the per-step comparison's early, precise reports in the mix.
     const std::uint32_t r = round_rng_.below(20);
-    return r < 5 ? 1 : r < 12 ? 2 : 3;
+    return r < 4 ? 1 : r < 9 ? 2 : r < 17 ? 3 : 4;
   }
 
   // Whether `op` may be posted together with the round's `ops`, all of which act on the state before
@@ -313,7 +331,7 @@ class Runner {
   // against the model as if the earlier ones had run in program order; one that cannot join ends the
   // round, and is resolved again against the real state after it. An op the model cannot run in
   // program order (NotRunnable) does not join.
-  std::vector<Op> form_round(const Op& first, std::size_t i, const std::function<std::optional<Op>(const State&, std::size_t)>& at,
+  std::vector<Op> form_round(const Op& first, std::size_t i, const StepAt& at,
                              std::size_t max_steps) {
     std::vector<Op> ops{first};
     const std::size_t want = round_size();
@@ -323,14 +341,17 @@ class Runner {
     // a check-then-act race shows (two switches to one lwp, both allowed). The judge accepts a panic
     // only where the model reaches the same FATAL.
     auto alone = [](const StepResult& r) { return r.outcome.kind == OutcomeKind::NotRunnable; };
+    // What each op of the round touched, in the state before it ran (checker/conflict.hpp).
+    std::vector<std::vector<ProcId>> touched{touched_objects(first, scratch.state())};
     StepResult r = scratch.apply(first);
     if (alone(r) || r.outcome.is_fatal()) return ops;
     while (ops.size() < want && i + ops.size() < max_steps) {
-      seek_conflict(at, scratch.state(), ops, i + ops.size(), max_steps);
+      seek_conflict(at, scratch.state(), ops, touched, i + ops.size(), max_steps);
       const std::optional<Op> next = at_position(at, scratch.state(), i + ops.size());
       if (!next) break;
       const bool again = std::any_of(ops.begin(), ops.end(), [&](const Op& o) { return o.actor == next->actor; });
       if (again ? !may_follow(*next, ops) : !joinable(*next, ops)) break;
+      touched.push_back(touched_objects(*next, scratch.state()));
       r = scratch.apply(*next);
       if (alone(r)) break;
       ops.push_back(*next);
@@ -342,18 +363,23 @@ class Runner {
 
   // The program's steps in the order they run: a round may pull a later step forward (seek_conflict).
   // Position `pos` runs step order_[pos]; positions past the vector run their own step.
-  std::optional<Op> at_position(const std::function<std::optional<Op>(const State&, std::size_t)>& at, const State& s,
+  std::optional<Op> at_position(const StepAt& at, const State& s,
                                 std::size_t pos) const {
-    return at(s, pos < order_.size() ? order_[pos] : pos);
+    const std::size_t step = pos < order_.size() ? order_[pos] : pos;
+    const auto f = focus_.find(step);
+    return at(s, step, f == focus_.end() ? kNoFocus : f->second);
   }
 
   // Mostly, a round's next slot goes to an op that conflicts with one already in the round
-  // (checker/conflict.hpp): the first of the next kLookahead steps whose op, resolved in the state
-  // the round has reached in program order, touches an object an op of the round touches. That step
-  // moves forward to position `pos`; the steps it passes keep their order. A quarter of the slots
-  // (and every slot with no conflicting step in reach) take the next step as it comes.
-  void seek_conflict(const std::function<std::optional<Op>(const State&, std::size_t)>& at, const State& s, const std::vector<Op>& ops,
-                     std::size_t pos, std::size_t max_steps) {
+  // (checker/conflict.hpp): among the next kLookahead steps, resolved in the state the round has
+  // reached in program order, the one that shares the most with what the round's ops touched (each in
+  // the state before it ran), and that may join the round. Sharing a process counts above sharing only
+  // the process table, which every fork and exit touches: a stale pid or a child's getppid racing a
+  // release is the rarer, sharper race. That step moves forward to position `pos`; the steps it passes
+  // keep their order. An eighth of the slots (and every slot with no conflicting step in reach) take
+  // the next step as it comes.
+  void seek_conflict(const StepAt& at, const State& s, const std::vector<Op>& ops,
+                     const std::vector<std::vector<ProcId>>& touched, std::size_t pos, std::size_t max_steps) {
     if (round_rng_.below(8) == 0) return;
     const std::size_t end = std::min(max_steps, pos + kLookahead);
     if (order_.size() < end) {
@@ -361,14 +387,70 @@ class Runner {
       order_.resize(end);
       std::iota(order_.begin() + static_cast<std::ptrdiff_t>(from), order_.end(), from);
     }
+    // Each candidate is resolved with the round's focus (unless it has one from an earlier round):
+    // the step's own choices, leaning on what the round touched. The chosen step keeps that focus.
+    std::vector<ProcId> focus;
+    for (const auto& t : touched) focus.insert(focus.end(), t.begin(), t.end());
+    std::erase(focus, kProcTableObject);
+    std::sort(focus.begin(), focus.end());
+    focus.erase(std::unique(focus.begin(), focus.end()), focus.end());
+    auto focus_of = [&](std::size_t step) -> const std::vector<ProcId>& {
+      const auto f = focus_.find(step);
+      return f == focus_.end() ? focus : f->second;
+    };
+    std::size_t best = end, best_score = 0;
+    std::set<Witness> kinds;  // what the round's ops witness already
+    for (const Op& o : ops) kinds.insert(witness_kind(o, s));
     for (std::size_t q = pos; q < end; ++q) {
-      const std::optional<Op> cand = at(s, order_[q]);
-      if (!cand) return;
-      if (std::none_of(ops.begin(), ops.end(), [&](const Op& o) { return conflicts(o, *cand, s); })) continue;
-      std::rotate(order_.begin() + static_cast<std::ptrdiff_t>(pos), order_.begin() + static_cast<std::ptrdiff_t>(q),
-                  order_.begin() + static_cast<std::ptrdiff_t>(q + 1));
-      return;
+      const std::optional<Op> cand = at(s, order_[q], focus_of(order_[q]));
+      if (!cand) break;
+      const bool again = std::any_of(ops.begin(), ops.end(), [&](const Op& o) { return o.actor == cand->actor; });
+      if (again ? !may_follow(*cand, ops) : !joinable(*cand, ops)) continue;
+      const std::vector<ProcId> reach = touched_objects(*cand, s);
+      std::size_t score = 0;
+      for (std::size_t k = 0; k < ops.size(); ++k)
+        if (ops[k].actor != cand->actor) score = std::max(score, shared_weight(touched[k], reach));
+      if (score > 0) score += witness_bonus(*cand, s, kinds);
+      if (score > best_score) best = q, best_score = score;
     }
+    if (best == end) return;
+    focus_.emplace(order_[best], focus_of(order_[best]));
+    std::rotate(order_.begin() + static_cast<std::ptrdiff_t>(pos), order_.begin() + static_cast<std::ptrdiff_t>(best),
+                order_.begin() + static_cast<std::ptrdiff_t>(best + 1));
+  }
+
+  // Ops that only look, which is how a race inside an operation shows: a call naming a pid no longer
+  // in the table (it fails with ESRCH and changes nothing: it saw a removal complete), and a query of
+  // the caller's own context (it may still see the state from before). A kind of witness the round
+  // lacks ranks a candidate up (stale names before queries), so a round holds one of each where it
+  // can, and its last op waits for an earlier one to return (round()): a later call that sees an
+  // older state than an earlier one is the witness of a lock gap.
+  enum class Witness { none, stale_name, query };
+  static Witness witness_kind(const Op& op, const State& s) {
+    bool stale = false;
+    for_each_arg(op.body, [&](const ArgTraits& a, const auto& v) {
+      using V = std::decay_t<decltype(v)>;
+      if constexpr (std::is_integral_v<V>)
+        if (a.kind == ArgKind::Pid) stale = stale || s.by_pid(static_cast<Pid>(v)) == nullptr;
+    });
+    if (stale) return Witness::stale_name;
+    const bool query = std::holds_alternative<op::Getpid>(op.body) || std::holds_alternative<op::Getppid>(op.body) ||
+                       std::holds_alternative<op::Curlwp>(op.body) || std::holds_alternative<op::Getuid>(op.body) ||
+                       std::holds_alternative<op::Fstat>(op.body);
+    return query ? Witness::query : Witness::none;
+  }
+  static std::size_t witness_bonus(const Op& op, const State& s, const std::set<Witness>& have) {
+    const Witness w = witness_kind(op, s);
+    if (w == Witness::none || have.contains(w)) return 0;
+    return w == Witness::stale_name ? 2 : 1;
+  }
+
+  // How much two touched sets share: 2 per process, 1 for the process table.
+  static std::size_t shared_weight(const std::vector<ProcId>& x, const std::vector<ProcId>& y) {
+    std::size_t w = 0;
+    for (ProcId p : x)
+      if (std::binary_search(y.begin(), y.end(), p)) w += p == kProcTableObject ? 1 : 2;
+    return w;
   }
 
   // Runs a round: every op is posted before any runs, the policy interleaves their threads (and the
@@ -387,12 +469,19 @@ class Runner {
 
     std::vector<OpThread*> threads;
     std::vector<KthreadOpThread*> newborns;
-    // An actor's second op (the last of the round) waits for its first to return.
+    // An actor's second op (the last of the round) waits for its first to return. Otherwise, in a
+    // round of three or more, the last op is often held back until another op (not the first) has
+    // returned: the way one thread acts on what another just saw. That makes a real-time witness
+    // (SPEC §8: a call that began after another returned sees at least its effects) while the
+    // round's first op may still be inside its critical sections: a later call that sees an older
+    // state than an earlier one is what a lock gap shows to the outside.
     std::optional<std::size_t> queued, queued_after;
-    std::optional<ImplResult> first_result;  // of queued_after's op, taken when the second was posted
+    std::optional<ImplResult> first_result;  // of queued_after's op, taken when the last was posted
     for (std::size_t k = 0; k < ops.size(); ++k)
       for (std::size_t j = 0; j < k; ++j)
         if (ops[j].actor == ops[k].actor) queued = k, queued_after = j;
+    if (!queued && ops.size() >= 3 && round_rng_.below(3) != 0)
+      queued = ops.size() - 1, queued_after = 1 + round_rng_.below(static_cast<std::uint32_t>(ops.size() - 2));
     auto post = [&](std::size_t k) -> std::optional<std::string> {
       const Op& op = ops[k];
       OpThread& a = op.actor.kind == Actor::Kind::Kthread ? *kthreads_.at(op.actor.index) : host_thread(op.actor);
@@ -432,11 +521,12 @@ class Runner {
         if (threads[k]->mbox->has_result() && back_in_mailbox(*threads[k])) returned[k] = turns_;
       }
     };
-    // Between turns: once the first op of the queued actor has returned, its second op is posted.
+    // Between turns: once the op it waits for has returned (its thread back in its mailbox, so that
+    // the return is dated), the queued op is posted.
     std::optional<std::string> gone_late;
     auto feed = [&] {
       watch();
-      if (!queued || gone_late) return;
+      if (!queued || gone_late || !returned[*queued_after]) return;
       if (auto r = threads[*queued_after]->mbox->take_result()) {
         threads[*queued_after]->pending.reset();
         first_result = std::move(r);
@@ -448,7 +538,7 @@ class Runner {
     watch();
     if (gone_late) return round_gone(first, ops, res, *gone_late);
     ran = ops.size();
-    if (queued) {  // its thread's first op never returned: the second did not run
+    if (queued) {  // the op it waited for never returned: it did not run
       ops.pop_back();
       threads.pop_back();
       newborns.pop_back();
@@ -475,7 +565,7 @@ class Runner {
       in.returned.emplace(who, done.second);
       panicked |= done.second.kind == ImplResult::Kind::Fatal;
     }
-    if (!panicked) in.observed = observe_impl(*inst_, c_.program.chooser.hosts);
+    if (!panicked) in.observed = observe_now();
 
     const RoundJudgement j = judge_round(model_, sym_, in);
     impl_seen_ = ImplSeen{};
@@ -807,6 +897,9 @@ class Runner {
   Turn start_ = Turn::ok;
   std::string start_misfit_;  // a scripted schedule that did not fit the threads' start-up
   static constexpr std::size_t kLookahead = 16;
+  inline static const std::vector<ProcId> kNoFocus{};
+  std::size_t console_judged_ = 0;  // the model's console lines before the current step or round (observe_now)
+  std::map<std::size_t, std::vector<ProcId>> focus_;  // by step: the focus it was resolved with (seek_conflict)
   std::map<std::uint64_t, std::uint64_t> shapes_seen_;  // round_key: rounds of each shape so far
   std::vector<std::size_t> order_;  // position -> program step (seek_conflict); identity where absent
   std::size_t turns_ = 0;
@@ -832,9 +925,12 @@ Schedule with_horizon(Schedule s, std::size_t ops) {
 LockstepResult run_lockstep(const Program& p, const LockstepConfig& c) {
   Runner r(c, Model(Config{c.program.maxproc, true, c.program.pid_max}), make_policy(with_horizon(c.schedule, p.steps.size())));
   LockstepResult res = r.run(
-      [&](const State& s, std::size_t i) -> std::optional<Op> {
+      [&](const State& s, std::size_t i, const std::vector<ProcId>& focus) -> std::optional<Op> {
         if (i >= p.steps.size()) return std::nullopt;
-        return resolve(s, c.program, p.steps[i]);
+        if (focus.empty()) return resolve(s, c.program, p.steps[i]);
+        ProgramConfig focused = c.program;
+        focused.chooser.focus = focus;
+        return resolve(s, focused, p.steps[i]);
       },
       p.steps.size());
   res.schedule = c.schedule;
@@ -843,7 +939,7 @@ LockstepResult run_lockstep(const Program& p, const LockstepConfig& c) {
 
 LockstepResult run_lockstep(const std::vector<Op>& ops, const LockstepConfig& c) {
   Runner r(c, Model(Config{c.program.maxproc, true, c.program.pid_max}), make_policy(with_horizon(c.schedule, ops.size())));
-  LockstepResult res = r.run([&](const State&, std::size_t i) -> std::optional<Op> { return i < ops.size() ? std::optional<Op>(ops[i]) : std::nullopt; },
+  LockstepResult res = r.run([&](const State&, std::size_t i, const std::vector<ProcId>&) -> std::optional<Op> { return i < ops.size() ? std::optional<Op>(ops[i]) : std::nullopt; },
                ops.size());
   res.schedule = c.schedule;
   return res;

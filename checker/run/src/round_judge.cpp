@@ -37,6 +37,45 @@ bool names_only_earlier_symbols(const Op& op, const State& before) {
 
 namespace {
 
+// The console lines the round's steps wrote, by the call that writes each (SPEC K7: a shutdown's
+// banner and result; a result written by the step that woke a blocked shutdown belongs to that
+// shutdown's caller). A call writes its lines itself, somewhere between its invocation and its
+// response: the banner before its request takes effect, the result after its follow-up. So lines of
+// different calls overlapping in a round may reach the console in any interleaving that keeps each
+// call's own lines in order; no step reads the console.
+struct RoundConsole {
+  std::size_t before = 0;  // lines before the round
+  std::map<std::string, std::vector<std::string>> by_writer;
+
+  void add(const Op& op, const StepResult& mr, const std::vector<std::string>& console, std::size_t from,
+           const std::map<std::string, Op>& blocked_ops) {
+    std::vector<std::string> lines(console.begin() + static_cast<std::ptrdiff_t>(from), console.end());
+    if (lines.empty()) return;
+    std::size_t k = 0;
+    if (std::holds_alternative<op::KprocShutdown>(op.body)) {
+      auto& own = by_writer[to_string(op.actor)];
+      own.insert(own.end(), lines.begin(), lines.end());
+      return;
+    }
+    for (const Completion& c : mr.completions) {
+      const std::string who = to_string(c.actor);
+      auto b = blocked_ops.find(who);
+      if (b == blocked_ops.end() || !std::holds_alternative<op::KprocShutdown>(b->second.body) || k == lines.size()) continue;
+      by_writer[who].push_back(lines[k++]);
+    }
+    for (; k < lines.size(); ++k) by_writer["?"].push_back(lines[k]);  // unattributed: compared in place
+  }
+
+  // Whether the impl's console is the model's, up to how overlapping calls' lines interleave.
+  bool explains(const std::vector<std::string>& model, const std::vector<std::string>& impl) const {
+    if (model.size() != impl.size() || !std::equal(model.begin(), model.begin() + static_cast<std::ptrdiff_t>(before), impl.begin())) return false;
+    if (by_writer.contains("?")) return false;
+    std::vector<std::vector<std::string>> writers;
+    for (const auto& [who, lines] : by_writer) writers.push_back(lines);
+    return interleaves(std::vector<std::string>(impl.begin() + static_cast<std::ptrdiff_t>(before), impl.end()), writers);
+  }
+};
+
 // One order tried: the model's steps, or the first thing in it that the impl contradicts.
 struct Trial {
   RoundJudgement j;
@@ -59,12 +98,16 @@ Trial try_order(const Model& before, const ImplSymbols& symbols, const RoundInpu
   std::map<std::size_t, Outcome> own;                       // round op -> its outcome at its own step
   std::optional<std::size_t> fatal_at;
   std::map<std::string, std::size_t> blocked_in_round;  // by actor name: its round op blocked in this order
+  RoundConsole console{before.state().console.size(), {}};
+  std::map<std::string, Op> blocked_ops = in.blocked_before;  // by actor name: the call it is blocked in
   for (std::size_t idx : order) {
     const RoundOp& ro = in.ops[idx];
     Choice choice;
     if (ro.result && ro.result->kind == ImplResult::Kind::Returned && ro.result->new_pid > 0) choice.pid = ro.result->new_pid;
     const State was = in.invariants ? m.state() : State{};
+    const std::size_t lines_before = m.state().console.size();
     StepResult mr = m.apply(ro.op, choice);
+    if (mr.outcome.kind != OutcomeKind::NotRunnable) console.add(ro.op, mr, m.state().console, lines_before, blocked_ops);
     if (mr.outcome.kind == OutcomeKind::NotRunnable) {
       const bool pid = mr.outcome.why == NotRunnableWhy::PidNotAllowed;
       t.fail(pid ? Rule::R5 : mr.outcome.rule, pid ? "pid choice" : fmt::format("{} not runnable", to_string(ro.op.actor)),
@@ -90,7 +133,7 @@ Trial try_order(const Model& before, const ImplSymbols& symbols, const RoundInpu
       completed.insert_or_assign(who, std::pair{blocked_op, c.outcome});
     }
     own[idx] = mr.outcome;
-    if (mr.outcome.kind == OutcomeKind::Blocked) blocked_in_round[to_string(ro.op.actor)] = idx;
+    if (mr.outcome.kind == OutcomeKind::Blocked) blocked_in_round[to_string(ro.op.actor)] = idx, blocked_ops.insert_or_assign(to_string(ro.op.actor), ro.op);
     if (in.invariants) {
       std::vector<Violation> v = check_step(was, ro.op, mr, m.state());
       std::vector<Violation> vs = check_state(m.state());
@@ -150,7 +193,11 @@ Trial try_order(const Model& before, const ImplSymbols& symbols, const RoundInpu
       t.fail(done.second.rule, fmt::format("wake-up of {}", who), fmt::format("woken ({})", render_model(done.second, done.first.body)),
              "still blocked");
     if (!t.failed && in.observed) {
-      const Observation expected = observe(m.state(), in.hosts);
+      Observation expected = observe(m.state(), in.hosts);
+      // The order explains the lines, interleaved as the calls wrote them (the runner then takes
+      // them as judged: RoundInput::observed).
+      if (expected.console != in.observed->console && console.explains(expected.console, in.observed->console))
+        expected.console = in.observed->console;
       if (!(expected == *in.observed))
         if (auto d = first_difference(expected, *in.observed, t.j.steps.empty() ? Rule::P0 : t.j.steps.back().result.outcome.rule))
           t.fail(d->rule, "state after the round", d->text, "");

@@ -1,15 +1,17 @@
-// The judge of one round of overlapping operations (SPEC §8). A round is a few operations of
-// different actors posted together: under an interleaving strategy their threads run interleaved at
-// every sync point until none can run. All of them were invoked before any returned, so any order of
-// them is a legal linearisation. The round agrees iff some order of atomic model steps explains
-// everything the impl did:
+// The judge of one round of overlapping operations (SPEC §8). A round is a few operations posted
+// together (the last one may be held back until an earlier one returned): under an interleaving
+// strategy their threads run interleaved at every sync point until none can run. The round agrees
+// iff some order of atomic model steps, in real-time order, explains everything the impl did:
 //   - each operation's outcome: returned at its own step, or BLOCKED there and completed by a later
 //     step of the round with what the impl returned (a request and its follow-up), or BLOCKED and
 //     still blocked at the end of the round;
 //   - the calls blocked before the round that the impl returned from, and only those, are completed
 //     by the round's steps, with what the impl returned;
 //   - the impl's §7 observation at the end of the round (a quiescent point: nothing in flight but
-//     blocked calls) equals the model's state after the order.
+//     blocked calls) equals the model's state after the order, except that the console lines the
+//     round's calls wrote may be interleaved in any way that keeps each caller's own lines in
+//     order: a K7 caller writes its result line itself after its follow-up, and its banner before
+//     its request, so lines of overlapping calls reach the console in any such order.
 // Pids are the impl's own choices (the model checks each is allowed, R5). A FATAL ends the instance:
 // the order up to the FATAL step must agree and the impl must have panicked with the same id there;
 // what the other operations returned after the panic is not judged.
@@ -42,7 +44,10 @@ struct RoundInput {
   std::vector<RoundOp> ops;                               // in program order (one actor's ops ran in it)
   std::map<std::string, model::Op> blocked_before;        // calls blocked before the round, by actor name
   std::map<std::string, ImplResult> returned;             // those of them the impl returned from in the round
-  std::optional<Observation> observed;                    // the impl's §7 state after the round (none after a panic)
+  // The impl's §7 state after the round (none after a panic). Its console lines from before the
+  // round are the model's: they were judged already, possibly as an interleaving of overlapping
+  // calls' lines, which the model keeps in its order of steps.
+  std::optional<Observation> observed;
   // Real-time order (SPEC §8): {a, b} when ops[a] had returned before ops[b] was invoked, so a's step
   // comes before b's in every order, and b's step cannot be what completed a blocked a.
   std::vector<std::pair<std::size_t, std::size_t>> precedes;

@@ -148,6 +148,49 @@ class Pos final : public SchedulePolicy {
   std::map<ThreadId, Event> events_;
 };
 
+// Gap: a random walk, except that a thread stopped right after an unlock while still inside its call
+// is held back, one time in two (decided when it stops there), for as long as another thread can
+// run. The others then run whole calls inside its lock gap. Random walk and PCT rarely do that: it
+// takes several choices in a row against the same thread. A held thread runs when it is the only
+// one left, and a thread stopped anywhere else is never held.
+class Gap final : public SchedulePolicy {
+ public:
+  explicit Gap(std::uint64_t seed) : rng_(seed) {}
+  std::string_view name() const override { return "gap"; }
+  bool interleaves() const override { return true; }
+  void round_begins(std::size_t, std::uint64_t key) override {
+    rng_ = SplitMix(key);
+    held_.clear();
+  }
+
+  ThreadId next(const Infos& runnable) override {
+    std::vector<ThreadId> free;
+    for (const auto& t : runnable) {
+      const auto it = held_.try_emplace(t.id, Hold{}).first;
+      if (it->second.order != t.order) it->second = Hold{t.order, t.point == Sched::Point::unlock && rng_.below(2) == 0};
+      if (!it->second.held) free.push_back(t.id);
+    }
+    if (free.empty()) {  // only held threads: one of them goes on
+      const ThreadId pick = runnable[rng_.below(static_cast<std::uint32_t>(runnable.size()))].id;
+      held_[pick].held = false;
+      return pick;
+    }
+    return free[rng_.below(static_cast<std::uint32_t>(free.size()))];
+  }
+  std::optional<ThreadId> spurious(const Infos& waiting) override {
+    if (rng_.below(kSpuriousOneIn) != 0) return std::nullopt;
+    return waiting[rng_.below(static_cast<std::uint32_t>(waiting.size()))].id;
+  }
+
+ private:
+  struct Hold {
+    std::uint64_t order = 0;  // the stop it was decided at (ThreadInfo::order)
+    bool held = false;
+  };
+  SplitMix rng_;
+  std::map<ThreadId, Hold> held_;
+};
+
 // Follows a recorded schedule (Schedule::script): each decision names the thread to run or wake,
 // round by round (Schedule::script_rounds). The cursor moves on every decision the run carries out
 // (ran / woke), the runner's own included, so it stays aligned with the recording, and jumps to the
@@ -249,8 +292,8 @@ class Scripted final : public SchedulePolicy {
 };
 
 // The portfolio's rotation, one per program index.
-constexpr std::array<Strategy, 4> kPortfolio{{{Strategy::Kind::Random, 3}, {Strategy::Kind::Pos, 3},
-                                              {Strategy::Kind::Pct, 2}, {Strategy::Kind::Pct, 3}}};
+constexpr std::array<Strategy, 5> kPortfolio{{{Strategy::Kind::Random, 3}, {Strategy::Kind::Pos, 3},
+                                              {Strategy::Kind::Pct, 2}, {Strategy::Kind::Pct, 3}, {Strategy::Kind::Gap, 3}}};
 constexpr int kMaxPctDepth = 16;
 
 }  // namespace
@@ -263,6 +306,7 @@ std::optional<Strategy> parse_strategy(std::string_view text, std::string* error
   if (text == "op") return Strategy{Strategy::Kind::Op};
   if (text == "random") return Strategy{Strategy::Kind::Random};
   if (text == "pos") return Strategy{Strategy::Kind::Pos};
+  if (text == "gap") return Strategy{Strategy::Kind::Gap};
   if (text == "portfolio") return Strategy{Strategy::Kind::Portfolio};
   if (text == "pct") return Strategy{Strategy::Kind::Pct, 3};
   if (text.starts_with("pct:")) {
@@ -273,7 +317,7 @@ std::optional<Strategy> parse_strategy(std::string_view text, std::string* error
       return fail(fmt::format("--strategy {}: the depth of pct:D is a whole number from 1 to {}", text, kMaxPctDepth));
     return Strategy{Strategy::Kind::Pct, depth};
   }
-  return fail(fmt::format("--strategy {}: expected one of op, random, pct:D, pos, portfolio", text));
+  return fail(fmt::format("--strategy {}: expected one of op, random, pct:D, pos, gap, portfolio", text));
 }
 
 std::string to_string(const Strategy& s) {
@@ -282,6 +326,7 @@ std::string to_string(const Strategy& s) {
     case Strategy::Kind::Random: return "random";
     case Strategy::Kind::Pct: return fmt::format("pct:{}", s.depth);
     case Strategy::Kind::Pos: return "pos";
+    case Strategy::Kind::Gap: return "gap";
     case Strategy::Kind::Portfolio: return "portfolio";
   }
   return "?";
@@ -300,6 +345,7 @@ std::unique_ptr<SchedulePolicy> make_policy(const Schedule& s) {
     case Strategy::Kind::Random: return std::make_unique<RandomWalk>(s.seed);
     case Strategy::Kind::Pct: return std::make_unique<Pct>(s.seed, st.depth, s.expected_choices);
     case Strategy::Kind::Pos: return std::make_unique<Pos>(s.seed);
+    case Strategy::Kind::Gap: return std::make_unique<Gap>(s.seed);
     case Strategy::Kind::Op:
     case Strategy::Kind::Portfolio: break;
   }

@@ -211,4 +211,30 @@ std::optional<Difference> first_difference(const Observation& e, const Observati
   return std::nullopt;
 }
 
+namespace {
+// Depth-first over which writer wrote the next line; a few writers of a line or two each, so the
+// search is tiny (a round holds at most four calls).
+bool interleaves_from(const std::vector<std::string>& lines, std::size_t at, const std::vector<std::vector<std::string>>& writers,
+                      std::vector<std::size_t>& next) {
+  if (at == lines.size()) {
+    for (std::size_t w = 0; w < writers.size(); ++w)
+      if (next[w] != writers[w].size()) return false;
+    return true;
+  }
+  for (std::size_t w = 0; w < writers.size(); ++w) {
+    if (next[w] == writers[w].size() || writers[w][next[w]] != lines[at]) continue;
+    ++next[w];
+    const bool ok = interleaves_from(lines, at + 1, writers, next);
+    --next[w];
+    if (ok) return true;
+  }
+  return false;
+}
+}  // namespace
+
+bool interleaves(const std::vector<std::string>& lines, const std::vector<std::vector<std::string>>& writers) {
+  std::vector<std::size_t> next(writers.size(), 0);
+  return interleaves_from(lines, 0, writers, next);
+}
+
 }  // namespace lockstep::checker

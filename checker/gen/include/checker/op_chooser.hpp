@@ -3,6 +3,7 @@
 // the alphabet) and the interesting states of SPEC §3-§5 are reached often.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "checker/random_source.hpp"
 #include "model/model.hpp"
@@ -27,6 +28,14 @@ struct ChooserConfig {
   std::uint32_t extreme_percent = 0;        // one argument takes an extreme value for its kind
                                             // (negative, huge, empty or long, never issued)
   std::uint32_t arbitrary_percent = 0;      // the op ignores the state: any kind, actor and arguments
+
+  // The processes that a round of overlapping operations has touched so far (checker/conflict.hpp),
+  // sorted; set by the runner when it resolves a step as a candidate to join that round, empty
+  // otherwise (and then it draws nothing). A focused step leans on them: a host or kthread in one of
+  // them acts, pids and handles name them, a host in one often observes (getppid, getpid, curlwp),
+  // and any host may ask whether a process the round freed still exists (newlwp of its pid): a race
+  // inside an operation shows only to someone who looks while it runs.
+  std::vector<model::ProcId> focus{};
 
   bool any_option() const {
     return uninit_misuse_percent || wrong_actor_percent || bind_pid_percent || extreme_percent || arbitrary_percent;

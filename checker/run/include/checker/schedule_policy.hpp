@@ -13,7 +13,11 @@
 //              every other. Finds a bug of depth D with probability >= 1/(n k^(D-1)).
 //   pos        partial-order sampling (Yuan et al., CAV 2018): a random priority per pending event;
 //              after an event runs, the events racing with it (same sync object) draw new priorities.
-//   portfolio  rotates random, pos, pct:2, pct:3 across programs (as Coyote does).
+//   gap        a random walk that stretches lock gaps: a thread stopped right after an unlock, still
+//              inside its call, is held back (one time in two) while any other thread can run, so
+//              the others' whole calls fit between its critical sections: where a check-then-act or
+//              a two-step update shows its half-done state.
+//   portfolio  rotates random, pos, pct:2, pct:3, gap across programs (as Coyote does).
 // All but `op` preempt at every sync point (ControlledBackend::Preempt::every_sync_point) and may
 // wake a condition waiter spuriously (the sync layer allows it; a caller that does not loop on its
 // predicate is a bug the checker must show).

@@ -81,6 +81,10 @@ struct Difference {
 };
 // `op_rule` is named for differences that belong to the op itself (a comm, a uid) rather than to
 // an invariant. Empty when equal.
+// Whether `lines` is an interleaving of `writers`' sequences: every line of every writer, each
+// writer's lines in its own order (how overlapping calls' console lines may reach the console).
+bool interleaves(const std::vector<std::string>& lines, const std::vector<std::vector<std::string>>& writers);
+
 std::optional<Difference> first_difference(const Observation& expected, const Observation& observed,
                                            model::Rule op_rule);
 
