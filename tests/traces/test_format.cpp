@@ -248,7 +248,6 @@ TEST(TraceWriter, AtomicReplaceAndCleanFailure) {
 
 TEST(RegressionCorpus, EveryKillableFaultHasATraceThatReadsAndNamesIt) {
   for (const lockstep::impl::FaultInfo& f : lockstep::impl::project_faults()) {  // test-only faults are no bugs to keep
-    if (f.fault == lockstep::impl::Fault::reparent_late) continue;  // not killed yet: see traces/regressions/README.md
     const std::string path = std::string(LOCKSTEP_REGRESSIONS_DIR) + "/" + std::string(f.name) + ".trace.jsonl";
     ASSERT_TRUE(fs::exists(path)) << path;
     const Trace t = read_trace(path);

@@ -59,7 +59,9 @@ std::optional<Interleaving> build_interleaving(const Trace& t) {
     }
     std::string text = tu.stop;
     if (tu.stop == "return" && in_op[tu.thread] && !queue.empty()) {
-      text = "return -> " + render(queue.front()->outcome);
+      // What the impl returned: where it differs from the model's outcome, the event carries it.
+      const auto& e = *queue.front();
+      text = e.observed ? "return -> " + render(*e.observed) + " (model: " + render(e.outcome) + ")" : "return -> " + render(e.outcome);
       queue.pop_front();
       in_op[tu.thread] = false;
     }

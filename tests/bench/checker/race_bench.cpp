@@ -2,12 +2,16 @@
 // RFF papers): for each fault with FaultInfo::race and each interleaving strategy, SEEDS campaigns
 // (seeds 1..SEEDS) run programs until the first divergence or a cap of programs; a program is one
 // schedule. Printed: the mean number of schedules to the first detection over the seeds that found it,
-// how many seeds found it within the cap, and the PCT bound 1/(n k^(d-1)) for depth 2 and 3 beside
-// it, where n is the number of threads a run registers (host threads + reaper + kthreads) and k the
-// scheduling choices of a program (the `expected_choices` PCT spreads its change points over).
+// and how many seeds found it within the cap. Each fault's depth is measured: 1 + the preemptions of
+// its shrunk counterexample (a portfolio run of seed 1, program and schedule shrunk: the fewest
+// preemptions that show it, so an upper bound of the bug's depth d). Beside it, the PCT bound for that
+// d, 1/(n k^(d-1)) per schedule, as schedules to expect (n k^(d-1)), with n the threads a round has
+// (ops + the reaper + kthreads: 3 hosts + 1 + 2) and k the scheduling choices of a round (PCT runs per
+// round: kChoicesPerRoundOp = 12 per op, 3 ops), and the ratio of that to the best strategy's mean.
 //
-//   race_bench [SEEDS=20] [CAP=400] [STEPS=30] [FAULTS=all race faults] [STRATEGIES=random,pct:2,pct:3,pos,op]
+//   race_bench [SEEDS=20] [CAP=400] [STEPS=30] [FAULTS=all race faults] [STRATEGIES=random,pct:2,pct:3,pos,gap,op]
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -35,7 +39,7 @@ int main(int argc, char** argv) {
     return out;
   };
   const std::vector<std::string> only_faults = argc > 4 ? split(argv[4]) : std::vector<std::string>{};
-  const std::vector<std::string> strategies = argc > 5 ? split(argv[5]) : std::vector<std::string>{"random", "pct:2", "pct:3", "pos", "op"};
+  const std::vector<std::string> strategies = argc > 5 ? split(argv[5]) : std::vector<std::string>{"random", "pct:2", "pct:3", "pos", "gap", "op"};
 
   CampaignConfig base;
   base.steps = steps;
@@ -43,18 +47,30 @@ int main(int argc, char** argv) {
   base.shrink = false;
   base.time_budget = std::chrono::seconds(60);
   const int n = base.lockstep.program.chooser.hosts + 1 + base.lockstep.program.chooser.max_kthreads;
-  const double k = 8.0 * steps;
-  std::printf("race_bench: %d seeds, at most %llu schedules each, %u steps per program; n = %d threads, k = %.0f choices\n", seeds,
-              static_cast<unsigned long long>(cap), steps, n, k);
-  std::printf("PCT bound per schedule: d=2 %.2e (1 in %.0f), d=3 %.2e (1 in %.0f)\n\n", 1.0 / (n * k), n * k, 1.0 / (n * k * k),
-              n * k * k);
-  std::printf("%-22s", "fault");
+  const double k = 12.0 * 3;
+  std::printf("race_bench: %d seeds, at most %llu schedules each, %u steps per program; n = %d threads, k = %.0f choices per round\n",
+              seeds, static_cast<unsigned long long>(cap), steps, n, k);
+  std::printf("%-26s %5s %12s", "fault", "depth", "PCT bound");
   for (const auto& s : strategies) std::printf(" %16s", s.c_str());
-  std::printf("\n");
+  std::printf(" %12s\n", "bound/best");
   for (const impl::FaultInfo& f : impl::all_faults()) {
     if (!f.race) continue;
     if (!only_faults.empty() && std::find(only_faults.begin(), only_faults.end(), std::string(f.name)) == only_faults.end()) continue;
-    std::printf("%-22.*s", static_cast<int>(f.name.size()), f.name.data());
+    // The depth: the shrunk counterexample's preemptions + 1.
+    CampaignConfig shrinking = base;
+    shrinking.seed = 1;
+    shrinking.programs = 20000;
+    shrinking.steps = 100;
+    shrinking.shrink = true;
+    shrinking.shrink_budget = std::chrono::seconds(20);
+    shrinking.lockstep.faults = impl::FaultSet{f.fault};
+    shrinking.lockstep.schedule.strategy = *parse_strategy("portfolio");
+    const CampaignReport deep = run_campaign(shrinking);
+    const int depth = deep.failure ? static_cast<int>(deep.failure->preemptions_after) + 1 : 0;
+    const double expect = depth > 0 ? n * std::pow(k, depth - 1) : 0;
+    std::printf("%-26.*s %5s %12s", static_cast<int>(f.name.size()), f.name.data(), depth ? std::to_string(depth).c_str() : "?",
+                depth ? (std::to_string(static_cast<long long>(expect))).c_str() : "-");
+    double best = 0;
     for (const auto& s : strategies) {
       double sum = 0;
       int found = 0;
@@ -73,10 +89,14 @@ int main(int argc, char** argv) {
       if (found == 0) std::snprintf(cell, sizeof cell, "- (0/%d)", seeds);
       else std::snprintf(cell, sizeof cell, "%.1f (%d/%d)", sum / found, found, seeds);
       std::printf(" %16s", cell);
+      if (found == seeds && (best == 0 || sum / found < best)) best = sum / found;
     }
-    std::printf("\n");
+    if (best > 0 && depth > 0) std::printf(" %11.0fx\n", expect / best);
+    else std::printf(" %12s\n", "-");
     std::fflush(stdout);
   }
-  std::printf("\ncells: mean schedules to the first detection (seeds that found it within the cap / seeds)\n");
+  std::printf("\ncells: mean schedules to the first detection (seeds that found it within the cap / seeds); depth: 1 + the\n"
+              "preemptions of the shrunk counterexample; PCT bound: n k^(d-1) schedules to expect; bound/best: that over the\n"
+              "best strategy that found it for every seed\n");
   return 0;
 }
