@@ -3,7 +3,10 @@
 // preemptions out, and the conflict relation that forms rounds pairs racing operations.
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <map>
 
 #include "checker/campaign.hpp"
 #include "checker/conflict.hpp"
@@ -147,3 +150,41 @@ TEST(Conflict, OpsOnOneKthreadRaceAndOpsOnTwoDoNot) {
 }
 
 }  // namespace
+
+// SPEC §5: when a suspender's timeout falls due at the tick that also lets the kthread acknowledge,
+// either may win. A tick joins a round with the kthread's suspend_check (the only wait due at it),
+// and the scheduler decides: across schedule seeds both outcomes show, and every run agrees.
+TEST(TimeoutRace, TheTickAndTheAcknowledgementRaceAndEitherMayWin) {
+  using model::Actor;
+  namespace op = model::op;
+  const std::vector<model::Op> ops{
+      model::Op{Actor::host(0), op::Init{}},
+      model::Op{Actor::host(0), op::KthreadCreate{0, "kt"}},
+      model::Op{Actor::host(1), op::Suspend{2, 1}},  // due at the next tick
+      model::Op{Actor::clock(), op::Tick{1}},
+      model::Op{Actor::kthread(2), op::SuspendCheck{2}},
+  };
+  std::map<std::int64_t, int> outcomes;  // H1's suspend: 0 (acknowledged) or EWOULDBLOCK (timed out)
+  int raced = 0;
+  for (std::uint64_t seed = 1; seed <= 300; ++seed) {
+    LockstepConfig c;
+    c.schedule.strategy = *parse_strategy("random");
+    c.schedule.seed = seed;
+    const LockstepResult r = run_lockstep(ops, c);
+    ASSERT_EQ(r.verdict, Verdict::Agree) << r.summary() << "\n" << listing(r);
+    bool in_round = false;
+    for (std::size_t i = 0; i < r.events.size(); ++i) {
+      const TraceEvent& e = r.events[i];
+      for (std::size_t j = i; e.round >= 2 && j < i + e.round && j < r.events.size(); ++j)
+        in_round = in_round || std::holds_alternative<op::Tick>(r.events[j].op.body);
+      for (const TraceCompletion& w : e.woke)
+        if (w.actor == Actor::host(1)) ++outcomes[w.outcome.ret];
+    }
+    raced += in_round;
+  }
+  std::printf("tick and suspend_check in one round: %d of 300 schedules; H1 acknowledged %d, timed out %d\n", raced, outcomes[0],
+              outcomes[EWOULDBLOCK]);
+  EXPECT_GT(raced, 30) << "the tick and the suspend_check shared a round in too few schedules";
+  EXPECT_GT(outcomes[0], 0) << "the acknowledgement never won";
+  EXPECT_GT(outcomes[EWOULDBLOCK], 0) << "the timeout never won";
+}

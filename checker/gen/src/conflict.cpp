@@ -51,6 +51,10 @@ std::vector<ProcId> touched_objects(const Op& op, const State& s) {
   switch (op.actor.kind) {
     case Actor::Kind::Host: add_context(s.current_proc(static_cast<HostId>(op.actor.index)), op.body, s, out); break;
     case Actor::Kind::Kthread: out.push_back(static_cast<ProcId>(op.actor.index)); break;
+    case Actor::Kind::Clock:  // a tick races the events of the waits it may time out: their kthreads
+      for (const Wait& w : s.waits)
+        if (w.deadline) out.push_back(w.target);
+      break;
     default: break;
   }
   for_each_arg(op.body, [&](const ArgTraits& a, const auto& v) {

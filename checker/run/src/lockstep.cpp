@@ -283,7 +283,15 @@ class Runner {
   // the round: another actor, idle now, naming only symbols that exist now (a handle another op of the
   // round creates does not exist when the ops are posted). The clock's ticks always run alone.
   bool joinable(const Op& op, const std::vector<Op>& ops) const {
-    if (op.actor.kind == Actor::Kind::Clock || !model_.runnable(op.actor)) return false;
+    if (!model_.runnable(op.actor)) return false;
+    // A tick times out every wait due at it in one model step, while in the impl each waiter races
+    // its own event. So a tick overlaps other operations only when at most one wait falls due at it:
+    // then the order of the two steps is the waiter's race (more would need a step per waiter).
+    if (op.actor.kind == Actor::Kind::Clock) {
+      const State& s = model_.state();
+      const Tick due = s.now + std::get<op::Tick>(op.body).n;
+      if (std::count_if(s.waits.begin(), s.waits.end(), [&](const Wait& w) { return w.deadline && *w.deadline <= due; }) > 1) return false;
+    }
     if (std::any_of(ops.begin(), ops.end(), [&](const Op& o) { return o.actor == op.actor; })) return false;
     if (op.actor.kind == Actor::Kind::Kthread && !kthreads_.contains(op.actor.index)) return false;
     return fits_round(op, ops);
@@ -298,11 +306,22 @@ class Runner {
   bool fits_round(const Op& op, const std::vector<Op>& ops) const {
     auto shutdown = [](const Op& o) { return std::holds_alternative<op::KprocShutdown>(o.body); };
     if (shutdown(op) && std::any_of(ops.begin(), ops.end(), shutdown)) return false;
+    // A tick joins a round to race the events its timeouts race (SPEC §5: either may win), but never
+    // with a call that starts a timed wait: that call's deadline would depend on which side of the
+    // tick the impl computed it, and deadlines are not in the §7 state a round's end is judged by.
+    auto clock = [](const Op& o) { return o.actor.kind == Actor::Kind::Clock; };
+    if (clock(op) && std::any_of(ops.begin(), ops.end(), [&](const Op& o) { return clock(o) || starts_timed_wait(o); })) return false;
+    if (starts_timed_wait(op) && std::any_of(ops.begin(), ops.end(), clock)) return false;
     // A kthread's own lwp has a model symbol but no impl handle (model/SEMANTICS.md Reading 7): an
     // op naming it is judged by the state it was chosen in, which another op of the round could
     // change (the kthread exits: L3-running becomes L3-stale). It runs alone.
     if (names_kthread_lwp(op, model_.state())) return false;
     return names_only_earlier_symbols(op, model_.state());
+  }
+
+  static bool starts_timed_wait(const Op& op) {
+    return std::holds_alternative<op::Suspend>(op.body) || std::holds_alternative<op::WaitExit>(op.body) ||
+           std::holds_alternative<op::KprocShutdown>(op.body);
   }
 
   static bool names_kthread_lwp(const Op& op, const State& s) {
@@ -335,7 +354,7 @@ class Runner {
                              std::size_t max_steps) {
     std::vector<Op> ops{first};
     const std::size_t want = round_size();
-    if (want == 1 || first.actor.kind == Actor::Kind::Clock || !joinable(first, {})) return ops;
+    if (want == 1 || !joinable(first, {})) return ops;
     Model scratch = model_;
     // A FATAL ends the instance in that order only: in another order the op may succeed, which is how
     // a check-then-act race shows (two switches to one lwp, both allowed). The judge accepts a panic
@@ -480,7 +499,10 @@ class Runner {
     for (std::size_t k = 0; k < ops.size(); ++k)
       for (std::size_t j = 0; j < k; ++j)
         if (ops[j].actor == ops[k].actor) queued = k, queued_after = j;
-    if (!queued && ops.size() >= 3 && round_rng_.below(3) != 0)
+    std::optional<std::size_t> clock_op;
+    for (std::size_t k = 0; k < ops.size(); ++k)
+      if (ops[k].actor.kind == Actor::Kind::Clock) clock_op = k;
+    if (!queued && !clock_op && ops.size() >= 3 && round_rng_.below(3) != 0)
       queued = ops.size() - 1, queued_after = 1 + round_rng_.below(static_cast<std::uint32_t>(ops.size() - 2));
     auto post = [&](std::size_t k) -> std::optional<std::string> {
       const Op& op = ops[k];
@@ -499,7 +521,7 @@ class Runner {
       return not_waiting_for_ops(a.tid, to_string(op.actor));
     };
     for (std::size_t k = 0; k < ops.size(); ++k) {
-      if (queued && k == *queued) {
+      if ((queued && k == *queued) || (clock_op && k == *clock_op)) {
         threads.push_back(nullptr), newborns.push_back(nullptr);
         continue;
       }
@@ -521,10 +543,24 @@ class Runner {
         if (threads[k]->mbox->has_result() && back_in_mailbox(*threads[k])) returned[k] = turns_;
       }
     };
+    // The round's tick, if it holds one: time advances between two turns, after a number of turns
+    // drawn from the round's seed (or once nothing else can run). A timeout falling due then and the
+    // event racing it (an acknowledgement, an exit, a resume) are ordered by the scheduler: the
+    // thread causing the event may run before or after the tick, and the waiter wakes to whichever
+    // came first (SPEC §5 allows either; the judge tries both orders).
+    const std::size_t tick_after = clock_op ? round_rng_.below(static_cast<std::uint32_t>(SchedulePolicy::kChoicesPerRoundOp * ops.size())) : 0;
+    const std::size_t round_began = turns_;
+    bool ticked = false;
+    auto tick_now = [&] {
+      sched_->tick(static_cast<sync::Ticks>(std::get<op::Tick>(ops[*clock_op].body).n));
+      invoked[*clock_op] = returned[*clock_op] = turns_;
+      ticked = true;
+    };
     // Between turns: once the op it waits for has returned (its thread back in its mailbox, so that
     // the return is dated), the queued op is posted.
     std::optional<std::string> gone_late;
     auto feed = [&] {
+      if (clock_op && !ticked && turns_ - round_began >= tick_after) tick_now();
       watch();
       if (!queued || gone_late || !returned[*queued_after]) return;
       if (auto r = threads[*queued_after]->mbox->take_result()) {
@@ -535,6 +571,10 @@ class Runner {
       }
     };
     if (Turn t = settle(feed); t != Turn::ok) return stopped(res, t, fmt::format("in a round of {} overlapping operations", ops.size()));
+    if (clock_op && !ticked) {
+      tick_now();
+      if (Turn t = settle(feed); t != Turn::ok) return stopped(res, t, fmt::format("in a round of {} overlapping operations", ops.size()));
+    }
     watch();
     if (gone_late) return round_gone(first, ops, res, *gone_late);
     ran = ops.size();
@@ -548,6 +588,10 @@ class Runner {
     for (std::size_t k = 0; k < ops.size(); ++k) {
       // The first op of a thread that ran a second one returned before the second was posted: its
       // result was taken then, and the thread's pending op is the second one's.
+      if (clock_op && k == *clock_op) {  // the clock's step always returns
+        in.ops.push_back(RoundOp{ops[k], value(0)});
+        continue;
+      }
       const bool taken_early = queued_after && k == *queued_after && first_result;
       std::optional<ImplResult> r = taken_early ? std::move(first_result) : threads[k]->mbox->take_result();
       if (r) {
@@ -560,7 +604,7 @@ class Runner {
     }
     for (std::size_t a = 0; a < ops.size(); ++a)
       for (std::size_t b = 0; b < ops.size(); ++b)
-        if (a != b && returned[a] && invoked[b] && *returned[a] < *invoked[b]) in.precedes.emplace_back(a, b);
+        if (a != b && returned[a] && invoked[b] && *returned[a] < *invoked[b] && a != clock_op && b != clock_op) in.precedes.emplace_back(a, b);
     for (auto& [who, done] : collect_completions()) {
       in.returned.emplace(who, done.second);
       panicked |= done.second.kind == ImplResult::Kind::Fatal;

@@ -7,7 +7,8 @@
 // op that allocates or frees a pid touches. An op touches:
 //   - its actor's context: a host's current process, and what the op reaches through it (getppid:
 //     the parent; a release: the children it may reparent; an fd op or rfork: the processes sharing
-//     the fd table); a kthread's own process;
+//     the fd table); a kthread's own process; for a tick, the kthreads of the timed waits pending
+//     (it may time them out, racing their acknowledgement, exit or resume);
 //   - every process its arguments name (a proc handle, an lwp's process, a pid; a pid no longer in
 //     the table names the last process freed with it: a stale pid races that process's release);
 //   - the process table, when it creates or may free a process.
