@@ -23,6 +23,7 @@ struct Situations {
   int shared_table_changed = 0;  // open/close/dup in a process whose fd table another process shares
   int resume_while_waiting = 0;  // a resume of a kthread that a suspender is waiting on
   int handoff = 0;               // a host switches to an lwp that another host created
+  int orphaning_release = 0;     // a host releases the last lwp of a process in whose child another host runs
 };
 
 void observe_step(const State& s, const Op& op, Situations& out) {
@@ -39,6 +40,16 @@ void observe_step(const State& s, const Op& op, Situations& out) {
                          std::holds_alternative<op::Dup>(op.body);
   if (fd_change && s.fdtables[s.procs[s.current_proc(static_cast<HostId>(op.actor.index))].fdtable].refs > 1)
     ++out.shared_table_changed;
+  if (std::holds_alternative<op::Release>(op.body)) {
+    const HostId h = static_cast<HostId>(op.actor.index);
+    const ProcId p = s.current_proc(h);
+    int live = 0;
+    for (LwpId l : s.procs[p].lwps) live += s.lwps[l].released ? 0 : 1;
+    bool child_runs = false;
+    for (HostId o = 0; o < s.hosts.size(); ++o)
+      child_runs = child_runs || (o != h && s.curlwp(o) != kNoLwp && s.procs[s.current_proc(o)].ppid == s.procs[p].pid);
+    if (s.curlwp(h) != kNoLwp && live == 1 && s.procs[p].kind == ProcKind::User && child_runs) ++out.orphaning_release;
+  }
   if (const auto* r = std::get_if<op::Resume>(&op.body))
     for (const Wait& w : s.waits)
       if (w.kind == WaitKind::Suspend && w.target == r->proc) {
@@ -112,10 +123,52 @@ TEST(GeneratorReach, EveryRuleAndTheInterestingSituations) {
 TEST(GeneratorReach, TheSituationsNoOutcomeLabelNames) {
   Situations sit;
   reach(400, &sit);
-  std::printf("per 400 programs: several lwps %d, shared table changed %d, resume while waiting %d, hand-offs %d\n",
-              sit.several_lwps, sit.shared_table_changed, sit.resume_while_waiting, sit.handoff);
+  std::printf("per 400 programs: several lwps %d, shared table changed %d, resume while waiting %d, hand-offs %d, orphaning releases %d\n",
+              sit.several_lwps, sit.shared_table_changed, sit.resume_while_waiting, sit.handoff, sit.orphaning_release);
   EXPECT_GE(sit.several_lwps, 50) << "processes with several lwps";
   EXPECT_GE(sit.shared_table_changed, 50) << "fd tables shared, then changed by a sharer";
   EXPECT_GE(sit.resume_while_waiting, 10) << "resume while a suspender waits";
   EXPECT_GE(sit.handoff, 100) << "lwps handed between host threads";
+  EXPECT_GE(sit.orphaning_release, 40) << "releases of a last lwp whose process's child another host runs in";
+}
+
+// A step resolved as a candidate for a round (ChooserConfig::focus) leans on what the round touched.
+// Here the round released the last lwp of P, whose child C H0 runs in: the witnesses of a lock gap in
+// that release are a call naming P's stale pid (does P still exist?) and H0 asking for its parent.
+TEST(GeneratorReach, AFocusedStepAsksWhatTheRoundChanged) {
+  ProgramConfig pc;
+  Model m(Config{pc.maxproc, true, pc.pid_max});
+  auto apply = [&](HostId h, OpBody b) { ASSERT_FALSE(m.apply(Op{Actor::host(h), std::move(b)}).outcome.is_fatal()); };
+  apply(0, op::Init{});
+  apply(0, op::Rfork{0});  // P, H0 in it
+  const ProcId p = m.state().current_proc(0);
+  const LwpId p_lwp = m.state().curlwp(0);
+  apply(0, op::Rfork{0});  // C, a child of P; H0 moves into it
+  const ProcId c = m.state().current_proc(0);
+  apply(1, op::Switch{p_lwp});  // H1 holds P's only lwp
+  apply(1, op::Release{});      // P is freed, C reparented
+  ASSERT_TRUE(m.state().procs[p].freed);
+  const Pid p_pid = m.state().procs[p].pid;
+
+  ChooserConfig focused = pc.chooser;
+  focused.focus = {std::min(p, c), std::max(p, c)};
+  SplitMix src(7);
+  int h0_ops = 0, h0_getppid = 0, stale_probes = 0, n = 4000;
+  for (int i = 0; i < n; ++i) {
+    const Op op = choose_op(m.state(), focused, src);
+    if (const auto* nl = std::get_if<op::Newlwp>(&op.body); nl && nl->pid == p_pid) ++stale_probes;
+    if (op.actor == Actor::host(0)) {
+      ++h0_ops;
+      h0_getppid += std::holds_alternative<op::Getppid>(op.body) ? 1 : 0;
+    }
+  }
+  std::printf("of %d focused steps: %d by H0 (in C), %d of them getppid; %d name P's stale pid\n", n, h0_ops, h0_getppid, stale_probes);
+  EXPECT_GE(h0_getppid * 4, h0_ops) << "H0 asks for its parent in at least a quarter of its steps";
+  EXPECT_GE(stale_probes * 10, n) << "a tenth of the steps ask whether P still exists";
+
+  // Without focus the same state draws nothing of the kind more than usual.
+  SplitMix plain_src(7);
+  int plain_getppid = 0;
+  for (int i = 0; i < n; ++i) plain_getppid += std::holds_alternative<op::Getppid>(choose_op(m.state(), pc.chooser, plain_src).body) ? 1 : 0;
+  EXPECT_LT(plain_getppid * 4, h0_getppid) << "focus is what makes the parent link asked";
 }

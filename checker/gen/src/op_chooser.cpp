@@ -2,7 +2,8 @@
 // the SPEC's rules are about: lwps handed between host threads, processes with
 // several lwps, last-lwp releases, shared/copied/fresh fd tables that then change,
 // suspends racing the thread's check, timeouts, resumes while a suspender waits,
-// exits with waiters, and maxproc. Misuse (FATAL) is rare because it ends a program.
+// exits with waiters, releases that orphan a process another host runs in, lwps put in processes
+// related to another host's, and maxproc. Misuse (FATAL) is rare because it ends a program.
 //
 // What an op is -- who performs it, its arguments and their kinds, what it creates -- comes from
 // the op-traits table (model/op_traits.hpp): an op is built as default_op(kind) and its arguments
@@ -141,7 +142,44 @@ class Chooser {
       // A process the round has freed: does it still exist for everyone?
       if (const std::optional<Pid> gone = freed_focus_pid(); src_.percent(20) && gone) return Op{Actor::host(h), op::Newlwp{*gone}};
     }
+    // A release that orphans a process another host runs in is a situation of its own (L4, R6: its
+    // children are reparented while someone may be asking who their parent is), rare if a host in a
+    // last lwp releases no more often than any other.
+    if (orphans_a_running_child(h) && src_.percent(25)) return Op{Actor::host(h), op::Release{}};
     return Op{Actor::host(h), host_op(h)};
+  }
+
+  int live_lwps(ProcId p) const {
+    int n = 0;
+    for (LwpId l : s_.procs[p].lwps) n += s_.lwps[l].released ? 0 : 1;
+    return n;
+  }
+
+  // Whether h's curlwp is the last lwp of a user process in whose child another host runs.
+  bool orphans_a_running_child(HostId h) const {
+    if (s_.curlwp(h) == kNoLwp) return false;
+    const ProcId p = s_.current_proc(h);
+    if (s_.procs[p].kind != ProcKind::User || live_lwps(p) != 1) return false;
+    for (HostId o = 0; o < s_.hosts.size(); ++o)
+      if (o != h && s_.curlwp(o) != kNoLwp && s_.procs[s_.current_proc(o)].ppid == s_.procs[p].pid) return true;
+    return false;
+  }
+
+  // The user processes that are a child or the parent of another host's current process: an lwp in
+  // one puts two host threads in related processes, where one's release or fork changes what the
+  // other sees (its parent, a shared fd table).
+  std::vector<Pid> kin_of_other_hosts(HostId h) const {
+    std::vector<Pid> kin;
+    for (HostId o = 0; o < s_.hosts.size(); ++o) {
+      if (o == h || s_.curlwp(o) == kNoLwp) continue;
+      const Process& theirs = s_.procs[s_.current_proc(o)];
+      if (theirs.kind != ProcKind::User) continue;
+      for (const auto& [pid, q] : s_.table)
+        if (s_.procs[q].kind == ProcKind::User && (s_.procs[q].ppid == theirs.pid || pid == theirs.ppid)) kin.push_back(pid);
+    }
+    std::sort(kin.begin(), kin.end());
+    kin.erase(std::unique(kin.begin(), kin.end()), kin.end());
+    return kin;
   }
 
   // An op of `kind` by `a`, its arguments drawn in the row's order.
@@ -179,8 +217,10 @@ class Chooser {
   }
 
   // What a host in a process that a round's operation is changing asks about it.
-  // The parent link first: exits and releases change it for processes other than their own.
+  // The parent link first: exits and releases change it for processes other than their own, and
+  // once the round has freed a process it is the one answer that may still name it.
   OpBody observer() {
+    if (freed_focus_pid() && src_.percent(70)) return op::Getppid{};
     switch (src_.below(4)) {
       case 0:
       case 1: return op::Getppid{};
@@ -236,15 +276,23 @@ class Chooser {
   OpBody host_body(HostId h, std::size_t kind) {
     const LwpId cur = s_.curlwp(h);
     if (kind == kind_of<op::Switch>) {
-      // Hand-off: switch to an lwp nobody runs (released by no one, bound to no one), or to NULL.
-      if (auto l = lwp_where([](const Lwp& x) { return !x.released && x.bound == kUnbound; }); l && src_.percent(75))
-        return op::Switch{*l};
+      // Hand-off: switch to an lwp nobody runs (released by no one, bound to no one), or to NULL;
+      // often one in a process related to another host's (see kin_of_other_hosts).
+      const auto unbound = [](const Lwp& x) { return !x.released && x.bound == kUnbound; };
+      if (const std::vector<Pid> kin = kin_of_other_hosts(h); !kin.empty() && src_.percent(40)) {
+        const auto in_kin = [&](const Lwp& x) { return unbound(x) && std::binary_search(kin.begin(), kin.end(), s_.procs[x.proc].pid); };
+        if (auto l = lwp_where(in_kin)) return op::Switch{*l};
+      }
+      if (auto l = lwp_where(unbound); l && src_.percent(75)) return op::Switch{*l};
       if (cur != kNoLwp) return op::Switch{kNoLwp};
       kind = kind_of<op::Rfork>;
     }
     if (kind == kind_of<op::Release>) {
       if (cur != kNoLwp) return op::Release{};
       kind = kind_of<op::Rfork>;
+    }
+    if (kind == kind_of<op::Newlwp>) {
+      if (const std::vector<Pid> kin = kin_of_other_hosts(h); !kin.empty() && src_.percent(40)) return op::Newlwp{pick(kin, src_)};
     }
     return filled(Actor::host(h), kind).body;
   }

@@ -461,7 +461,9 @@ class Runner {
   static std::size_t witness_bonus(const Op& op, const State& s, const std::set<Witness>& have) {
     const Witness w = witness_kind(op, s);
     if (w == Witness::none || have.contains(w)) return 0;
-    return w == Witness::stale_name ? 2 : 1;
+    // Above what one more shared process adds (2): a call that repeats what the round already
+    // witnesses must not push out the witness it lacks.
+    return w == Witness::stale_name ? 4 : 3;
   }
 
   // How much two touched sets share: 2 per process, 1 for the process table.
