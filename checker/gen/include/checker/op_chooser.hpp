@@ -32,8 +32,9 @@ struct ChooserConfig {
   // The processes that a round of overlapping operations has touched so far (checker/conflict.hpp),
   // sorted; set by the runner when it resolves a step as a candidate to join that round, empty
   // otherwise (and then it draws nothing). A focused step leans on them: a host or kthread in one of
-  // them acts, pids and handles name them, a host in one often observes (getppid, getpid, curlwp),
-  // and any host may ask whether a process the round freed still exists (newlwp of its pid): a race
+  // them acts, pids and handles name them, a host in one often observes (getppid, getpid, curlwp;
+  // getppid above all once the round has freed a process: its children's parent link changed), and
+  // any host may ask whether a process the round freed still exists (newlwp of its pid): a race
   // inside an operation shows only to someone who looks while it runs.
   std::vector<model::ProcId> focus{};
 
