@@ -26,21 +26,15 @@ class Report {
   std::vector<Violation>& out_;
 };
 
-int live_lwps(const State& s, const Process& p) {
-  int n = 0;
-  for (LwpId l : p.lwps) n += s.lwps[l].released ? 0 : 1;
-  return n;
-}
-
 void check_release(const State& s, Report& r) {
   // R1: a user process is in the table iff it has an unreleased lwp; 0 and 1 are never freed.
   for (ProcId id = 0; id < s.procs.size(); ++id) {
     const Process& p = s.procs[id];
     if (p.kind == ProcKind::User) {
-      const bool live = live_lwps(s, p) > 0;
+      const bool live = s.live_lwps(p) > 0;
       if (live == p.freed)
         r.fail(Rule::R1, "user process pid {} (proc#{}) has {} unreleased lwps but is {}", p.pid, id,
-               live_lwps(s, p), p.freed ? "freed" : "still in the table");
+               s.live_lwps(p), p.freed ? "freed" : "still in the table");
     }
     if ((p.kind == ProcKind::Kernel || p.kind == ProcKind::Init) && p.freed)
       r.fail(Rule::R1, "process {} was freed; processes 0 and 1 are never freed", p.pid);
@@ -106,7 +100,7 @@ void check_suspend(const State& s, Report& r) {
     if (p.kt.state == KState::Parked && !p.kt.suspend_requested)
       r.fail(Rule::S3, "kthread pid {} is PARKED without a pending suspend request", p.pid);
     // S5: after exit the thread runs nothing: its lwp is released.
-    if ((p.kt.state == KState::Zombie || p.kt.state == KState::Reaped) && live_lwps(s, p) != 0)
+    if ((p.kt.state == KState::Zombie || p.kt.state == KState::Reaped) && s.live_lwps(p) != 0)
       r.fail(Rule::S5, "kthread pid {} is {} but its lwp is not released", p.pid, to_string(p.kt.state));
   }
   for (const Wait& w : s.waits) {

@@ -175,7 +175,7 @@ class Step {
     s_.lwps[l].released = true;
     const ProcId p = s_.lwps[l].proc;
     // R1: a user process goes in the same step as its last lwp; processes 0 and 1 never do.
-    if (s_.procs[p].kind == ProcKind::User && live_lwps(p) == 0) {
+    if (s_.procs[p].kind == ProcKind::User && s_.live_lwps(s_.procs[p]) == 0) {
       free_process(p);
       return ok(Rule::L4, 0, "ok(last lwp)");
     }
@@ -490,12 +490,6 @@ class Step {
     if (cur != kNoLwp) s_.lwps[cur].bound = kUnbound;
     cur = l;
     if (l != kNoLwp) s_.lwps[l].bound = host_;
-  }
-
-  int live_lwps(ProcId p) const {
-    int n = 0;
-    for (LwpId l : s_.procs[p].lwps) n += s_.lwps[l].released ? 0 : 1;
-    return n;
   }
 
   // R1/R3/R6: the process leaves the table, its children go to init, its fd table reference is dropped.

@@ -28,9 +28,7 @@ struct Situations {
 
 void observe_step(const State& s, const Op& op, Situations& out) {
   for (const auto& [pid, id] : s.table) {
-    int live = 0;
-    for (LwpId l : s.procs[id].lwps) live += s.lwps[l].released ? 0 : 1;
-    if (live >= 3) {
+    if (s.live_lwps(s.procs[id]) >= 3) {
       ++out.several_lwps;
       break;
     }
@@ -43,12 +41,10 @@ void observe_step(const State& s, const Op& op, Situations& out) {
   if (std::holds_alternative<op::Release>(op.body)) {
     const HostId h = static_cast<HostId>(op.actor.index);
     const ProcId p = s.current_proc(h);
-    int live = 0;
-    for (LwpId l : s.procs[p].lwps) live += s.lwps[l].released ? 0 : 1;
     bool child_runs = false;
     for (HostId o = 0; o < s.hosts.size(); ++o)
       child_runs = child_runs || (o != h && s.curlwp(o) != kNoLwp && s.procs[s.current_proc(o)].ppid == s.procs[p].pid);
-    if (s.curlwp(h) != kNoLwp && live == 1 && s.procs[p].kind == ProcKind::User && child_runs) ++out.orphaning_release;
+    if (s.curlwp(h) != kNoLwp && s.live_lwps(s.procs[p]) == 1 && s.procs[p].kind == ProcKind::User && child_runs) ++out.orphaning_release;
   }
   if (const auto* r = std::get_if<op::Resume>(&op.body))
     for (const Wait& w : s.waits)

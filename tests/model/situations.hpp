@@ -42,9 +42,7 @@ class SituationTracker {
     const bool ran = o.kind == OutcomeKind::Returned || o.kind == OutcomeKind::Blocked;
     if (ran && std::holds_alternative<op::Newlwp>(op.body)) {
       for (const auto& [pid, id] : after.table) {
-        int live = 0;
-        for (LwpId l : after.procs[id].lwps) live += after.lwps[l].released ? 0 : 1;
-        if (live >= 3) out.insert(Situation::ThreeLwps);
+        if (after.live_lwps(after.procs[id]) >= 3) out.insert(Situation::ThreeLwps);
       }
     }
     if (ran && std::holds_alternative<op::Release>(op.body) && after.table.size() < before.table.size())

@@ -149,17 +149,11 @@ class Chooser {
     return Op{Actor::host(h), host_op(h)};
   }
 
-  int live_lwps(ProcId p) const {
-    int n = 0;
-    for (LwpId l : s_.procs[p].lwps) n += s_.lwps[l].released ? 0 : 1;
-    return n;
-  }
-
   // Whether h's curlwp is the last lwp of a user process in whose child another host runs.
   bool orphans_a_running_child(HostId h) const {
     if (s_.curlwp(h) == kNoLwp) return false;
     const ProcId p = s_.current_proc(h);
-    if (s_.procs[p].kind != ProcKind::User || live_lwps(p) != 1) return false;
+    if (s_.procs[p].kind != ProcKind::User || s_.live_lwps(s_.procs[p]) != 1) return false;
     for (HostId o = 0; o < s_.hosts.size(); ++o)
       if (o != h && s_.curlwp(o) != kNoLwp && s_.procs[s_.current_proc(o)].ppid == s_.procs[p].pid) return true;
     return false;

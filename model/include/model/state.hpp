@@ -112,6 +112,12 @@ struct State {
     return it == table.end() ? nullptr : &procs[it->second];
   }
   LwpId curlwp(HostId h) const { return h < hosts.size() ? hosts[h].curlwp : kNoLwp; }
+  // The lwps of p not yet released (R1: a user process lives exactly as long as it has one).
+  int live_lwps(const Process& p) const {
+    int n = 0;
+    for (LwpId l : p.lwps) n += lwps[l].released ? 0 : 1;
+    return n;
+  }
   // SPEC §1: the current process is the process of curlwp, or process 1 when IMPLICIT.
   ProcId current_proc(HostId h) const {
     LwpId l = curlwp(h);
