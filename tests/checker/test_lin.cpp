@@ -4,6 +4,9 @@
 // FATAL, observations, budgets (unknown, never agree) and the cache's pruning.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <cerrno>
 #include <stdexcept>
 
@@ -354,6 +357,82 @@ TEST(LinJudge, ConsoleLinesAreComparedAtTheNextObservation) {
     const Judgement j = judge(bad, o);
     EXPECT_EQ(j.verdict, Verdict::Violation) << invariants;
   }
+}
+
+// SPEC K7 and §8: a kproc_shutdown's caller writes its banner and its result line itself, so the
+// lines of two overlapping shutdowns reach the console in any interleaving that keeps each caller's
+// order, and those of a shutdown that returned before another began come first. Two kthreads (kt,
+// symbol 10, pid 2; kt2, symbol 11, pid 3); their shutdowns time out at the tick of 60 * hz.
+History two_kthreads() {
+  History h = kthread_history();
+  Operation k = call(H1, op::KthreadCreate{0, "kt2"}, 0, 1, value(0), {proc(11, 3), lwp_of(21, 3)});
+  k.outcome.proc = 11;
+  h.ops.push_back(std::move(k));
+  return h;
+}
+// The §7 state after both shutdowns timed out (the console is each test's).
+Observation after_two_shutdowns(const History& h) {
+  Model m;
+  m.apply(Op{H0, op::KthreadCreate{0, "kt"}});
+  m.apply(Op{H1, op::KthreadCreate{0, "kt2"}});
+  m.apply(Op{H0, op::KprocShutdown{2}});
+  m.apply(Op{H1, op::KprocShutdown{3}});
+  m.apply(Op{Actor::clock(), op::Tick{60 * kHz}});
+  return observe(m.state(), h.hosts);
+}
+TEST(LinJudge, OverlappingShutdownsLinesInterleaveByCaller) {
+  const std::string b1 = "Waiting (max 60 seconds) for system process `kt' to stop...";
+  const std::string b2 = "Waiting (max 60 seconds) for system process `kt2' to stop...";
+  const TraceOutcome timed_out = value(0);  // kproc_shutdown returns nothing; its line says how it ended
+  History h = two_kthreads();
+  h.ops.push_back(call(H0, op::KprocShutdown{10}, 2, 10, timed_out));
+  h.ops.push_back(call(H1, op::KprocShutdown{11}, 3, 11, timed_out));
+  h.ops.push_back(call(Actor::clock(), op::Tick{60 * kHz}, 5, 6));
+  const Observation seen = after_two_shutdowns(h);
+  for (const auto& lines : {std::vector<std::string>{b1, b2, "timed out", "timed out"}, {b2, b1, "timed out", "timed out"},
+                            {b2, "timed out", b1, "timed out"}}) {
+    History ok = h;
+    ok.observations.push_back(ObservationPoint{12, seen});
+    ok.observations[0].state.console = lines;
+    for (bool invariants : {false, true}) {
+      Options o;
+      o.invariants = invariants;
+      const Judgement j = judge(ok, o);
+      EXPECT_EQ(j.verdict, Verdict::Agree) << fmt::format("{} (invariants {})", fmt::join(lines, " | "), invariants) << summary(ok, j);
+    }
+  }
+  // A caller's result before its own banner, and a line nobody wrote.
+  for (const auto& lines : {std::vector<std::string>{"timed out", b1, b2, "timed out"}, {b1, b2, "timed out", "stopped"}}) {
+    History bad = h;
+    bad.observations.push_back(ObservationPoint{12, seen});
+    bad.observations[0].state.console = lines;
+    const Judgement j = judge(bad);
+    ASSERT_EQ(j.verdict, Verdict::Violation) << fmt::format("{}", fmt::join(lines, " | "));
+    EXPECT_EQ(j.rule, Rule::K7) << summary(bad, j);
+    EXPECT_TRUE(j.culprit_is_observation);
+  }
+}
+TEST(LinJudge, ShutdownLinesKeepRealTimeOrder) {
+  const std::string b1 = "Waiting (max 60 seconds) for system process `kt' to stop...";
+  const std::string b2 = "Waiting (max 60 seconds) for system process `kt2' to stop...";
+  const TraceOutcome timed_out = value(0);  // kproc_shutdown returns nothing; its line says how it ended
+  History h = two_kthreads();
+  // H0's shutdown returns (4) before H1's begins (6): its lines were written first.
+  h.ops.push_back(call(H0, op::KprocShutdown{10}, 2, 4, timed_out));
+  h.ops.push_back(call(Actor::clock(), op::Tick{60 * kHz}, 3, 3));
+  h.ops.push_back(call(H1, op::KprocShutdown{11}, 6, 9, timed_out));
+  h.ops.push_back(call(Actor::clock(), op::Tick{60 * kHz}, 7, 7));
+  const Observation seen = after_two_shutdowns(h);
+  History ok = h;
+  ok.observations.push_back(ObservationPoint{10, seen});
+  ok.observations[0].state.console = {b1, "timed out", b2, "timed out"};
+  EXPECT_EQ(judge(ok).verdict, Verdict::Agree) << summary(ok, judge(ok));
+  History bad = h;
+  bad.observations.push_back(ObservationPoint{10, seen});
+  bad.observations[0].state.console = {b2, b1, "timed out", "timed out"};
+  const Judgement j = judge(bad);
+  ASSERT_EQ(j.verdict, Verdict::Violation);
+  EXPECT_EQ(j.rule, Rule::K7) << summary(bad, j);
 }
 
 // Calls blocked before the history: their requests are in `before`.

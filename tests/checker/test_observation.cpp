@@ -58,3 +58,14 @@ TEST(Observation, ConsoleLinesInterleaveOnlyKeepingEachWritersOrder) {
   EXPECT_TRUE(interleaves({}, {}));
 }
 
+// A writer that must wait for another (its call began after the other's returned) writes nothing
+// before all of the other's lines; identical lines of two writers are told apart by what follows.
+TEST(Observation, ConsoleLinesKeepRealTimeOrderBetweenWriters) {
+  const std::vector<std::vector<std::string>> writers{{"a", "stopped"}, {"b", "stopped"}};
+  EXPECT_TRUE(interleaves({"b", "a", "stopped", "stopped"}, writers));
+  EXPECT_FALSE(interleaves({"b", "a", "stopped", "stopped"}, writers, {{}, {0}})) << "b's call began after a's returned";
+  EXPECT_TRUE(interleaves({"a", "stopped", "b", "stopped"}, writers, {{}, {0}}));
+  // Greedy matching would give writer 0's "x" the first "x" and then find no "a" after it.
+  EXPECT_TRUE(interleaves({"x", "a", "x", "b"}, {{"x", "b"}, {"x", "a"}}));
+}
+

@@ -5,7 +5,7 @@ namespace lockstep::checker::lin::detail {
 namespace {
 
 bool same(const ExactKey& a, const ExactKey& b) {
-  return a.console == b.console && a.placed == b.placed && a.done == b.done && a.keys == b.keys && *a.state == *b.state;
+  return a.console == b.console && a.pending == b.pending && a.placed == b.placed && a.done == b.done && a.keys == b.keys && *a.state == *b.state;
 }
 
 }  // namespace

@@ -33,6 +33,9 @@ struct ExactKey {
   std::shared_ptr<const model::State> state;    // relabelled by the objects' keys (model::relabel)
   std::vector<std::uint64_t> keys;              // the keys, sorted, per kind
   std::uint64_t console = 0;                    // console lines so far (when the states leave them out)
+  // The lines since the last observation by writer (the call that writes each), in each writer's
+  // order: what the next observation's console is judged by (Search::pending_).
+  std::vector<std::pair<std::uint32_t, std::string>> pending;
 };
 
 class Memo {

@@ -3,7 +3,9 @@
 #include "search.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <numeric>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -40,7 +42,8 @@ Search::Search(const History& h, const Options& o)
 
   Level root;
   auto m = std::make_shared<Model>(Model::from_state(h.before));
-  if (strip_console_) console_ = m->take_console().size();
+  console_ = h.before.console.size();
+  if (strip_console_) m->take_console();
   const State& b = m->state();
   for (auto [kind, n] : {std::pair{0, b.procs.size()}, {1, b.lwps.size()}, {2, b.fdtables.size()}, {3, b.descs.size()}, {4, b.files.size()}}) {
     keys_[kind].resize(n);
@@ -180,6 +183,8 @@ void Search::attempt(const Cand& c) {
     lift(it.ret_ev, child.undo);
     ++observed_;
     child.undo.push_back(Action{Action::Observed});
+    flushed_.push_back(std::exchange(pending_, {}));  // judged at this observation
+    child.undo.push_back(Action{Action::Flush});
   }
   if (!placed) {
     rollback(child.undo);
@@ -279,7 +284,14 @@ void Search::rollback(std::vector<Action>& undo) {
         requested_.insert(requested_.begin() + a->a, erased_.back());
         erased_.pop_back();
         break;
-      case Action::Console: console_ -= a->c; break;
+      case Action::Console:
+        console_ -= a->c;
+        pending_.resize(pending_.size() - a->c);
+        break;
+      case Action::Flush:
+        pending_ = std::move(flushed_.back());
+        flushed_.pop_back();
+        break;
       case Action::Observed: --observed_; break;
       case Action::Keys: keys_[a->a].resize(a->b); break;
     }
@@ -300,16 +312,30 @@ void Search::key_new_objects(std::uint32_t item, const State& before, const Stat
   }
 }
 
+// The lines since the last observation, grouped by writer (each writer's in its order): two orders
+// that leave the same lines to each writer are the same node.
+std::vector<std::pair<std::uint32_t, std::string>> Search::pending_by_writer() const {
+  std::vector<std::pair<std::uint32_t, std::string>> out;
+  out.reserve(pending_.size());
+  for (const Line& l : pending_) out.emplace_back(l.writer, l.text);
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
 Fingerprint Search::fingerprint(const Level& l) const {
-  return Fingerprint{l.hash.lo ^ zlo_ ^ mix64(console_ ^ 0x9216d5d98979fb1bULL),
-                     l.hash.hi ^ zhi_ ^ mix64(console_ ^ 0xd1310ba698dfb5acULL)};
+  std::uint64_t lines = console_;
+  if (!pending_.empty())
+    for (const auto& [writer, text] : pending_by_writer())
+      lines = mix64(lines ^ writer) + std::hash<std::string>{}(text);
+  return Fingerprint{l.hash.lo ^ zlo_ ^ mix64(lines ^ 0x9216d5d98979fb1bULL),
+                     l.hash.hi ^ zhi_ ^ mix64(lines ^ 0xd1310ba698dfb5acULL)};
 }
 
 bool Search::remember(const Level& l) {
   if (o_.cache == CacheMode::Off) return true;
   const Fingerprint fp = fingerprint(l);
   if (!memo_.exact()) return memo_.insert(fp);
-  ExactKey k{placed_bits_, done_bits_, nullptr, {}, console_};
+  ExactKey k{placed_bits_, done_bits_, nullptr, {}, console_, pending_by_writer()};
   auto canonical = std::make_shared<State>(relabel(l.state->state(), id_keys()));
   canonical->next_pid = 0;  // never read: every pid is bound (see id_keys)
   k.state = std::move(canonical);

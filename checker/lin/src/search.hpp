@@ -62,7 +62,7 @@ class Search {
     model::Pid pid;  // 0: the pid the history binds (or none)
   };
   struct Action {
-    enum Kind : std::uint8_t { SetStatus, Lift, Bind, ReqAdd, ReqErase, Console, Observed, Keys } kind;
+    enum Kind : std::uint8_t { SetStatus, Lift, Bind, ReqAdd, ReqErase, Console, Flush, Observed, Keys } kind;
     std::uint32_t a = 0, b = 0;
     std::uint64_t c = 0;
   };
@@ -98,7 +98,10 @@ class Search {
   bool own_outcome(const Item& it, std::uint32_t item, const model::Op& op, const model::StepResult& r, Level& child);
   bool bind_created(const Item& it, std::uint32_t item, const model::State& before, const model::State& after, std::vector<Action>& undo);
   bool completions(const model::StepResult& r, std::vector<Action>& undo);
-  bool console_lines(std::uint32_t item, const std::vector<std::string>& lines, std::vector<Action>& undo);
+  std::vector<std::uint32_t> line_writers(std::uint32_t item, const model::Op& op, const model::StepResult& r, std::size_t lines) const;
+  bool console_lines(std::uint32_t item, std::vector<std::string> lines, const std::vector<std::uint32_t>& writers, std::vector<Action>& undo);
+  bool console_at_observation(std::uint32_t item, const ObservationPoint& pt);
+  std::vector<std::pair<std::uint32_t, std::string>> pending_by_writer() const;
   bool translate(const Item& it, model::Op& out) const;
 
   // Undoable changes.
@@ -142,6 +145,16 @@ class Search {
   std::vector<Requested> requested_;
   std::vector<Requested> erased_;    // ReqErase's undo data, last out first in
   std::uint64_t console_ = 0;        // console lines so far (the states hold none when stripped)
+  // The console lines written since the last observation placed, each with the call that writes it
+  // in the impl (SPEC K7: a kproc_shutdown's caller writes its banner and its result line itself,
+  // between its invocation and its response), judged at the next observation: overlapping calls'
+  // lines may reach the console in any interleaving that keeps each call's own order and real time.
+  struct Line {
+    std::uint32_t writer;
+    std::string text;
+  };
+  std::vector<Line> pending_;
+  std::vector<std::vector<Line>> flushed_;  // Flush's undo data, last out first in
   std::size_t observed_ = 0;         // observations placed
   std::vector<Level> levels_;
   std::size_t recent_ = 0;           // levels whose states are kept: the last recent_

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "match.hpp"
 #include "model/invariants.hpp"
@@ -24,18 +25,9 @@ bool Search::place_observation(const Item& it, const Model& m) {
   const ObservationPoint& pt = h_.observations[it.index];
   const std::uint32_t item = p_.observation_items[observed_];
   Observation expected = observe(m.state(), h_.hosts);
-  if (strip_console_) {
-    // The lines were compared one by one as the steps wrote them (console_lines); here only their count.
-    if (!p_.console_grows[observed_] || console_ != pt.state.console.size()) {
-      note([&] {
-        return Failure{item, Rule::K7, "console at the observation", fmt::format("{} lines", console_),
-                       p_.console_grows[observed_] ? fmt::format("{} lines", pt.state.console.size())
-                                                   : "lines of the previous observation changed or gone"};
-      });
-      return false;
-    }
-    expected.console = pt.state.console;
-  }
+  // The console is judged line by line against the impl's, not against the model's order of them.
+  if (!console_at_observation(item, pt)) return false;
+  expected.console = pt.state.console;
   if (expected == pt.state) return true;
   note([&] {
     const std::optional<Difference> d = first_difference(expected, pt.state, Rule::P0);
@@ -88,11 +80,13 @@ bool Search::place_operation(const Item& it, const Cand& c, Level& child) {
     return true;  // SPEC §2: nothing after a FATAL is judged
   }
   if (!bind_created(it, item, from->state(), m->state(), child.undo)) return false;
+  const std::size_t had = from->state().console.size();
+  std::vector<std::string> lines = strip_console_ ? m->take_console()
+                                                  : std::vector<std::string>(m->state().console.begin() + static_cast<std::ptrdiff_t>(had),
+                                                                             m->state().console.end());
+  const std::vector<std::uint32_t> writers = line_writers(item, op, r, lines.size());  // before completions() ends the requests
   if (!completions(r, child.undo)) return false;
-  if (strip_console_) {
-    const std::vector<std::string> lines = m->take_console();
-    if (!lines.empty() && !console_lines(item, lines, child.undo)) return false;
-  }
+  if (!lines.empty() && !console_lines(item, std::move(lines), writers, child.undo)) return false;
   if (o_.invariants) {
     std::vector<Violation> v = check_step(from->state(), op, r, m->state());
     std::vector<Violation> vs = check_state(m->state());
@@ -224,24 +218,75 @@ bool Search::completions(const StepResult& r, std::vector<Action>& undo) {
   return true;
 }
 
-// The console lines a step wrote, against the next observation's console at the same places: the
-// console only grows, so the lines written before an observation are the first lines it shows.
-bool Search::console_lines(std::uint32_t item, const std::vector<std::string>& lines, std::vector<Action>& undo) {
+// Who writes each console line a step added, in the impl (SPEC K7): a kproc_shutdown's banner and
+// result are its caller's; the result line of a shutdown this step woke is that shutdown's caller's
+// (it writes it when it wakes). Anything else is the step's own.
+std::vector<std::uint32_t> Search::line_writers(std::uint32_t item, const Op& op, const StepResult& r, std::size_t lines) const {
+  std::vector<std::uint32_t> w;
+  w.reserve(lines);
+  if (!std::holds_alternative<op::KprocShutdown>(op.body))
+    for (const Completion& c : r.completions) {
+      auto q = std::find_if(requested_.begin(), requested_.end(), [&](const Requested& x) { return x.actor == c.actor; });
+      if (q != requested_.end() && w.size() < lines && std::holds_alternative<op::KprocShutdown>(h_.ops[p_.items[q->item].index].op.body))
+        w.push_back(q->item);
+    }
+  while (w.size() < lines) w.push_back(item);
+  return w;
+}
+
+// The lines a step wrote join the ones waiting for the next observation; there cannot be more of
+// them than that observation shows.
+bool Search::console_lines(std::uint32_t item, std::vector<std::string> lines, const std::vector<std::uint32_t>& writers,
+                           std::vector<Action>& undo) {
   if (observed_ < p_.observation_items.size()) {
-    const std::vector<std::string>& shown = h_.observations[p_.items[p_.observation_items[observed_]].index].state.console;
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-      const std::size_t at = console_ + i;
-      if (at < shown.size() && shown[at] == lines[i]) continue;
-      note([&] {
-        return Failure{item, Rule::K7, fmt::format("console line {}", at + 1), lines[i],
-                       at < shown.size() ? shown[at] : "no such line at the next observation"};
-      });
+    const std::size_t shown = h_.observations[p_.items[p_.observation_items[observed_]].index].state.console.size();
+    if (console_ + lines.size() > shown) {
+      const std::size_t extra = shown > console_ ? shown - console_ : 0;  // the first line past what it shows
+      note([&] { return Failure{item, Rule::K7, fmt::format("console line {}", shown + 1), lines[extra], "no such line at the next observation"}; });
       return false;
     }
   }
+  for (std::size_t i = 0; i < lines.size(); ++i) pending_.push_back(Line{writers[i], std::move(lines[i])});
   console_ += lines.size();
   undo.push_back(Action{Action::Console, 0, 0, lines.size()});
   return true;
+}
+
+// §8 and K7 at an observation: the console grew by exactly the lines written since the last one, in
+// an order that keeps each writer's lines in its order, and puts all the lines of a call that
+// returned before another was invoked before that one's.
+bool Search::console_at_observation(std::uint32_t item, const ObservationPoint& pt) {
+  const std::vector<std::string>& shown = pt.state.console;
+  if (!p_.console_grows[observed_] || console_ != shown.size()) {
+    note([&] {
+      return Failure{item, Rule::K7, "console at the observation", fmt::format("{} lines", console_),
+                     p_.console_grows[observed_] ? fmt::format("{} lines", shown.size()) : "lines of the previous observation changed or gone"};
+    });
+    return false;
+  }
+  if (pending_.empty()) return true;
+  std::vector<std::uint32_t> who;
+  std::vector<std::vector<std::string>> writers;
+  for (const Line& l : pending_) {
+    const auto w = static_cast<std::size_t>(std::find(who.begin(), who.end(), l.writer) - who.begin());
+    if (w == who.size()) who.push_back(l.writer), writers.emplace_back();
+    writers[w].push_back(l.text);
+  }
+  std::vector<std::vector<std::size_t>> after(who.size());
+  for (std::size_t v = 0; v < who.size(); ++v)
+    for (std::size_t w = 0; w < who.size(); ++w)
+      if (w != v && precedes(h_.ops[p_.items[who[w]].index], h_.ops[p_.items[who[v]].index])) after[v].push_back(w);
+  const std::vector<std::string> segment(shown.end() - static_cast<std::ptrdiff_t>(pending_.size()), shown.end());
+  if (interleaves(segment, writers, after)) return true;
+  note([&] {
+    std::string expected, observed;
+    for (std::size_t w = 0; w < who.size(); ++w)
+      expected += fmt::format("{}{}: \"{}\"", w ? "; " : "", to_string(h_.ops[p_.items[who[w]].index].op.actor), fmt::join(writers[w], "\", \""));
+    observed = fmt::format("\"{}\"", fmt::join(segment, "\", \""));
+    return Failure{item, Rule::K7, fmt::format("console lines {}-{}", shown.size() - segment.size() + 1, shown.size()),
+                   "an interleaving of " + expected, observed};
+  });
+  return false;
 }
 
 }  // namespace lockstep::checker::lin::detail

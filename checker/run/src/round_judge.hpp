@@ -1,7 +1,8 @@
 // The judge of one round of overlapping operations (SPEC §8). A round is a few operations posted
 // together (the last one may be held back until an earlier one returned): under an interleaving
 // strategy their threads run interleaved at every sync point until none can run. The round agrees
-// iff some order of atomic model steps, in real-time order, explains everything the impl did:
+// iff some order of atomic model steps, each inside its operation's interval, explains everything
+// the impl did:
 //   - each operation's outcome: returned at its own step, or BLOCKED there and completed by a later
 //     step of the round with what the impl returned (a request and its follow-up), or BLOCKED and
 //     still blocked at the end of the round;
@@ -10,18 +11,19 @@
 //   - the impl's §7 observation at the end of the round (a quiescent point: nothing in flight but
 //     blocked calls) equals the model's state after the order, except that the console lines the
 //     round's calls wrote may be interleaved in any way that keeps each caller's own lines in
-//     order: a K7 caller writes its result line itself after its follow-up, and its banner before
-//     its request, so lines of overlapping calls reach the console in any such order.
+//     order and real time: a K7 caller writes its banner before its request and its result line
+//     after its follow-up, itself.
 // Pids are the impl's own choices (the model checks each is allowed, R5). A FATAL ends the instance:
 // the order up to the FATAL step must agree and the impl must have panicked with the same id there;
 // what the other operations returned after the panic is not judged.
-// Orders that break real time are never tried: an operation that returned before another was
-// invoked takes effect first (the runner records when each call was taken from its mailbox and when
-// its result was posted, by scheduling turn).
-// Rounds are small (a few operations; one actor has two at most, which keep their program order),
-// so every order is tried: at most 4! = 24 model runs of a few steps each.
+// The round is a history for the linearizability judge (checker/lin: a memoised Wing-Gong / Lowe
+// search, LIN.md): each operation's interval is the scheduling turns from when its thread took it
+// from its mailbox to when it was back there, so an operation that returned before another was
+// invoked takes effect first. The clock's tick, which happens between two turns, may fall anywhere
+// in the round (its position relative to a waiter's wake-up is the race SPEC §5 leaves open).
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -48,9 +50,9 @@ struct RoundInput {
   // round are the model's: they were judged already, possibly as an interleaving of overlapping
   // calls' lines, which the model keeps in its order of steps.
   std::optional<Observation> observed;
-  // Real-time order (SPEC §8): {a, b} when ops[a] had returned before ops[b] was invoked, so a's step
-  // comes before b's in every order, and b's step cannot be what completed a blocked a.
-  std::vector<std::pair<std::size_t, std::size_t>> precedes;
+  // Real time, in scheduling turns (SPEC §8): when ops[k]'s thread took it from its mailbox, and when
+  // it was back there with its result (unset: never taken / not returned).
+  std::vector<std::optional<std::size_t>> invoked, returned_at;
   int hosts = 3;
   bool invariants = true;                                 // also check §6 on the model's steps
 };
@@ -63,21 +65,15 @@ struct RoundStep {
 
 struct RoundJudgement {
   bool agrees = false;
-  std::vector<RoundStep> steps;           // agrees: the model's steps in the order found
-  std::optional<model::Model> after;      // agrees: the model after them
-  std::optional<ImplSymbols> symbols;     // agrees: the symbols bound along the way
-  bool ended_by_fatal = false;            // agrees: the order ends in a FATAL both sides reached
-  std::size_t orders_tried = 0;
-  // Does not agree: why, in posting order (the order a reader expects).
+  std::vector<RoundStep> steps;   // agrees: the model's steps in the order found
+  bool ended_by_fatal = false;    // agrees: the order ends in a FATAL both sides reached
+  std::uint64_t steps_tried = 0;  // model steps the search tried
+  // Does not agree: why.
   model::Rule rule = model::Rule::P0;
   std::string what, expected, observed;
 };
 
 RoundJudgement judge_round(const model::Model& before, const ImplSymbols& symbols, const RoundInput& in);
-
-// The symbols an op that created something binds (the impl's handles for the model's new ids).
-void bind_created(const model::Op& op, const model::StepResult& mr, const std::optional<ImplResult>& r, const model::State& after,
-                  ImplSymbols& sym);
 
 // Whether `op` may join a round that began in state `before`: it names only symbols bound before the
 // round (an operation of the round cannot name what another one creates: its handle does not exist

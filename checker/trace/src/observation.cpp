@@ -1,6 +1,7 @@
 #include "checker/observation.hpp"
 
 #include <algorithm>
+#include <set>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -212,29 +213,47 @@ std::optional<Difference> first_difference(const Observation& e, const Observati
 }
 
 namespace {
-// Depth-first over which writer wrote the next line; a few writers of a line or two each, so the
-// search is tiny (a round holds at most four calls).
-bool interleaves_from(const std::vector<std::string>& lines, std::size_t at, const std::vector<std::vector<std::string>>& writers,
-                      std::vector<std::size_t>& next) {
-  if (at == lines.size()) {
-    for (std::size_t w = 0; w < writers.size(); ++w)
-      if (next[w] != writers[w].size()) return false;
-    return true;
+// Depth-first over which writer wrote the next line. Identical lines of different writers (two
+// "stopped") make the choice matter, so the progress vectors already known to fail are remembered:
+// the search visits each at most once (the product of the writers' lengths, plus one each).
+struct Interleaving {
+  const std::vector<std::string>& lines;
+  const std::vector<std::vector<std::string>>& writers;
+  const std::vector<std::vector<std::size_t>>& after;
+  std::vector<std::size_t> next;
+  std::set<std::vector<std::size_t>> failed;
+
+  bool may_write(std::size_t w) const {
+    if (next[w] > 0 || w >= after.size()) return true;  // only a writer's first line waits
+    return std::all_of(after[w].begin(), after[w].end(), [&](std::size_t v) { return next[v] == writers[v].size(); });
   }
-  for (std::size_t w = 0; w < writers.size(); ++w) {
-    if (next[w] == writers[w].size() || writers[w][next[w]] != lines[at]) continue;
-    ++next[w];
-    const bool ok = interleaves_from(lines, at + 1, writers, next);
-    --next[w];
-    if (ok) return true;
+  bool from(std::size_t at) {
+    if (at == lines.size()) {
+      for (std::size_t w = 0; w < writers.size(); ++w)
+        if (next[w] != writers[w].size()) return false;
+      return true;
+    }
+    if (failed.contains(next)) return false;
+    for (std::size_t w = 0; w < writers.size(); ++w) {
+      if (next[w] == writers[w].size() || writers[w][next[w]] != lines[at] || !may_write(w)) continue;
+      ++next[w];
+      const bool ok = from(at + 1);
+      --next[w];
+      if (ok) return true;
+    }
+    failed.insert(next);
+    return false;
   }
-  return false;
-}
+};
 }  // namespace
 
-bool interleaves(const std::vector<std::string>& lines, const std::vector<std::vector<std::string>>& writers) {
-  std::vector<std::size_t> next(writers.size(), 0);
-  return interleaves_from(lines, 0, writers, next);
+bool interleaves(const std::vector<std::string>& lines, const std::vector<std::vector<std::string>>& writers,
+                 const std::vector<std::vector<std::size_t>>& after) {
+  std::size_t total = 0;
+  for (const auto& w : writers) total += w.size();
+  if (total != lines.size()) return false;
+  Interleaving i{lines, writers, after, std::vector<std::size_t>(writers.size(), 0), {}};
+  return i.from(0);
 }
 
 }  // namespace lockstep::checker

@@ -83,7 +83,10 @@ struct Difference {
 // an invariant. Empty when equal.
 // Whether `lines` is an interleaving of `writers`' sequences: every line of every writer, each
 // writer's lines in its own order (how overlapping calls' console lines may reach the console).
-bool interleaves(const std::vector<std::string>& lines, const std::vector<std::vector<std::string>>& writers);
+// `after[w]`, when given, lists the writers whose lines all come before writer w's first (a call
+// that returned before w's call was invoked wrote its lines first: SPEC §8's real-time order).
+bool interleaves(const std::vector<std::string>& lines, const std::vector<std::vector<std::string>>& writers,
+                 const std::vector<std::vector<std::size_t>>& after = {});
 
 std::optional<Difference> first_difference(const Observation& expected, const Observation& observed,
                                            model::Rule op_rule);
