@@ -55,3 +55,25 @@ TEST(ChoiceSource, ReadsZeroPastTheEnd) {
   EXPECT_EQ(s.below(5), 4u);
   EXPECT_EQ(s.below(5), 0u);
 }
+
+// A program with its rounds (Program::plan) keeps them through the text form, 64-bit seeds and all;
+// a plan that does not match the steps is refused.
+TEST(ProgramText, ARoundPlanRoundTrips) {
+  SplitMix src(5);
+  Program p = random_program(src, 6);
+  p.plan = {PlannedRound{1, 0, ~std::uint64_t{0}, 0}, PlannedRound{3, 0b110, 0x0123456789abcdefULL, 42}, PlannedRound{2, 0b10, 7, ~std::uint64_t{0} - 1}};
+  const std::string text = encode(p);
+  EXPECT_EQ(text.front(), 'R');
+  Program back;
+  std::string error;
+  ASSERT_TRUE(decode(text, back, error)) << error;
+  EXPECT_EQ(back.plan, p.plan);
+  EXPECT_EQ(back.steps.size(), p.steps.size());
+  for (const std::string bad : {"R1.0.0.0", "R1.0.0|5", "R0.0.0.0|5", "R2.0.0.0|5", "R1.0.0.0|5/6", "R1.0.zzzzzzzzzzzzzz.0|5", "R1.0.0.0|5.X"}) {
+    Program q;
+    EXPECT_FALSE(decode(bad, q, error)) << bad;
+    EXPECT_FALSE(error.empty()) << bad;
+  }
+  EXPECT_TRUE(decode("r1.0", back, error)) << "a plain program may start with the digit r: " << error;
+  EXPECT_TRUE(back.plan.empty());
+}

@@ -80,6 +80,117 @@ void shrink(rc::Shrinkable<Program> failing, Counterexample& cex, const Lockstep
   }
 }
 
+// ---- shrinking a program with its rounds (Program::plan) -----------------------------------------
+// An interleaved counterexample's rounds depend on steps far from them (forming a round looks ahead
+// and counts earlier rounds' shapes), so dropping a step from the choice program re-forms every round
+// after it, and the failing round is rarely formed again. Once the failure is found, the program as
+// its rounds ran (LockstepResult::formed) is shrunk instead: whole rounds dropped (chunks first, as
+// RapidCheck's removeChunks), then single steps out of a round, then choices set to 0; every other
+// round keeps its steps, focus and seeds. Each accepted candidate's own formed program (the steps
+// that really ran, up to the failure) is the next starting point.
+struct FormedRound {
+  PlannedRound plan;
+  std::vector<std::vector<std::uint32_t>> steps;
+};
+
+std::vector<FormedRound> rounds_of(const Program& p) {
+  std::vector<FormedRound> out;
+  std::size_t at = 0;
+  for (const PlannedRound& r : p.plan) {
+    FormedRound f{r, {}};
+    for (std::uint32_t k = 0; k < r.size && at < p.steps.size(); ++k) f.steps.push_back(p.steps[at++]);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+Program program_of(const std::vector<FormedRound>& rounds) {
+  Program p;
+  for (const FormedRound& f : rounds) {
+    if (f.steps.empty()) continue;
+    PlannedRound r = f.plan;
+    r.size = static_cast<std::uint32_t>(f.steps.size());
+    p.plan.push_back(r);
+    p.steps.insert(p.steps.end(), f.steps.begin(), f.steps.end());
+  }
+  return p;
+}
+
+// Candidates one step simpler than `p`, the coarsest first.
+std::vector<Program> simpler_planned(const Program& p) {
+  std::vector<Program> out;
+  const std::vector<FormedRound> rounds = rounds_of(p);
+  auto chunks = rc::shrink::removeChunks(rounds);
+  while (auto c = chunks.next()) out.push_back(program_of(*c));
+  for (std::size_t r = 0; r < rounds.size(); ++r)
+    for (std::size_t k = 0; rounds[r].steps.size() > 1 && k < rounds[r].steps.size(); ++k) {
+      std::vector<FormedRound> cand = rounds;
+      FormedRound& f = cand[r];
+      f.steps.erase(f.steps.begin() + static_cast<std::ptrdiff_t>(k));
+      // Step k's focus bit goes, the later steps' bits move down with them; a round's first step
+      // leans on nothing.
+      std::uint32_t focused = 0;
+      for (std::size_t i = 0, j = 0; i < rounds[r].steps.size(); ++i) {
+        if (i == k) continue;
+        if (i < 32 && j > 0 && j < 32 && ((f.plan.focused >> i) & 1u) != 0) focused |= 1u << j;
+        ++j;
+      }
+      f.plan.focused = focused;
+      out.push_back(program_of(cand));
+    }
+  for (std::size_t i = 0; i < p.steps.size(); ++i)
+    for (std::size_t j = 0; j < p.steps[i].size(); ++j)
+      if (p.steps[i][j] != 0) {
+        Program cand = p;
+        cand.steps[i][j] = 0;
+        out.push_back(std::move(cand));
+      }
+  return out;
+}
+
+// Greedy descent as shrink() does, over simpler_planned(). `failing` is a planned program whose
+// run (`result`) fails as the counterexample does.
+void shrink_planned(Program failing, LockstepResult result, Counterexample& cex, const LockstepConfig& lc,
+                    const std::function<void(const CampaignProgress&)>& progress) {
+  cex.shrunk = failing;
+  cex.shrunk_result = result;
+  bool improved = true;
+  while (improved && !cex.nondeterminism) {
+    improved = false;
+    for (Program& p : simpler_planned(cex.shrunk)) {
+      if (Clock::now() >= *lc.deadline) {
+        cex.shrink_budget_exhausted = true;
+        return;
+      }
+      LockstepResult r = run_lockstep(p, lc);
+      ++cex.shrink_runs;
+      if (progress) progress(CampaignProgress{cex.shrink_runs, 0, true});
+      if (r.cut_short) {
+        cex.shrink_budget_exhausted = true;
+        return;
+      }
+      if (r.verdict == Verdict::Agree || !same_failure(r, cex.original_result)) continue;
+      // The rounds as they ran: a step that no longer fit its round is gone, and so is everything
+      // after the failure. Running that again must fail the same way.
+      Program next = r.formed;
+      LockstepResult again = run_lockstep(next, lc);
+      if (again.cut_short) {
+        cex.shrink_budget_exhausted = true;
+        return;
+      }
+      if (again.summary() != r.summary()) {
+        cex.nondeterminism = fmt::format("the same program gave \"{}\" and then \"{}\"", r.summary(), again.summary());
+        return;
+      }
+      cex.shrunk = std::move(next);
+      cex.shrunk_result = std::move(again);
+      ++cex.shrinks_accepted;
+      improved = true;
+      break;
+    }
+  }
+}
+
 // The same failure, for schedule shrinking: the verdict and, for a divergence, its rule.
 bool same_rule(const LockstepResult& a, const LockstepResult& b) {
   if (a.verdict != b.verdict) return false;
@@ -241,7 +352,16 @@ CampaignReport run_campaign(const CampaignConfig& c, const std::function<void(co
       const bool interleaved = effective(cex.schedule) != Strategy{};
       LockstepConfig program_phase = shrinking;
       if (interleaved) program_phase.deadline = std::min(*shrinking.deadline, Clock::now() + c.shrink_budget * 2 / 3);
-      shrink(rc::shrinkable::shrinkRecur(cex.original, &shrink_program), cex, program_phase, progress);
+      // An interleaved failure shrinks as the rounds it ran in, when those rounds, run again as they
+      // are, fail the same way (a step resolved with the focus of an earlier round is not planned
+      // exactly; then the choice program shrinks as it is).
+      std::optional<LockstepResult> planned;
+      if (interleaved && !cex.original_result.formed.plan.empty()) {
+        LockstepResult r = run_lockstep(cex.original_result.formed, program_phase);
+        if (!r.cut_short && r.summary() == cex.original_result.summary()) planned = std::move(r);
+      }
+      if (planned) shrink_planned(cex.original_result.formed, std::move(*planned), cex, program_phase, progress);
+      else shrink(rc::shrinkable::shrinkRecur(cex.original, &shrink_program), cex, program_phase, progress);
       if (interleaved && !cex.nondeterminism) {
         cex.shrink_budget_exhausted = false;  // the program phase's own share ran out, not the budget
         shrink_schedule(cex, shrinking, progress);

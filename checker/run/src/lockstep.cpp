@@ -82,7 +82,8 @@ class Runner {
 
   // `at(state, i, focus)` resolves step i of the program against `state` (nullopt: the program has
   // ended), leaning on the processes in `focus` (ChooserConfig::focus) when it is not empty.
-  LockstepResult run(const StepAt& at, std::size_t max_steps) {
+  // With a `plan` (Program::plan) the rounds are the plan's, not formed again.
+  LockstepResult run(const StepAt& at, std::size_t max_steps, const std::vector<PlannedRound>& plan = {}) {
     LockstepResult res;
     try {
       if (!start_misfit_.empty()) {
@@ -90,6 +91,8 @@ class Runner {
         res.cut_short = true;
       } else if (start_ != Turn::ok) {
         stopped(res, start_, "before the first step (the op threads did not reach their mailboxes)");
+      } else if (!plan.empty()) {
+        run_planned(at, plan, res);
       } else {
         for (std::size_t i = 0; i < max_steps;) {
           if (c_.deadline && Clock::now() >= *c_.deadline) {
@@ -100,10 +103,24 @@ class Runner {
           if (!op) break;
           round_rng_ = SplitMix(round_key({*op}) ^ 0x726f756e64ULL);
           const std::vector<Op> ops = form_round(*op, i, at, max_steps);
-          policy_->round_begins(ops.size(), round_key(ops));
+          const std::uint64_t key = round_key(ops);
+          policy_->round_begins(ops.size(), key);
           std::size_t ran = 1;
           console_judged_ = model_.state().console.size();
-          if (ops.size() == 1 ? !step(i, *op, res) : !round(i, ops, res, ran)) break;
+          const std::uint64_t rng = round_rng_.state();
+          const bool ok = ops.size() == 1 ? step(i, *op, res) : round(i, ops, res, ran);
+          // Every op the round posted, also a held-back one that never ran (it runs again as the
+          // next round's first op): the round's size draws its choices (round(), round_begins).
+          std::vector<std::size_t> took;
+          std::uint32_t focused = 0;
+          for (std::size_t k = 0; k < ops.size(); ++k) {
+            const std::size_t st = i + k < order_.size() ? order_[i + k] : i + k;
+            took.push_back(st);
+            if (k > 0 && k < 32 && focus_.contains(st)) focused |= 1u << k;
+          }
+          record_round(took, focused, rng, key);
+          if (!ok) break;
+          if (ran < ops.size()) unfocus(i + ran);  // a held-back op that did not run goes back to the program
           i += ran;
         }
       }
@@ -255,6 +272,82 @@ class Runner {
     return o;
   }
 
+  // ---- rounds as planned ---------------------------------------------------------------------------
+  // The rounds as they ran (Program::plan): the program steps each took, in run order.
+ public:
+  std::vector<std::size_t> formed_steps;
+  std::vector<PlannedRound> formed_plan;
+
+ private:
+  void record_round(const std::vector<std::size_t>& took, std::uint32_t focused, std::uint64_t rng, std::uint64_t key) {
+    if (took.empty()) return;
+    formed_steps.insert(formed_steps.end(), took.begin(), took.end());
+    formed_plan.push_back(PlannedRound{static_cast<std::uint32_t>(took.size()), focused, rng, key});
+  }
+
+  // Runs a program's own rounds: each takes its `size` steps, resolved in program order as
+  // form_round resolves them (a focused step leans on what the round's earlier steps touched), draws
+  // its choices from its recorded seeds, and runs. A step that no longer fits its round (shrinking
+  // dropped what it needed) is left out, so every candidate runs the same way every time.
+  void run_planned(const StepAt& at, const std::vector<PlannedRound>& plan, LockstepResult& res) {
+    std::size_t next = 0;
+    for (const PlannedRound& pr : plan) {
+      if (c_.deadline && Clock::now() >= *c_.deadline) {
+        res.cut_short = true;
+        return;
+      }
+      std::vector<Op> ops;
+      std::vector<std::size_t> took;
+      std::vector<std::vector<ProcId>> touched;
+      std::uint32_t focused = 0;
+      Model scratch = model_;
+      for (std::uint32_t k = 0; k < pr.size; ++k) {
+        const std::size_t st = next + k;
+        const bool lean = !ops.empty() && k < 32 && ((pr.focused >> k) & 1u) != 0;
+        const std::optional<Op> op = at(scratch.state(), st, lean ? round_focus(touched) : kNoFocus);
+        if (!op) break;
+        if (!ops.empty()) {
+          const bool again = std::any_of(ops.begin(), ops.end(), [&](const Op& o) { return o.actor == op->actor; });
+          if (ops.size() == 1 && !joinable(ops.front(), {})) break;
+          if (again ? !may_follow(*op, ops) : !joinable(*op, ops)) continue;
+        }
+        touched.push_back(touched_objects(*op, scratch.state()));
+        const StepResult r = scratch.apply(*op);
+        if (!ops.empty() && r.outcome.kind == OutcomeKind::NotRunnable) {
+          touched.pop_back();
+          continue;
+        }
+        if (lean) focused |= 1u << ops.size();
+        ops.push_back(*op);
+        took.push_back(st);
+        if (r.outcome.is_fatal() || std::count_if(ops.begin(), ops.end(), [&](const Op& o) { return o.actor == op->actor; }) > 1) break;
+      }
+      next += pr.size;
+      if (ops.empty()) continue;
+      round_rng_ = SplitMix(pr.rng);
+      policy_->round_begins(ops.size(), pr.key);
+      console_judged_ = model_.state().console.size();
+      std::size_t ran = 1;
+      const std::size_t first = res.events.size();
+      const bool ok = ops.size() == 1 ? step(first, ops.front(), res) : round(first, ops, res, ran);
+      record_round(took, focused, pr.rng, pr.key);
+      if (!ok) return;
+    }
+  }
+
+  // A step is focused only in the round that pulled it forward (seek_conflict).
+  void unfocus(std::size_t pos) { focus_.erase(pos < order_.size() ? order_[pos] : pos); }
+
+  // What a round's later steps lean on: the processes its earlier steps touched (not the table).
+  static std::vector<ProcId> round_focus(const std::vector<std::vector<ProcId>>& touched) {
+    std::vector<ProcId> focus;
+    for (const auto& t : touched) focus.insert(focus.end(), t.begin(), t.end());
+    std::erase(focus, kProcTableObject);
+    std::sort(focus.begin(), focus.end());
+    focus.erase(std::unique(focus.begin(), focus.end()), focus.end());
+    return focus;
+  }
+
   // ---- rounds of overlapping operations ------------------------------------------------------------
   // A round's own seed: the schedule's seed and what the round holds (actors and op kinds, not
   // symbols, which shift when shrinking drops an earlier step). Its size, its focus and its
@@ -367,7 +460,12 @@ class Runner {
       if (again ? !may_follow(*next, ops) : !joinable(*next, ops)) break;
       touched.push_back(touched_objects(*next, scratch.state()));
       r = scratch.apply(*next);
-      if (alone(r)) break;
+      if (alone(r)) {
+        // Its focus was this round's: in a later round it resolves on its own (as a planned
+        // program resolves it, Program::plan).
+        unfocus(i + ops.size());
+        break;
+      }
       ops.push_back(*next);
       // Nothing runs after a FATAL in program order; an actor's second op closes the round.
       if (r.outcome.is_fatal() || again) break;
@@ -403,11 +501,7 @@ class Runner {
     }
     // Each candidate is resolved with the round's focus (unless it has one from an earlier round):
     // the step's own choices, leaning on what the round touched. The chosen step keeps that focus.
-    std::vector<ProcId> focus;
-    for (const auto& t : touched) focus.insert(focus.end(), t.begin(), t.end());
-    std::erase(focus, kProcTableObject);
-    std::sort(focus.begin(), focus.end());
-    focus.erase(std::unique(focus.begin(), focus.end()), focus.end());
+    const std::vector<ProcId> focus = round_focus(touched);
     auto focus_of = [&](std::size_t step) -> const std::vector<ProcId>& {
       const auto f = focus_.find(step);
       return f == focus_.end() ? focus : f->second;
@@ -474,6 +568,7 @@ class Runner {
   // events are the model's steps in the order that explains the impl, numbered from `first`.
   // `ran` is how many of `ops` ran (all, or all but a second op whose thread's first op blocked).
   bool round(std::size_t first, std::vector<Op> ops, LockstepResult& res, std::size_t& ran) {
+    ran = ops.size();  // all of them, unless the queued one never runs (below)
     in_flight_ = ops.front();
     RoundInput in;
     in.hosts = c_.program.chooser.hosts;
@@ -956,14 +1051,17 @@ class Runner {
 
 }  // namespace
 
-// The schedule's PCT horizon, when it leaves it to the program: about 8 scheduling choices per op.
-Schedule with_horizon(Schedule s, std::size_t ops) {
-  if (s.expected_choices == 0) s.expected_choices = static_cast<std::uint32_t>(std::clamp<std::size_t>(ops, 1, 1u << 20) * 8);
+// The schedule's PCT horizon for the start-up, before the first round (each round draws its own,
+// SchedulePolicy::round_begins), when the schedule leaves it open: as for a round of four ops. Not
+// the program's length: a program and the same program with its rounds planned (Program::plan,
+// which holds only the steps that ran) must start up alike.
+Schedule with_horizon(Schedule s) {
+  if (s.expected_choices == 0) s.expected_choices = 4 * SchedulePolicy::kChoicesPerRoundOp;
   return s;
 }
 
 LockstepResult run_lockstep(const Program& p, const LockstepConfig& c) {
-  Runner r(c, Model(Config{c.program.maxproc, true, c.program.pid_max}), make_policy(with_horizon(c.schedule, p.steps.size())));
+  Runner r(c, Model(Config{c.program.maxproc, true, c.program.pid_max}), make_policy(with_horizon(c.schedule)));
   LockstepResult res = r.run(
       [&](const State& s, std::size_t i, const std::vector<ProcId>& focus) -> std::optional<Op> {
         if (i >= p.steps.size()) return std::nullopt;
@@ -972,13 +1070,15 @@ LockstepResult run_lockstep(const Program& p, const LockstepConfig& c) {
         focused.chooser.focus = focus;
         return resolve(s, focused, p.steps[i]);
       },
-      p.steps.size());
+      p.steps.size(), p.plan);
+  for (std::size_t st : r.formed_steps) res.formed.steps.push_back(p.steps.at(st));
+  res.formed.plan = std::move(r.formed_plan);
   res.schedule = c.schedule;
   return res;
 }
 
 LockstepResult run_lockstep(const std::vector<Op>& ops, const LockstepConfig& c) {
-  Runner r(c, Model(Config{c.program.maxproc, true, c.program.pid_max}), make_policy(with_horizon(c.schedule, ops.size())));
+  Runner r(c, Model(Config{c.program.maxproc, true, c.program.pid_max}), make_policy(with_horizon(c.schedule)));
   LockstepResult res = r.run([&](const State&, std::size_t i, const std::vector<ProcId>&) -> std::optional<Op> { return i < ops.size() ? std::optional<Op>(ops[i]) : std::nullopt; },
                ops.size());
   res.schedule = c.schedule;

@@ -31,8 +31,24 @@ struct ProgramConfig {
   model::Pid pid_max = 12;
 };
 
+// One round as a run formed it (checker/run/src/lockstep.cpp: its size, which later steps it pulled
+// forward, the focus they were resolved with, the seeds it drew). A program that carries its rounds
+// runs them as they are instead of forming them again, so that dropping a step while shrinking an
+// interleaved counterexample changes no other round (forming rounds looks ahead 16 steps and counts
+// earlier rounds' shapes, so dropping any step would re-form every round after it).
+struct PlannedRound {
+  std::uint32_t size = 1;     // how many of the program's next steps the round holds
+  std::uint32_t focused = 0;  // bit k: step k of the round leans on what its earlier steps touched (ChooserConfig::focus)
+  std::uint64_t rng = 0;      // the round former's random state when the round began to run
+  std::uint64_t key = 0;      // the round's seed for the scheduling policy (SchedulePolicy::round_begins)
+  friend bool operator==(const PlannedRound&, const PlannedRound&) = default;
+};
+
 struct Program {
   std::vector<std::vector<std::uint32_t>> steps;
+  // Empty: the runner forms rounds as it goes. Otherwise `steps` are in the order they ran, and the
+  // rounds are these, in order, each taking the next `size` steps.
+  std::vector<PlannedRound> plan;
   friend bool operator==(const Program&, const Program&) = default;
 };
 
@@ -57,6 +73,8 @@ ChosenStep resolve_step(const model::State& s, const ProgramConfig& c, const std
 Program random_program(Source& src, std::size_t steps, std::size_t choices = kChoicesPerStep, std::uint32_t bound = 1u << 16);
 
 // Compact text form for a copy-paste command line: steps separated by '/', choices by '.', base 36.
+// A program with a plan starts with it: "R" then its rounds separated by '/', each
+// size.focused.rng.key in base 36, then '|' and the steps.
 std::string encode(const Program& p);
 // Parses encode()'s form; on bad text returns false and says why in `error`.
 bool decode(const std::string& text, Program& out, std::string& error);

@@ -18,6 +18,8 @@ class Source {
 class SplitMix final : public Source {
  public:
   explicit SplitMix(std::uint64_t seed) : x_(seed) {}
+  // Where the sequence stands: SplitMix(state()) draws what this one draws next.
+  std::uint64_t state() const { return x_; }
   std::uint64_t next() {
     std::uint64_t z = (x_ += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;

@@ -70,6 +70,10 @@ struct LockstepResult {
   // finished (DEADLOCK). A trace puts them on its stuck step (append_stuck_step).
   std::vector<TraceTurn> unfinished_turns;
   Schedule schedule;  // how the run interleaved its threads (a trace records it to replay the run)
+  // The program as its rounds ran (run_lockstep(Program) only): the steps that ran, in run order, with
+  // each round's plan (Program::plan). Run again, it runs the same rounds; shrinking an interleaved
+  // counterexample drops steps from it without re-forming the rounds around them.
+  Program formed;
   std::uint64_t steps_run() const { return events.size(); }
   // One line: "agree (N steps)" or "DIVERGE at step k [rule]: what: expected X, observed Y".
   std::string summary() const;

@@ -29,8 +29,8 @@ struct Schedule {
   Strategy strategy;
   std::uint64_t seed = 0;          // the policy's own random source
   std::uint64_t program_index = 0;  // which strategy a portfolio uses for this program
-  // PCT spreads its change points over this many scheduling choices; 0: about 8 per operation of
-  // the program being run (so a trace's program and seed alone give the same change points).
+  // PCT spreads its start-up's change points over this many scheduling choices (each round draws
+  // its own); 0: as for a round of four operations.
   std::uint32_t expected_choices = 0;
   // A recorded schedule to follow decision by decision (a trace's turns, or a shrunk one); empty:
   // the strategy decides. The strategy and seed still form the same rounds.

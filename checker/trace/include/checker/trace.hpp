@@ -23,7 +23,7 @@ inline constexpr int kTraceMajor = 1;
 // 1.1: observed, observed_woke, observed_state. 1.2: header `order`, event `after` (partial-order histories).
 // 1.3: event `observed_bind` (the impl's bindings where they differ), outcome `lwp_unnamed`; header
 //      `schedule` (how the recording run interleaved threads).
-inline constexpr int kTraceMinor = 4;
+inline constexpr int kTraceMinor = 5;
 
 // The verdict of a lockstep run, as a trace records it.
 enum class Verdict : std::uint8_t { Agree, Diverge, Deadlock };
