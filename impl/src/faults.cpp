@@ -39,7 +39,7 @@ constexpr std::array<FaultInfo, static_cast<unsigned>(Fault::count_)> kFaults{{
     {Fault::suspend_check_lost_wakeup, "suspend_check_lost_wakeup",
      "kthread_suspend_check tests the flag outside the lock before sleeping, so a resume in between "
      "is lost and the thread parks with no request pending",
-     "K5, S3"},
+     "K5, S3", false, true},
     {Fault::setuid_no_check, "setuid_no_check", "setuid does not check the caller's uid (no EPERM)", "P8"},
     {Fault::park_spins, "park_spins",
      "kthread_suspend_check busy-waits for the resume (drop the lock, retake it, test again) instead "

@@ -359,8 +359,9 @@ TEST(TraceFormat12, BadOrderAndAfterAreRefusedAtTheirLine) {
 // Format 1.1 files (the regression corpus) read as before; re-written they are the same bytes but
 // for the version: 1.2 adds keys only where a trace has partial order or edges, 1.3 only where the
 // impl's bindings differ from the model's (observed_bind) or it named an lwp no symbol names.
-// The corpus holds 1.1 traces (one op at a time) and 1.4 ones (the race faults', with a schedule and
-// every scheduling decision): each reads, and is written back byte for byte but for the version.
+// The corpus holds 1.1 traces (one op at a time) and 1.4 / 1.5 ones (the race faults', with a schedule
+// and every scheduling decision; 1.5: a program with its rounds): each reads, and is written back
+// byte for byte but for the version.
 TEST(TraceFormat12, OneOneCorpusReadsAndRewritesUnchangedButForTheVersion) {
   TempDir d;
   std::size_t files = 0, old_files = 0;
@@ -373,7 +374,12 @@ TEST(TraceFormat12, OneOneCorpusReadsAndRewritesUnchangedButForTheVersion) {
     // 1.4 adds every event's scheduling decisions (turns): the race faults' traces carry them.
     bool turns = false;
     for (const TraceEvent& e : t.events) turns = turns || !e.turns.empty();
-    EXPECT_TRUE(t.header.minor == 1 || (t.header.minor == 3 && t.header.schedule) || (t.header.minor == 4 && t.header.schedule && turns))
+    // 1.5 lets the program carry the rounds it ran in (Program::plan): the race traces shrunk as such.
+    Program program;
+    std::string error;
+    const bool planned = decode(t.header.program, program, error) && !program.plan.empty();
+    EXPECT_TRUE(t.header.minor == 1 || (t.header.minor == 3 && t.header.schedule) || (t.header.minor == 4 && t.header.schedule && turns) ||
+                (t.header.minor == 5 && t.header.schedule && turns && planned))
         << path;
     old_files += t.header.minor == 1;
     EXPECT_FALSE(t.header.partial_order);

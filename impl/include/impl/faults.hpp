@@ -25,12 +25,13 @@ enum class Fault : unsigned {
   suspend_timeout_clears,     // K3
   exit_no_wakeup,             // K2/S5
   shared_wakeup_channel,      // K4/S2
-  suspend_check_lost_wakeup,  // K5/S3
+  suspend_check_lost_wakeup,  // K5/S3, a race fault too (FaultInfo::race): the flag read outside the lock
   setuid_no_check,            // P8
   park_spins,                 // K5, §5 (a livelock: the checker's DEADLOCK verdict)
   // Race faults (FaultInfo::race): silent under one-operation-at-a-time execution; each shows only
   // when a thread is preempted inside an operation (ControlledBackend::Preempt::every_sync_point) or
-  // woken spuriously (ControlledBackend::wake_spuriously).
+  // woken spuriously (ControlledBackend::wake_spuriously). suspend_check_lost_wakeup, above, is one
+  // as well (it predates the list).
   switch_check_gap,           // L3-running/R4: check, drop the locks, bind
   fork_pid_gap,               // P1/R5: pid looked up and inserted in two critical sections
   exit_wakes_early,           // K2/K8/S5: exit waiters woken before ZOMBIE is set
