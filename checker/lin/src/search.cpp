@@ -35,6 +35,7 @@ Search::Search(const History& h, const Options& o)
   start_ = std::chrono::steady_clock::now();
   status_.assign(p_.items.size(), Status::Open);
   placed_bits_.assign((p_.items.size() + 63) / 64, 0);
+  writer_lines_.assign(p_.items.size(), 0);
   done_bits_.assign(placed_bits_.size(), 0);
   recent_ = std::max<std::size_t>(1, o.recent_states);
   stride_ = kCheckpoints;
@@ -183,7 +184,9 @@ void Search::attempt(const Cand& c) {
     lift(it.ret_ev, child.undo);
     ++observed_;
     child.undo.push_back(Action{Action::Observed});
-    flushed_.push_back(std::exchange(pending_, {}));  // judged at this observation
+    for (const Line& l : pending_) --writer_lines_[l.writer];  // judged at this observation
+    pending_hash_ = 0;
+    flushed_.push_back(std::exchange(pending_, {}));
     child.undo.push_back(Action{Action::Flush});
   }
   if (!placed) {
@@ -286,11 +289,16 @@ void Search::rollback(std::vector<Action>& undo) {
         break;
       case Action::Console:
         console_ -= a->c;
-        pending_.resize(pending_.size() - a->c);
+        for (std::uint64_t k = 0; k < a->c; ++k) {
+          --writer_lines_[pending_.back().writer];
+          pending_hash_ -= pending_.back().term;
+          pending_.pop_back();
+        }
         break;
       case Action::Flush:
         pending_ = std::move(flushed_.back());
         flushed_.pop_back();
+        for (const Line& l : pending_) ++writer_lines_[l.writer], pending_hash_ += l.term;
         break;
       case Action::Observed: --observed_; break;
       case Action::Keys: keys_[a->a].resize(a->b); break;
@@ -323,10 +331,7 @@ std::vector<std::pair<std::uint32_t, std::string>> Search::pending_by_writer() c
 }
 
 Fingerprint Search::fingerprint(const Level& l) const {
-  std::uint64_t lines = console_;
-  if (!pending_.empty())
-    for (const auto& [writer, text] : pending_by_writer())
-      lines = mix64(lines ^ writer) + std::hash<std::string>{}(text);
+  const std::uint64_t lines = console_ + mix64(pending_hash_);
   return Fingerprint{l.hash.lo ^ zlo_ ^ mix64(lines ^ 0x9216d5d98979fb1bULL),
                      l.hash.hi ^ zhi_ ^ mix64(lines ^ 0xd1310ba698dfb5acULL)};
 }

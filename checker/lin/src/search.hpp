@@ -152,8 +152,11 @@ class Search {
   struct Line {
     std::uint32_t writer;
     std::string text;
+    std::uint64_t term;  // its part of pending_hash_: (writer, its rank among the writer's lines, text)
   };
   std::vector<Line> pending_;
+  std::uint64_t pending_hash_ = 0;             // sum of the pending lines' terms: the same for any order of writers
+  std::vector<std::uint32_t> writer_lines_;    // per item: its lines in pending_
   std::vector<std::vector<Line>> flushed_;  // Flush's undo data, last out first in
   std::size_t observed_ = 0;         // observations placed
   std::vector<Level> levels_;

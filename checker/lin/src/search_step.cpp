@@ -1,6 +1,7 @@
 // One placement: an observation compared with the model's state, or an operation's model step
 // checked against what the impl answered (SPEC §8's rules, LIN.md "Rules").
 #include <algorithm>
+#include <functional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -246,7 +247,12 @@ bool Search::console_lines(std::uint32_t item, std::vector<std::string> lines, c
       return false;
     }
   }
-  for (std::size_t i = 0; i < lines.size(); ++i) pending_.push_back(Line{writers[i], std::move(lines[i])});
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::uint32_t rank = writer_lines_[writers[i]]++;
+    const std::uint64_t term = mix64(mix64(static_cast<std::uint64_t>(writers[i]) << 32 | rank) ^ std::hash<std::string>{}(lines[i]));
+    pending_hash_ += term;
+    pending_.push_back(Line{writers[i], std::move(lines[i]), term});
+  }
   console_ += lines.size();
   undo.push_back(Action{Action::Console, 0, 0, lines.size()});
   return true;
