@@ -45,10 +45,10 @@ rc::Seq<Program> shrink_program(const Program& p) {
 // fails the same way, until none does. Each candidate runs on a fresh kernel; an accepted one is
 // run a second time, and a different outcome is reported as nondeterminism. `lc.deadline` ends
 // it: a candidate cut short by it is not a failure, and no candidate starts after it.
-void shrink(rc::Shrinkable<Program> failing, Counterexample& cex, const LockstepConfig& lc,
+void shrink(rc::Shrinkable<Program> failing, LockstepResult result, Counterexample& cex, const LockstepConfig& lc,
             const std::function<void(const CampaignProgress&)>& progress) {
-  cex.shrunk = cex.original;
-  cex.shrunk_result = cex.original_result;
+  cex.shrunk = failing.value();
+  cex.shrunk_result = std::move(result);
   bool improved = true;
   while (improved && !cex.nondeterminism) {
     improved = false;
@@ -85,8 +85,8 @@ void shrink(rc::Shrinkable<Program> failing, Counterexample& cex, const Lockstep
 // and counts earlier rounds' shapes), so dropping a step from the choice program re-forms every round
 // after it, and the failing round is rarely formed again. Once the failure is found, the program as
 // its rounds ran (LockstepResult::formed) is shrunk instead: whole rounds dropped (chunks first, as
-// RapidCheck's removeChunks), then single steps out of a round, then choices set to 0; every other
-// round keeps its steps, focus and seeds. Each accepted candidate's own formed program (the steps
+// RapidCheck's removeChunks), a round split into single steps, single steps dropped from a round,
+// then choices set to 0; every other round keeps its steps, focus and seeds. Each accepted candidate's own formed program (the steps
 // that really ran, up to the failure) is the next starting point.
 struct FormedRound {
   PlannedRound plan;
@@ -122,6 +122,15 @@ std::vector<Program> simpler_planned(const Program& p) {
   const std::vector<FormedRound> rounds = rounds_of(p);
   auto chunks = rc::shrink::removeChunks(rounds);
   while (auto c = chunks.next()) out.push_back(program_of(*c));
+  // A round run as single steps, one after the other: a failure that needs no overlap (most
+  // sequential bugs) then sheds the round's other steps one by one without changing any round.
+  for (std::size_t r = 0; r < rounds.size(); ++r) {
+    if (rounds[r].steps.size() < 2) continue;
+    std::vector<FormedRound> cand(rounds.begin(), rounds.begin() + static_cast<std::ptrdiff_t>(r));
+    for (const auto& step : rounds[r].steps) cand.push_back(FormedRound{PlannedRound{1, 0, rounds[r].plan.rng, rounds[r].plan.key}, {step}});
+    cand.insert(cand.end(), rounds.begin() + static_cast<std::ptrdiff_t>(r + 1), rounds.end());
+    out.push_back(program_of(cand));
+  }
   for (std::size_t r = 0; r < rounds.size(); ++r)
     for (std::size_t k = 0; rounds[r].steps.size() > 1 && k < rounds[r].steps.size(); ++k) {
       std::vector<FormedRound> cand = rounds;
@@ -360,8 +369,28 @@ CampaignReport run_campaign(const CampaignConfig& c, const std::function<void(co
         LockstepResult r = run_lockstep(cex.original_result.formed, program_phase);
         if (!r.cut_short && r.summary() == cex.original_result.summary()) planned = std::move(r);
       }
-      if (planned) shrink_planned(cex.original_result.formed, std::move(*planned), cex, program_phase, progress);
-      else shrink(rc::shrinkable::shrinkRecur(cex.original, &shrink_program), cex, program_phase, progress);
+      if (planned) {
+        // Both ways, each in half the program phase, and the shorter kept: the planned rounds keep a
+        // race's failing round, while a failure that needs no particular round (most sequential
+        // bugs) often sheds more as a choice program whose rounds re-form (a fork whose only role
+        // was to make a later choice resolve as it did).
+        LockstepConfig half = program_phase;
+        half.deadline = Clock::now() + (*program_phase.deadline - Clock::now()) / 2;
+        shrink_planned(cex.original_result.formed, std::move(*planned), cex, half, progress);
+        Counterexample alt = cex;
+        alt.shrink_budget_exhausted = false;
+        shrink(rc::shrinkable::shrinkRecur(cex.original, &shrink_program), cex.original_result, alt, program_phase, progress);
+        cex.shrink_runs = alt.shrink_runs;
+        cex.shrink_budget_exhausted = cex.shrink_budget_exhausted || alt.shrink_budget_exhausted;
+        if (alt.nondeterminism) cex.nondeterminism = alt.nondeterminism;
+        if (alt.shrunk_result.events.size() < cex.shrunk_result.events.size()) {
+          cex.shrinks_accepted = alt.shrinks_accepted;
+          cex.shrunk = std::move(alt.shrunk);
+          cex.shrunk_result = std::move(alt.shrunk_result);
+        }
+      } else {
+        shrink(rc::shrinkable::shrinkRecur(cex.original, &shrink_program), cex.original_result, cex, program_phase, progress);
+      }
       if (interleaved && !cex.nondeterminism) {
         cex.shrink_budget_exhausted = false;  // the program phase's own share ran out, not the budget
         shrink_schedule(cex, shrinking, progress);
