@@ -9,15 +9,22 @@
 // (ops + the reaper + kthreads: 3 hosts + 1 + 2) and k the scheduling choices of a round (PCT runs per
 // round: kChoicesPerRoundOp = 12 per op, 3 ops), and the ratio of that to the best strategy's mean.
 //
+// A second table takes the papers' own setting: one program that contains the bug (the one the
+// fault's first depth run failed on), and the schedules to its first detection under each strategy
+// (the schedule seed varied, the program fixed).
+//
 //   race_bench [SEEDS=20] [CAP=400] [STEPS=30] [FAULTS=all race faults] [STRATEGIES=random,pct:2,pct:3,pos,gap,op]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "checker/campaign.hpp"
+#include "checker/lockstep.hpp"
+#include "checker/model_run.hpp"
 #include "impl/faults.hpp"
 
 using namespace lockstep;
@@ -50,6 +57,14 @@ int main(int argc, char** argv) {
   const double k = 12.0 * 3;
   std::printf("race_bench: %d seeds, at most %llu schedules each, %u steps per program; n = %d threads, k = %.0f choices per round\n",
               seeds, static_cast<unsigned long long>(cap), steps, n, k);
+  struct PerProgram {
+    std::string name;
+    impl::Fault fault;
+    int depth;
+    double bound;
+    Program program;
+  };
+  std::vector<PerProgram> per_program;
   std::printf("%-26s %5s %12s", "fault", "depth", "PCT bound");
   for (const auto& s : strategies) std::printf(" %16s", s.c_str());
   std::printf(" %12s\n", "bound/best");
@@ -58,6 +73,7 @@ int main(int argc, char** argv) {
     if (!only_faults.empty() && std::find(only_faults.begin(), only_faults.end(), std::string(f.name)) == only_faults.end()) continue;
     // The depth: the fewest preemptions of the shrunk counterexamples of seeds 1-3, + 1.
     int depth = 0;
+    std::optional<Program> failing;  // the first depth run's original program (second table)
     for (std::uint64_t seed = 1; seed <= 3; ++seed) {
       CampaignConfig shrinking = base;
       shrinking.seed = seed;
@@ -69,6 +85,7 @@ int main(int argc, char** argv) {
       shrinking.lockstep.schedule.strategy = *parse_strategy("portfolio");
       const CampaignReport deep = run_campaign(shrinking);
       if (!deep.failure) continue;
+      if (!failing) failing = deep.failure->original;
       const int d = static_cast<int>(deep.failure->preemptions_after) + 1;
       depth = depth == 0 ? d : std::min(depth, d);
     }
@@ -97,6 +114,45 @@ int main(int argc, char** argv) {
       if (found == seeds && (best == 0 || sum / found < best)) best = sum / found;
     }
     if (best > 0 && depth > 0) std::printf(" %11.0fx\n", expect / best);
+    else std::printf(" %12s\n", "-");
+    std::fflush(stdout);
+    if (failing) per_program.push_back(PerProgram{std::string(f.name), f.fault, depth, expect, *failing});
+  }
+
+  // The papers' setting: one test (a program that contains the bug), many schedules. For each fault,
+  // the program its first depth run failed on, run under each strategy with schedule seeds
+  // (s, 0), (s, 1), ... until it diverges or CAP schedules; a schedule here is the whole interleaving
+  // of that program (which of its steps overlap, and how their threads interleave).
+  std::printf("\nschedules of one failing program (the program fixed, the schedule seed varied):\n");
+  std::printf("%-26s %5s %6s %12s", "fault", "depth", "steps", "PCT bound");
+  for (const auto& st : strategies) std::printf(" %16s", st.c_str());
+  std::printf(" %12s\n", "bound/best");
+  for (const PerProgram& pp : per_program) {
+    std::printf("%-26s %5d %6zu %12.0f", pp.name.c_str(), pp.depth, pp.program.steps.size(), pp.bound);
+    double best = 0;
+    for (const auto& st : strategies) {
+      double sum = 0;
+      int found = 0;
+      for (int seed = 1; seed <= seeds; ++seed) {
+        for (std::uint64_t j = 0; j < cap; ++j) {
+          LockstepConfig lc = base.lockstep;
+          lc.faults = impl::FaultSet{pp.fault};
+          lc.schedule.strategy = *parse_strategy(st);
+          lc.schedule.seed = program_seed(static_cast<std::uint64_t>(seed) * 0x9e3779b97f4a7c15ULL, j);
+          lc.schedule.program_index = j;
+          if (run_lockstep(pp.program, lc).verdict == Verdict::Agree) continue;
+          ++found;
+          sum += static_cast<double>(j + 1);
+          break;
+        }
+      }
+      char cell[64];
+      if (found == 0) std::snprintf(cell, sizeof cell, "- (0/%d)", seeds);
+      else std::snprintf(cell, sizeof cell, "%.1f (%d/%d)", sum / found, found, seeds);
+      std::printf(" %16s", cell);
+      if (found == seeds && (best == 0 || sum / found < best)) best = sum / found;
+    }
+    if (best > 0 && pp.depth > 0) std::printf(" %11.0fx\n", pp.bound / best);
     else std::printf(" %12s\n", "-");
     std::fflush(stdout);
   }
