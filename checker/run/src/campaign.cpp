@@ -41,6 +41,25 @@ rc::Seq<Program> shrink_program(const Program& p) {
                       as_program);
 }
 
+// One shrink candidate run: false when the budget is gone (then no candidate may follow), else
+// `fails` says whether it fails as the counterexample does (`r` is its run).
+bool try_candidate(const Program& p, Counterexample& cex, const LockstepConfig& lc,
+                   const std::function<void(const CampaignProgress&)>& progress, LockstepResult& r, bool& fails) {
+  if (Clock::now() >= *lc.deadline) {
+    cex.shrink_budget_exhausted = true;
+    return false;
+  }
+  r = run_lockstep(p, lc);
+  ++cex.shrink_runs;
+  if (progress) progress(CampaignProgress{cex.shrink_runs, 0, true});
+  if (r.cut_short) {
+    cex.shrink_budget_exhausted = true;
+    return false;
+  }
+  fails = r.verdict != Verdict::Agree && same_failure(r, cex.original_result);
+  return true;
+}
+
 // Greedy descent through RapidCheck's shrink tree: take the first smaller candidate that still
 // fails the same way, until none does. Each candidate runs on a fresh kernel; an accepted one is
 // run a second time, and a different outcome is reported as nondeterminism. `lc.deadline` ends
@@ -54,19 +73,11 @@ void shrink(rc::Shrinkable<Program> failing, LockstepResult result, Counterexamp
     improved = false;
     auto candidates = failing.shrinks();
     while (auto cand = candidates.next()) {
-      if (Clock::now() >= *lc.deadline) {
-        cex.shrink_budget_exhausted = true;
-        return;
-      }
       Program p = cand->value();
-      LockstepResult r = run_lockstep(p, lc);
-      ++cex.shrink_runs;
-      if (progress) progress(CampaignProgress{cex.shrink_runs, 0, true});
-      if (r.cut_short) {
-        cex.shrink_budget_exhausted = true;
-        return;
-      }
-      if (r.verdict == Verdict::Agree || !same_failure(r, cex.original_result)) continue;
+      LockstepResult r;
+      bool fails = false;
+      if (!try_candidate(p, cex, lc, progress, r, fails)) return;
+      if (!fails) continue;
       LockstepResult again = run_lockstep(p, lc);
       if (!again.cut_short && again.summary() != r.summary())
         cex.nondeterminism = fmt::format("the same program gave \"{}\" and then \"{}\"", r.summary(), again.summary());
@@ -167,18 +178,10 @@ void shrink_planned(Program failing, LockstepResult result, Counterexample& cex,
   while (improved && !cex.nondeterminism) {
     improved = false;
     for (Program& p : simpler_planned(cex.shrunk)) {
-      if (Clock::now() >= *lc.deadline) {
-        cex.shrink_budget_exhausted = true;
-        return;
-      }
-      LockstepResult r = run_lockstep(p, lc);
-      ++cex.shrink_runs;
-      if (progress) progress(CampaignProgress{cex.shrink_runs, 0, true});
-      if (r.cut_short) {
-        cex.shrink_budget_exhausted = true;
-        return;
-      }
-      if (r.verdict == Verdict::Agree || !same_failure(r, cex.original_result)) continue;
+      LockstepResult r;
+      bool fails = false;
+      if (!try_candidate(p, cex, lc, progress, r, fails)) return;
+      if (!fails) continue;
       // The rounds as they ran: a step that no longer fit its round is gone, and so is everything
       // after the failure. Running that again must fail the same way.
       Program next = r.formed;
