@@ -4,6 +4,7 @@
 #include "checker/verify.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -113,45 +114,57 @@ VerifyReport verify(const VTrace& t, const VerifyOptions& o) {
   // One context per thread, reused: creating a Z3 context costs more than verifying a short trace.
   // Constants are numbered from 0 in every call, so the context's symbol table does not grow.
   static thread_local z3::context ctx;
-  z3::solver s(ctx, z3::solver::simple());  // the SMT core directly: no per-call tactic setup
+  // Z3's equation solver, then its SMT core: every constant of a window is defined by an equation
+  // (SSA), so solve-eqs eliminates them and the core sees only what is left of the invariants.
+  // About twice as fast as the SMT core alone (whose assert-time simplification and
+  // internalisation of every definition took half the time: VERIFY.md, "Profile"). Each check is
+  // of one window (push/pop), so the tactics never re-read an earlier window.
+  z3::solver s = (z3::tactic(ctx, "solve-eqs") & z3::tactic(ctx, "smt")).mk_solver();
   SequentialStore store(ctx);
   Encoder enc(s, store, t.hosts, std::nullopt);
   const std::size_t window = std::max<std::size_t>(o.window, 1);
+  using Clock = std::chrono::steady_clock;
+  const auto since = [](Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); };
   for (std::size_t begin = 0; begin < t.events.size() && !enc.dead(); begin += window) {
+    auto t0 = Clock::now();
     s.push();
     const std::size_t end = std::min(t.events.size(), begin + window);
     for (std::size_t i = begin; i < end; ++i) enc.event(t.events[i]);
-    // Ask Z3 for an event in this window where an instance fails.
+    // Every constant of a window is defined by an equation over earlier ones and the numerals the
+    // last window left (SSA; an observed state's fields are numerals too), so the formula has
+    // exactly one model, or none when the events contradict each other: one check decides both
+    // the window's violations (the check literals true in it) and the state the next window starts
+    // from (VERIFY.md, "Solving").
     z3::expr_vector viols(ctx);
     for (const Check& c : enc.checks()) viols.push_back(c.viol);
-    z3::expr any = ctx.bool_const(fmt::format("any{}", begin).c_str());
-    s.add(any == z3::mk_or(viols));
-    z3::expr_vector assume(ctx);
-    assume.push_back(any);
+    rep.profile.encode += since(t0);
+    t0 = Clock::now();
     ++rep.solver_checks;
-    z3::check_result r = s.check(assume);
-    if (r == z3::unsat) {
-      ++rep.solver_checks;
-      r = s.check();  // no violation here: the window's state, to seed the next one
-    }
+    const z3::check_result r = s.check();
+    rep.profile.solve += since(t0);
+    t0 = Clock::now();
     if (r != z3::sat) throw std::invalid_argument(fmt::format("events {}..{} contradict each other (solver: {})", begin, end - 1, r == z3::unsat ? "unsat" : "unknown"));
     const z3::model m = s.get_model();
-    for (const Check& c : enc.checks()) {
-      if (!m.eval(c.viol, true).is_true()) continue;
-      InvariantVerdict& v = rep.verdicts[rule_slot(c.rule)];
-      if (!v.holds && v.step <= c.step) continue;
-      v.holds = false;
-      v.step = c.step;
-      v.what = with_values(c, m);
-      first_index[rule_slot(c.rule)] = static_cast<std::size_t>(std::find_if(t.events.begin(), t.events.end(), [&](const VEvent& e) { return e.step == c.step; }) - t.events.begin());
-    }
+    if (!viols.empty() && m.eval(z3::mk_or(viols), true).is_true())
+      for (const Check& c : enc.checks()) {
+        if (!m.eval(c.viol, true).is_true()) continue;
+        InvariantVerdict& v = rep.verdicts[rule_slot(c.rule)];
+        if (!v.holds && v.step <= c.step) continue;
+        v.holds = false;
+        v.step = c.step;
+        v.what = with_values(c, m);
+        first_index[rule_slot(c.rule)] = static_cast<std::size_t>(std::find_if(t.events.begin(), t.events.end(), [&](const VEvent& e) { return e.step == c.step; }) - t.events.begin());
+      }
     store.reseed(m);  // every current value becomes its numeral: the next window starts small
     enc.checks().clear();
     s.pop();
+    rep.profile.model += since(t0);
   }
+  const auto t0 = Clock::now();
   if (o.explain)
     for (std::size_t i = 0; i < rep.verdicts.size(); ++i)
       if (!rep.verdicts[i].holds) explain(t, first_index[i], rep.verdicts[i], o);
+  rep.profile.explain = since(t0);
   return rep;
 }
 
@@ -178,13 +191,17 @@ namespace verify_detail {
 using namespace lockstep::model;
 
 void SequentialStore::reseed(const z3::model& m) {
-  for (const auto& [k, e] : cur_) seed_[k] = m.eval(e, true).get_numeral_int64();
+  for (const auto& [k, e] : cur_) {
+    if (e.is_numeral()) seed_.insert_or_assign(k, e);  // folded: already its value
+    else seed_.insert_or_assign(k, m.eval(e, true));
+  }
   cur_.clear();
 }
 
 z3::expr SequentialStore::unwritten(Key k) {
   auto it = seed_.find(k);
-  return ctx_.int_val(it != seed_.end() ? it->second : initial(k));
+  if (it != seed_.end()) return it->second;
+  return seed_.emplace(k, ctx_.int_val(initial(k))).first->second;
 }
 
 // The table's processes with that ppid, surely its children.

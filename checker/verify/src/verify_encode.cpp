@@ -103,6 +103,12 @@ z3::expr ValueStore::write(F f, std::uint32_t id) {
   return c;
 }
 
+void ValueStore::assign(F f, std::uint32_t id, const z3::expr& numeral) {
+  const Key k = key(f, id);
+  if (!before_.contains(k)) before_.emplace(k, read(f, id));
+  cur_.insert_or_assign(k, numeral);
+}
+
 z3::expr ValueStore::before(F f, std::uint32_t id) {
   auto it = before_.find(key(f, id));
   return it != before_.end() ? it->second : read(f, id);
@@ -125,7 +131,7 @@ std::int64_t ValueStore::initial(Key k) {
 // ---- the encoder ---------------------------------------------------------------------------------
 
 Encoder::Encoder(z3::solver& s, ValueStore& store, int hosts, std::optional<std::size_t> track_from)
-    : s_(s), store_(store), hosts_(std::max(hosts, 1)), ix_(hosts_), track_from_(track_from) {}
+    : s_(s), store_(store), hosts_(std::max(hosts, 1)), ix_(hosts_), track_from_(track_from), fold_(store.folds_numerals() && !track_from) {}
 
 // ---- values and facts ----------------------------------------------------------------------------
 
@@ -143,6 +149,7 @@ void Encoder::fact(const z3::expr& e) {
 
 // A recorded return value as a fact of the current event, so that a core can name the event.
 z3::expr Encoder::returned(std::int64_t v) {
+  if (fold_) return num(v);
   z3::expr c = store_.fresh(store_.ctx().int_sort());
   fact(c == num(v));
   return c;

@@ -61,7 +61,8 @@ VTrace make_trace(std::size_t n, std::uint64_t seed) {
 int main(int argc, char** argv) {
   std::size_t max = 1000000;
   std::vector<std::size_t> po_sizes = {100, 1000}, windows = {8, 0};
-  unsigned po_timeout_s = 300;  // per solver check: beyond it the bench reports UNDECIDED
+  unsigned po_timeout_s = 300;
+  std::size_t seq_window = VerifyOptions{}.window;  // per solver check: beyond it the bench reports UNDECIDED
   auto list = [](const char* s) {
     std::vector<std::size_t> out;
     for (char* end = nullptr; *s; s = *end ? end + 1 : end) out.push_back(std::strtoull(s, &end, 10));
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--max") == 0) max = std::strtoull(argv[i + 1], nullptr, 10);
     if (std::strcmp(argv[i], "--po-sizes") == 0) po_sizes = list(argv[i + 1]);
     if (std::strcmp(argv[i], "--po-windows") == 0) windows = list(argv[i + 1]);  // 0: causal edges only
+    if (std::strcmp(argv[i], "--window") == 0) seq_window = std::strtoull(argv[i + 1], nullptr, 10);
     if (std::strcmp(argv[i], "--po-timeout") == 0) po_timeout_s = static_cast<unsigned>(std::strtoul(argv[i + 1], nullptr, 10));
   }
   fmt::print("{:>10} {:>12} {:>12} {:>14} {:>8}\n", "events", "verify s", "events/s", "solver checks", "growth");
@@ -78,14 +80,15 @@ int main(int argc, char** argv) {
   for (std::size_t n = 1000; n <= max; n *= 10) {
     const VTrace t = make_trace(n, 7);
     const auto t0 = std::chrono::steady_clock::now();
-    const VerifyReport r = verify(t, VerifyOptions{.explain = false});
+    const VerifyReport r = verify(t, VerifyOptions{.window = seq_window, .explain = false});
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!r.all_hold()) {
       std::fputs(render(r).c_str(), stderr);
       return 1;
     }
-    fmt::print("{:>10} {:>12.3f} {:>12.0f} {:>14} {:>8}\n", t.events.size(), s, t.events.size() / s, r.solver_checks,
-               prev > 0 ? fmt::format("{:.1f}x", s / prev) : "-");
+    fmt::print("{:>10} {:>12.3f} {:>12.0f} {:>14} {:>8}   encode {:.3f} solve {:.3f} model {:.3f}\n", t.events.size(), s, t.events.size() / s, r.solver_checks,
+               prev > 0 ? fmt::format("{:.1f}x", s / prev) : "-", r.profile.encode, r.profile.solve, r.profile.model);
+    std::fflush(stdout);
     prev = s;
   }
   fmt::print("goal: 1e5 events < 5 s, 1e6 < 60 s, growth ~10x per decade (linear)\n\n");

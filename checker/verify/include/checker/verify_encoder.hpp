@@ -55,7 +55,12 @@ class Encoder {
  private:
   // The store's values, written as facts of the current event.
   z3::expr get(F f, std::uint32_t id) { return store_.read(f, id); }
-  void set(F f, std::uint32_t id, const z3::expr& rhs) { fact(store_.write(f, id) == rhs); }
+  // A numeral is the new value itself where the store folds them and no event is tracked (an
+  // unsat core names events by their facts); else a fresh constant and its definition.
+  void set(F f, std::uint32_t id, const z3::expr& rhs) {
+    if (fold_ && rhs.is_numeral()) store_.assign(f, id, rhs);
+    else fact(store_.write(f, id) == rhs);
+  }
   void set(F f, std::uint32_t id, std::int64_t v) { set(f, id, num(v)); }
   // Writes v where `c` holds (ite(c, v, old) where the order decides it); whether it wrote.
   bool set_when(const Cond& c, F f, std::uint32_t id, std::int64_t v);
@@ -91,6 +96,7 @@ class Encoder {
   int hosts_;
   Index ix_;
   std::optional<std::size_t> track_from_;
+  bool fold_ = false;  // store_.folds_numerals() and nothing tracked
   std::optional<z3::expr> lit_;  // the current event's tracking literal
   std::size_t step_ = 0;
   bool dead_ = false;

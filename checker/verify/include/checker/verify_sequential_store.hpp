@@ -14,6 +14,7 @@ class SequentialStore final : public ValueStore {
   // that each window's formula is small (verify.cpp).
   void reseed(const z3::model& m);
 
+  bool folds_numerals() const override { return true; }
   std::optional<bool> known(bool in_file_order) override { return in_file_order; }
   Cond bound_to(model::LwpId l, model::HostId h, const Index& ix) override { return Cond{ix.lwps[l].bnd == h, nullptr}; }
   std::vector<Child> may_be_children(model::ProcId p, model::Pid pid, const Index& ix) override;
@@ -30,7 +31,7 @@ class SequentialStore final : public ValueStore {
  private:
   z3::expr unwritten(Key k) override;
 
-  std::unordered_map<Key, std::int64_t> seed_;  // values at the window's start
+  std::unordered_map<Key, z3::expr> seed_;  // values at the window's start (numerals)
 };
 
 }  // namespace lockstep::checker::verify_detail

@@ -80,6 +80,10 @@ class ValueStore {
   z3::expr read(F f, std::uint32_t id);
   // A fresh constant that becomes the field's value; the encoder asserts its definition.
   z3::expr write(F f, std::uint32_t id);
+  // A numeral as the field's new value, without a constant and its defining equation: the
+  // sequential judge's values are mostly numerals, and Z3 then reads them directly (verify.cpp).
+  void assign(F f, std::uint32_t id, const z3::expr& numeral);
+  virtual bool folds_numerals() const { return false; }
   z3::expr before(F f, std::uint32_t id);  // the value before the current event
   bool wrote(F f, std::uint32_t id) const { return before_.contains(key(f, id)); }
   const std::unordered_map<Key, z3::expr>& before_values() const { return before_; }  // what the event wrote
