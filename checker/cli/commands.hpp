@@ -3,7 +3,7 @@
 //   0  all agree / success
 //   1  a divergence, deadlock or violation was found (mutants: a fault survived)
 //   2  bad usage or bad input (one line on stderr says which file, which line, what was expected)
-//   3  undecided: `verify` ran out of its budget (never reported as "holds")
+//   3  undecided: `verify` or `stress`'s judge ran out of its budget (never reported as "holds")
 //   4  internal error: an exception escaped a command (main.cpp), never read as a verdict
 #pragma once
 #include <memory>
@@ -20,6 +20,7 @@ void add_replay(CLI::App& app, int& exit_code);
 void add_check_trace(CLI::App& app, int& exit_code);
 void add_show(CLI::App& app, int& exit_code);
 void add_verify(CLI::App& app, int& exit_code);
+void add_stress(CLI::App& app, int& exit_code);
 
 // The whole `lockstep` command line: every subcommand above, exactly one required. Parsing it runs
 // the chosen subcommand's callback (the command itself), which stores its exit code in `exit_code`.
@@ -34,6 +35,7 @@ inline std::unique_ptr<CLI::App> make_app(int& exit_code) {
   add_check_trace(*app, exit_code);
   add_show(*app, exit_code);
   add_verify(*app, exit_code);
+  add_stress(*app, exit_code);
   return app;
 }
 

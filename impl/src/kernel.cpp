@@ -216,6 +216,13 @@ pid_t Kernel::proc_pid(::proc* p) {
   return pp && pp->in_table ? pp->pid : -1;
 }
 
+int Kernel::lwp_lid(::lwp* l) {
+  const auto v = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(l));
+  std::unique_lock t(proctable_lock_);
+  auto it = (v >> 40) == kid_ ? lwps_.find(v & ((std::uint64_t{1} << 40) - 1)) : lwps_.end();
+  return it == lwps_.end() ? -1 : it->second->lid;
+}
+
 // ---- processes and lwps -----------------------------------------------------------------------------
 
 // SPEC P1's reference allocator: increasing pids from 2, skipping pids in the table, wrapping from

@@ -67,7 +67,7 @@ class RealThread final : public ThreadImpl {
 
 class RealBackend final : public Backend {
  public:
-  explicit RealBackend(std::chrono::nanoseconds tick) : tick_(tick), epoch_(std::chrono::steady_clock::now()) {}
+  RealBackend(std::chrono::nanoseconds tick, std::chrono::steady_clock::time_point epoch) : tick_(tick), epoch_(epoch) {}
   const char* name() const override { return "real"; }
   bool controlled() const override { return false; }
   Ticks now() override {
@@ -105,7 +105,11 @@ WaitStatus RealCond::wait(MutexImpl& m, const Ticks* deadline) {
 }  // namespace
 
 std::shared_ptr<Backend> make_real_backend(std::chrono::nanoseconds tick) {
-  return std::make_shared<RealBackend>(tick);
+  return std::make_shared<RealBackend>(tick, std::chrono::steady_clock::now());
+}
+
+std::shared_ptr<Backend> make_real_backend(std::chrono::nanoseconds tick, std::chrono::steady_clock::time_point epoch) {
+  return std::make_shared<RealBackend>(tick, epoch);
 }
 
 }  // namespace lockstep::impl::sync

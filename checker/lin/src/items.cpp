@@ -7,6 +7,24 @@
 
 namespace lockstep::checker::lin::detail {
 
+// Whether everything in flight at `at` is an untimed wait (a suspend or wait_exit without timeout, a
+// parked suspend_check): then every order that explains the history up to `at` has placed the same
+// calls, and the states it reaches differ at most in what a §7 observation does not show and no later
+// step reads (the reference pid cursor, which no bound pid reads; serial ids, up to renaming). A timed
+// wait in flight would differ in its deadline (its request on either side of a tick), which a later
+// tick does read; so would the order of two timed waits' ties.
+bool quiescent_for_commit(const History& h, std::size_t at) {
+  for (const Operation& o : h.ops) {
+    if (o.carried || o.call > at || (o.ret && *o.ret < at)) continue;
+    const auto& b = o.op.body;
+    const bool untimed = std::holds_alternative<model::op::SuspendCheck>(b) ||
+                         (std::holds_alternative<model::op::Suspend>(b) && std::get<model::op::Suspend>(b).timo == 0) ||
+                         (std::holds_alternative<model::op::WaitExit>(b) && std::get<model::op::WaitExit>(b).timo == 0);
+    if (!untimed) return false;
+  }
+  return true;
+}
+
 using namespace lockstep::model;
 
 namespace {
@@ -50,6 +68,7 @@ Prepared::Prepared(const History& h) : symbols(h.before.lwps.size(), h.before.pr
     it.blocked = o.blocked;
     it.call_pos = o.carried ? 0 : o.call;
     it.ret_pos = o.ret ? *o.ret : it.blocked_at_end ? end : kNever;
+    if (o.hint && !o.carried && *o.hint >= it.call_pos && (it.ret_pos == kNever || *o.hint <= it.ret_pos)) it.hint_pos = *o.hint;
     for_each_arg(o.op.body, [&](const ArgTraits& a, const auto& v) {
       using V = std::decay_t<decltype(v)>;
       std::int32_t s = -1;
@@ -95,6 +114,7 @@ Prepared::Prepared(const History& h) : symbols(h.before.lwps.size(), h.before.pr
     it.call_pos = p.at;
     it.ret_pos = p.at;
     it.responded = true;
+    it.commit_point = quiescent_for_commit(h, p.at);
     items.push_back(std::move(it));
     observation_items.push_back(id);
     specs.push_back({p.at, kRankObsCall, id, false});

@@ -17,6 +17,9 @@ inline constexpr std::uint64_t kNever = std::numeric_limits<std::uint64_t>::max(
 
 struct Item {
   bool observation = false;
+  // An observation at a point where only untimed waits are in flight (Prepared::commit_points): the
+  // search may commit to the order that explains it (Options::commit_at_quiescent_observations).
+  bool commit_point = false;
   std::size_t index = 0;                   // into History::ops or History::observations
   std::uint32_t call_ev = kNone, ret_ev = kNone;
   std::uint64_t call_pos = 0, ret_pos = kNever;  // kNever: no response (in flight at the end)
@@ -27,6 +30,7 @@ struct Item {
   // first attempt and another point on each restart (Search::try_key). A call still in flight at the
   // end goes last.
   bool may_block = false;
+  std::optional<std::uint64_t> hint_pos;   // Operation::hint, when inside the interval
   bool responded = false, blocked_at_end = false, carried = false;
   std::optional<bool> blocked;             // Operation::blocked
   std::vector<std::int32_t> arg_syms;      // per argument: its symbol's index, -1 for a plain value or NULL

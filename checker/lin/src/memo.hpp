@@ -48,6 +48,13 @@ class Memo {
   bool insert(const Fingerprint& fp, ExactKey&& key);
   std::size_t size() const { return exact_ ? exact_size_ : seen_.size(); }
   std::size_t bytes() const { return bytes_; }
+  // Forgets every node (the search committed to a prefix: nodes below it are never met again).
+  void clear() {
+    seen_ = {};
+    keys_ = {};
+    exact_size_ = 0;
+    bytes_ = 0;
+  }
 
  private:
   struct FpHash {

@@ -90,7 +90,7 @@ SearchResult Search::run() {
       expand(top);
     }
     if (top.next >= top.cands.size()) {
-      if (levels_.size() == 1) {
+      if (levels_.size() == 1 || levels_.size() - 1 == floor_) {
         if (best_on_stack_) snapshot_best();
         res_.verdict = Verdict::Violation;
         break;
@@ -120,11 +120,14 @@ bool Search::over_budget() {
   return false;
 }
 
-// The guessed instant of a call, by which the candidates are tried (Item::may_block): a blocking
-// call's invocation, any other call's middle, a call with no response last.
+// The guessed instant of a call, by which the candidates are tried: the recorder's hint when it gave
+// one; else a blocking call's invocation (Item::may_block), any other call's middle, a call with no
+// response last.
 std::uint64_t Search::try_key(std::uint32_t item) const {
   const Item& it = p_.items[item];
-  if (it.observation || it.may_block) return it.call_pos;
+  if (it.observation) return it.call_pos;
+  if (it.hint_pos) return *it.hint_pos;
+  if (it.may_block) return it.call_pos;
   if (it.ret_pos == kNever) return kNever;
   return it.call_pos + (it.ret_pos - it.call_pos) / 2;
 }
@@ -202,6 +205,17 @@ void Search::attempt(const Cand& c) {
     return;
   }
   push(std::move(child));
+  if (placed && it.observation && it.commit_point && o_.commit_at_quiescent_observations) commit();
+}
+
+// Below the observation just placed nothing is reconsidered: its state is kept (replays start from
+// it), the states below it and the cache are dropped.
+void Search::commit() {
+  floor_ = levels_.size() - 1;
+  ++res_.stats.commits;
+  if (!levels_[floor_].state) state_at(floor_);
+  for (std::size_t k = 1; k < floor_; ++k) levels_[k].state.reset();
+  memo_.clear();
 }
 
 void Search::push(Level&& l) {
@@ -210,11 +224,12 @@ void Search::push(Level&& l) {
   const std::size_t depth = levels_.size() - 1;
   res_.stats.max_depth = std::max(res_.stats.max_depth, depth);
   consider_best();
-  if (depth > recent_ && (depth - recent_) % stride_ != 0) levels_[depth - recent_].state.reset();
+  // The committed level keeps its state (every replay below the recent levels starts there).
+  if (depth > recent_ && (depth - recent_) % stride_ != 0 && depth - recent_ != floor_) levels_[depth - recent_].state.reset();
   if (depth / stride_ > kCheckpoints) {
     stride_ *= 2;
     for (std::size_t k = 1; k + recent_ <= depth; ++k)
-      if (k % stride_ != 0) levels_[k].state.reset();
+      if (k % stride_ != 0 && k != floor_) levels_[k].state.reset();
   }
 }
 

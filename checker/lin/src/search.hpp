@@ -89,6 +89,7 @@ class Search {
   void attempt(const Cand& c);
   void pop();
   void push(Level&& l);
+  void commit();
   const model::Model& state_at(std::size_t depth);
   void thin_states();
 
@@ -159,6 +160,7 @@ class Search {
   std::vector<std::uint32_t> writer_lines_;    // per item: its lines in pending_
   std::vector<std::vector<Line>> flushed_;  // Flush's undo data, last out first in
   std::size_t observed_ = 0;         // observations placed
+  std::size_t floor_ = 0;            // the level of the last committed observation: never popped
   std::vector<Level> levels_;
   std::size_t recent_ = 0;           // levels whose states are kept: the last recent_
   std::size_t stride_ = 0;           // levels kept as checkpoints: multiples of stride_

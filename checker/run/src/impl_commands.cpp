@@ -1,5 +1,5 @@
 // The op dispatch table (see impl_commands.hpp).
-#include "impl_commands.hpp"
+#include "checker/impl_commands.hpp"
 
 #include <rump/rump_syscalls.h>
 
@@ -61,7 +61,18 @@ ImplResult value(std::int64_t v) {
   return r;
 }
 
-Mailbox::Command host_command(impl::Kernel& k, impl::HostContext& h, const Op& op, const ImplSymbols& sym,
+OpHandles resolve(const Op& op, const ImplSymbols& sym) {
+  return std::visit(overloaded{
+                        [&](const op::Switch& o) { return OpHandles{sym.lwp(o.lwp), nullptr}; },
+                        [&](const auto& o) {
+                          if constexpr (requires { o.proc; }) return OpHandles{nullptr, sym.proc(o.proc)};
+                          else return OpHandles{};
+                        },
+                    },
+                    op.body);
+}
+
+Mailbox::Command host_command(impl::Kernel& k, impl::HostContext& h, const Op& op, const OpHandles& args,
                               const std::function<void()>& kthread_body, ::proc** newp) {
   return std::visit(
       overloaded{
@@ -85,7 +96,7 @@ Mailbox::Command host_command(impl::Kernel& k, impl::HostContext& h, const Op& o
             });
           },
           [&](const op::Switch& o) {
-            return guarded([&k, &h, l = sym.lwp(o.lwp)] {
+            return guarded([&k, &h, l = args.lwp] {
               k.switch_lwp(h, l);
               return value(0);
             });
@@ -142,19 +153,19 @@ Mailbox::Command host_command(impl::Kernel& k, impl::HostContext& h, const Op& o
             });
           },
           [&](const op::Suspend& o) {
-            return guarded([&k, &h, p = sym.proc(o.proc), t = o.timo] { return value(k.kthread_suspend(h, p, t)); });
+            return guarded([&k, &h, p = args.proc, t = o.timo] { return value(k.kthread_suspend(h, p, t)); });
           },
-          [&](const op::Resume& o) { return guarded([&k, &h, p = sym.proc(o.proc)] { return value(k.kthread_resume(h, p)); }); },
+          [&](const op::Resume& o) { return guarded([&k, &h, p = args.proc] { return value(k.kthread_resume(h, p)); }); },
           [&](const op::SuspendCheck& o) {
-            return guarded([&k, &h, p = sym.proc(o.proc)] { k.kthread_suspend_check(h, p); return value(0); });
+            return guarded([&k, &h, p = args.proc] { k.kthread_suspend_check(h, p); return value(0); });
           },
           [&](const op::KprocShutdown& o) {
-            return guarded([&k, &h, p = sym.proc(o.proc)] { k.kproc_shutdown(h, p, 0); return value(0); });
+            return guarded([&k, &h, p = args.proc] { k.kproc_shutdown(h, p, 0); return value(0); });
           },
           [&](const op::WaitExit& o) {
-            return guarded([&k, &h, p = sym.proc(o.proc), t = o.timo] { return value(k.kthread_wait_exit(h, p, t)); });
+            return guarded([&k, &h, p = args.proc, t = o.timo] { return value(k.kthread_wait_exit(h, p, t)); });
           },
-          [&](const op::Reap& o) { return guarded([&k, &h, p = sym.proc(o.proc)] { return value(k.kthread_reap(h, p)); }); },
+          [&](const op::Reap& o) { return guarded([&k, &h, p = args.proc] { return value(k.kthread_reap(h, p)); }); },
           // Performed by other actors; a host never posts these.
           [&](const auto&) {
             return guarded([]() -> ImplResult { throw std::logic_error("op posted to the wrong actor"); });

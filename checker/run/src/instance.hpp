@@ -72,3 +72,11 @@ std::optional<std::string> teardown(std::unique_ptr<Instance> inst, std::chrono:
 std::size_t abandoned_instances();
 
 }  // namespace lockstep::checker
+
+namespace lockstep::checker {
+
+// The impl's §7 observation of the instance's hosts H0..H{hosts-1} (checker/observe_impl.hpp).
+// Call only when no registered thread of the instance is running.
+Observation observe_impl(const Instance& inst, int hosts);
+
+}  // namespace lockstep::checker

@@ -4,7 +4,6 @@
 
 namespace lockstep::checker {
 
-namespace {
 std::string xml_escape(const std::string& s) {
   std::string out;
   for (char ch : s) {
@@ -21,6 +20,8 @@ std::string xml_escape(const std::string& s) {
   }
   return out;
 }
+
+namespace {
 
 std::string fault_list(const impl::FaultSet& f) {
   std::string out;

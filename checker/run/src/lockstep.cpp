@@ -31,14 +31,14 @@
 #include "checker/schedule_policy.hpp"
 #include "impl/controlled.hpp"
 #include "impl/kernel.hpp"
-#include "impl_commands.hpp"
-#include "impl_symbols.hpp"
+#include "checker/impl_commands.hpp"
+#include "checker/impl_symbols.hpp"
 #include "instance.hpp"
 #include "model/invariants.hpp"
 #include "model/model.hpp"
 #include "model/op_traits.hpp"
-#include "observe_impl.hpp"
-#include "outcome_compare.hpp"
+#include "checker/observe_impl.hpp"
+#include "checker/outcome_compare.hpp"
 #include "round_judge.hpp"
 
 namespace lockstep::checker {

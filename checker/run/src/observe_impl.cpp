@@ -1,5 +1,7 @@
 // The impl's SPEC §7 observation (see observe_impl.hpp).
-#include "observe_impl.hpp"
+#include "checker/observe_impl.hpp"
+
+#include "instance.hpp"
 
 #include <algorithm>
 
@@ -8,13 +10,20 @@ namespace lockstep::checker {
 using namespace lockstep::model;
 
 Observation observe_impl(const Instance& inst, int hosts) {
-  const impl::Snapshot snap = inst.kernel->snapshot();
+  std::vector<impl::HostId> ids;
+  for (int i = 0; i < hosts; ++i) ids.push_back(inst.hosts[i]->ctx->id());
+  return observe_kernel(*inst.kernel, ids, inst.host_index);
+}
+
+Observation observe_kernel(const impl::Kernel& k, const std::vector<impl::HostId>& hosts,
+                           const std::map<impl::HostId, int>& host_index) {
+  const impl::Snapshot snap = k.snapshot();
   Observation o;
   auto bound = [&](const std::optional<impl::HostId>& h) -> std::int32_t {
     if (!h) return kUnbound;
     if (const impl::HostSnapshot* hs = snap.host(*h); hs != nullptr && hs->kernel_thread) return kKernelThread;
-    auto it = inst.host_index.find(*h);
-    return it == inst.host_index.end() ? 1000 + static_cast<std::int32_t>(*h) : it->second;
+    auto it = host_index.find(*h);
+    return it == host_index.end() ? 1000 + static_cast<std::int32_t>(*h) : it->second;
   };
   std::vector<std::uint64_t> table_keys;
   std::vector<std::vector<std::pair<int, std::uint64_t>>> fd_keys;
@@ -41,9 +50,9 @@ Observation observe_impl(const Instance& inst, int hosts) {
   }
   canonicalize_fds(o.procs, table_keys, fd_keys);
   o.nprocs = snap.nprocs;
-  for (int i = 0; i < hosts; ++i) {
+  for (const impl::HostId id : hosts) {
     ObsHost oh;
-    if (const impl::HostSnapshot* hs = snap.host(inst.hosts[i]->ctx->id())) {
+    if (const impl::HostSnapshot* hs = snap.host(id)) {
       if (hs->curlwp != 0 && hs->curlwp_pid && hs->curlwp_lid) oh.curlwp = std::pair{*hs->curlwp_pid, *hs->curlwp_lid};
       oh.pid = hs->current_pid;
     }
@@ -51,8 +60,8 @@ Observation observe_impl(const Instance& inst, int hosts) {
   }
   for (const impl::WaitSnapshot& w : snap.blocked) {
     if (w.kind == impl::WaitKind::park) continue;  // a parked kthread shows as its state
-    auto it = inst.host_index.find(w.host);
-    o.blocked.push_back(ObsWait{it == inst.host_index.end() ? 1000 + static_cast<int>(w.host) : it->second,
+    auto it = host_index.find(w.host);
+    o.blocked.push_back(ObsWait{it == host_index.end() ? 1000 + static_cast<int>(w.host) : it->second,
                                 w.kind == impl::WaitKind::suspend ? "kthread_suspend" : "kthread_wait_exit", w.target});
   }
   std::stable_sort(o.blocked.begin(), o.blocked.end(), [](const ObsWait& a, const ObsWait& b) { return a.host < b.host; });

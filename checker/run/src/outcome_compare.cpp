@@ -1,5 +1,5 @@
 // Comparing and rendering outcomes (see outcome_compare.hpp).
-#include "outcome_compare.hpp"
+#include "checker/outcome_compare.hpp"
 
 #include <cerrno>
 

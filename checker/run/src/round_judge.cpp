@@ -6,7 +6,7 @@
 
 #include "checker/lin_judge.hpp"
 #include "model/op_traits.hpp"
-#include "outcome_compare.hpp"
+#include "checker/outcome_compare.hpp"
 
 namespace lockstep::checker {
 

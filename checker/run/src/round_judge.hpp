@@ -31,7 +31,7 @@
 
 #include "checker/impl_result.hpp"
 #include "checker/observation.hpp"
-#include "impl_symbols.hpp"
+#include "checker/impl_symbols.hpp"
 #include "model/model.hpp"
 #include "model/rules.hpp"
 

@@ -157,6 +157,7 @@ class Kernel {
   // ---- handles -----------------------------------------------------------------------------------
   ::proc* proc_handle(pid_t pid);         // the process that has `pid` now, nullptr if none
   pid_t proc_pid(::proc* p);              // -1 if not in the table
+  int lwp_lid(::lwp* l);                  // the lid of a live (not released) lwp, -1 otherwise
   ::lwp* never_issued_lwp() const;        // a handle this kernel never issues (for L3-stale tests)
   ::proc* never_issued_proc() const;
 

@@ -82,6 +82,9 @@ class Backend {
 
 // Real backend: std::mutex, std::condition_variable, std::thread, steady clock with `tick` per tick.
 std::shared_ptr<Backend> make_real_backend(std::chrono::nanoseconds tick = std::chrono::milliseconds(10));
+// The same with a given epoch: tick 0 begins at `epoch`, so a recorder holding it knows the instant
+// every tick begins (checker/stress places the clock's ticks on its history that way).
+std::shared_ptr<Backend> make_real_backend(std::chrono::nanoseconds tick, std::chrono::steady_clock::time_point epoch);
 
 // A kernel mutex. BasicLockable, so std::unique_lock / std::scoped_lock work with it.
 class Mutex {

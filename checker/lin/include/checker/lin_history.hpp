@@ -42,6 +42,10 @@ struct Operation {
   std::optional<bool> blocked;      // the impl says whether the call blocked before returning; unset: either
   bool blocked_at_end = false;      // `ret` unset and the call is known to be blocked in the kernel at the end
   bool carried = false;             // the request took effect before the history: its wait is in `before`
+  // The recorder's guess at the position where the call took effect (e.g. when its thread last took a
+  // kernel lock inside the call), within [call, ret]. It only orders the search's candidates (a good
+  // guess finds an order sooner); what the judge accepts never depends on it.
+  std::optional<std::size_t> hint;
 };
 
 // The impl's §7 observation at a point of the global order. Operations whose intervals contain the

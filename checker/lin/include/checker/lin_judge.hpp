@@ -41,6 +41,12 @@ struct Options {
   // checkpoints further down); a backtrack below them replays steps from the nearest kept state.
   // Memory against backtracking cost; the verdict and the search do not depend on it.
   std::size_t recent_states = 64;
+  // At an observation where only untimed waits are in flight, keep the order that explained it: never
+  // backtrack below it (and forget the cache and the states before it). Sound because every order that
+  // explains the history up to there reaches the same state up to what no later step reads (LIN.md,
+  // "Committing at quiescent observations"); it bounds the search's memory and its backtracking to the
+  // stretch between two such observations, as a stress run's periodic barriers make them.
+  bool commit_at_quiescent_observations = true;
 };
 
 enum class Verdict : std::uint8_t { Agree, Violation, Unknown };
@@ -65,6 +71,7 @@ struct Stats {
   std::size_t cache_bytes = 0;   // estimate of what the cache holds
   double seconds = 0;
   bool exact_cache = false;
+  std::uint64_t commits = 0;     // observations the search committed to
 };
 
 struct Judgement {

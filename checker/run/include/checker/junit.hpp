@@ -10,6 +10,7 @@
 
 namespace lockstep::checker {
 
+std::string xml_escape(const std::string& s);
 std::string junit_xml(const CampaignReport& r, const CampaignConfig& c);
 std::string junit_xml(const MutantReport& r, const MutantConfig& c);
 

@@ -7,7 +7,7 @@
 #include "checker/impl_result.hpp"
 #include "checker/lockstep.hpp"
 #include "checker/trace.hpp"
-#include "impl_symbols.hpp"
+#include "checker/impl_symbols.hpp"
 #include "model/op.hpp"
 #include "model/outcome.hpp"
 #include "model/rules.hpp"

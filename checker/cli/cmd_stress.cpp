@@ -1,0 +1,125 @@
+// `lockstep stress`: free-running stress on real threads. The impl runs on the real backend with
+// delays injected at its sync points; every call is recorded; the history is judged against the
+// model (checker/stress, checker/lin). Exit 0 agree, 1 violation or deadlock, 2 bad usage,
+// 3 unknown (the judge's budget ran out; the history is kept on disk).
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "checker/atomic_file.hpp"
+#include "checker/junit.hpp"
+#include "checker/stress.hpp"
+#include "checker/stress_files.hpp"
+#include "checker/stress_trace.hpp"
+#include "checker/stress_verdict.hpp"
+#include "checker/trace_io.hpp"
+#include "commands.hpp"
+
+namespace lockstep::cli {
+
+using namespace lockstep::checker;
+using namespace lockstep::checker::stress;
+
+void add_stress(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("stress", "Free-running stress on real threads; the recorded history is judged against the model");
+  struct Opts {
+    StressConfig c;
+    VerdictOptions v;
+    std::string fault, junit, trace_dir, trace_name;
+    double tick_ms = 1.0;
+    long max_delay_us = 200;
+    long barrier_ms = 50;
+    bool no_shrink = false;
+  };
+  auto o = std::make_shared<Opts>();
+  o->c.threads = static_cast<int>(2 * std::max(1u, std::thread::hardware_concurrency()));
+  cmd->add_option("--duration", o->c.duration, "Seconds of free running")->capture_default_str();
+  cmd->add_option("--ops", o->c.ops, "Stop after this many recorded calls (0: no limit)")->capture_default_str();
+  cmd->add_option("--threads", o->c.threads, "Host threads (default: 2 x cores)")->capture_default_str();
+  cmd->add_option("--kthreads", o->c.kthreads, "Kthreads started at the beginning")->capture_default_str();
+  cmd->add_option("--max-kthreads", o->c.max_kthreads, "Kthreads alive at most (hosts create more while fewer)")->capture_default_str();
+  cmd->add_option("--seed", o->c.seed, "Seed of the op mix and of the delays (a real run is not reproducible by it)")->capture_default_str();
+  cmd->add_option("--delay-prob", o->c.delay_probability, "Probability of a delay at each sync point (0: none)")->capture_default_str();
+  cmd->add_option("--max-delay-us", o->max_delay_us, "Longest injected sleep, microseconds")->capture_default_str();
+  cmd->add_option("--tick-ms", o->tick_ms, "Length of a kernel tick, milliseconds")->capture_default_str();
+  cmd->add_option("--barrier-ms", o->barrier_ms, "Pause every thread and observe the impl's state this often (0: only at the end)")->capture_default_str();
+  cmd->add_option("--fault", o->fault, "Injected fault(s) to enable in the impl, comma-separated (see 'lockstep faults')");
+  cmd->add_option("--judge-budget", o->v.budget.max_seconds, "Seconds the judge may take; past it the verdict is UNKNOWN")->capture_default_str();
+  cmd->add_option("--shrink-budget", o->v.shrink_seconds, "Seconds shrinking a violation may take")->capture_default_str();
+  cmd->add_flag("--no-shrink", o->no_shrink, "Report a violation's whole history, unshrunk");
+  cmd->add_flag("--no-commit", [o](std::int64_t) { o->v.commit = false; },
+                "Judge without committing at barrier observations (slower; for cross-checking the judge)");
+  cmd->add_flag("--no-record", [o](std::int64_t) { o->c.record = false; }, "Run without recording or judging (measures the recorder's cost)");
+  cmd->add_option("--trace-dir", o->trace_dir, "Where traces and the history go (default: ./lockstep-traces on a failure; nothing on agree)");
+  cmd->add_option("--trace-name", o->trace_name, "NAME of the files (default: stress-SEED, or the fault's name)");
+  cmd->add_option("--junit", o->junit, "Write a JUnit XML report to FILE");
+  cmd->callback([o, &exit_code] {
+    StressConfig& c = o->c;
+    std::string error;
+    auto faults = impl::FaultSet::parse(o->fault, &error);
+    if (!faults) throw CLI::ValidationError("--fault", error);
+    c.faults = *faults;
+    if (!(o->tick_ms >= 0.1 && o->tick_ms <= 1000)) throw CLI::ValidationError("--tick-ms", "must be in [0.1, 1000]");
+    if (o->max_delay_us < 0 || o->max_delay_us > 1'000'000) throw CLI::ValidationError("--max-delay-us", "must be in [0, 1000000]");
+    if (!(o->v.budget.max_seconds > 0)) throw CLI::ValidationError("--judge-budget", "must be > 0");
+    if (!(o->v.shrink_seconds >= 0)) throw CLI::ValidationError("--shrink-budget", "must be >= 0");
+    c.tick = std::chrono::nanoseconds(static_cast<long long>(o->tick_ms * 1e6));
+    c.max_delay = std::chrono::microseconds(o->max_delay_us);
+    if (o->barrier_ms < 0 || o->barrier_ms > 3'600'000) throw CLI::ValidationError("--barrier-ms", "must be in [0, 3600000]");
+    c.barrier = std::chrono::milliseconds(o->barrier_ms);
+    if (auto bad = check_config(c)) throw CLI::ValidationError("stress", *bad);
+    o->v.shrink = !o->no_shrink;
+
+    std::vector<std::string> fault_names;
+    for (auto f : c.faults.names()) fault_names.emplace_back(f);
+    std::string name = o->trace_name;
+    if (name.empty()) name = fmt::format("{}", fmt::join(fault_names, "+"));
+    if (name.empty()) name = fmt::format("stress-{}", c.seed);
+
+    std::printf("lockstep stress: %d host threads, %d kthreads (up to %d), tick %.3g ms, delays %s, faults %s\n", c.threads, c.kthreads,
+                c.max_kthreads, o->tick_ms,
+                c.delay_probability > 0 ? fmt::format("p={} up to {} us", c.delay_probability, o->max_delay_us).c_str() : "off",
+                fault_names.empty() ? "none" : fmt::format("{}", fmt::join(fault_names, ",")).c_str());
+    std::fflush(stdout);
+    const StressRecording rec = record_stress(c, [](double s, std::uint64_t n) {
+      std::fprintf(stderr, "\rstress: %.1f s, %llu calls", s, static_cast<unsigned long long>(n));
+    });
+    std::fprintf(stderr, "\r%60s\r", "");
+    std::fputs(recording_summary(rec, c).c_str(), stdout);
+    if (!c.record) {
+      exit_code = rec.stuck.empty() && !rec.panic ? 0 : 1;
+      return;
+    }
+    std::fflush(stdout);
+    const StressVerdict v = judge_stress(rec, o->v);
+    std::fputs(verdict_summary(rec, v).c_str(), stdout);
+
+    // Files: on anything but agree by default, always with --trace-dir.
+    const bool failed = v.kind != StressVerdictKind::Agree;
+    if (failed || !o->trace_dir.empty()) {
+      const std::string dir = o->trace_dir.empty() ? "lockstep-traces" : o->trace_dir;
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);
+      const StressFiles files = write_stress_files(dir, name, rec, v, c.seed, fault_names);
+      for (const std::string& f : files.written) std::printf("wrote     %s\n", f.c_str());
+      if (!files.error.empty()) {
+        std::fprintf(stderr, "lockstep: %s\n", files.error.c_str());
+        exit_code = 2;
+        return;
+      }
+    }
+    if (!o->junit.empty()) {
+      const std::string err = write_file_atomically(o->junit, stress_junit(rec, v, c));
+      if (!err.empty()) {
+        std::fprintf(stderr, "lockstep: %s\n", err.c_str());
+        exit_code = 2;
+        return;
+      }
+    }
+    exit_code = stress::exit_code(v.kind);
+  });
+}
+
+}  // namespace lockstep::cli

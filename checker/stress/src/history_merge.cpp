@@ -1,0 +1,103 @@
+#include "history_merge.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace lockstep::checker::stress {
+
+using namespace lockstep::model;
+
+TraceOutcome outcome_of(const Record& r) {
+  TraceOutcome t;
+  t.kind = r.kind;
+  switch (r.kind) {
+    case OutcomeKind::Returned:
+      t.ret = r.ret;
+      t.err = r.err;
+      t.st_size = r.st_size;
+      if (r.lwp >= 0) t.lwp = static_cast<LwpId>(r.lwp);
+      t.lwp_unnamed = r.lwp == -2;
+      break;
+    case OutcomeKind::Fatal:
+      for (std::size_t i = 1; i < static_cast<std::size_t>(Fatal::Count); ++i)
+        if (fatal_name(static_cast<Fatal>(i)) == r.what) t.fatal = static_cast<Fatal>(i);
+      if (t.fatal == Fatal::None) {
+        t.kind = OutcomeKind::Dead;
+        t.label = fmt::format("FATAL({})", r.what);
+      }
+      break;
+    default:
+      t.kind = OutcomeKind::Dead;
+      t.label = r.what.empty() ? std::string("dead") : fmt::format("exception: {}", r.what);
+      break;
+  }
+  return t;
+}
+
+Merged merge_history(MergeInput in, std::vector<std::vector<Record>>& lanes) {
+  Merged m;
+  lin::History& h = m.history;
+  h.before = std::move(in.before);
+  h.hosts = in.hosts;
+  std::size_t total = 0;
+  for (const auto& l : lanes) total += l.size();
+  h.ops.reserve(total + static_cast<std::size_t>(in.end_ns / in.tick_ns) + 1);
+  std::vector<std::uint64_t> points;  // every event position, for placing the ticks
+  points.reserve(2 * total + 1);
+  for (auto& lane : lanes) {
+    std::optional<std::uint64_t> prev_ret;
+    for (Record& r : lane) {
+      lin::Operation o;
+      o.call = 2 * static_cast<std::uint64_t>(r.call_ns);
+      if (prev_ret && o.call <= *prev_ret) o.call = *prev_ret + 1;
+      points.push_back(o.call);
+      if (r.ret_ns >= 0) {
+        o.ret = std::max<std::uint64_t>(o.call, 2 * static_cast<std::uint64_t>(r.ret_ns));
+        o.outcome = outcome_of(r);
+        if (r.hint_ns >= 0) o.hint = std::clamp<std::uint64_t>(2 * static_cast<std::uint64_t>(r.hint_ns), o.call, *o.ret);
+        points.push_back(*o.ret);
+        prev_ret = o.ret;
+      }
+      o.created.assign(r.created.begin(), r.created.begin() + r.n_created);
+      if (r.lid >= 0) o.created_lids = {r.lid};
+      o.op = std::move(r.op);
+      m.call_ns.push_back(r.call_ns);
+      m.ret_ns.push_back(r.ret_ns);
+      h.ops.push_back(std::move(o));
+    }
+    lane.clear();
+    lane.shrink_to_fit();
+  }
+  for (auto& [ns, obs] : in.observations) {
+    points.push_back(2 * static_cast<std::uint64_t>(ns));
+    h.observations.push_back(lin::ObservationPoint{2 * static_cast<std::uint64_t>(ns), std::move(obs)});
+  }
+  std::sort(points.begin(), points.end());
+
+  // Ticks: tick k begins at k * tick_ns. Consecutive ticks with no event in [b_k, b_k+1) merge.
+  const std::int64_t last = in.end_ns / in.tick_ns;
+  std::int64_t pending = 0;
+  auto next_point = points.begin();
+  for (std::int64_t k = 1; k <= last; ++k) {
+    ++pending;
+    const std::uint64_t here = 2 * static_cast<std::uint64_t>(k * in.tick_ns);
+    const std::uint64_t next = 2 * static_cast<std::uint64_t>((k + 1) * in.tick_ns);
+    next_point = std::lower_bound(next_point, points.end(), here);
+    const bool event_before_next = next_point != points.end() && *next_point < next;
+    if (!event_before_next && k < last) continue;
+    lin::Operation o;
+    o.op = Op{Actor::clock(), op::Tick{pending}};
+    o.call = here;
+    o.ret = here;
+    o.outcome.kind = OutcomeKind::Returned;
+    m.call_ns.push_back(k * in.tick_ns);
+    m.ret_ns.push_back(k * in.tick_ns);
+    h.ops.push_back(std::move(o));
+    ++m.ticks;
+    pending = 0;
+  }
+  return m;
+}
+
+}  // namespace lockstep::checker::stress

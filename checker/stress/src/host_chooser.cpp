@@ -1,0 +1,176 @@
+#include "host_chooser.hpp"
+
+#include <algorithm>
+#include <array>
+#include <string>
+
+namespace lockstep::checker::stress {
+
+using namespace lockstep::model;
+
+namespace {
+
+constexpr std::array<const char*, 3> kPaths{"/a", "/b", "/log"};
+
+// Weights of the op kinds, in the order of the switch in choose(); a kind whose precondition the
+// view does not meet is skipped.
+enum Kind : std::uint8_t {
+  kRfork, kNewlwp, kSwitch, kSwitchNull, kRelease, kCurlwp, kGetpid, kGetppid, kOpen, kWrite, kFstat, kClose,
+  kDup, kGetuid, kSetuid, kKthreadCreate, kKprocStart, kSuspend, kResume, kShutdown, kWaitExit, kKinds
+};
+constexpr std::array<std::uint32_t, kKinds> kWeight{2, 1, 6, 1, 2, 3, 3, 3, 2, 4, 3, 2, 2, 2, 2, 1, 1, 5, 6, 1, 3};
+
+}  // namespace
+
+HostView::Choice HostView::choose(Actor self, const Registry& reg, const HostLimits& lim, Source& rng) const {
+  const std::size_t kts = reg.count();
+  auto allowed = [&](Kind k) {
+    switch (k) {
+      case kRfork: case kNewlwp: return lwps_.size() < lim.max_lwps;
+      case kSwitch: return lwps_.size() > (cur_ ? 1u : 0u);
+      case kSwitchNull: case kRelease: return cur_.has_value();
+      case kKthreadCreate: case kKprocStart: return reg.alive.load(std::memory_order_relaxed) < lim.max_kthreads;
+      case kSuspend: case kResume: case kShutdown: case kWaitExit: return kts > 0;
+      default: return true;
+    }
+  };
+  std::uint32_t total = 0;
+  for (std::size_t k = 0; k < kKinds; ++k) total += allowed(static_cast<Kind>(k)) ? kWeight[k] : 0;
+  std::uint32_t r = rng.below(total);
+  Kind kind = kCurlwp;
+  for (std::size_t k = 0; k < kKinds; ++k) {
+    if (!allowed(static_cast<Kind>(k))) continue;
+    if (r < kWeight[k]) {
+      kind = static_cast<Kind>(k);
+      break;
+    }
+    r -= kWeight[k];
+  }
+  // A kthread target: mostly a published kthread (alive, exited or reaped), sometimes a process
+  // that is not one (EINVAL, S4). `live`: one whose body has not chosen to exit, for the calls that
+  // would otherwise wait without end (a suspend without timeout of a kthread that exits never returns,
+  // K2) or for long (kproc_shutdown waits 60 * hz ticks for a kthread that never acknowledges).
+  auto target = [&](bool live) -> std::pair<ProcId, ::proc*> {
+    if (kts == 0 || (!live && rng.percent(10))) {
+      const KnownProc& p = procs_[rng.below(static_cast<std::uint32_t>(procs_.size()))];
+      return {p.sym, p.handle};
+    }
+    for (int tries = 0; tries < 8; ++tries) {
+      const KthreadEntry& e = reg.at(rng.below(static_cast<std::uint32_t>(kts)));
+      if (!live || !e.exiting.load(std::memory_order_relaxed)) return {e.sym, e.handle};
+    }
+    return {procs_[1].sym, procs_[1].handle};  // no live kthread found: process 1 (EINVAL)
+  };
+  // Which kthreads are known to exit: a wait without timeout on one of them returns.
+  auto exiting = [&]() -> std::pair<ProcId, ::proc*> {
+    for (int tries = 0; tries < 8; ++tries) {
+      const KthreadEntry& e = reg.at(rng.below(static_cast<std::uint32_t>(kts)));
+      if (e.exiting.load(std::memory_order_relaxed)) return {e.sym, e.handle};
+    }
+    return {procs_[1].sym, procs_[1].handle};
+  };
+  // Mostly a descriptor this host was given (so closes keep the tables small), else a low one.
+  auto fd = [&] {
+    if (!fds_.empty() && rng.percent(70)) return fds_[rng.below(static_cast<std::uint32_t>(fds_.size()))];
+    return static_cast<int>(rng.below(6));
+  };
+  Choice c;
+  c.op.actor = self;
+  switch (kind) {
+    case kRfork: c.op.body = op::Rfork{static_cast<int>(rng.below(100) < 3 ? 3 : rng.below(3))}; break;
+    case kNewlwp: {
+      Pid pid = 1;
+      if (!pids_.empty() && rng.percent(80)) pid = pids_[rng.below(static_cast<std::uint32_t>(pids_.size()))];
+      else if (kts > 0 && rng.percent(50)) pid = reg.at(rng.below(static_cast<std::uint32_t>(kts))).pid;  // EBUSY
+      c.op.body = op::Newlwp{pid};
+      break;
+    }
+    case kSwitch: {
+      std::size_t i = rng.below(static_cast<std::uint32_t>(lwps_.size()));
+      if (cur_ && i == *cur_) i = (i + 1) % lwps_.size();
+      c.op.body = op::Switch{lwps_[i].sym};
+      c.args.lwp = lwps_[i].handle;
+      break;
+    }
+    case kSwitchNull: c.op.body = op::Switch{kNoLwp}; break;
+    case kRelease: c.op.body = op::Release{}; break;
+    case kCurlwp: c.op.body = op::Curlwp{}; break;
+    case kGetpid: c.op.body = op::Getpid{}; break;
+    case kGetppid: c.op.body = op::Getppid{}; break;
+    case kOpen: c.op.body = op::Open{kPaths[rng.below(kPaths.size())], rng.percent(60)}; break;
+    case kWrite: c.op.body = op::Write{fd(), 1 + rng.below(64)}; break;
+    case kFstat: c.op.body = op::Fstat{fd()}; break;
+    case kClose: c.op.body = op::Close{fd()}; break;
+    case kDup: c.op.body = op::Dup{fd()}; break;
+    case kGetuid: c.op.body = op::Getuid{}; break;
+    case kSetuid: c.op.body = op::Setuid{rng.percent(50) ? 0u : 1 + rng.below(3)}; break;
+    case kKthreadCreate:
+      c.op.body = op::KthreadCreate{rng.percent(90) ? 4 : 1 << 12, "kt" + std::to_string(rng.below(100))};
+      break;
+    case kKprocStart: c.op.body = op::KprocStart{"kp" + std::to_string(rng.below(100))}; break;
+    case kSuspend: {
+      const bool forever = rng.percent(5);
+      auto [p, h] = target(forever);
+      c.op.body = op::Suspend{p, forever ? 0 : 1 + static_cast<int>(rng.below(10))};
+      c.args.proc = h;
+      break;
+    }
+    case kResume: {
+      auto [p, h] = target(false);
+      c.op.body = op::Resume{p};
+      c.args.proc = h;
+      break;
+    }
+    case kShutdown: {
+      auto [p, h] = target(true);
+      c.op.body = op::KprocShutdown{p};
+      c.args.proc = h;
+      break;
+    }
+    case kWaitExit: {
+      const bool forever = rng.percent(10);
+      auto [p, h] = forever ? exiting() : target(false);
+      c.op.body = op::WaitExit{p, forever ? 0 : 1 + static_cast<int>(rng.below(10))};
+      c.args.proc = h;
+      break;
+    }
+    case kKinds: break;
+  }
+  return c;
+}
+
+void HostView::learn(const Op& op, const ImplResult& r, std::uint32_t lwp_sym, std::uint32_t proc_sym) {
+  if (r.kind != ImplResult::Kind::Returned) return;
+  if ((std::holds_alternative<op::Open>(op.body) || std::holds_alternative<op::Dup>(op.body)) && r.ret >= 0) {
+    fds_.push_back(static_cast<int>(r.ret));
+    if (fds_.size() > 8) fds_.erase(fds_.begin());
+  }
+  if (const auto* c = std::get_if<op::Close>(&op.body); c && r.ret == 0) std::erase(fds_, c->fd);
+  if (std::holds_alternative<op::Rfork>(op.body) && r.ret == 0) {
+    lwps_.push_back(OwnedLwp{lwp_sym, r.new_lwp, static_cast<Pid>(r.new_pid)});
+    cur_ = lwps_.size() - 1;
+    procs_.push_back(KnownProc{proc_sym, r.new_proc});
+    if (procs_.size() > 10) procs_.erase(procs_.begin() + 2);  // keep processes 0 and 1
+    pids_.push_back(static_cast<Pid>(r.new_pid));
+    if (pids_.size() > 16) pids_.erase(pids_.begin());
+  } else if (const auto* n = std::get_if<op::Newlwp>(&op.body); n && r.ret == 0) {
+    lwps_.push_back(OwnedLwp{lwp_sym, r.new_lwp, n->pid});
+    cur_ = lwps_.size() - 1;
+  } else if (const auto* s = std::get_if<op::Switch>(&op.body)) {
+    cur_.reset();
+    for (std::size_t i = 0; i < lwps_.size(); ++i)
+      if (lwps_[i].sym == s->lwp) cur_ = i;
+  } else if (std::holds_alternative<op::Release>(op.body) && cur_) {
+    lwps_.erase(lwps_.begin() + static_cast<std::ptrdiff_t>(*cur_));
+    cur_.reset();
+  }
+}
+
+std::int64_t HostView::name(::lwp* l) const {
+  if (l == nullptr) return -1;
+  for (const OwnedLwp& o : lwps_)
+    if (o.handle == l) return o.sym;
+  return -2;
+}
+
+}  // namespace lockstep::checker::stress

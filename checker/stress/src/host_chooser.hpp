@@ -1,0 +1,60 @@
+// The op mix of a stress host thread. In lockstep the op chooser reads the model's state; a free
+// running thread has no such state, only what its own calls told it: which lwps it created (and
+// still owns), which one is its curlwp, which processes it forked, and the kthreads everyone
+// created (the registry). Ops are drawn from that view so that no call is a FATAL misuse on
+// purpose (a FATAL ends the instance, and so the run): a host switches only to its own unbound lwps
+// and releases only its own curlwp, and no other host ever knows them. Everything else may fail
+// with an errno (a dead pid, a reaped kthread, a bad fd, a non-kthread to suspend): those are
+// outcomes the model checks like any other.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "checker/impl_commands.hpp"
+#include "checker/impl_result.hpp"
+#include "checker/random_source.hpp"
+#include "model/op.hpp"
+#include "registry.hpp"
+
+namespace lockstep::checker::stress {
+
+struct OwnedLwp {
+  std::uint32_t sym = 0;
+  ::lwp* handle = nullptr;
+  model::Pid pid = 0;
+};
+struct KnownProc {
+  std::uint32_t sym = 0;
+  ::proc* handle = nullptr;
+};
+
+struct HostLimits {
+  std::size_t max_lwps = 6;  // rfork / newlwp are drawn only while the host owns fewer lwps
+  int max_kthreads = 6;      // kthread_create / kproc_start only while fewer are alive
+};
+
+class HostView {
+ public:
+  HostView(::proc* proc0, ::proc* proc1) : procs_{{0, proc0}, {1, proc1}} {}
+  // The op to make next, with its handle arguments resolved.
+  struct Choice {
+    model::Op op;
+    OpHandles args;
+  };
+  Choice choose(model::Actor self, const Registry& reg, const HostLimits& lim, Source& rng) const;
+  // Learns what a call that returned normally did. `lwp_sym` / `proc_sym` are the symbols the
+  // creating call's new objects got.
+  void learn(const model::Op& op, const ImplResult& r, std::uint32_t lwp_sym, std::uint32_t proc_sym);
+  // curlwp's answer as a history symbol: -1 NULL, -2 a handle this host never owned.
+  std::int64_t name(::lwp* l) const;
+
+ private:
+  std::vector<OwnedLwp> lwps_;
+  std::optional<std::size_t> cur_;   // index into lwps_
+  std::vector<KnownProc> procs_;     // processes 0 and 1, then the ones this host forked
+  std::vector<model::Pid> pids_;     // pids this host has seen (forked, or of its lwps)
+  std::vector<int> fds_;             // descriptors open and dup returned to this host, most recent last
+};
+
+}  // namespace lockstep::checker::stress

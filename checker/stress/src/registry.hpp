@@ -1,0 +1,62 @@
+// What the threads of a stress run share about the objects they create: the symbol counters (a
+// history names every created lwp and process by a symbol, lin_history.hpp) and the kthreads, whose
+// handles any host may pass to kthread_suspend / resume / shutdown / wait and the reaper reaps.
+// Entries are published once and never move; readers take a count with acquire.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "model/ids.hpp"
+
+struct proc;
+
+namespace lockstep::checker::stress {
+
+struct KthreadEntry {
+  ::proc* handle = nullptr;
+  std::uint32_t sym = 0;     // its proc symbol (also its actor index)
+  model::Pid pid = 0;
+  std::atomic<bool> exiting{false};  // its body chose to exit (the reaper's hint)
+  std::atomic<bool> reaped{false};   // the reaper reaped it (it stops trying)
+};
+
+class Registry {
+ public:
+  Registry(std::uint32_t first_lwp, std::uint32_t first_proc, std::size_t capacity)
+      : next_lwp_(first_lwp), next_proc_(first_proc), slots_(capacity), order_(new KthreadEntry*[capacity]) {
+    for (auto& s : slots_) s = std::make_unique<KthreadEntry>();
+  }
+  std::uint32_t new_lwp_symbol() { return next_lwp_.fetch_add(1, std::memory_order_relaxed); }
+  std::uint32_t new_proc_symbol() { return next_proc_.fetch_add(1, std::memory_order_relaxed); }
+  std::uint32_t lwp_symbols() const { return next_lwp_.load(); }
+  std::uint32_t proc_symbols() const { return next_proc_.load(); }
+
+  // A slot for a kthread about to be created (nullptr when all are used); publish() makes it visible.
+  KthreadEntry* reserve() {
+    const std::size_t i = reserved_.fetch_add(1);
+    return i < slots_.size() ? slots_[i].get() : nullptr;
+  }
+  void publish(KthreadEntry* e) {
+    std::lock_guard l(publish_m_);  // creators publish in any order; readers see a dense prefix
+    const std::size_t n = count_.load(std::memory_order_relaxed);
+    order_[n] = e;
+    count_.store(n + 1, std::memory_order_release);
+  }
+  std::size_t count() const { return count_.load(std::memory_order_acquire); }
+  KthreadEntry& at(std::size_t i) const { return *order_[i]; }  // i < count()
+  std::size_t capacity() const { return slots_.size(); }
+  std::atomic<int> alive{0};  // kthreads created and not known to exit (bounds kthread_create)
+
+ private:
+  std::atomic<std::uint32_t> next_lwp_, next_proc_;
+  std::vector<std::unique_ptr<KthreadEntry>> slots_;
+  std::atomic<std::size_t> reserved_{0};
+  std::mutex publish_m_;
+  std::unique_ptr<KthreadEntry*[]> order_;  // the published entries, in publication order
+  std::atomic<std::size_t> count_{0};
+};
+
+}  // namespace lockstep::checker::stress

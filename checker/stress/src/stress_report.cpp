@@ -1,0 +1,79 @@
+// The summaries and the JUnit report of `lockstep stress` (stress_files.hpp).
+#include <fmt/format.h>
+
+#include "checker/junit.hpp"
+#include "checker/stress_files.hpp"
+
+namespace lockstep::checker::stress {
+
+std::string recording_summary(const StressRecording& rec, const StressConfig& c) {
+  const StressStats& s = rec.stats;
+  const std::uint64_t calls = s.host_ops + s.kthread_ops;
+  std::string out = fmt::format("recorded  {:.2f} s: {} calls ({} host, {} kthread) = {:.0f} calls/s{}\n", s.seconds, calls, s.host_ops,
+                                s.kthread_ops, s.seconds > 0 ? static_cast<double>(calls) / s.seconds : 0.0,
+                                c.record ? "" : " (recording off)");
+  if (c.record)
+    out += fmt::format("          history: {} operations, {} tick operations, {} §7 observations ({} barriers{}{}); {} kthreads created\n",
+                       rec.history.ops.size(), s.ticks, rec.history.observations.size(), s.barriers,
+                       s.barriers_skipped ? fmt::format(", {} skipped", s.barriers_skipped) : std::string(),
+                       rec.observed ? ", one at the end" : ", none at the end", s.kthreads_created);
+  out += fmt::format("          delays: {} of {} sync points ({:.2f}%)\n", s.delays, s.sync_points,
+                     s.sync_points ? 100.0 * static_cast<double>(s.delays) / static_cast<double>(s.sync_points) : 0.0);
+  if (rec.panic) out += fmt::format("          the impl failed: {}\n", *rec.panic);
+  if (rec.abandoned) out += "          teardown did not finish within the grace period: the kernel instance was abandoned\n";
+  return out;
+}
+
+std::string verdict_summary(const StressRecording& rec, const StressVerdict& v) {
+  std::string out;
+  if (v.kind != StressVerdictKind::Deadlock) {
+    const lin::Stats& st = v.judgement.stats;
+    out += fmt::format("judged    {:.2f} s: {} operations, {} states, {} model steps, {} backtracks, {} commits\n", st.seconds,
+                       rec.history.ops.size(), st.states, st.steps, st.backtracks, st.commits);
+  }
+  if (v.witness) {
+    const Witness& w = *v.witness;
+    out += fmt::format("shrunk    {:.2f} s: {} candidates judged; the witness has {} of {} operations\n", w.seconds, w.candidates,
+                       w.history.ops.size(), rec.history.ops.size());
+    out += fmt::format("witness   {}\n", lin::summary(w.history, w.judgement));
+    out += "          (its operations, by thread; * = the one no order explains)\n";
+    for (std::size_t i = 0; i < w.history.ops.size(); ++i) {
+      const lin::Operation& o = w.history.ops[i];
+      const bool culprit = w.judgement.culprit && !w.judgement.culprit_is_observation && *w.judgement.culprit == i;
+      out += fmt::format("          {} {:<48} [{:.6f}, {}] -> {}\n", culprit ? '*' : ' ', model::to_string(o.op),
+                         static_cast<double>(o.call) / 2e9,
+                         o.ret ? fmt::format("{:.6f}", static_cast<double>(*o.ret) / 2e9) : std::string("in flight"),
+                         o.ret ? render(o.outcome) : std::string("-"));
+    }
+  }
+  if (v.kind == StressVerdictKind::Unknown || (v.kind == StressVerdictKind::Violation && !v.witness)) {
+    if (!v.judgement.expected.empty()) out += fmt::format("          expected: {}\n", v.judgement.expected);
+    if (!v.judgement.observed.empty()) out += fmt::format("          observed: {}\n", v.judgement.observed);
+  }
+  out += fmt::format("verdict   {}\n", v.line);
+  return out;
+}
+
+std::string stress_junit(const StressRecording& rec, const StressVerdict& v, const StressConfig& c) {
+  const bool ok = v.kind == StressVerdictKind::Agree;
+  const double secs = rec.stats.seconds + v.judgement.stats.seconds + (v.witness ? v.witness->seconds : 0.0);
+  std::string body = ok ? "" : fmt::format("      <failure message=\"{}\">{}</failure>\n", xml_escape(std::string(to_string(v.kind))),
+                                           xml_escape(verdict_summary(rec, v)));
+  return fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<testsuites tests=\"1\" failures=\"{}\" errors=\"0\" time=\"{:.3f}\">\n"
+      "  <testsuite name=\"lockstep stress\" tests=\"1\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"{:.3f}\">\n"
+      "    <properties>\n"
+      "      <property name=\"threads\" value=\"{}\"/>\n"
+      "      <property name=\"seed\" value=\"{}\"/>\n"
+      "      <property name=\"delay_probability\" value=\"{}\"/>\n"
+      "      <property name=\"operations\" value=\"{}\"/>\n"
+      "    </properties>\n"
+      "    <testcase classname=\"stress\" name=\"history of {} operations is linearizable\" time=\"{:.3f}\">\n{}"
+      "    </testcase>\n"
+      "  </testsuite>\n"
+      "</testsuites>\n",
+      ok ? 0 : 1, secs, ok ? 0 : 1, secs, c.threads, c.seed, c.delay_probability, rec.history.ops.size(), rec.history.ops.size(), secs, body);
+}
+
+}  // namespace lockstep::checker::stress

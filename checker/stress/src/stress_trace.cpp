@@ -1,0 +1,137 @@
+#include "checker/stress_trace.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "model/op_traits.hpp"
+
+namespace lockstep::checker::stress {
+
+using namespace lockstep::model;
+
+namespace {
+
+// History symbols -> the model's ids, learnt from the created bindings of each placed step.
+struct SymbolMap {
+  std::map<std::uint32_t, std::uint32_t> lwp, proc;
+  void learn(const lin::Operation& o, const TraceEvent& e) {
+    std::vector<std::uint32_t> bl, bp;
+    for (const Binding& b : e.bound) (b.kind == Binding::Kind::Lwp ? bl : bp).push_back(b.id);
+    std::size_t il = 0, ip = 0;
+    for (const Binding& b : o.created) {
+      if (b.kind == Binding::Kind::Lwp && il < bl.size()) lwp[b.id] = bl[il++];
+      if (b.kind == Binding::Kind::Proc && ip < bp.size()) proc[b.id] = bp[ip++];
+    }
+  }
+  // Symbols of `before` keep their ids; a symbol no placed step created names nothing the kernel issued.
+  std::uint32_t map(const std::map<std::uint32_t, std::uint32_t>& m, std::uint32_t s, std::size_t before) const {
+    if (s < before) return s;
+    auto it = m.find(s);
+    return it == m.end() ? 0xfffffff0u : it->second;
+  }
+  Op translate(Op op, const State& before) const {
+    for_each_arg_mut(op.body, [&](const ArgTraits& a, auto& v) {
+      using V = std::decay_t<decltype(v)>;
+      if constexpr (std::is_integral_v<V>) {
+        if (a.kind == ArgKind::LwpSym && v != kNoLwp) v = static_cast<V>(map(lwp, static_cast<std::uint32_t>(v), before.lwps.size()));
+        if (a.kind == ArgKind::ProcSym && v != kNoProc) v = static_cast<V>(map(proc, static_cast<std::uint32_t>(v), before.procs.size()));
+      }
+    });
+    if (op.actor.kind == Actor::Kind::Kthread) op.actor.index = map(proc, op.actor.index, before.procs.size());
+    return op;
+  }
+};
+
+// Real-time edges: for each event, the latest operation of every other actor that responded before
+// the event's operation was invoked, when that is newer than what the actor's previous event already
+// had (program order and transitivity carry the rest).
+void add_real_time_edges(const lin::History& h, const std::vector<std::size_t>& op_of_event, std::vector<TraceEvent>& events) {
+  const std::size_t n = events.size();
+  std::map<std::pair<int, std::uint32_t>, std::vector<std::size_t>> by_actor;  // events by actor, in file order
+  auto key = [&](std::size_t e) { return std::pair{static_cast<int>(h.ops[op_of_event[e]].op.actor.kind), h.ops[op_of_event[e]].op.actor.index}; };
+  for (std::size_t e = 0; e < n; ++e) by_actor[key(e)].push_back(e);
+  // Per target actor: the newest event of each other actor it already has an edge from.
+  std::map<std::pair<int, std::uint32_t>, std::map<std::pair<int, std::uint32_t>, std::size_t>> seen;
+  for (std::size_t e = 0; e < n; ++e) {
+    const lin::Operation& me = h.ops[op_of_event[e]];
+    auto& mine = seen[key(e)];
+    for (const auto& [actor, evs] : by_actor) {
+      if (actor == key(e)) continue;
+      // The last of this actor's events whose operation responded before mine was invoked.
+      std::optional<std::size_t> best;
+      for (auto it = std::upper_bound(evs.begin(), evs.end(), e); it != evs.begin();) {
+        --it;
+        const lin::Operation& o = h.ops[op_of_event[*it]];
+        if (o.ret && *o.ret < me.call) {
+          best = *it;
+          break;
+        }
+        if (evs.end() - it > 64) break;  // bounded look-back: older ones are implied or not worth an edge
+      }
+      if (!best) continue;
+      auto prev = mine.find(actor);
+      if (prev != mine.end() && prev->second >= *best) continue;
+      mine[actor] = *best;
+      events[e].after.push_back(events[*best].step);
+    }
+    std::sort(events[e].after.begin(), events[e].after.end());
+  }
+}
+
+}  // namespace
+
+StressTrace stress_trace(const lin::History& h, const lin::Judgement& j, const StressRecording& rec, std::uint64_t seed,
+                         const std::vector<std::string>& faults) {
+  StressTrace t;
+  TraceHeader& hd = t.header;
+  hd.tool = "lockstep stress";
+  hd.seed = seed;
+  hd.config = TraceConfig{rec.hosts, 0, rec.maxproc, rec.pid_max};
+  hd.faults = faults;
+  hd.partial_order = true;
+  Model m = Model::from_state(h.before);
+  SymbolMap sym;
+  std::vector<std::size_t> op_of_event;
+  for (const lin::Step& s : j.order) {
+    if (s.observation) continue;
+    TraceEvent e = model_step(m, s.applied, s.choice, rec.hosts);
+    e.step = t.events.size();
+    sym.learn(h.ops[s.index], e);
+    op_of_event.push_back(s.index);
+    t.events.push_back(std::move(e));
+  }
+  if (j.verdict == lin::Verdict::Agree) {
+    hd.expect.verdict = Verdict::Agree;
+  } else {
+    hd.expect.verdict = Verdict::Diverge;
+    hd.expect.rule = j.rule;
+    hd.expect.what = j.what;
+    hd.expect.expected = j.expected;
+    hd.expect.observed = j.observed;
+    if (j.culprit && !j.culprit_is_observation) {
+      const lin::Operation& o = h.ops[*j.culprit];
+      TraceEvent e = model_step(m, sym.translate(o.op, h.before), {}, 0);
+      e.step = t.events.size();
+      e.digest.reset();
+      TraceOutcome observed = o.outcome;
+      if (observed.lwp != kNoLwp) observed.lwp = sym.map(sym.lwp, observed.lwp, h.before.lwps.size());
+      e.observed = observed;
+      op_of_event.push_back(*j.culprit);
+      t.events.push_back(std::move(e));
+    } else if (j.culprit && !t.events.empty()) {
+      t.events.back().observed_state = h.observations.at(*j.culprit).state;
+    }
+    hd.expect.step = t.events.empty() ? 0 : t.events.size() - 1;
+  }
+  add_real_time_edges(h, op_of_event, t.events);
+  std::set<std::string> rules;
+  for (const TraceEvent& e : t.events)
+    if (e.outcome.rule) rules.insert(std::string(rule_name(*e.outcome.rule)));
+  hd.rules.assign(rules.begin(), rules.end());
+  return t;
+}
+
+}  // namespace lockstep::checker::stress

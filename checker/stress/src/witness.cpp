@@ -1,0 +1,170 @@
+// shrink_witness (stress_verdict.hpp): delta debugging over the operations of a violating history.
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+
+#include "checker/stress_verdict.hpp"
+#include "model/op_traits.hpp"
+
+namespace lockstep::checker::stress {
+
+using namespace lockstep::model;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The symbols an op names (arguments, a kthread actor, curlwp's answer), as (is_proc, symbol).
+std::vector<std::pair<bool, std::uint32_t>> named(const lin::Operation& o) {
+  std::vector<std::pair<bool, std::uint32_t>> out;
+  for_each_arg(o.op.body, [&](const ArgTraits& a, const auto& v) {
+    using V = std::decay_t<decltype(v)>;
+    if constexpr (std::is_integral_v<V>) {
+      if (a.kind == ArgKind::LwpSym && v != kNoLwp) out.emplace_back(false, static_cast<std::uint32_t>(v));
+      if (a.kind == ArgKind::ProcSym && v != kNoProc) out.emplace_back(true, static_cast<std::uint32_t>(v));
+    }
+  });
+  if (o.op.actor.kind == Actor::Kind::Kthread) out.emplace_back(true, o.op.actor.index);
+  if (o.ret && o.outcome.lwp != kNoLwp) out.emplace_back(false, o.outcome.lwp);
+  return out;
+}
+
+class Shrinker {
+ public:
+  Shrinker(const lin::History& h, const lin::Judgement& j, const lin::Budget& b, double seconds)
+      : h_(h), rule_(j.rule), culprit_(j.culprit), on_observation_(j.culprit_is_observation), budget_(b),
+        deadline_(Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds))) {
+    for (std::size_t i = 0; i < h.ops.size(); ++i)
+      for (const Binding& b2 : h.ops[i].created) creator_[{b2.kind == Binding::Kind::Proc, b2.id}] = i;
+    for (std::size_t i = 0; i < h.ops.size(); ++i)
+      for (auto s : named(h.ops[i]))
+        if (auto it = creator_.find(s); it != creator_.end() && it->second != i) users_[it->second].push_back(i);
+  }
+
+  Witness run(const lin::Judgement& j) {
+    Witness w;
+    std::vector<bool> keep(h_.ops.size(), true);
+    // 1. Nothing invoked after the culprit's response can help explain it.
+    if (culprit_ && !on_observation_ && h_.ops[*culprit_].ret) {
+      const std::size_t p = *h_.ops[*culprit_].ret;
+      std::vector<bool> k = keep;
+      for (std::size_t i = 0; i < h_.ops.size(); ++i)
+        if (h_.ops[i].call > p) k[i] = false;
+      close(k);
+      if (fails(k, w)) keep = k;
+    }
+    // 2. Whole actors.
+    std::map<std::pair<int, std::uint32_t>, std::vector<std::size_t>> by_actor;
+    for (std::size_t i = 0; i < h_.ops.size(); ++i)
+      if (keep[i]) by_actor[{static_cast<int>(h_.ops[i].op.actor.kind), h_.ops[i].op.actor.index}].push_back(i);
+    for (const auto& [actor, ops] : by_actor) {
+      if (Clock::now() > deadline_) break;
+      if (culprit_ && !on_observation_ && std::find(ops.begin(), ops.end(), *culprit_) != ops.end()) continue;
+      std::vector<bool> k = keep;
+      for (std::size_t i : ops) k[i] = false;
+      close(k);
+      if (fails(k, w)) keep = k;
+    }
+    // 3. Chunks of operations, halving.
+    for (std::size_t chunk = std::max<std::size_t>(1, count(keep) / 2); chunk >= 1; chunk /= 2) {
+      std::vector<std::size_t> live;
+      for (std::size_t i = 0; i < keep.size(); ++i)
+        if (keep[i] && (!culprit_ || on_observation_ || i != *culprit_)) live.push_back(i);
+      for (std::size_t s = 0; s < live.size() && Clock::now() <= deadline_; s += chunk) {
+        std::vector<bool> k = keep;
+        bool any = false;
+        for (std::size_t t = s; t < std::min(live.size(), s + chunk); ++t)
+          if (k[live[t]]) k[live[t]] = false, any = true;
+        if (!any) continue;
+        close(k);
+        if (fails(k, w)) keep = k;
+      }
+      if (chunk == 1) break;
+    }
+    if (!best_) {  // nothing smaller fails the same way: the witness is the history as judged
+      w.history = h_;
+      w.ops.resize(h_.ops.size());
+      for (std::size_t i = 0; i < w.ops.size(); ++i) w.ops[i] = i;
+      w.judgement = j;
+    } else {
+      w.history = std::move(best_->history);
+      w.ops = std::move(best_->ops);
+      w.judgement = std::move(best_->judgement);
+    }
+    return w;
+  }
+
+ private:
+  struct Candidate {
+    lin::History history;
+    std::vector<std::size_t> ops;
+    lin::Judgement judgement;
+  };
+
+  static std::size_t count(const std::vector<bool>& k) { return static_cast<std::size_t>(std::count(k.begin(), k.end(), true)); }
+
+  // Everything that names an object a dropped op created goes too (it would name a handle the
+  // kernel never issued, a different history).
+  void close(std::vector<bool>& k) const {
+    std::vector<std::size_t> stack;
+    for (std::size_t i = 0; i < k.size(); ++i)
+      if (!k[i]) stack.push_back(i);
+    while (!stack.empty()) {
+      const std::size_t i = stack.back();
+      stack.pop_back();
+      auto it = users_.find(i);
+      if (it == users_.end()) continue;
+      for (std::size_t u : it->second)
+        if (k[u]) k[u] = false, stack.push_back(u);
+    }
+  }
+
+  bool fails(const std::vector<bool>& k, Witness& w) {
+    if (culprit_ && !on_observation_ && !k[*culprit_]) return false;
+    Candidate c;
+    c.history.before = h_.before;
+    c.history.hosts = h_.hosts;
+    std::optional<std::size_t> culprit_here;
+    for (std::size_t i = 0; i < k.size(); ++i) {
+      if (!k[i]) continue;
+      if (culprit_ && i == *culprit_) culprit_here = c.ops.size();
+      c.ops.push_back(i);
+      c.history.ops.push_back(h_.ops[i]);
+    }
+    // The observation stays only while the culprit is the observation: a dropped op changes it.
+    if (on_observation_) c.history.observations = h_.observations;
+    if (lin::validate(c.history)) return false;
+    lin::Options opt;
+    opt.budget = budget_;
+    opt.commit_at_quiescent_observations = false;  // a witness is small; its verdict must be the exhaustive one
+    ++w.candidates;
+    c.judgement = lin::judge(c.history, opt);
+    if (c.judgement.verdict != lin::Verdict::Violation || c.judgement.rule != rule_) return false;
+    if (!on_observation_ && culprit_ && c.judgement.culprit != culprit_here) return false;
+    best_ = std::move(c);
+    return true;
+  }
+
+  const lin::History& h_;
+  const Rule rule_;
+  const std::optional<std::size_t> culprit_;
+  const bool on_observation_;
+  const lin::Budget budget_;
+  const Clock::time_point deadline_;
+  std::map<std::pair<bool, std::uint32_t>, std::size_t> creator_;
+  std::map<std::size_t, std::vector<std::size_t>> users_;
+  std::optional<Candidate> best_;
+};
+
+}  // namespace
+
+Witness shrink_witness(const lin::History& h, const lin::Judgement& j, const lin::Budget& budget, double seconds) {
+  const auto t0 = Clock::now();
+  Shrinker s(h, j, budget, seconds);
+  Witness w = s.run(j);
+  w.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return w;
+}
+
+}  // namespace lockstep::checker::stress

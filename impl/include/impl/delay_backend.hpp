@@ -1,0 +1,63 @@
+// Delay injection at sync points, the way Coyote's fuzzing mode widens race windows on real threads:
+// a decorator of another backend that, with probability `probability` at each sync point (before a
+// lock, after an unlock, before a notify, at a yield point), yields the OS thread or sleeps for a
+// random time up to `max_delay`. A thread that stays longer between two critical sections lets other
+// threads run whole calls inside that gap, which is where the races of a lifecycle live.
+//
+// Time, spawning, condition waits and ownership are the inner backend's; only the moments at which a
+// thread arrives at them move. Each thread draws from a generator of its own, seeded from `seed` and
+// the order in which threads first reach a sync point, so the decorator adds no shared state for the
+// threads to contend on beyond two relaxed counters.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "impl/sync.hpp"
+
+namespace lockstep::impl::sync {
+
+struct DelayOptions {
+  double probability = 0.05;                   // in [0, 1]; 0 turns the decorator into a pass-through
+  std::chrono::microseconds max_delay{200};    // a sleep lasts 1..max_delay µs; half the delays only yield
+  std::uint64_t seed = 1;
+  // Stamp the first lock acquisition after each reset_lock_stamp() (one steady-clock read): a recorder
+  // resets it when a call begins and reads first_lock_ns() when it returns, a good guess at the
+  // instant the call took effect (most calls take effect in their first critical section).
+  bool stamp_locks = false;
+};
+
+class DelayBackend final : public Backend {
+ public:
+  DelayBackend(std::shared_ptr<Backend> inner, DelayOptions options);
+  const char* name() const override { return "real+delays"; }
+  bool controlled() const override { return inner_->controlled(); }
+  Ticks now() override { return inner_->now(); }
+  std::unique_ptr<MutexImpl> make_mutex(std::string name) override;
+  std::unique_ptr<CondImpl> make_cond(std::string name) override;
+  std::unique_ptr<ThreadImpl> spawn(std::string name, std::function<void()> body) override;
+  void release_all() override { inner_->release_all(); }
+  void yield_point(const char* what) override;
+
+  // Called at every sync point: delays the calling thread with the configured probability.
+  void maybe_delay();
+  std::uint64_t points() const { return points_.load(std::memory_order_relaxed); }
+  std::uint64_t delays() const { return delays_.load(std::memory_order_relaxed); }
+  const DelayOptions& options() const { return options_; }
+  // With stamp_locks: the steady clock (ns since its epoch) at the calling thread's first lock
+  // acquisition through any DelayBackend since its last reset_lock_stamp(); 0 if none.
+  static std::int64_t first_lock_ns();
+  static void reset_lock_stamp();
+
+ private:
+  const std::shared_ptr<Backend> inner_;
+  const DelayOptions options_;
+  const std::uint64_t threshold_;  // probability as a fraction of 2^64
+  std::atomic<std::uint64_t> next_thread_{0};
+  std::atomic<std::uint64_t> points_{0};
+  std::atomic<std::uint64_t> delays_{0};
+};
+
+}  // namespace lockstep::impl::sync

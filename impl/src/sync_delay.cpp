@@ -1,0 +1,118 @@
+// Delay injection (impl/delay_backend.hpp). The wrappers forward every call to the inner backend's
+// object and call maybe_delay() at the points where a delay widens a window: before a lock (another
+// thread gets in first), after an unlock (the gap between two critical sections), before a notify
+// (the waiter's predicate changed but it has not been told).
+#include <thread>
+
+#include "impl/delay_backend.hpp"
+
+namespace lockstep::impl::sync {
+namespace {
+
+thread_local std::int64_t tl_first_lock_ns = 0;
+
+class DelayMutex final : public MutexImpl {
+ public:
+  DelayMutex(DelayBackend& b, std::unique_ptr<MutexImpl> inner) : b_(b), inner_(std::move(inner)) {}
+  void lock() override {
+    b_.maybe_delay();
+    inner_->lock();
+    if (b_.options().stamp_locks && tl_first_lock_ns == 0)
+      tl_first_lock_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
+  void unlock() override {
+    inner_->unlock();
+    b_.maybe_delay();
+  }
+  bool held() const override { return inner_->held(); }
+  const std::string& name() const override { return inner_->name(); }
+  MutexImpl& inner() { return *inner_; }
+
+ private:
+  DelayBackend& b_;
+  std::unique_ptr<MutexImpl> inner_;
+};
+
+class DelayCond final : public CondImpl {
+ public:
+  DelayCond(DelayBackend& b, std::unique_ptr<CondImpl> inner) : b_(b), inner_(std::move(inner)) {}
+  // The condition belongs to the inner backend, so it waits on the inner mutex.
+  WaitStatus wait(MutexImpl& m, const Ticks* deadline) override {
+    return inner_->wait(static_cast<DelayMutex&>(m).inner(), deadline);
+  }
+  void notify_one() override {
+    b_.maybe_delay();
+    inner_->notify_one();
+  }
+  void notify_all() override {
+    b_.maybe_delay();
+    inner_->notify_all();
+  }
+
+ private:
+  DelayBackend& b_;
+  std::unique_ptr<CondImpl> inner_;
+};
+
+std::uint64_t splitmix(std::uint64_t& s) {
+  std::uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// The calling thread's generator for one backend. A thread that serves two DelayBackends in turn
+// (tests do) reseeds when the owner changes; the stream is then still a function of (seed, order).
+struct ThreadRng {
+  const DelayBackend* owner = nullptr;
+  std::uint64_t state = 0;
+};
+thread_local ThreadRng tl_rng;
+
+}  // namespace
+
+DelayBackend::DelayBackend(std::shared_ptr<Backend> inner, DelayOptions options)
+    : inner_(std::move(inner)),
+      options_(options),
+      threshold_(options.probability >= 1.0 ? ~std::uint64_t{0}
+                                            : static_cast<std::uint64_t>(options.probability * 18446744073709551616.0)) {}
+
+std::unique_ptr<MutexImpl> DelayBackend::make_mutex(std::string name) {
+  return std::make_unique<DelayMutex>(*this, inner_->make_mutex(std::move(name)));
+}
+
+std::unique_ptr<CondImpl> DelayBackend::make_cond(std::string name) {
+  return std::make_unique<DelayCond>(*this, inner_->make_cond(std::move(name)));
+}
+
+std::unique_ptr<ThreadImpl> DelayBackend::spawn(std::string name, std::function<void()> body) {
+  return inner_->spawn(std::move(name), std::move(body));
+}
+
+void DelayBackend::yield_point(const char* what) {
+  maybe_delay();
+  inner_->yield_point(what);
+}
+
+std::int64_t DelayBackend::first_lock_ns() { return tl_first_lock_ns; }
+void DelayBackend::reset_lock_stamp() { tl_first_lock_ns = 0; }
+
+void DelayBackend::maybe_delay() {
+  if (threshold_ == 0) return;
+  points_.fetch_add(1, std::memory_order_relaxed);
+  if (tl_rng.owner != this) {
+    tl_rng.owner = this;
+    tl_rng.state = options_.seed * 0x2545f4914f6cdd1dULL + next_thread_.fetch_add(1, std::memory_order_relaxed);
+  }
+  const std::uint64_t r = splitmix(tl_rng.state);
+  if (r >= threshold_) return;
+  delays_.fetch_add(1, std::memory_order_relaxed);
+  const std::uint64_t d = splitmix(tl_rng.state);
+  if ((d & 1) == 0 || options_.max_delay.count() <= 0) {
+    std::this_thread::yield();
+    return;
+  }
+  std::this_thread::sleep_for(std::chrono::microseconds(1 + (d >> 1) % static_cast<std::uint64_t>(options_.max_delay.count())));
+}
+
+}  // namespace lockstep::impl::sync
