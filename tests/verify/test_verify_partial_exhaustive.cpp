@@ -164,11 +164,11 @@ Trace small_history(std::uint64_t seed, bool* orphan_race = nullptr) {
 // Judges `tr` in every linearisation and by the partial-order judge. Returns false (leaving
 // `expected` empty) when it has more than `limit` linearisations; `mismatch` says what differs.
 struct Brute {
-  std::size_t orders = 0;
+  std::size_t orders = 0, windows = 1, states = 1;
   std::set<Rule> expected, got;
   std::string mismatch;
 };
-bool brute_force(const Trace& tr, std::size_t limit, Brute& b) {
+bool brute_force(const Trace& tr, std::size_t limit, Brute& b, const PartialOrderOptions& o = {}) {
   const VTrace vt = to_vtrace(tr.header, tr.events);
   const HappensBefore hb(vt);
   std::vector<std::vector<std::size_t>> all;
@@ -181,7 +181,9 @@ bool brute_force(const Trace& tr, std::size_t limit, Brute& b) {
     for (const auto& v : seq.verdicts)
       if (!v.holds && b.expected.insert(v.rule).second) first_order[v.rule] = k;
   }
-  const PartialOrderReport po = verify_partial_order(vt);
+  const PartialOrderReport po = verify_partial_order(vt, o);
+  b.windows = po.windows;
+  b.states = po.max_cut_states;
   b.got = violated(po);
   if (b.got == b.expected) return true;
   for (Rule r : b.expected)
@@ -255,6 +257,97 @@ TEST(VerifyPartialOrderExhaustive, ReportsExactlyWhatSomeLinearisationBreaks) {
   EXPECT_GE(reached.size(), 6u) << "too few invariants reached: " << by_rule;
   EXPECT_GT(reached[Rule::R5], 0u) << "no history reuses a pid in some order: " << by_rule;
   EXPECT_GE(orphaning, 40u) << "the generator rarely lets a release orphan a child the file creates later";
+}
+
+// Window by window (checker/verify/VERIFY.md, "Windows"), with every quiescent point a cut: the same
+// histories (whose totally ordered prefix is a cut at every event, carrying processes, lwps, waits
+// and ppids into the racing tail's window), and histories in bursts (each event after every event
+// of the burst before), whose windows end in several states where their orders differ.
+TEST(VerifyPartialOrderExhaustive, WindowByWindowReportsExactlyWhatSomeLinearisationBreaks) {
+  constexpr std::size_t kLimit = 200;
+  std::size_t histories = 0, windowed = 0, several = 0, racy = 0;
+  for (std::uint64_t seed = 1; seed <= 1000 && histories < 300; ++seed) {
+    Trace tr;
+    if (seed % 4 == 1) {
+      tr = small_history(seed);
+    } else {
+      SplitMix rng(seed * 7 + 5);
+      model::Model m(model::Config{6, true, seed % 3 == 0 ? 4 : 6});
+      ChooserConfig cc{kHosts, 2, 0};
+      tr.header.config.hosts = kHosts;
+      tr.header.partial_order = true;
+      std::size_t prev_begin = 0, begin = 0, end = 0;
+      for (std::size_t i = 0, n = 8 + rng.below(4); i < n; ++i) {
+        if (i == end) {
+          prev_begin = begin;
+          begin = i;
+          end = i + 2 + rng.below(2);
+        }
+        // Ops that change something (a success or a block), as in small_history's racing tail:
+        // an error return races with nothing.
+        model::Op op = choose_op(m.state(), cc, rng);
+        for (int tries = 0; tries < 20; ++tries) {
+          model::Model probe = m;
+          const model::Outcome o = probe.apply(op).outcome;
+          if (o.blocked() || (o.kind == model::OutcomeKind::Returned && o.ret == 0 && !std::holds_alternative<model::op::Work>(op.body))) break;
+          op = choose_op(m.state(), cc, rng);
+        }
+        TraceEvent e = model_step(m, op, model::Choice{}, 0);
+        e.step = i;
+        e.digest.reset();
+        if (begin > 0)
+          for (std::size_t j = prev_begin; j < begin; ++j) e.after.push_back(j);
+        const bool fatal = e.outcome.kind == model::OutcomeKind::Fatal;
+        tr.events.push_back(std::move(e));
+        if (fatal) break;
+      }
+    }
+    Brute b;
+    if (!brute_force(tr, kLimit, b, PartialOrderOptions{.min_window = 1})) continue;
+    ++histories;
+    windowed += b.windows > 1 ? 1 : 0;
+    several += b.states > 1 ? 1 : 0;
+    racy += b.expected.empty() ? 0 : 1;
+    if (!b.mismatch.empty()) ADD_FAILURE() << "seed " << seed << " (" << tr.events.size() << " events, " << b.orders << " linearisations, " << b.windows << " windows)\n" << b.mismatch;
+  }
+  std::printf("histories: %zu, judged in several windows: %zu, with several states across a cut: %zu, with a violating order: %zu\n", histories,
+              windowed, several, racy);
+  EXPECT_GE(histories, 250u);
+  EXPECT_GE(windowed, 200u);
+  EXPECT_GE(several, 3u) << "no random window ends in several states";
+  EXPECT_GE(racy, 25u);
+  // Windows that surely end in several states: a release racing a newlwp of its process (in one
+  // order the process is freed, in the other not), then, after a cut, what each state makes of the
+  // next events: the second lwp's release (frees it, or frees it again), a fork that reuses the pid
+  // (R5 where it may come before that release), a newlwp of it. And a kthread racing its suspend
+  // and resume (which end in one state: the effects follow the recorded outcomes).
+  using model::Actor;
+  namespace op = model::op;
+  const std::vector<Step> race = {{{Actor::host(0), op::Rfork{0}}, {}, 2},
+                                  {{Actor::host(1), op::Newlwp{2}}, {0}},
+                                  {{Actor::host(0), op::Release{}}, {0}}};
+  std::vector<std::vector<Step>> motifs;
+  motifs.push_back(race);
+  motifs.back().push_back({{Actor::host(1), op::Release{}}, {1, 2}});
+  motifs.back().push_back({{Actor::host(2), op::Rfork{0}}, {1, 2}, 2});
+  motifs.back().push_back({{Actor::host(2), op::Release{}}, {3, 4}});
+  motifs.push_back(race);
+  motifs.back().push_back({{Actor::host(2), op::Newlwp{2}}, {1, 2}});
+  motifs.back().push_back({{Actor::host(1), op::Release{}}, {1, 2}});
+  motifs.back().push_back({{Actor::host(0), op::Rfork{0}}, {3, 4}});
+  motifs.push_back({{{Actor::host(0), op::KthreadCreate{0, "k"}}, {}},
+                    {{Actor::host(1), op::Suspend{2, 0}}, {0}},
+                    {{Actor::kthread(2), op::SuspendCheck{2}}, {0}},
+                    {{Actor::host(2), op::Resume{2}}, {1, 2}},
+                    {{Actor::kthread(2), op::Work{}}, {1, 2}},
+                    {{Actor::kthread(2), op::SuspendCheck{2}}, {3, 4}}});
+  for (std::size_t i = 0; i < motifs.size(); ++i) {
+    Brute b;
+    ASSERT_TRUE(brute_force(scripted(motifs[i], 3), kLimit, b, PartialOrderOptions{.min_window = 1}));
+    EXPECT_TRUE(b.mismatch.empty()) << "motif " << i << "\n" << b.mismatch;
+    EXPECT_GT(b.windows, 2u) << "motif " << i;
+    if (i < 2) EXPECT_GT(b.states, 1u) << "motif " << i;
+  }
 }
 
 // Races whose instance exists only in another order than the file's: a tick that the file lists

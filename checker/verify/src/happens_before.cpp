@@ -2,7 +2,9 @@
 // history proves, a topological check against the file order, reachability by bitsets.
 #include "checker/happens_before.hpp"
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
@@ -55,7 +57,7 @@ void named(const Op& op, std::vector<ProcId>& procs, std::vector<LwpId>& lwps) {
 
 }  // namespace
 
-HappensBefore::HappensBefore(const VTrace& t) : g_(t.events.size()) {
+HappensBefore::HappensBefore(const VTrace& t, bool reach) : g_(t.events.size()) {
   const std::size_t n = t.events.size();
   std::map<std::size_t, std::size_t> index_of_step;
   for (std::size_t i = 0; i < n; ++i) index_of_step[t.events[i].step] = i;
@@ -133,6 +135,55 @@ HappensBefore::HappensBefore(const VTrace& t) : g_(t.events.size()) {
     }
   }
 
+  if (reach) compute_reach();
+}
+
+HappensBefore::HappensBefore(const HappensBefore& whole, std::size_t begin, std::size_t end) : g_(end - begin) {
+  for (std::size_t v = begin; v < end; ++v)
+    for (auto [it, last] = boost::out_edges(v, whole.g_); it != last; ++it)
+      if (const std::size_t w = boost::target(*it, whole.g_); w < end) boost::add_edge(v - begin, w - begin, whole.g_[*it], g_);
+  compute_reach();
+}
+
+std::vector<std::size_t> HappensBefore::cuts(std::size_t max_frontier) const {
+  const std::size_t n = size();
+  std::vector<std::vector<std::size_t>> preds(n);
+  for (auto [it, end] = boost::edges(g_); it != end; ++it) preds[boost::target(*it, g_)].push_back(boost::source(*it, g_));
+  for (auto& p : preds) std::sort(p.begin(), p.end());
+  // Forward: the maximal events of [0, c). A cut needs every one of them to precede c directly.
+  std::vector<std::vector<std::size_t>> maximal(n);  // kept only where c passes that test
+  std::vector<char> candidate(n, 0);
+  std::set<std::size_t> top;
+  for (std::size_t c = 1; c < n; ++c) {
+    for (std::size_t p : preds[c - 1]) top.erase(p);
+    top.insert(c - 1);
+    if (top.size() > preds[c].size()) continue;
+    if (!std::all_of(top.begin(), top.end(), [&](std::size_t x) { return std::binary_search(preds[c].begin(), preds[c].end(), x); })) continue;
+    candidate[c] = 1;
+    maximal[c].assign(top.begin(), top.end());
+  }
+  // Backward: the minimal events of [c, n); each needs an edge from every maximal event of [0, c).
+  std::vector<std::size_t> out;
+  std::set<std::size_t> bottom;
+  for (std::size_t c = n; c-- > 1;) {
+    for (auto [it, end] = boost::out_edges(c, g_); it != end; ++it) bottom.erase(boost::target(*it, g_));
+    bottom.insert(c);
+    if (!candidate[c] || bottom.size() * maximal[c].size() > max_frontier) continue;
+    bool cut = true;
+    for (auto y = bottom.begin(); cut && y != bottom.end(); ++y)
+      for (std::size_t x : maximal[c])
+        if (!std::binary_search(preds[*y].begin(), preds[*y].end(), x)) {
+          cut = false;
+          break;
+        }
+    if (cut) out.push_back(c);
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+void HappensBefore::compute_reach() {
+  const std::size_t n = size();
   // Every edge points forward, so the file order is topological; Boost's sort double-checks that
   // the graph is a DAG (it throws not_a_dag otherwise). Reachability in reverse topological order.
   std::vector<std::size_t> reverse_topo;

@@ -5,6 +5,12 @@
 // (a) only by what they prove themselves (program order, wake-ups, creation before use), and
 // (b) as a stress run would record them: also each event after the one W = 8 places before it
 //     (intervals that overlap at most 7 neighbours); `--po-windows 8,0` (0 = (a)).
+// Then stress histories with quiescent points (`--stress-sizes 1000,10000,100000`): the events in
+// bursts of 1..B (`--stress-burst 8`), each burst's events unordered among themselves (but for what
+// they prove: program order, wake-ups, creation before use) and all after every event of the burst
+// before: the real-time order of a stress run whose threads' calls overlap only within a burst.
+// Judged window by window (cut at every quiescent point), and the old way, as one window, where
+// that is cheap enough (`--old-max 1000`: sizes up to it).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -56,13 +62,41 @@ VTrace make_trace(std::size_t n, std::uint64_t seed) {
   return t;
 }
 
+// A stress-like history: the model's events in bursts of 1..max_burst, each event after every event
+// of the burst before (quiescent points between bursts), unordered within its burst.
+VTrace stress_history(std::size_t n, std::uint64_t seed, std::size_t max_burst) {
+  VTrace t = make_trace(n, seed);
+  SplitMix rng(seed * 7919 + 1);
+  std::size_t prev_begin = 0, begin = 0;
+  while (begin < t.events.size()) {
+    const std::size_t end = std::min(t.events.size(), begin + 1 + rng.below(static_cast<std::uint32_t>(max_burst)));
+    for (std::size_t i = begin; i < end; ++i)
+      for (std::size_t j = prev_begin; j < begin; ++j) t.events[i].after.push_back(t.events[j].step);
+    prev_begin = begin;
+    begin = end;
+  }
+  return t;
+}
+
+std::string verdict_of(const PartialOrderReport& r) {
+  std::string verdict, undecided;
+  for (const auto& v : r.verdicts) {
+    if (!v.holds) verdict += fmt::format("{}{}", verdict.empty() ? "violated: " : " ", model::rule_name(v.rule));
+    if (!v.decided) undecided += fmt::format(" {}", model::rule_name(v.rule));
+  }
+  if (!undecided.empty()) verdict += fmt::format("{}UNDECIDED:{}", verdict.empty() ? "" : "; ", undecided);
+  return verdict.empty() ? "holds in every order" : verdict;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::size_t max = 1000000;
   std::vector<std::size_t> po_sizes = {100, 1000}, windows = {8, 0};
-  unsigned po_timeout_s = 300;
-  std::size_t seq_window = VerifyOptions{}.window;  // per solver check: beyond it the bench reports UNDECIDED
+  unsigned po_timeout_s = 300;  // per solver check: beyond it the bench reports UNDECIDED
+  std::size_t seq_window = VerifyOptions{}.window;
+  std::vector<std::size_t> stress_sizes = {1000, 10000, 100000};
+  std::size_t burst = 8, old_max = 1000, min_window = PartialOrderOptions{}.min_window;
   auto list = [](const char* s) {
     std::vector<std::size_t> out;
     for (char* end = nullptr; *s; s = *end ? end + 1 : end) out.push_back(std::strtoull(s, &end, 10));
@@ -72,6 +106,10 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--max") == 0) max = std::strtoull(argv[i + 1], nullptr, 10);
     if (std::strcmp(argv[i], "--po-sizes") == 0) po_sizes = list(argv[i + 1]);
     if (std::strcmp(argv[i], "--po-windows") == 0) windows = list(argv[i + 1]);  // 0: causal edges only
+    if (std::strcmp(argv[i], "--stress-sizes") == 0) stress_sizes = list(argv[i + 1]);
+    if (std::strcmp(argv[i], "--stress-burst") == 0) burst = std::max<std::size_t>(1, std::strtoull(argv[i + 1], nullptr, 10));
+    if (std::strcmp(argv[i], "--min-window") == 0) min_window = std::strtoull(argv[i + 1], nullptr, 10);
+    if (std::strcmp(argv[i], "--old-max") == 0) old_max = std::strtoull(argv[i + 1], nullptr, 10);
     if (std::strcmp(argv[i], "--window") == 0) seq_window = std::strtoull(argv[i + 1], nullptr, 10);
     if (std::strcmp(argv[i], "--po-timeout") == 0) po_timeout_s = static_cast<unsigned>(std::strtoul(argv[i + 1], nullptr, 10));
   }
@@ -119,4 +157,32 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
   }
+
+  fmt::print("\nstress histories with quiescent points (bursts of 1..{} events): judged window by window\n", burst);
+  fmt::print("{:>8} {:>8} {:>8} {:>7} {:>7} {:>10} {:>10} {:>8} {:>10} {:>8}  {}\n", "events", "edges", "windows", "longest", "states", "verify s",
+             "events/s", "growth", "old way s", "ratio", "verdict");
+  double prev_stress = 0;
+  for (const std::size_t n : stress_sizes) {
+    const VTrace t = stress_history(n, 13, burst);
+    const auto t0 = std::chrono::steady_clock::now();
+    const PartialOrderReport r = verify_partial_order(t, PartialOrderOptions{.timeout_ms = po_timeout_s * 1000, .min_window = min_window});
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::string old = "-", ratio = "-";
+    if (n <= old_max) {
+      const auto t1 = std::chrono::steady_clock::now();
+      const PartialOrderReport w = verify_partial_order(t, PartialOrderOptions{.timeout_ms = po_timeout_s * 1000, .cut = false});
+      const double so = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+      old = fmt::format("{:.3f}", so);
+      ratio = fmt::format("{:.1f}x", so / s);
+      if (verdict_of(w) != verdict_of(r)) {
+        std::fputs(fmt::format("windowed and one-window verdicts differ:\n{}{}", render(r), render(w)).c_str(), stderr);
+        return 1;
+      }
+    }
+    fmt::print("{:>8} {:>8} {:>8} {:>7} {:>7} {:>10.3f} {:>10.0f} {:>8} {:>10} {:>8}  {}\n", r.events, r.edges, r.windows, r.largest_window, r.max_cut_states, s,
+               r.events / s, prev_stress > 0 ? fmt::format("{:.1f}x", s / prev_stress) : "-", old, ratio, verdict_of(r));
+    prev_stress = s;
+    std::fflush(stdout);
+  }
+  fmt::print("goal: a 1e4-event stress history < 30 s, growth ~10x per decade (linear)\n");
 }

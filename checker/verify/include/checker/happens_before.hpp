@@ -15,7 +15,9 @@
 // that records no such edge admits the order in which the reap comes first, and its recorded
 // success is then judged in that order), and an observed state is a barrier because it describes
 // the whole kernel at one instant.
-// Memory: reachability is a bitset per event, n²/8 bytes (10^4 events: 12.5 MB).
+// Memory: reachability is a bitset per event, n²/8 bytes (10^4 events: 12.5 MB). A long history is
+// first built without it (edges only, linear), cut at its quiescent points (`cuts()`), and each
+// window between two cuts gets its own graph with reachability (the window constructor).
 
 #pragma once
 #include <cstddef>
@@ -38,15 +40,29 @@ class HappensBefore {
   using Graph = boost::adjacency_list<boost::setS, boost::vecS, boost::directedS, boost::no_property, EdgeInfo>;
 
   // Throws std::invalid_argument (naming the events) when an edge points backwards in file order.
-  explicit HappensBefore(const VTrace& t);
+  // Without `reach`, only the edges (and `cuts()`, `edges()`, `graph()`) are available.
+  explicit HappensBefore(const VTrace& t, bool reach = true);
+  // The events [begin, end) of `whole` as a graph of their own (indices from 0), with reachability:
+  // the edges between them (a path between two of them never leaves the range, since edges point
+  // forward in the file).
+  HappensBefore(const HappensBefore& whole, std::size_t begin, std::size_t end);
+
+  // The quiescent cuts: every c (0 < c < size()) such that every event before c happens before every
+  // event from c on (no operation in flight across it), ascending. Linear in the edges: c is such a
+  // cut iff an edge joins every maximal event of [0, c) to every minimal event of [c, size()) (a path
+  // from a maximal event to a minimal one has no room for a third event). A cut whose two frontiers
+  // would need more than `max_frontier` edge look-ups is not reported (never a wrong cut, at worst a
+  // missed one). A blocked call is two events (its request, which starts the wait, and the event that
+  // ends it): a cut between them carries the wait across as state, like any other field.
+  std::vector<std::size_t> cuts(std::size_t max_frontier = 4096) const;
 
   std::size_t size() const { return boost::num_vertices(g_); }
   const Graph& graph() const { return g_; }
   // a happens before b (strictly, transitively); indices into VTrace::events.
-  bool before(std::size_t a, std::size_t b) const { return reach_[a].test(b); }
+  bool before(std::size_t a, std::size_t b) const { return reach_[a].test(b); }  // needs reach
   bool concurrent(std::size_t a, std::size_t b) const { return a != b && !before(a, b) && !before(b, a); }
   std::size_t edges() const { return boost::num_edges(g_); }
-  std::size_t concurrent_pairs() const;  // unordered pairs of events no edge path orders
+  std::size_t concurrent_pairs() const;  // unordered pairs of events no edge path orders (needs reach)
   // The events of `order` (indices) respect every edge.
   bool is_linearisation(const std::vector<std::size_t>& order) const;
 
@@ -54,6 +70,7 @@ class HappensBefore {
 
  private:
   void edge(std::size_t a, std::size_t b, Why why, const VTrace& t);
+  void compute_reach();
   Graph g_;
   std::vector<boost::dynamic_bitset<>> reach_;  // reach_[a][b]: a happens before b
 };

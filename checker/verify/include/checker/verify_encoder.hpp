@@ -38,6 +38,11 @@ class Encoder {
  public:
   // `track_from`: events from this step on are asserted under a tracking literal (for unsat cores).
   Encoder(z3::solver& s, ValueStore& store, int hosts, std::optional<std::size_t> track_from);
+  // Starting from `start`, the index after the events before (the partial-order judge's windows).
+  Encoder(z3::solver& s, ValueStore& store, int hosts, std::optional<std::size_t> track_from, const Index& start)
+      : Encoder(s, store, hosts, track_from) {
+    ix_ = start;
+  }
   // Frees the terms in the order the encoding always has: the values before the last event, the
   // checks, then (with the store, which outlives it) the current values and the reads. Z3 reuses a
   // freed term's id and its search depends on ids, so this order shapes the next problem's
@@ -48,6 +53,7 @@ class Encoder {
 
   void event(const VEvent& e);
   bool dead() const { return dead_; }
+  const Index& index() const { return ix_; }
 
   std::vector<Check>& checks() { return checks_; }
   const std::vector<std::pair<std::size_t, z3::expr>>& tracked() const { return tracked_; }

@@ -29,6 +29,9 @@ struct PartialOrderReport {
   std::vector<PartialOrderVerdict> verdicts;  // R1..R6, S1..S6
   std::size_t events = 0, edges = 0, concurrent_pairs = 0, reads = 0, solver_checks = 0;
   std::string edge_reasons;  // e.g. "program order 90, wake-up 3, created before use 12" 
+  // Windows (VERIFY.md, "Windows"): how many the history was judged in, the longest, the most
+  // states carried across one cut, and cuts dropped because more states crossed them than allowed.
+  std::size_t windows = 1, largest_window = 0, max_cut_states = 1, merged_cuts = 0;
   double encode_seconds = 0, solve_seconds = 0;
   bool all_hold() const;  // every invariant decided and holding
   bool any_violated() const;
@@ -45,14 +48,25 @@ struct PartialOrderOptions {
   // file order), which finds local races fast; 0 = search every order at once only.
   // Values below 2 are taken as 2.
   std::size_t search_window = 64;
+  // Cut the history at its quiescent points (every event before happens before every event after)
+  // and judge window by window, carrying the states a window may end in across the cut
+  // (VERIFY.md, "Windows"). A window is at least `min_window` events (shorter ones join the next).
+  bool cut = true;
+  std::size_t min_window = 16;
+  // More end states than this at a cut: the cut is not taken (the next window joins this one).
+  std::size_t max_cut_states = 64;
+  // The whole judgement's wall-clock budget; 0 = none. Past it every check is UNKNOWN, so the
+  // invariants still open are undecided: it bounds the time however many windows there are.
+  unsigned budget_ms = 0;
 };
 
-// Longer histories are refused as bad input: the graph's reachability and the windows' pins take
-// memory quadratic in the length (checker/verify/VERIFY.md).
+// A longer window (events with no quiescent point between them) is refused as bad input: its
+// graph's reachability and the search's pins take memory quadratic in its length
+// (checker/verify/VERIFY.md). A history of any length whose cuts keep every window shorter is judged.
 inline constexpr std::size_t kMaxPartialOrderEvents = 10000;
 
 // Throws std::invalid_argument on bad input (an edge against the file order, a self-contradicting
-// history, more than kMaxPartialOrderEvents events).
+// history, a window of more than kMaxPartialOrderEvents events).
 PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptions& o = {});
 
 std::string render(const PartialOrderReport& r);

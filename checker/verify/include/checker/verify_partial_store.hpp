@@ -26,6 +26,7 @@ class PartialOrderStore final : public ValueStore {
     std::set<std::pair<model::HostId, model::ProcId>> waits_on;  // host h waits on proc p somewhere
     std::set<model::HostId> timed;                               // hosts that make a timed wait somewhere
     std::set<std::pair<model::LwpId, model::HostId>> binds;      // lwp l is bound to host h somewhere
+    void merge(const Foresight& o);  // everything either saw (the windows before a cut and the next)
   };
   struct Created { model::ProcId proc; model::Pid pid; };
 
