@@ -143,11 +143,15 @@ int Kernel::kthread_suspend(HostContext& h, ::proc* p, int timo) {
   if (timo < 0) return EINVAL;
   ProcPtr t;
   if (int e = kthread_target(p, &t)) return e;
-  const std::optional<sync::Ticks> deadline =
-      timo > 0 ? std::optional<sync::Ticks>(backend_->now() + static_cast<sync::Ticks>(timo)) : std::nullopt;
   std::unique_lock l(t->lock);
   detail::Kthread& kt = *t->kt;
   if (kt.state == KthreadState::reaped) return ESRCH;
+  // The deadline is read in the critical section that makes the request: K3's `start` is the
+  // request's instant. Read before the lock, a tick could pass between the two, and the wait would
+  // time out a tick before timo ticks had passed since the request (no linearization allows that;
+  // found by `lockstep stress` on real threads).
+  const std::optional<sync::Ticks> deadline =
+      timo > 0 ? std::optional<sync::Ticks>(backend_->now() + static_cast<sync::Ticks>(timo)) : std::nullopt;
   kt.suspend_requested.store(true);
   if (kt.state == KthreadState::parked) return 0;
   const std::uint64_t start = kt.acks;
@@ -269,12 +273,13 @@ int Kernel::kthread_wait_exit(HostContext& h, ::proc* p, int timo) {
   if (timo < 0) return EINVAL;
   ProcPtr t;
   if (int e = kthread_target(p, &t)) return e;
-  const std::optional<sync::Ticks> deadline =
-      timo > 0 ? std::optional<sync::Ticks>(backend_->now() + static_cast<sync::Ticks>(timo)) : std::nullopt;
   std::unique_lock l(t->lock);
   detail::Kthread& kt = *t->kt;
   if (kt.state == KthreadState::reaped) return ESRCH;
   if (kt.state == KthreadState::zombie) return 0;
+  // Read with the state, in one critical section (as in kthread_suspend).
+  const std::optional<sync::Ticks> deadline =
+      timo > 0 ? std::optional<sync::Ticks>(backend_->now() + static_cast<sync::Ticks>(timo)) : std::nullopt;
   const auto wait = wait_begin(h, WaitKind::wait_exit, *t, deadline);
   int r;
   if (fault(Fault::test_extra_wakeup) || fault(Fault::wait_exit_no_loop)) {
