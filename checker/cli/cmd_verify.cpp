@@ -27,10 +27,10 @@ namespace {
 
 struct VerifyCli {
   std::vector<std::string> files;
-  std::size_t window = 2048;
+  std::size_t window = VerifyOptions{}.window;
   bool no_explain = false, partial = false;
   std::string out;
-  double timeout_s = 300;
+  double timeout_s = 300, budget_s = 0;
   unsigned rlimit = 0;
   std::size_t search_window = PartialOrderOptions{}.search_window;
 };
@@ -48,8 +48,11 @@ int judge_partial(const VerifyCli& o, const std::string& file, const Trace& tr) 
   // Z3 takes whole milliseconds in an unsigned: a positive timeout is at least 1 ms, a huge one "none".
   const double ms = std::ceil(o.timeout_s * 1000);
   const unsigned timeout_ms = ms <= 0 || ms >= std::numeric_limits<unsigned>::max() ? 0u : static_cast<unsigned>(ms);
-  const PartialOrderReport rep = verify_partial_order(to_vtrace(tr.header, tr.events),
-                                                      PartialOrderOptions{.timeout_ms = timeout_ms, .rlimit = o.rlimit, .search_window = o.search_window});
+  const double budget_ms = std::ceil(o.budget_s * 1000);
+  const unsigned budget = budget_ms <= 0 || budget_ms >= std::numeric_limits<unsigned>::max() ? 0u : static_cast<unsigned>(budget_ms);
+  const PartialOrderReport rep = verify_partial_order(
+      to_vtrace(tr.header, tr.events),
+      PartialOrderOptions{.timeout_ms = timeout_ms, .rlimit = o.rlimit, .search_window = o.search_window, .budget_ms = budget});
   std::string text = fmt::format("== {} (partial order)\n{}", file, render(rep));
   for (const PartialOrderVerdict& v : rep.verdicts) {
     if (v.holds) continue;
@@ -58,7 +61,7 @@ int judge_partial(const VerifyCli& o, const std::string& file, const Trace& tr) 
     text += "\n";
   }
   if (!rep.any_violated() && !rep.all_hold())
-    text += "to settle the UNDECIDED ones: a larger --timeout or --rlimit, or more `after` edges (fewer orders to search)\n";
+    text += "to settle the UNDECIDED ones: a larger --timeout, --rlimit or --budget, or more `after` edges (fewer orders to search)\n";
   std::fputs(text.c_str(), stdout);
   if (!rep.any_violated()) return rep.all_hold() ? 0 : 3;
   if (o.out.empty()) return 1;
@@ -105,6 +108,9 @@ void add_verify(CLI::App& app, int& exit_code) {
                   "Partial order: Z3 resource units per check before the invariants still open are UNDECIDED (exit 3); 0 = no limit. "
                   "Unlike --timeout, the verdict is the same on every machine")
       ->capture_default_str();
+  cmd->add_option("--budget", o->budget_s, "Partial order: seconds for the whole judgement, however many windows it is cut into; past it the invariants still open are UNDECIDED (exit 3); 0 = no limit")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--search-window", o->search_window,
                   "Partial order: events per window of the first, local search for races (the rest pinned in file order); 0 = search every order at once only")
       ->capture_default_str();

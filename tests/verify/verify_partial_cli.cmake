@@ -55,6 +55,15 @@ endif()
 # the others still get their verdict.
 execute_process(COMMAND ${LOCKSTEP} verify --rlimit 10000 ${dir}/stress_ordered.trace.jsonl RESULT_VARIABLE rc OUTPUT_VARIABLE o)
 if(NOT rc EQUAL 3 OR NOT o MATCHES "UNDECIDED \\(Z3 stopped at --timeout/--rlimit: [a-z]" OR NOT o MATCHES "holds in every order"
-   OR NOT o MATCHES "a larger --timeout or --rlimit")
+   OR NOT o MATCHES "a larger --timeout, --rlimit or --budget")
   message(FATAL_ERROR "--rlimit: exit ${rc}\n${o}")
+endif()
+# --budget bounds the whole judgement (a negative one is bad usage).
+execute_process(COMMAND ${LOCKSTEP} verify --budget 60 ${dir}/stress_ordered.trace.jsonl RESULT_VARIABLE rc OUTPUT_VARIABLE o)
+if(NOT rc EQUAL 0 OR NOT o MATCHES "every invariant holds in every order")
+  message(FATAL_ERROR "--budget 60: exit ${rc}\n${o}")
+endif()
+execute_process(COMMAND ${LOCKSTEP} verify --budget -1 ${dir}/stress_ordered.trace.jsonl RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+if(NOT rc EQUAL 2)
+  message(FATAL_ERROR "--budget -1: exit ${rc}")
 endif()

@@ -483,10 +483,19 @@ PartialOrderReport verify_partial_order(const VTrace& t, const PartialOrderOptio
       rep.edge_reasons += fmt::format("{}{} {}", rep.edge_reasons.empty() ? "" : ", ", HappensBefore::why_name(static_cast<HappensBefore::Why>(w)), by_why[w]);
 
   // The windows: from quiescent cut to quiescent cut, each at least `min_window` events long.
+  // Where a barrier (an observed state, a FATAL step) has a cut on both sides, only the one after
+  // it is taken: an observed state pins most fields, so the states carried across are few, where
+  // before it they are as many as the orders of the events it closes may leave.
   std::vector<std::size_t> bounds{0};
-  if (o.cut)
-    for (const std::size_t c : whole.cuts())
+  if (o.cut) {
+    const std::vector<std::size_t> cuts = whole.cuts();
+    const auto barrier = [&](std::size_t i) { return t.events[i].observed.has_value() || t.events[i].outcome.kind == VOutcome::Kind::Fatal; };
+    for (std::size_t k = 0; k < cuts.size(); ++k) {
+      const std::size_t c = cuts[k];
+      if (k + 1 < cuts.size() && cuts[k + 1] == c + 1 && barrier(c)) continue;
       if (c - bounds.back() >= std::max<std::size_t>(o.min_window, 1)) bounds.push_back(c);
+    }
+  }
   if (bounds.back() < n) bounds.push_back(n);
   for (std::size_t w = 0; w + 1 < bounds.size(); ++w)
     if (bounds[w + 1] - bounds[w] > kMaxPartialOrderEvents)
