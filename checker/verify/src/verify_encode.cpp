@@ -156,6 +156,12 @@ z3::expr Encoder::returned(std::int64_t v) {
 }
 
 void Encoder::check(Rule r, const z3::expr& holds, std::string what, std::vector<std::pair<std::string, z3::expr>> vals) {
+  if (fold_) {
+    // The sequential judge asserts one disjunction of every instance's negation per window
+    // (verify.cpp): no literal per instance.
+    checks_.push_back(Check{r, step_, !holds, holds, std::move(what), std::move(vals)});
+    return;
+  }
   z3::expr v = store_.fresh(store_.ctx().bool_sort());
   s_.add(v == !holds);  // a definition, not an event: never in a core
   checks_.push_back(Check{r, step_, v, holds, std::move(what), std::move(vals)});
