@@ -30,7 +30,7 @@ void add_stress(CLI::App& app, int& exit_code) {
     std::string fault, junit, trace_dir, trace_name;
     double tick_ms = 1.0;
     long max_delay_us = 200;
-    long barrier_ms = 50;
+    long barrier_ms = 10;
     bool no_shrink = false;
   };
   auto o = std::make_shared<Opts>();

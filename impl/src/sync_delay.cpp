@@ -10,6 +10,8 @@ namespace lockstep::impl::sync {
 namespace {
 
 thread_local std::int64_t tl_first_lock_ns = 0;
+thread_local std::int64_t tl_last_lock_ns = 0;
+thread_local std::int64_t tl_wait_lock_ns = 0;
 
 class DelayMutex final : public MutexImpl {
  public:
@@ -17,8 +19,10 @@ class DelayMutex final : public MutexImpl {
   void lock() override {
     b_.maybe_delay();
     inner_->lock();
-    if (b_.options().stamp_locks && tl_first_lock_ns == 0)
-      tl_first_lock_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    if (b_.options().stamp_locks) {
+      tl_last_lock_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+      if (tl_first_lock_ns == 0) tl_first_lock_ns = tl_last_lock_ns;
+    }
   }
   void unlock() override {
     inner_->unlock();
@@ -38,6 +42,7 @@ class DelayCond final : public CondImpl {
   DelayCond(DelayBackend& b, std::unique_ptr<CondImpl> inner) : b_(b), inner_(std::move(inner)) {}
   // The condition belongs to the inner backend, so it waits on the inner mutex.
   WaitStatus wait(MutexImpl& m, const Ticks* deadline) override {
+    if (tl_wait_lock_ns == 0) tl_wait_lock_ns = tl_last_lock_ns;
     return inner_->wait(static_cast<DelayMutex&>(m).inner(), deadline);
   }
   void notify_one() override {
@@ -95,7 +100,9 @@ void DelayBackend::yield_point(const char* what) {
 }
 
 std::int64_t DelayBackend::first_lock_ns() { return tl_first_lock_ns; }
-void DelayBackend::reset_lock_stamp() { tl_first_lock_ns = 0; }
+std::int64_t DelayBackend::last_lock_ns() { return tl_last_lock_ns; }
+std::int64_t DelayBackend::wait_lock_ns() { return tl_wait_lock_ns; }
+void DelayBackend::reset_lock_stamp() { tl_first_lock_ns = tl_last_lock_ns = tl_wait_lock_ns = 0; }
 
 void DelayBackend::maybe_delay() {
   if (threshold_ == 0) return;

@@ -120,9 +120,10 @@ bool Search::over_budget() {
   return false;
 }
 
-// The guessed instant of a call, by which the candidates are tried: the recorder's hint when it gave
-// one; else a blocking call's invocation (Item::may_block), any other call's middle, a call with no
-// response last.
+// The guessed instant of a call, by which the candidates are tried: the recorder's hint (for a call
+// that waited, the critical section of its request); else a blocking call's invocation
+// (Item::may_block: where its request goes decides its follow-up), any other call's middle, a call
+// with no response last.
 std::uint64_t Search::try_key(std::uint32_t item) const {
   const Item& it = p_.items[item];
   if (it.observation) return it.call_pos;

@@ -34,7 +34,7 @@ struct Record {
   std::string what;                // Fatal: the rule id; Dead: what happened
   std::array<Binding, 2> created{};
   std::uint8_t n_created = 0;
-  std::int64_t hint_ns = -1;       // when the thread first took a kernel lock inside the call (-1: never)
+  std::int64_t hint_ns = -1;       // when the thread took the kernel lock of its effect, a guess (-1: none)
   int lid = -1;                    // the lid of the lwp the call created (-1: none); spares the judge a guess
 };
 
@@ -61,7 +61,7 @@ class Lane {
     pending_ = Record{op, t};
     return *pending_;
   }
-  // `lock_ns`: the steady clock's ns at the thread's first lock acquisition in the call (0: unknown).
+  // `lock_ns`: the steady clock's ns at a lock acquisition inside the call (0: unknown), the hint.
   void end(std::int64_t lock_ns = 0) {
     in_call_ = false;
     ++calls_;

@@ -101,6 +101,16 @@ struct Run {
   }
 };
 
+// The recorder's guess at the critical section where a call took effect (the judge's hint): the one
+// it went to sleep in, for a call that waited (its request); else its last one, as a rule (a lookup
+// first, the change last); a creating call is followed by the recorder's own reads of what it
+// created (host_command), so its first one.
+std::int64_t effect_lock_ns(Creates creates) {
+  using impl::sync::DelayBackend;
+  if (const std::int64_t w = DelayBackend::wait_lock_ns()) return w;
+  return creates == Creates::Nothing ? DelayBackend::last_lock_ns() : DelayBackend::first_lock_ns();
+}
+
 std::size_t lane_reserve(const StressConfig& c, int lanes) {
   const std::uint64_t per = c.ops ? c.ops / static_cast<std::uint64_t>(lanes) + 64 : 4096;
   return c.record ? static_cast<std::size_t>(std::min<std::uint64_t>(per, 1u << 20)) : 0;
@@ -140,7 +150,7 @@ std::function<void()> kthread_body(Run* run, Lane* lane, std::atomic<impl::HostI
         record_answer(rec, r, -1);
         run->fail(fmt::format("{}: FATAL({})", lane->name(), p.rule()));
       }
-      lane->end(impl::sync::DelayBackend::first_lock_ns());
+      lane->end(effect_lock_ns(Creates::Nothing));
     };
     while (!run->stop_kthreads.load(std::memory_order_relaxed) && !run->failed.load(std::memory_order_relaxed)) {
       run->gate(*lane, run->pause_kthreads);
@@ -225,7 +235,7 @@ void host_step(Run& run, int index, HostView& view, SplitMix& rng, const HostLim
   if (kt_lane != nullptr && rec.n_created == 0) kt_lane->finish();  // never started
   view.learn(ch.op, r, lwp_sym, proc_sym);
   record_answer(rec, r, std::holds_alternative<op::Curlwp>(ch.op.body) ? view.name(r.lwp) : -1);
-  lane.end(impl::sync::DelayBackend::first_lock_ns());
+  lane.end(effect_lock_ns(creates));
   if (r.kind != ImplResult::Kind::Returned) run.fail(fmt::format("{} {}: {}", lane.name(), to_string(ch.op), r.what));
 }
 
@@ -273,7 +283,7 @@ void reaper_loop(Run& run, std::uint64_t seed) {
     Record& rec = lane.begin(op);
     const ImplResult r = host_command(*run.kernel, *run.ctx[index], op, OpHandles{nullptr, pick->handle}, {}, nullptr)();
     record_answer(rec, r, -1);
-    lane.end(impl::sync::DelayBackend::first_lock_ns());
+    lane.end(effect_lock_ns(Creates::Nothing));
     if (r.kind == ImplResult::Kind::Returned && r.ret == 0) pick->reaped = true;
     if (r.kind != ImplResult::Kind::Returned) run.fail(fmt::format("reaper {}: {}", to_string(op), r.what));
   }

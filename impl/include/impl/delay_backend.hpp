@@ -23,9 +23,9 @@ struct DelayOptions {
   double probability = 0.05;                   // in [0, 1]; 0 turns the decorator into a pass-through
   std::chrono::microseconds max_delay{200};    // a sleep lasts 1..max_delay µs; half the delays only yield
   std::uint64_t seed = 1;
-  // Stamp the first lock acquisition after each reset_lock_stamp() (one steady-clock read): a recorder
-  // resets it when a call begins and reads first_lock_ns() when it returns, a good guess at the
-  // instant the call took effect (most calls take effect in their first critical section).
+  // Stamp lock acquisitions (one steady-clock read each): a recorder resets the stamps when a call
+  // begins and reads first_lock_ns() / last_lock_ns() when it returns, a guess at the instant the
+  // call took effect (inside one of its critical sections).
   bool stamp_locks = false;
 };
 
@@ -46,9 +46,13 @@ class DelayBackend final : public Backend {
   std::uint64_t points() const { return points_.load(std::memory_order_relaxed); }
   std::uint64_t delays() const { return delays_.load(std::memory_order_relaxed); }
   const DelayOptions& options() const { return options_; }
-  // With stamp_locks: the steady clock (ns since its epoch) at the calling thread's first lock
-  // acquisition through any DelayBackend since its last reset_lock_stamp(); 0 if none.
+  // With stamp_locks: the steady clock (ns since its epoch) at the calling thread's first and last
+  // lock acquisition through any DelayBackend since its last reset_lock_stamp(); 0 if none.
   static std::int64_t first_lock_ns();
+  static std::int64_t last_lock_ns();
+  // The acquisition that held the lock the thread first waited on a condition with (its request's
+  // critical section, for a call that blocks); 0 if it never waited.
+  static std::int64_t wait_lock_ns();
   static void reset_lock_stamp();
 
  private:

@@ -35,7 +35,7 @@ struct StressConfig {
   // Every `barrier` the threads pause at a gate until only untimed waits are in flight, and the
   // impl's §7 state is observed (0: only at the end). Each observation pins what no answer shows
   // (which lid, which uid, which flag) and lets the judge commit to the order before it.
-  std::chrono::milliseconds barrier{50};
+  std::chrono::milliseconds barrier{10};
   impl::FaultSet faults;
   bool record = true;              // false: the same run without recording (the overhead baseline)
   // How long the end of the run waits for each thread to return or to block in a kernel wait, and
