@@ -9,6 +9,8 @@
 // bursts of 1..B (`--stress-burst 8`), each burst's events unordered among themselves (but for what
 // they prove: program order, wake-ups, creation before use) and all after every event of the burst
 // before: the real-time order of a stress run whose threads' calls overlap only within a burst.
+// And as a real-time recorder writes them (`--jitter 12`): calls 10 ticks apart, each within 12
+// ticks of its instant, an event after another iff that one responded before it was invoked.
 // Judged window by window (cut at every quiescent point), and the old way, as one window, where
 // that is cheap enough (`--old-max 1000`: sizes up to it).
 #include <chrono>
@@ -78,6 +80,25 @@ VTrace stress_history(std::size_t n, std::uint64_t seed, std::size_t max_burst) 
   return t;
 }
 
+// A stress-like history as a real-time recorder writes it: the model's events at instants 10 ticks
+// apart, each call's interval within `jitter` ticks of its instant, an event after another iff that
+// one's response came before its invocation (edges from the last few events only: older ones
+// precede through them).
+VTrace interval_history(std::size_t n, std::uint64_t seed, std::size_t jitter) {
+  VTrace t = make_trace(n, seed);
+  SplitMix rng(seed * 6151 + 9);
+  const auto j = static_cast<std::uint32_t>(jitter + 1);
+  std::vector<std::int64_t> inv, resp;
+  const std::size_t reach = 2 * (2 * jitter / 10 + 2);  // beyond it, every earlier call responded first
+  for (std::size_t k = 0; k < t.events.size(); ++k) {
+    inv.push_back(static_cast<std::int64_t>(10 * k) - rng.below(j));
+    resp.push_back(static_cast<std::int64_t>(10 * k) + rng.below(j));
+    for (std::size_t i = k > reach ? k - reach : 0; i < k; ++i)
+      if (resp[i] < inv[k]) t.events[k].after.push_back(t.events[i].step);
+  }
+  return t;
+}
+
 std::string verdict_of(const PartialOrderReport& r) {
   std::string verdict, undecided;
   for (const auto& v : r.verdicts) {
@@ -96,7 +117,7 @@ int main(int argc, char** argv) {
   unsigned po_timeout_s = 300;  // per solver check: beyond it the bench reports UNDECIDED
   std::size_t seq_window = VerifyOptions{}.window;
   std::vector<std::size_t> stress_sizes = {1000, 10000, 100000};
-  std::size_t burst = 8, old_max = 1000, min_window = PartialOrderOptions{}.min_window;
+  std::size_t burst = 8, old_max = 1000, min_window = PartialOrderOptions{}.min_window, jitter = 12;
   auto list = [](const char* s) {
     std::vector<std::size_t> out;
     for (char* end = nullptr; *s; s = *end ? end + 1 : end) out.push_back(std::strtoull(s, &end, 10));
@@ -108,6 +129,7 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--po-windows") == 0) windows = list(argv[i + 1]);  // 0: causal edges only
     if (std::strcmp(argv[i], "--stress-sizes") == 0) stress_sizes = list(argv[i + 1]);
     if (std::strcmp(argv[i], "--stress-burst") == 0) burst = std::max<std::size_t>(1, std::strtoull(argv[i + 1], nullptr, 10));
+    if (std::strcmp(argv[i], "--jitter") == 0) jitter = std::strtoull(argv[i + 1], nullptr, 10);
     if (std::strcmp(argv[i], "--min-window") == 0) min_window = std::strtoull(argv[i + 1], nullptr, 10);
     if (std::strcmp(argv[i], "--old-max") == 0) old_max = std::strtoull(argv[i + 1], nullptr, 10);
     if (std::strcmp(argv[i], "--window") == 0) seq_window = std::strtoull(argv[i + 1], nullptr, 10);
@@ -159,31 +181,38 @@ int main(int argc, char** argv) {
     }
   }
 
-  fmt::print("\nstress histories with quiescent points (bursts of 1..{} events): judged window by window\n", burst);
-  fmt::print("{:>8} {:>8} {:>8} {:>7} {:>7} {:>10} {:>10} {:>8} {:>10} {:>8}  {}\n", "events", "edges", "windows", "longest", "states", "verify s",
-             "events/s", "growth", "old way s", "ratio", "verdict");
-  double prev_stress = 0;
-  for (const std::size_t n : stress_sizes) {
-    const VTrace t = stress_history(n, 13, burst);
-    const auto t0 = std::chrono::steady_clock::now();
-    const PartialOrderReport r = verify_partial_order(t, PartialOrderOptions{.timeout_ms = po_timeout_s * 1000, .min_window = min_window});
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::string old = "-", ratio = "-";
-    if (n <= old_max) {
-      const auto t1 = std::chrono::steady_clock::now();
-      const PartialOrderReport w = verify_partial_order(t, PartialOrderOptions{.timeout_ms = po_timeout_s * 1000, .cut = false});
-      const double so = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
-      old = fmt::format("{:.3f}", so);
-      ratio = fmt::format("{:.1f}x", so / s);
-      if (verdict_of(w) != verdict_of(r)) {
-        std::fputs(fmt::format("windowed and one-window verdicts differ:\n{}{}", render(r), render(w)).c_str(), stderr);
-        return 1;
+  // Two recorders: bursts (each event after every event of the burst before), and intervals (each
+  // call from its invocation to its response, at most `jitter` ticks either side of the instant it
+  // took effect, 10 ticks apart; a call is after another iff that one responded before it was
+  // invoked: quiescent points wherever no interval straddles).
+  for (const bool intervals : {false, true}) {
+    if (intervals) fmt::print("\nstress histories with real-time intervals (each call within {} ticks of its instant, instants 10 apart): judged window by window\n", jitter);
+    else fmt::print("\nstress histories with quiescent points (bursts of 1..{} events): judged window by window\n", burst);
+    fmt::print("{:>8} {:>8} {:>8} {:>7} {:>7} {:>10} {:>10} {:>8} {:>10} {:>8}  {}\n", "events", "edges", "windows", "longest", "states", "verify s",
+               "events/s", "growth", "old way s", "ratio", "verdict");
+    double prev_stress = 0;
+    for (const std::size_t n : stress_sizes) {
+      const VTrace t = intervals ? interval_history(n, 17, jitter) : stress_history(n, 13, burst);
+      const auto t0 = std::chrono::steady_clock::now();
+      const PartialOrderReport r = verify_partial_order(t, PartialOrderOptions{.timeout_ms = po_timeout_s * 1000, .min_window = min_window});
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::string old = "-", ratio = "-";
+      if (n <= old_max) {
+        const auto t1 = std::chrono::steady_clock::now();
+        const PartialOrderReport w = verify_partial_order(t, PartialOrderOptions{.timeout_ms = po_timeout_s * 1000, .cut = false});
+        const double so = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+        old = fmt::format("{:.3f}", so);
+        ratio = fmt::format("{:.1f}x", so / s);
+        if (verdict_of(w) != verdict_of(r)) {
+          std::fputs(fmt::format("windowed and one-window verdicts differ:\n{}{}", render(r), render(w)).c_str(), stderr);
+          return 1;
+        }
       }
+      fmt::print("{:>8} {:>8} {:>8} {:>7} {:>7} {:>10.3f} {:>10.0f} {:>8} {:>10} {:>8}  {}\n", r.events, r.edges, r.windows, r.largest_window, r.max_cut_states, s,
+                 r.events / s, prev_stress > 0 ? fmt::format("{:.1f}x", s / prev_stress) : "-", old, ratio, verdict_of(r));
+      prev_stress = s;
+      std::fflush(stdout);
     }
-    fmt::print("{:>8} {:>8} {:>8} {:>7} {:>7} {:>10.3f} {:>10.0f} {:>8} {:>10} {:>8}  {}\n", r.events, r.edges, r.windows, r.largest_window, r.max_cut_states, s,
-               r.events / s, prev_stress > 0 ? fmt::format("{:.1f}x", s / prev_stress) : "-", old, ratio, verdict_of(r));
-    prev_stress = s;
-    std::fflush(stdout);
   }
   fmt::print("goal: a 1e4-event stress history < 30 s, growth ~10x per decade (linear)\n");
 }

@@ -52,7 +52,7 @@ struct PartialOrderOptions {
   // and judge window by window, carrying the states a window may end in across the cut
   // (VERIFY.md, "Windows"). A window is at least `min_window` events (shorter ones join the next).
   bool cut = true;
-  std::size_t min_window = 16;
+  std::size_t min_window = 64;
   // More end states than this at a cut: the cut is not taken (the next window joins this one).
   std::size_t max_cut_states = 64;
   // The whole judgement's wall-clock budget; 0 = none. Past it every check is UNKNOWN, so the
