@@ -337,10 +337,18 @@ std::vector<std::string> settle(const std::shared_ptr<Run>& run, const std::vect
           return stuck;
         }
       }
-      bool waiting = false;
+      // A timed wait counts only while its deadline is more than a tick away: one that has expired
+      // ends at its tick in the model, but the impl's waiter has yet to wake and leave the wait list,
+      // and an observation in between would show it still blocked.
+      bool waiting = false, expiring = false;
       const impl::HostId id = refs[i].host->load();
-      for (const impl::WaitSnapshot& w : snap->blocked) waiting = waiting || (id != 0 && w.host == id);
-      if (!waiting) { all = false; stuck.push_back(lane->name()); }
+      const impl::sync::Ticks now = run->kernel->now();
+      for (const impl::WaitSnapshot& w : snap->blocked)
+        if (id != 0 && w.host == id) {
+          waiting = true;
+          expiring = w.deadline && *w.deadline <= now + 1;
+        }
+      if (!waiting || expiring) { all = false; stuck.push_back(lane->name()); }
     }
     if (all || Clock::now() >= deadline) return stuck;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -502,10 +510,17 @@ StressRecording record_stress(const StressConfig& c, const Progress& progress) {
 
   // The observation, at a quiescent point (only calls waiting in the kernel are in flight), then
   // the lanes' records up to now.
-  const std::int64_t obs_ns = host_lanes[0]->now_ns();
+  // No deadline falls due while it is taken (settle left every timed wait a tick or more), unless the
+  // observation itself took longer than that: then it is taken again.
+  std::int64_t obs_ns = 0;
   std::optional<Observation> obs;
-  if (out.stuck.empty() && c.record)
+  for (int attempt = 0; attempt < 5 && out.stuck.empty() && c.record; ++attempt) {
+    obs_ns = host_lanes[0]->now_ns();
     obs = within<Observation>(c.grace, run, [r = run.get(), host_ids, host_index] { return observe_kernel(*r->kernel, host_ids, host_index); });
+    if (!obs || (host_lanes[0]->now_ns() - obs_ns) < c.tick.count()) break;
+    obs.reset();
+    out.stuck = settle(run, host_refs(*run), c.grace);
+  }
   std::vector<std::vector<Record>> records;
   std::vector<Lane*> every = host_lanes;
   every.insert(every.end(), kt_lanes.begin(), kt_lanes.end());

@@ -1,0 +1,216 @@
+// Free-running stress (checker/stress): the delay decorator, the recorder's histories, the judge's
+// verdict on the correct impl, the trace it writes, the witness shrinker, and bad configurations.
+// Short runs (a fraction of a second): these run under ThreadSanitizer too (the impl on real
+// threads with delays injected is exactly what TSan should watch).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "checker/lin_judge.hpp"
+#include "checker/stress.hpp"
+#include "checker/stress_files.hpp"
+#include "checker/stress_trace.hpp"
+#include "checker/stress_verdict.hpp"
+#include "checker/trace_check.hpp"
+#include "impl/delay_backend.hpp"
+#include "model/model.hpp"
+
+namespace {
+
+using namespace lockstep;
+using namespace lockstep::checker;
+using namespace lockstep::checker::stress;
+using namespace lockstep::model;
+namespace sync = lockstep::impl::sync;
+
+std::shared_ptr<sync::DelayBackend> delays(double p, std::uint64_t seed = 1) {
+  sync::DelayOptions o;
+  o.probability = p;
+  o.max_delay = std::chrono::microseconds(20);
+  o.seed = seed;
+  return std::make_shared<sync::DelayBackend>(sync::make_real_backend(std::chrono::milliseconds(1)), o);
+}
+
+// Four threads bump a counter under a mutex of the backend: mutual exclusion must hold whatever the
+// decorator does around the lock, and it counts the sync points it passed.
+std::uint64_t hammer(sync::DelayBackend& b) {
+  sync::Mutex m(b, "m");
+  std::uint64_t counter = 0;
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 4; ++t)
+    ts.emplace_back([&] {
+      for (int i = 0; i < 500; ++i) {
+        std::lock_guard l(m);
+        ++counter;
+      }
+    });
+  for (auto& t : ts) t.join();
+  return counter;
+}
+
+TEST(DelayBackend, ProbabilityZeroIsAPassThrough) {
+  auto b = delays(0.0);
+  EXPECT_EQ(hammer(*b), 2000u);
+  EXPECT_EQ(b->delays(), 0u);
+  EXPECT_EQ(b->points(), 0u);  // not even counted: the decorator costs one branch
+}
+
+TEST(DelayBackend, ProbabilityOneDelaysEveryLockAndUnlock) {
+  auto b = delays(1.0);
+  EXPECT_EQ(hammer(*b), 2000u);
+  EXPECT_EQ(b->points(), 4000u);  // before each lock, after each unlock
+  EXPECT_EQ(b->delays(), 4000u);
+}
+
+TEST(DelayBackend, DelaysAboutTheConfiguredFraction) {
+  auto b = delays(0.25);
+  EXPECT_EQ(hammer(*b), 2000u);
+  EXPECT_EQ(b->points(), 4000u);
+  EXPECT_GT(b->delays(), 800u);
+  EXPECT_LT(b->delays(), 1200u);
+}
+
+TEST(DelayBackend, ConditionWaitsAndTimeoutsPassThrough) {
+  auto b = delays(0.5);
+  sync::Mutex m(*b, "m");
+  sync::CondVar cv(*b, "cv");
+  std::unique_lock l(m);
+  // A deadline two ticks ahead times out (nobody notifies); the mutex is held again afterwards.
+  EXPECT_EQ(cv.wait_until(l, b->now() + 2), sync::WaitStatus::timed_out);
+  EXPECT_TRUE(m.held());
+}
+
+StressConfig small(std::uint64_t seed) {
+  StressConfig c;
+  c.threads = 3;
+  c.kthreads = 2;
+  c.duration = 0.4;
+  c.ops = 4000;
+  c.seed = seed;
+  return c;
+}
+
+TEST(Stress, BadConfigurationsAreRefusedWithOneLine) {
+  auto bad = [](auto edit) {
+    StressConfig c = small(1);
+    edit(c);
+    const auto why = check_config(c);
+    EXPECT_TRUE(why.has_value());
+    if (why) EXPECT_EQ(why->find('\n'), std::string::npos) << *why;
+    EXPECT_THROW(record_stress(c), std::invalid_argument);
+  };
+  bad([](StressConfig& c) { c.threads = 0; });
+  bad([](StressConfig& c) { c.threads = -3; });
+  bad([](StressConfig& c) { c.duration = 0; });
+  bad([](StressConfig& c) { c.duration = -1; });
+  bad([](StressConfig& c) { c.delay_probability = 1.5; });
+  bad([](StressConfig& c) { c.delay_probability = -0.1; });
+  bad([](StressConfig& c) { c.kthreads = -1; });
+  bad([](StressConfig& c) { c.tick = std::chrono::nanoseconds(10); });
+  EXPECT_FALSE(check_config(small(1)).has_value());
+}
+
+// The correct impl, run free on real threads with delays: the recorded history is well formed, has
+// what the run did (host calls, kthread iterations, ticks, barrier observations, the lids of new
+// lwps), and the judge finds an order that explains it.
+TEST(Stress, TheCorrectImplAgrees) {
+  for (std::uint64_t seed : {1u, 2u}) {
+    const StressRecording rec = record_stress(small(seed));
+    ASSERT_TRUE(rec.stuck.empty());
+    ASSERT_FALSE(rec.panic) << *rec.panic;
+    const lin::History& h = rec.history;
+    EXPECT_FALSE(lin::validate(h).has_value()) << *lin::validate(h);
+    EXPECT_GE(rec.stats.host_ops, 100u);
+    EXPECT_GT(rec.stats.kthread_ops, 0u);
+    EXPECT_GT(rec.stats.ticks, 0u);
+    EXPECT_GT(rec.stats.delays, 0u);
+    EXPECT_TRUE(rec.observed);
+    EXPECT_GE(h.observations.size(), 2u) << "barriers observe the impl while it runs";
+    std::size_t lids = 0, hints = 0, kthread_ops = 0;
+    for (const lin::Operation& o : h.ops) {
+      lids += o.created_lids.size();
+      hints += o.hint ? 1 : 0;
+      kthread_ops += o.op.actor.kind == Actor::Kind::Kthread ? 1 : 0;
+      if (o.ret) EXPECT_LE(o.call, *o.ret);
+    }
+    EXPECT_GT(lids, 0u);
+    EXPECT_GT(hints, h.ops.size() / 4);
+    // Every kthread call answered is in the history; so are the parked ones still in flight at the end.
+    EXPECT_GE(kthread_ops, rec.stats.kthread_ops);
+    EXPECT_LE(kthread_ops, rec.stats.kthread_ops + static_cast<std::uint64_t>(rec.stats.kthreads_created));
+    VerdictOptions vo;
+    vo.budget.max_seconds = 60;
+    const StressVerdict v = judge_stress(rec, vo);
+    EXPECT_EQ(v.kind, StressVerdictKind::Agree) << v.line;
+    EXPECT_EQ(exit_code(v.kind), 0);
+  }
+}
+
+// What is written on agreement is a format 1.2 partial-order trace that the model replays event by
+// event, with real-time edges that point backwards.
+TEST(Stress, TheTraceOfAnAgreementReplaysThroughTheModel) {
+  const StressRecording rec = record_stress(small(3));
+  const StressVerdict v = judge_stress(rec, VerdictOptions{});
+  ASSERT_EQ(v.kind, StressVerdictKind::Agree) << v.line;
+  const StressTrace t = stress_trace(rec.history, v.judgement, rec, 3, {});
+  EXPECT_TRUE(t.header.partial_order);
+  std::size_t edges = 0;
+  for (const TraceEvent& e : t.events) {
+    for (std::size_t a : e.after) EXPECT_LT(a, e.step);
+    edges += e.after.size();
+  }
+  EXPECT_GT(edges, 0u);
+  const CheckReport r = check_trace(Trace{t.header, t.events});
+  EXPECT_TRUE(r.valid()) << (r.mismatch ? r.mismatch->what : "");
+  EXPECT_EQ(r.events, t.events.size());
+}
+
+TEST(Stress, WithoutRecordingNothingIsKeptButCallsAreCounted) {
+  StressConfig c = small(4);
+  c.record = false;
+  const StressRecording rec = record_stress(c);
+  EXPECT_TRUE(rec.history.ops.empty());
+  EXPECT_GT(rec.stats.host_ops, 100u);
+}
+
+// A history in which one getpid cannot be explained, among unrelated calls of other threads: the
+// witness keeps the culprit and what it needs, and drops the rest.
+TEST(Witness, ShrinksToTheCallsThatMatter) {
+  lin::History h;
+  h.before = Model().state();
+  h.hosts = 3;
+  std::size_t t = 0;
+  auto add = [&](Actor a, OpBody b, TraceOutcome out) {
+    lin::Operation o;
+    o.op = Op{a, std::move(b)};
+    o.call = t;
+    o.ret = t + 3;
+    t += 4;
+    o.outcome = out;
+    h.ops.push_back(std::move(o));
+  };
+  auto value = [](std::int64_t v) {
+    TraceOutcome o;
+    o.ret = v;
+    return o;
+  };
+  for (int i = 0; i < 20; ++i) add(Actor::host(1 + i % 2), op::Getuid{}, value(0));
+  add(Actor::host(0), op::Getpid{}, value(7));  // the implicit context is process 1
+  for (int i = 0; i < 20; ++i) add(Actor::host(1 + i % 2), op::Getppid{}, value(0));
+  const lin::Judgement j = lin::judge(h);
+  ASSERT_EQ(j.verdict, lin::Verdict::Violation);
+  const Witness w = shrink_witness(h, j, lin::Budget{}, 10);
+  EXPECT_EQ(w.judgement.verdict, lin::Verdict::Violation);
+  EXPECT_EQ(w.judgement.rule, j.rule);
+  ASSERT_EQ(w.history.ops.size(), 1u);
+  EXPECT_EQ(w.ops[0], 20u);
+  EXPECT_GT(w.candidates, 0u);
+  // The drawing names the culprit and the rule.
+  const std::string svg = history_svg(w.history, w.judgement, "witness");
+  EXPECT_NE(svg.find("<svg"), std::string::npos);
+  EXPECT_NE(svg.find("#f4b6b6"), std::string::npos);  // the culprit's colour
+}
+
+}  // namespace
