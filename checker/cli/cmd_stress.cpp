@@ -43,6 +43,7 @@ void add_stress(CLI::App& app, int& exit_code) {
   cmd->add_option("--seed", o->c.seed, "Seed of the op mix and of the delays (a real run is not reproducible by it)")->capture_default_str();
   cmd->add_option("--delay-prob", o->c.delay_probability, "Probability of a delay at each sync point (0: none)")->capture_default_str();
   cmd->add_option("--max-delay-us", o->max_delay_us, "Longest injected sleep, microseconds")->capture_default_str();
+  cmd->add_option("--spurious-prob", o->c.spurious_probability, "Probability that a condition wait wakes spuriously")->capture_default_str();
   cmd->add_option("--tick-ms", o->tick_ms, "Length of a kernel tick, milliseconds")->capture_default_str();
   cmd->add_option("--barrier-ms", o->barrier_ms, "Pause every thread and observe the impl's state this often (0: only at the end)")->capture_default_str();
   cmd->add_option("--fault", o->fault, "Injected fault(s) to enable in the impl, comma-separated (see 'lockstep faults')");
@@ -80,7 +81,7 @@ void add_stress(CLI::App& app, int& exit_code) {
 
     std::printf("lockstep stress: %d host threads, %d kthreads (up to %d), tick %.3g ms, delays %s, faults %s\n", c.threads, c.kthreads,
                 c.max_kthreads, o->tick_ms,
-                c.delay_probability > 0 ? fmt::format("p={} up to {} us", c.delay_probability, o->max_delay_us).c_str() : "off",
+                c.delay_probability > 0 ? fmt::format("p={} up to {} us, spurious wakeups p={}", c.delay_probability, o->max_delay_us, c.spurious_probability).c_str() : "off",
                 fault_names.empty() ? "none" : fmt::format("{}", fmt::join(fault_names, ",")).c_str());
     std::fflush(stdout);
     const StressRecording rec = record_stress(c, [](double s, std::uint64_t n) {

@@ -43,6 +43,11 @@ class DelayCond final : public CondImpl {
   // The condition belongs to the inner backend, so it waits on the inner mutex.
   WaitStatus wait(MutexImpl& m, const Ticks* deadline) override {
     if (tl_wait_lock_ns == 0) tl_wait_lock_ns = tl_last_lock_ns;
+    if (b_.spurious()) {
+      m.unlock();
+      m.lock();
+      return WaitStatus::notified;
+    }
     return inner_->wait(static_cast<DelayMutex&>(m).inner(), deadline);
   }
   void notify_one() override {
@@ -74,13 +79,19 @@ struct ThreadRng {
 };
 thread_local ThreadRng tl_rng;
 
+std::uint64_t fraction(double p) {
+  if (p >= 1.0) return ~std::uint64_t{0};
+  if (!(p > 0.0)) return 0;
+  return static_cast<std::uint64_t>(p * 18446744073709551616.0);
+}
+
 }  // namespace
 
 DelayBackend::DelayBackend(std::shared_ptr<Backend> inner, DelayOptions options)
     : inner_(std::move(inner)),
       options_(options),
-      threshold_(options.probability >= 1.0 ? ~std::uint64_t{0}
-                                            : static_cast<std::uint64_t>(options.probability * 18446744073709551616.0)) {}
+      threshold_(fraction(options.probability)),
+      spurious_threshold_(fraction(options.spurious_probability)) {}
 
 std::unique_ptr<MutexImpl> DelayBackend::make_mutex(std::string name) {
   return std::make_unique<DelayMutex>(*this, inner_->make_mutex(std::move(name)));
@@ -104,17 +115,28 @@ std::int64_t DelayBackend::last_lock_ns() { return tl_last_lock_ns; }
 std::int64_t DelayBackend::wait_lock_ns() { return tl_wait_lock_ns; }
 void DelayBackend::reset_lock_stamp() { tl_first_lock_ns = tl_last_lock_ns = tl_wait_lock_ns = 0; }
 
-void DelayBackend::maybe_delay() {
-  if (threshold_ == 0) return;
-  points_.fetch_add(1, std::memory_order_relaxed);
+std::uint64_t DelayBackend::draw() {
   if (tl_rng.owner != this) {
     tl_rng.owner = this;
     tl_rng.state = options_.seed * 0x2545f4914f6cdd1dULL + next_thread_.fetch_add(1, std::memory_order_relaxed);
   }
-  const std::uint64_t r = splitmix(tl_rng.state);
+  return splitmix(tl_rng.state);
+}
+
+bool DelayBackend::spurious() {
+  if (spurious_threshold_ == 0) return false;
+  if (draw() >= spurious_threshold_) return false;
+  spurious_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void DelayBackend::maybe_delay() {
+  if (threshold_ == 0) return;
+  points_.fetch_add(1, std::memory_order_relaxed);
+  const std::uint64_t r = draw();
   if (r >= threshold_) return;
   delays_.fetch_add(1, std::memory_order_relaxed);
-  const std::uint64_t d = splitmix(tl_rng.state);
+  const std::uint64_t d = draw();
   if ((d & 1) == 0 || options_.max_delay.count() <= 0) {
     std::this_thread::yield();
     return;

@@ -80,8 +80,10 @@ HostView::Choice HostView::choose(Actor self, const Registry& reg, const HostLim
     case kRfork: c.op.body = op::Rfork{static_cast<int>(rng.below(100) < 3 ? 3 : rng.below(3))}; break;
     case kNewlwp: {
       Pid pid = 1;
-      if (!pids_.empty() && rng.percent(80)) pid = pids_[rng.below(static_cast<std::uint32_t>(pids_.size()))];
+      if (rng.percent(40)) pid = reg.recent_pid(rng.below(1u << 16));  // another host's process, often
+      else if (!pids_.empty() && rng.percent(80)) pid = pids_[rng.below(static_cast<std::uint32_t>(pids_.size()))];
       else if (kts > 0 && rng.percent(50)) pid = reg.at(rng.below(static_cast<std::uint32_t>(kts))).pid;  // EBUSY
+      if (pid == 0) pid = 1;
       c.op.body = op::Newlwp{pid};
       break;
     }

@@ -3,6 +3,7 @@
 // handles any host may pass to kthread_suspend / resume / shutdown / wait and the reaper reaps.
 // Entries are published once and never move; readers take a count with acquire.
 #pragma once
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -50,12 +51,21 @@ class Registry {
   std::size_t capacity() const { return slots_.size(); }
   std::atomic<int> alive{0};  // kthreads created and not known to exit (bounds kthread_create)
 
+  // Pids that hosts forked lately, so that a host also acts inside another's processes (newlwp):
+  // that is where a process's free races with what its other lwps and its children do.
+  void publish_pid(model::Pid pid) {
+    recent_pids_[recent_next_.fetch_add(1, std::memory_order_relaxed) % recent_pids_.size()].store(pid, std::memory_order_relaxed);
+  }
+  model::Pid recent_pid(std::uint32_t pick) const { return recent_pids_[pick % recent_pids_.size()].load(std::memory_order_relaxed); }
+
  private:
   std::atomic<std::uint32_t> next_lwp_, next_proc_;
   std::vector<std::unique_ptr<KthreadEntry>> slots_;
   std::atomic<std::size_t> reserved_{0};
   std::mutex publish_m_;
   std::unique_ptr<KthreadEntry*[]> order_;  // the published entries, in publication order
+  std::array<std::atomic<model::Pid>, 32> recent_pids_{};
+  std::atomic<std::uint32_t> recent_next_{0};
   std::atomic<std::size_t> count_{0};
 };
 

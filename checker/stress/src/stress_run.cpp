@@ -234,6 +234,7 @@ void host_step(Run& run, int index, HostView& view, SplitMix& rng, const HostLim
   }
   if (kt_lane != nullptr && rec.n_created == 0) kt_lane->finish();  // never started
   view.learn(ch.op, r, lwp_sym, proc_sym);
+  if (creates == Creates::ProcessAndLwp && lwp_sym != 0) run.reg.publish_pid(static_cast<Pid>(r.new_pid));
   record_answer(rec, r, std::holds_alternative<op::Curlwp>(ch.op.body) ? view.name(r.lwp) : -1);
   lane.end(effect_lock_ns(creates));
   if (r.kind != ImplResult::Kind::Returned) run.fail(fmt::format("{} {}: {}", lane.name(), to_string(ch.op), r.what));
@@ -423,6 +424,8 @@ std::optional<std::string> check_config(const StressConfig& c) {
   if (!(c.duration > 0) || c.duration > 86400) return fmt::format("--duration must be in (0, 86400] seconds, not {}", c.duration);
   if (!(c.delay_probability >= 0 && c.delay_probability <= 1))
     return fmt::format("--delay-prob must be in [0, 1], not {}", c.delay_probability);
+  if (!(c.spurious_probability >= 0 && c.spurious_probability < 1))
+    return fmt::format("--spurious-prob must be in [0, 1), not {}", c.spurious_probability);
   if (c.max_delay.count() < 0 || c.max_delay.count() > 1'000'000) return "the maximum delay must be in 0..1000000 us";
   if (c.tick.count() < 100'000 || c.tick > std::chrono::seconds(1)) return "--tick must be in 0.1..1000 ms";
   if (c.grace.count() < 10) return "the grace period must be at least 10 ms";
@@ -446,6 +449,7 @@ StressRecording record_stress(const StressConfig& c, const Progress& progress) {
   dopt.max_delay = c.max_delay;
   dopt.seed = c.seed;
   dopt.stamp_locks = c.record;
+  dopt.spurious_probability = c.spurious_probability;
   run->delay = std::make_shared<impl::sync::DelayBackend>(impl::sync::make_real_backend(c.tick, run->epoch), dopt);
   impl::KernelConfig kc;
   kc.maxproc = out.maxproc;
@@ -530,6 +534,7 @@ StressRecording record_stress(const StressConfig& c, const Progress& progress) {
   for (Lane* l : kt_lanes) out.stats.kthread_ops += l->calls();
   out.stats.sync_points = run->delay->points();
   out.stats.delays = run->delay->delays();
+  out.stats.spurious_wakeups = run->delay->spurious_wakeups();
   out.stats.kthreads_created = run->kthreads_created.load();
   out.stats.barriers = observations.size();
   {

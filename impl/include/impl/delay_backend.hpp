@@ -5,7 +5,7 @@
 // threads run whole calls inside that gap, which is where the races of a lifecycle live.
 //
 // Time, spawning, condition waits and ownership are the inner backend's; only the moments at which a
-// thread arrives at them move. Each thread draws from a generator of its own, seeded from `seed` and
+// thread arrives at them move (and, if asked, a condition wait may return spuriously). Each thread draws from a generator of its own, seeded from `seed` and
 // the order in which threads first reach a sync point, so the decorator adds no shared state for the
 // threads to contend on beyond two relaxed counters.
 #pragma once
@@ -22,6 +22,10 @@ namespace lockstep::impl::sync {
 struct DelayOptions {
   double probability = 0.05;                   // in [0, 1]; 0 turns the decorator into a pass-through
   std::chrono::microseconds max_delay{200};    // a sleep lasts 1..max_delay µs; half the delays only yield
+  // With this probability a condition wait is a spurious wakeup: the mutex is dropped, the thread
+  // delayed, the mutex taken again, and the wait returns as if notified. The sync contract allows it
+  // (callers loop on their predicate); a caller that does not loop is caught by it.
+  double spurious_probability = 0.0;
   std::uint64_t seed = 1;
   // Stamp lock acquisitions (one steady-clock read each): a recorder resets the stamps when a call
   // begins and reads first_lock_ns() / last_lock_ns() when it returns, a guess at the instant the
@@ -43,8 +47,11 @@ class DelayBackend final : public Backend {
 
   // Called at every sync point: delays the calling thread with the configured probability.
   void maybe_delay();
+  // Whether the calling thread's next condition wait is a spurious wakeup.
+  bool spurious();
   std::uint64_t points() const { return points_.load(std::memory_order_relaxed); }
   std::uint64_t delays() const { return delays_.load(std::memory_order_relaxed); }
+  std::uint64_t spurious_wakeups() const { return spurious_.load(std::memory_order_relaxed); }
   const DelayOptions& options() const { return options_; }
   // With stamp_locks: the steady clock (ns since its epoch) at the calling thread's first and last
   // lock acquisition through any DelayBackend since its last reset_lock_stamp(); 0 if none.
@@ -59,9 +66,13 @@ class DelayBackend final : public Backend {
   const std::shared_ptr<Backend> inner_;
   const DelayOptions options_;
   const std::uint64_t threshold_;  // probability as a fraction of 2^64
+  const std::uint64_t spurious_threshold_;
   std::atomic<std::uint64_t> next_thread_{0};
   std::atomic<std::uint64_t> points_{0};
   std::atomic<std::uint64_t> delays_{0};
+  std::atomic<std::uint64_t> spurious_{0};
+
+  std::uint64_t draw();  // the calling thread's next random number
 };
 
 }  // namespace lockstep::impl::sync

@@ -31,6 +31,7 @@ struct StressConfig {
   std::uint64_t seed = 1;
   double delay_probability = 0.05; // delay injection at sync points (impl/delay_backend.hpp); 0: off
   std::chrono::microseconds max_delay{200};
+  double spurious_probability = 0.02;  // a condition wait returns spuriously (allowed; non-looping waits fail)
   std::chrono::nanoseconds tick = std::chrono::milliseconds(1);
   // Every `barrier` the threads pause at a gate until only untimed waits are in flight, and the
   // impl's §7 state is observed (0: only at the end). Each observation pins what no answer shows
@@ -50,6 +51,7 @@ struct StressStats {
   double seconds = 0;              // of free running
   std::uint64_t sync_points = 0;   // sync points passed, and how many of them were delayed
   std::uint64_t delays = 0;
+  std::uint64_t spurious_wakeups = 0;
   int kthreads_created = 0;
   std::uint64_t barriers = 0;          // barriers observed
   std::uint64_t barriers_skipped = 0;  // barriers that did not settle in time (no observation)
