@@ -12,6 +12,7 @@ namespace {
 thread_local std::int64_t tl_first_lock_ns = 0;
 thread_local std::int64_t tl_last_lock_ns = 0;
 thread_local std::int64_t tl_wait_lock_ns = 0;
+thread_local std::int64_t tl_wait_enter_ns = 0;
 
 class DelayMutex final : public MutexImpl {
  public:
@@ -42,7 +43,11 @@ class DelayCond final : public CondImpl {
   DelayCond(DelayBackend& b, std::unique_ptr<CondImpl> inner) : b_(b), inner_(std::move(inner)) {}
   // The condition belongs to the inner backend, so it waits on the inner mutex.
   WaitStatus wait(MutexImpl& m, const Ticks* deadline) override {
-    if (tl_wait_lock_ns == 0) tl_wait_lock_ns = tl_last_lock_ns;
+    if (tl_wait_lock_ns == 0 && tl_last_lock_ns != 0) {
+      tl_wait_lock_ns = tl_last_lock_ns;
+      tl_wait_enter_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+      if (b_.options().on_first_wait) b_.options().on_first_wait(tl_wait_enter_ns);
+    }
     if (b_.spurious()) {
       m.unlock();
       m.lock();
@@ -113,7 +118,8 @@ void DelayBackend::yield_point(const char* what) {
 std::int64_t DelayBackend::first_lock_ns() { return tl_first_lock_ns; }
 std::int64_t DelayBackend::last_lock_ns() { return tl_last_lock_ns; }
 std::int64_t DelayBackend::wait_lock_ns() { return tl_wait_lock_ns; }
-void DelayBackend::reset_lock_stamp() { tl_first_lock_ns = tl_last_lock_ns = tl_wait_lock_ns = 0; }
+std::int64_t DelayBackend::wait_enter_ns() { return tl_wait_enter_ns; }
+void DelayBackend::reset_lock_stamp() { tl_first_lock_ns = tl_last_lock_ns = tl_wait_lock_ns = tl_wait_enter_ns = 0; }
 
 std::uint64_t DelayBackend::draw() {
   if (tl_rng.owner != this) {

@@ -64,6 +64,7 @@ Merged merge_history(MergeInput in, std::vector<std::vector<Record>>& lanes) {
       o.op = std::move(r.op);
       m.call_ns.push_back(r.call_ns);
       m.ret_ns.push_back(r.ret_ns);
+      m.request_ns.push_back(r.request_ns);
       h.ops.push_back(std::move(o));
     }
     lane.clear();
@@ -93,6 +94,7 @@ Merged merge_history(MergeInput in, std::vector<std::vector<Record>>& lanes) {
     o.outcome.kind = OutcomeKind::Returned;
     m.call_ns.push_back(k * in.tick_ns);
     m.ret_ns.push_back(k * in.tick_ns);
+    m.request_ns.push_back(-1);
     h.ops.push_back(std::move(o));
     ++m.ticks;
     pending = 0;

@@ -32,6 +32,7 @@ struct MergeInput {
 struct Merged {
   lin::History history;
   std::vector<std::int64_t> call_ns, ret_ns;  // per op of the history (-1: no response)
+  std::vector<std::int64_t> request_ns;      // per op: when its request had taken effect, for a call that waited (-1)
   std::uint64_t ticks = 0;                    // tick operations in the history
 };
 

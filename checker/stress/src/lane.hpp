@@ -34,6 +34,7 @@ struct Record {
   std::string what;                // Fatal: the rule id; Dead: what happened
   std::array<Binding, 2> created{};
   std::uint8_t n_created = 0;
+  std::int64_t request_ns = -1;    // a call that waited: by then its request had taken effect (-1: it never waited)
   std::int64_t hint_ns = -1;       // when the thread took the kernel lock of its effect, a guess (-1: none)
   int lid = -1;                    // the lid of the lwp the call created (-1: none); spares the judge a guess
 };
@@ -51,6 +52,12 @@ class Lane {
   std::int64_t now_ns() const { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - epoch_).count(); }
 
   // The call starts: returns the record to fill with the answer before end().
+  // The moment a call that waits first went to sleep (what it did before had taken effect), read
+  // while it waits; recorded with the call (see Record::request_ns).
+  void waited_at(std::int64_t steady_ns) {
+    std::lock_guard l(m_);
+    if (pending_ && steady_ns != 0 && pending_->request_ns < 0) pending_->request_ns = steady_ns - epoch_ns_;
+  }
   Record& begin(const model::Op& op) {
     untimed_.store(untimed_wait(op), std::memory_order_relaxed);
     impl::sync::DelayBackend::reset_lock_stamp();

@@ -107,12 +107,12 @@ StressFiles write_stress_files(const std::string& dir, const std::string& name, 
   const std::string base = fmt::format("{}/{}", dir, name);
   put(base + ".history.jsonl", write_file_atomically(base + ".history.jsonl", history_text(rec.history, rec.call_ns, rec.ret_ns)));
   if (v.kind == StressVerdictKind::Agree) {
-    const StressTrace t = stress_trace(rec.history, v.judgement, rec, seed, faults);
+    const StressTrace t = stress_trace(rec.history, v.judgement, rec, seed, faults, request_positions(rec));
     put(base + ".trace.jsonl", write_trace(base + ".trace.jsonl", t.header, t.events));
   } else if (v.kind == StressVerdictKind::Violation) {
     const lin::History& wh = v.witness ? v.witness->history : rec.history;
     const lin::Judgement& wj = v.witness ? v.witness->judgement : v.judgement;
-    const StressTrace t = stress_trace(wh, wj, rec, seed, faults);
+    const StressTrace t = stress_trace(wh, wj, rec, seed, faults, request_positions(rec, v.witness ? v.witness->ops : std::vector<std::size_t>{}));
     put(base + ".trace.jsonl", write_trace(base + ".trace.jsonl", t.header, t.events));
     if (wh.ops.size() <= 400)
       put(base + ".svg", write_file_atomically(base + ".svg", history_svg(wh, wj, fmt::format("lockstep stress: {} ({})", name, to_string(v.kind)))));

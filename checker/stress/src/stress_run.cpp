@@ -39,6 +39,10 @@ using namespace lockstep::model;
 
 namespace {
 
+// The lane of the calling thread (set by each thread of the run), for the delay backend's
+// on_first_wait hook.
+thread_local Lane* tl_lane = nullptr;
+
 // Everything the threads touch; shared, so that an abandoned teardown can keep it alive for ever.
 struct Run {
   StressConfig c;
@@ -136,6 +140,7 @@ std::function<void()> kthread_body(Run* run, Lane* lane, std::atomic<impl::HostI
   return [run, lane, host_id, entry, seed] {
     const impl::KthreadSelf* self = impl::this_kthread();
     host_id->store(self->host.id());
+    tl_lane = lane;
     impl::Kernel& k = self->kernel;
     const auto sym = static_cast<ProcId>(lane->actor().index);
     SplitMix rng(seed);
@@ -241,6 +246,7 @@ void host_step(Run& run, int index, HostView& view, SplitMix& rng, const HostLim
 }
 
 void host_loop(Run& run, int index, std::uint64_t seed) {
+  tl_lane = run.lanes[static_cast<std::size_t>(index)].get();
   SplitMix rng(seed);
   HostView view(run.kernel->proc_handle(0), run.kernel->proc_handle(1));
   HostLimits lim;
@@ -450,6 +456,9 @@ StressRecording record_stress(const StressConfig& c, const Progress& progress) {
   dopt.seed = c.seed;
   dopt.stamp_locks = c.record;
   dopt.spurious_probability = c.spurious_probability;
+  dopt.on_first_wait = [](std::int64_t ns) {
+    if (tl_lane != nullptr) tl_lane->waited_at(ns);
+  };
   run->delay = std::make_shared<impl::sync::DelayBackend>(impl::sync::make_real_backend(c.tick, run->epoch), dopt);
   impl::KernelConfig kc;
   kc.maxproc = out.maxproc;
@@ -555,6 +564,7 @@ StressRecording record_stress(const StressConfig& c, const Progress& progress) {
     out.history = std::move(merged.history);
     out.call_ns = std::move(merged.call_ns);
     out.ret_ns = std::move(merged.ret_ns);
+    out.request_ns = std::move(merged.request_ns);
     out.stats.ticks = merged.ticks;
     out.observed = !out.history.observations.empty();
   }

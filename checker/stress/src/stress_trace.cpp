@@ -48,7 +48,14 @@ struct SymbolMap {
 // Real-time edges: for each event, the latest operation of every other actor that responded before
 // the event's operation was invoked, when that is newer than what the actor's previous event already
 // had (program order and transitivity carry the rest).
-void add_real_time_edges(const lin::History& h, const std::vector<std::size_t>& op_of_event, std::vector<TraceEvent>& events) {
+void add_real_time_edges(const lin::History& h, const std::vector<std::int64_t>& request_at, const std::vector<std::size_t>& op_of_event,
+                         std::vector<TraceEvent>& events) {
+  // When an event's operation had ended as the trace sees it: its response; for a call that waited,
+  // already its request (the event is the request; its follow-up is another event's wake-up).
+  auto ended = [&](std::size_t op) -> std::optional<std::uint64_t> {
+    if (op < request_at.size() && request_at[op] >= 0) return static_cast<std::uint64_t>(request_at[op]);
+    return h.ops[op].ret;
+  };
   const std::size_t n = events.size();
   std::map<std::pair<int, std::uint32_t>, std::vector<std::size_t>> by_actor;  // events by actor, in file order
   auto key = [&](std::size_t e) { return std::pair{static_cast<int>(h.ops[op_of_event[e]].op.actor.kind), h.ops[op_of_event[e]].op.actor.index}; };
@@ -64,8 +71,8 @@ void add_real_time_edges(const lin::History& h, const std::vector<std::size_t>& 
       std::optional<std::size_t> best;
       for (auto it = std::upper_bound(evs.begin(), evs.end(), e); it != evs.begin();) {
         --it;
-        const lin::Operation& o = h.ops[op_of_event[*it]];
-        if (o.ret && *o.ret < me.call) {
+        const std::optional<std::uint64_t> end = ended(op_of_event[*it]);
+        if (end && *end < me.call) {
           best = *it;
           break;
         }
@@ -83,15 +90,34 @@ void add_real_time_edges(const lin::History& h, const std::vector<std::size_t>& 
 
 }  // namespace
 
+std::vector<std::int64_t> request_positions(const StressRecording& rec, const std::vector<std::size_t>& ops) {
+  std::vector<std::int64_t> out;
+  // Only for the calls the SPEC lets block, whose first wait is the one their request makes.
+  auto pos = [&](std::size_t i) {
+    const bool blocking = i < rec.history.ops.size() && traits(rec.history.ops[i].op.body).can_block;
+    return blocking && i < rec.request_ns.size() && rec.request_ns[i] >= 0 ? 2 * rec.request_ns[i] : std::int64_t{-1};
+  };
+  if (ops.empty())
+    for (std::size_t i = 0; i < rec.history.ops.size(); ++i) out.push_back(pos(i));
+  else
+    for (std::size_t i : ops) out.push_back(pos(i));
+  return out;
+}
+
 StressTrace stress_trace(const lin::History& h, const lin::Judgement& j, const StressRecording& rec, std::uint64_t seed,
-                         const std::vector<std::string>& faults) {
+                         const std::vector<std::string>& faults, const std::vector<std::int64_t>& request_at) {
   StressTrace t;
   TraceHeader& hd = t.header;
   hd.tool = "lockstep stress";
   hd.seed = seed;
   hd.config = TraceConfig{rec.hosts, 0, rec.maxproc, rec.pid_max};
   hd.faults = faults;
-  hd.partial_order = true;
+  // The file order is the judge's linearization, a real execution the model accepts event by event,
+  // so the trace is a total order. The real-time edges say what else the recorder knew; they are
+  // not a partial order to check on its own: real time alone does not order what the answers depend
+  // on (a suspend that returned 0 because its target was already parked), so some of its orders are
+  // not executions at all.
+  hd.partial_order = false;
   Model m = Model::from_state(h.before);
   SymbolMap sym;
   std::vector<std::size_t> op_of_event;
@@ -126,7 +152,7 @@ StressTrace stress_trace(const lin::History& h, const lin::Judgement& j, const S
     }
     hd.expect.step = t.events.empty() ? 0 : t.events.size() - 1;
   }
-  add_real_time_edges(h, op_of_event, t.events);
+  add_real_time_edges(h, request_at, op_of_event, t.events);
   std::set<std::string> rules;
   for (const TraceEvent& e : t.events)
     if (e.outcome.rule) rules.insert(std::string(rule_name(*e.outcome.rule)));

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "impl/sync.hpp"
@@ -31,6 +32,10 @@ struct DelayOptions {
   // begins and reads first_lock_ns() / last_lock_ns() when it returns, a guess at the instant the
   // call took effect (inside one of its critical sections).
   bool stamp_locks = false;
+  // With stamp_locks: called on the waiting thread when it first waits on a condition after a
+  // reset_lock_stamp(), with the steady clock's ns (a recorder notes that the call's request, made in
+  // the critical section it now sleeps in, has taken effect; the call may never return).
+  std::function<void(std::int64_t steady_ns)> on_first_wait;
 };
 
 class DelayBackend final : public Backend {
@@ -60,6 +65,9 @@ class DelayBackend final : public Backend {
   // The acquisition that held the lock the thread first waited on a condition with (its request's
   // critical section, for a call that blocks); 0 if it never waited.
   static std::int64_t wait_lock_ns();
+  // When the thread first began to wait on a condition (still holding the lock it waits with): what
+  // it did in that critical section, e.g. a request, had taken effect by then; 0 if it never waited.
+  static std::int64_t wait_enter_ns();
   static void reset_lock_stamp();
 
  private:

@@ -5,7 +5,7 @@
 //   StressConfig --record_stress--> StressRecording (a lin::History + timings)
 //                --lin::judge-----> Judgement (agree / violation / unknown)
 //                --shrink_witness-> a small sub-history no order explains (on a violation)
-//                --stress_trace---> a format 1.2 partial-order trace; --draw_history--> an SVG
+//                --stress_trace---> the judged order as a trace; --history_svg--> an SVG
 //
 // checker/stress/STRESS.md has the design: what the recorder writes, how ticks enter the history,
 // how the run ends at a quiescent point, and which partitions of a history are sound.
@@ -62,6 +62,9 @@ struct StressRecording {
   // Per op of `history`: its invocation and response in ns since the run began (-1: no response),
   // for drawings; ticks have both at the tick's instant.
   std::vector<std::int64_t> call_ns, ret_ns;
+  // Per op: for a call that waited, when its request had taken effect (it went to sleep in the
+  // critical section that made it); -1 otherwise. The trace orders later calls after it.
+  std::vector<std::int64_t> request_ns;
   StressStats stats;
   int hosts = 0;
   int maxproc = 0;

@@ -1,7 +1,7 @@
 // What `lockstep stress` prints and writes: the summaries, the JUnit report, and the files of a run
 //   NAME.history.jsonl   the recorded history as the judge read it (always, when files are written):
 //                        one line per call with its interval, so an UNKNOWN or a DEADLOCK keeps it
-//   NAME.trace.jsonl     the judged order as a format 1.2 partial-order trace (stress_trace.hpp);
+//   NAME.trace.jsonl     the judged order as a trace with real-time `after` edges (stress_trace.hpp);
 //                        on a violation, the shrunk witness's prefix and culprit
 //   NAME.svg             the witness drawn: one lane per thread, each call's interval, the
 //                        linearizable prefix in order, and the call no order explains
