@@ -22,7 +22,7 @@ constexpr std::array<std::uint32_t, kKinds> kWeight{2, 1, 6, 1, 2, 3, 3, 3, 2, 4
 
 }  // namespace
 
-HostView::Choice HostView::choose(Actor self, const Registry& reg, const HostLimits& lim, Source& rng) const {
+HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& lim, Source& rng) const {
   const std::size_t kts = reg.count();
   auto allowed = [&](Kind k) {
     switch (k) {
@@ -46,18 +46,23 @@ HostView::Choice HostView::choose(Actor self, const Registry& reg, const HostLim
     }
     r -= kWeight[k];
   }
+  Choice c;
   // A kthread target: mostly a published kthread (alive, exited or reaped), sometimes a process
-  // that is not one (EINVAL, S4). `live`: one whose body has not chosen to exit, for the calls that
-  // would otherwise wait without end (a suspend without timeout of a kthread that exits never returns,
-  // K2) or for long (kproc_shutdown waits 60 * hz ticks for a kthread that never acknowledges).
+  // that is not one (EINVAL, S4). `live`: one held for the call (KthreadEntry::hold), for the calls
+  // that would otherwise wait without end (a suspend without timeout of a kthread that exits never
+  // returns, K2) or for long (kproc_shutdown waits 60 * hz ticks for a kthread that never acknowledges).
   auto target = [&](bool live) -> std::pair<ProcId, ::proc*> {
     if (kts == 0 || (!live && rng.percent(10))) {
       const KnownProc& p = procs_[rng.below(static_cast<std::uint32_t>(procs_.size()))];
       return {p.sym, p.handle};
     }
     for (int tries = 0; tries < 8; ++tries) {
-      const KthreadEntry& e = reg.at(rng.below(static_cast<std::uint32_t>(kts)));
-      if (!live || !e.exiting.load(std::memory_order_relaxed)) return {e.sym, e.handle};
+      KthreadEntry& e = reg.at(rng.below(static_cast<std::uint32_t>(kts)));
+      if (!live) return {e.sym, e.handle};
+      if (!e.reaped.load() && e.hold()) {
+        c.held = &e;
+        return {e.sym, e.handle};
+      }
     }
     return {procs_[1].sym, procs_[1].handle};  // no live kthread found: process 1 (EINVAL)
   };
@@ -74,7 +79,6 @@ HostView::Choice HostView::choose(Actor self, const Registry& reg, const HostLim
     if (!fds_.empty() && rng.percent(70)) return fds_[rng.below(static_cast<std::uint32_t>(fds_.size()))];
     return static_cast<int>(rng.below(6));
   };
-  Choice c;
   c.op.actor = self;
   switch (kind) {
     case kRfork: c.op.body = op::Rfork{static_cast<int>(rng.below(100) < 3 ? 3 : rng.below(3))}; break;

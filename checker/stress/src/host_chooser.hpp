@@ -41,8 +41,9 @@ class HostView {
   struct Choice {
     model::Op op;
     OpHandles args;
+    KthreadEntry* held = nullptr;  // a kthread held for the call (KthreadEntry::hold); release after it
   };
-  Choice choose(model::Actor self, const Registry& reg, const HostLimits& lim, Source& rng) const;
+  Choice choose(model::Actor self, Registry& reg, const HostLimits& lim, Source& rng) const;
   // Learns what a call that returned normally did. `lwp_sym` / `proc_sym` are the symbols the
   // creating call's new objects got.
   void learn(const model::Op& op, const ImplResult& r, std::uint32_t lwp_sym, std::uint32_t proc_sym);

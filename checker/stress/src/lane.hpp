@@ -62,7 +62,10 @@ class Lane {
     untimed_.store(untimed_wait(op), std::memory_order_relaxed);
     impl::sync::DelayBackend::reset_lock_stamp();
     in_call_ = true;
-    if (!record_) return scratch_;
+    if (!record_) {
+      scratch_.n_created = 0;  // the caller fills the answer in as in a recorded call
+      return scratch_;
+    }
     const std::int64_t t = now_ns();
     std::lock_guard l(m_);
     pending_ = Record{op, t};

@@ -22,6 +22,31 @@ struct KthreadEntry {
   model::Pid pid = 0;
   std::atomic<bool> exiting{false};  // its body chose to exit (the reaper's hint)
   std::atomic<bool> reaped{false};   // the reaper reaped it (it stops trying)
+
+  // A host about to wait for the kthread's acknowledgement without a timeout (or with K7's long one)
+  // holds it: the body does not exit while it is held, since an exit never acknowledges (K2) and
+  // the host would wait for ever. False when the body already chose to exit.
+  bool hold() {
+    std::lock_guard l(m);
+    if (exiting.load()) return false;
+    ++holds;
+    return true;
+  }
+  void release() {
+    std::lock_guard l(m);
+    --holds;
+  }
+  // The body asks before it exits.
+  bool try_exit() {
+    std::lock_guard l(m);
+    if (holds > 0) return false;
+    exiting = true;
+    return true;
+  }
+
+ private:
+  std::mutex m;
+  int holds = 0;  // guarded by m
 };
 
 class Registry {

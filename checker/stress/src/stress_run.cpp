@@ -163,12 +163,12 @@ std::function<void()> kthread_body(Run* run, Lane* lane, std::atomic<impl::HostI
       guarded(lane->begin(Op{lane->actor(), op::SuspendCheck{sym}}), [&] { k.kthread_suspend_check(self->host, self->proc); });
       if (run->stop_kthreads.load(std::memory_order_relaxed)) break;
       guarded(lane->begin(Op{lane->actor(), op::Work{}}), [&] { k.kthread_progress(self->host); });
-      if (rng.below(1000) < 2) {
-        entry->exiting = true;
+      if (rng.below(1000) < 2 && entry->try_exit()) {
         run->reg.alive.fetch_sub(1);
         // kthread_exit never returns: the response is written while its unwinding leaves this frame,
         // after the exit took effect (Kernel::kthread_exit changes the state before it unwinds).
-        Record& rec = lane->begin(Op{lane->actor(), op::KthreadExit{static_cast<int>(rng.below(4))}});
+        const int code = static_cast<int>(rng.below(4));
+        Record& rec = lane->begin(Op{lane->actor(), op::KthreadExit{code}});
         struct Respond {
           Lane* lane;
           Record* rec;
@@ -178,7 +178,7 @@ std::function<void()> kthread_body(Run* run, Lane* lane, std::atomic<impl::HostI
             lane->finish();
           }
         } respond{lane, &rec};
-        k.kthread_exit(self->host, std::get<op::KthreadExit>(rec.op.body).code);
+        k.kthread_exit(self->host, code);
       }
       // Pace: a body that never sleeps would fill the history with its own iterations.
       std::this_thread::sleep_for(std::chrono::microseconds(100 + rng.below(200)));
@@ -238,6 +238,7 @@ void host_step(Run& run, int index, HostView& view, SplitMix& rng, const HostLim
     run.reg.publish(entry);
   }
   if (kt_lane != nullptr && rec.n_created == 0) kt_lane->finish();  // never started
+  if (ch.held != nullptr) ch.held->release();
   view.learn(ch.op, r, lwp_sym, proc_sym);
   if (creates == Creates::ProcessAndLwp && lwp_sym != 0) run.reg.publish_pid(static_cast<Pid>(r.new_pid));
   record_answer(rec, r, std::holds_alternative<op::Curlwp>(ch.op.body) ? view.name(r.lwp) : -1);
@@ -385,7 +386,7 @@ std::optional<std::pair<std::int64_t, Observation>> barrier(const std::shared_pt
   run->pause_hosts = true;
   if (settle(run, host_refs(*run), limit, true).empty()) {
     run->pause_kthreads = true;
-    if (settle(run, kthread_refs(*run), limit, true).empty()) {
+    if (settle(run, kthread_refs(*run), limit, true).empty() && run->c.record) {
       const std::int64_t at = run->lanes[0]->now_ns();
       if (auto obs = within<Observation>(run->c.grace, run, [r = run.get(), hosts, index] { return observe_kernel(*r->kernel, hosts, index); }))
         out = std::pair{at, std::move(*obs)};
@@ -491,9 +492,11 @@ StressRecording record_stress(const StressConfig& c, const Progress& progress) {
   auto last_progress = start, last_barrier = start;
   while (true) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    if (c.record && c.barrier.count() > 0 && Clock::now() - last_barrier >= c.barrier) {
+    if (c.barrier.count() > 0 && Clock::now() - last_barrier >= c.barrier) {
+      // Without recording the barriers still pause the threads (so that the two runs compare), but
+      // observe nothing.
       if (auto o = barrier(run, std::chrono::milliseconds(200), host_ids, host_index)) observations.push_back(std::move(*o));
-      else ++out.stats.barriers_skipped;
+      else if (c.record) ++out.stats.barriers_skipped;
       last_barrier = Clock::now();
     }
     const auto now = Clock::now();
