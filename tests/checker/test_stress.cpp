@@ -98,7 +98,9 @@ TEST(Stress, BadConfigurationsAreRefusedWithOneLine) {
     edit(c);
     const auto why = check_config(c);
     EXPECT_TRUE(why.has_value());
-    if (why) EXPECT_EQ(why->find('\n'), std::string::npos) << *why;
+    if (why) {
+      EXPECT_EQ(why->find('\n'), std::string::npos) << *why;
+    }
     EXPECT_THROW(record_stress(c), std::invalid_argument);
   };
   bad([](StressConfig& c) { c.threads = 0; });
@@ -133,7 +135,9 @@ TEST(Stress, TheCorrectImplAgrees) {
       lids += o.created_lids.size();
       hints += o.hint ? 1 : 0;
       kthread_ops += o.op.actor.kind == Actor::Kind::Kthread ? 1 : 0;
-      if (o.ret) EXPECT_LE(o.call, *o.ret);
+      if (o.ret) {
+        EXPECT_LE(o.call, *o.ret);
+      }
     }
     EXPECT_GT(lids, 0u);
     EXPECT_GT(hints, h.ops.size() / 4);

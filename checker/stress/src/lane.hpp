@@ -68,7 +68,9 @@ class Lane {
     }
     const std::int64_t t = now_ns();
     std::lock_guard l(m_);
-    pending_ = Record{op, t};
+    pending_.emplace();
+    pending_->op = op;
+    pending_->call_ns = t;
     return *pending_;
   }
   // `lock_ns`: the steady clock's ns at a lock acquisition inside the call (0: unknown), the hint.

@@ -35,9 +35,9 @@ struct SymbolMap {
   Op translate(Op op, const State& before) const {
     for_each_arg_mut(op.body, [&](const ArgTraits& a, auto& v) {
       using V = std::decay_t<decltype(v)>;
-      if constexpr (std::is_integral_v<V>) {
-        if (a.kind == ArgKind::LwpSym && v != kNoLwp) v = static_cast<V>(map(lwp, static_cast<std::uint32_t>(v), before.lwps.size()));
-        if (a.kind == ArgKind::ProcSym && v != kNoProc) v = static_cast<V>(map(proc, static_cast<std::uint32_t>(v), before.procs.size()));
+      if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
+        if (a.kind == ArgKind::LwpSym && static_cast<std::int64_t>(v) != static_cast<std::int64_t>(kNoLwp)) v = static_cast<V>(map(lwp, static_cast<std::uint32_t>(v), before.lwps.size()));
+        if (a.kind == ArgKind::ProcSym && static_cast<std::int64_t>(v) != static_cast<std::int64_t>(kNoProc)) v = static_cast<V>(map(proc, static_cast<std::uint32_t>(v), before.procs.size()));
       }
     });
     if (op.actor.kind == Actor::Kind::Kthread) op.actor.index = map(proc, op.actor.index, before.procs.size());

@@ -20,9 +20,9 @@ std::vector<std::pair<bool, std::uint32_t>> named(const lin::Operation& o) {
   std::vector<std::pair<bool, std::uint32_t>> out;
   for_each_arg(o.op.body, [&](const ArgTraits& a, const auto& v) {
     using V = std::decay_t<decltype(v)>;
-    if constexpr (std::is_integral_v<V>) {
-      if (a.kind == ArgKind::LwpSym && v != kNoLwp) out.emplace_back(false, static_cast<std::uint32_t>(v));
-      if (a.kind == ArgKind::ProcSym && v != kNoProc) out.emplace_back(true, static_cast<std::uint32_t>(v));
+    if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
+      if (a.kind == ArgKind::LwpSym && static_cast<std::int64_t>(v) != static_cast<std::int64_t>(kNoLwp)) out.emplace_back(false, static_cast<std::uint32_t>(v));
+      if (a.kind == ArgKind::ProcSym && static_cast<std::int64_t>(v) != static_cast<std::int64_t>(kNoProc)) out.emplace_back(true, static_cast<std::uint32_t>(v));
     }
   });
   if (o.op.actor.kind == Actor::Kind::Kthread) out.emplace_back(true, o.op.actor.index);
