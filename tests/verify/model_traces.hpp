@@ -9,6 +9,8 @@
 
 #include "checker/op_chooser.hpp"
 #include "checker/random_source.hpp"
+#include "checker/trace.hpp"
+#include "checker/trace_io.hpp"
 #include "checker/verify.hpp"
 #include "model/invariants.hpp"
 #include "model/model.hpp"
@@ -149,6 +151,21 @@ inline Case make_case(std::uint64_t seed, std::size_t n, bool corrupt) {
     if (last) break;
   }
   return c;
+}
+
+// Steps the model with `op` and appends it to `tr` as event `step` of a burst history: after every
+// event of the previous burst [prev_begin, begin) (a stress recorder's real-time order when calls
+// overlap only within a burst). False when the step was FATAL (the history ends there).
+inline bool append_burst_event(Trace& tr, model::Model& m, const model::Op& op, std::size_t step, std::size_t prev_begin,
+                               std::size_t begin) {
+  TraceEvent e = model_step(m, op, model::Choice{}, 0);
+  e.step = step;
+  e.digest.reset();
+  if (begin > 0)
+    for (std::size_t j = prev_begin; j < begin; ++j) e.after.push_back(j);
+  const bool fatal = e.outcome.kind == model::OutcomeKind::Fatal;
+  tr.events.push_back(std::move(e));
+  return !fatal;
 }
 
 }  // namespace lockstep::test_traces

@@ -292,14 +292,7 @@ TEST(VerifyPartialOrderExhaustive, WindowByWindowReportsExactlyWhatSomeLinearisa
           if (o.blocked() || (o.kind == model::OutcomeKind::Returned && o.ret == 0 && !std::holds_alternative<model::op::Work>(op.body))) break;
           op = choose_op(m.state(), cc, rng);
         }
-        TraceEvent e = model_step(m, op, model::Choice{}, 0);
-        e.step = i;
-        e.digest.reset();
-        if (begin > 0)
-          for (std::size_t j = prev_begin; j < begin; ++j) e.after.push_back(j);
-        const bool fatal = e.outcome.kind == model::OutcomeKind::Fatal;
-        tr.events.push_back(std::move(e));
-        if (fatal) break;
+        if (!append_burst_event(tr, m, op, i, prev_begin, begin)) break;
       }
     }
     Brute b;

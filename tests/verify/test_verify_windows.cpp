@@ -55,14 +55,7 @@ Trace bursty_history(std::uint64_t seed, std::size_t n, std::uint32_t max_burst)
       begin = i;
       end = i + 1 + rng.below(max_burst);
     }
-    TraceEvent e = model_step(m, choose_op(m.state(), cc, rng), model::Choice{}, 0);
-    e.step = i;
-    e.digest.reset();
-    if (begin > 0)
-      for (std::size_t j = prev_begin; j < begin; ++j) e.after.push_back(j);
-    const bool fatal = e.outcome.kind == model::OutcomeKind::Fatal;
-    tr.events.push_back(std::move(e));
-    if (fatal) break;
+    if (!append_burst_event(tr, m, choose_op(m.state(), cc, rng), i, prev_begin, begin)) break;
   }
   return tr;
 }
