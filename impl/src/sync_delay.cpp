@@ -9,7 +9,7 @@
 namespace lockstep::impl::sync {
 namespace {
 
-thread_local std::int64_t tl_first_lock_ns = 0;
+thread_local std::int64_t tl_first_phase_ns = 0;
 thread_local std::int64_t tl_last_lock_ns = 0;
 thread_local std::int64_t tl_wait_lock_ns = 0;
 thread_local std::int64_t tl_wait_enter_ns = 0;
@@ -22,20 +22,24 @@ class DelayMutex final : public MutexImpl {
     inner_->lock();
     if (b_.options().stamp_locks) {
       tl_last_lock_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-      if (tl_first_lock_ns == 0) tl_first_lock_ns = tl_last_lock_ns;
+      acquired_ns_ = tl_last_lock_ns;
     }
   }
   void unlock() override {
+    if (tl_first_phase_ns == 0) tl_first_phase_ns = tl_last_lock_ns;  // the first release ends the first phase
     inner_->unlock();
     b_.maybe_delay();
   }
   bool held() const override { return inner_->held(); }
   const std::string& name() const override { return inner_->name(); }
   MutexImpl& inner() { return *inner_; }
+  // When its holder acquired it (with stamp_locks); read only by the holder.
+  std::int64_t acquired_ns() const { return acquired_ns_; }
 
  private:
   DelayBackend& b_;
   std::unique_ptr<MutexImpl> inner_;
+  std::int64_t acquired_ns_ = 0;
 };
 
 class DelayCond final : public CondImpl {
@@ -43,8 +47,12 @@ class DelayCond final : public CondImpl {
   DelayCond(DelayBackend& b, std::unique_ptr<CondImpl> inner) : b_(b), inner_(std::move(inner)) {}
   // The condition belongs to the inner backend, so it waits on the inner mutex.
   WaitStatus wait(MutexImpl& m, const Ticks* deadline) override {
-    if (tl_wait_lock_ns == 0 && tl_last_lock_ns != 0) {
-      tl_wait_lock_ns = tl_last_lock_ns;
+    // The request's critical section began when the thread took the lock it now waits with, not at
+    // its last acquisition: it may have taken (and released) others inside it, e.g. to register its
+    // wait, after it read the clock for its deadline.
+    const std::int64_t held_since = static_cast<DelayMutex&>(m).acquired_ns();
+    if (tl_wait_lock_ns == 0 && held_since != 0) {
+      tl_wait_lock_ns = held_since;
       tl_wait_enter_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
       if (b_.options().on_first_wait) b_.options().on_first_wait(tl_wait_enter_ns);
     }
@@ -115,11 +123,11 @@ void DelayBackend::yield_point(const char* what) {
   inner_->yield_point(what);
 }
 
-std::int64_t DelayBackend::first_lock_ns() { return tl_first_lock_ns; }
+std::int64_t DelayBackend::first_phase_ns() { return tl_first_phase_ns; }
 std::int64_t DelayBackend::last_lock_ns() { return tl_last_lock_ns; }
 std::int64_t DelayBackend::wait_lock_ns() { return tl_wait_lock_ns; }
 std::int64_t DelayBackend::wait_enter_ns() { return tl_wait_enter_ns; }
-void DelayBackend::reset_lock_stamp() { tl_first_lock_ns = tl_last_lock_ns = tl_wait_lock_ns = tl_wait_enter_ns = 0; }
+void DelayBackend::reset_lock_stamp() { tl_first_phase_ns = tl_last_lock_ns = tl_wait_lock_ns = tl_wait_enter_ns = 0; }
 
 std::uint64_t DelayBackend::draw() {
   if (tl_rng.owner != this) {

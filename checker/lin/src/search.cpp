@@ -83,7 +83,7 @@ SearchResult Search::run() {
         res_.verdict = Verdict::Agree;
         res_.ended_by_fatal = top.fatal_end;
         res_.path.clear();
-        for (std::size_t d = 1; d < levels_.size(); ++d) res_.path.push_back(levels_[d].step);
+        for (std::size_t d = 1; d < levels_.size(); ++d) res_.path.push_back(original_step(d));
         res_.failures.clear();
         break;
       }
@@ -217,6 +217,7 @@ void Search::commit() {
   if (!levels_[floor_].state) state_at(floor_);
   for (std::size_t k = 1; k < floor_; ++k) levels_[k].state.reset();
   memo_.clear();
+  if (o_.compact_at_commits) compact_floor();
 }
 
 void Search::push(Level&& l) {
@@ -384,7 +385,7 @@ void Search::consider_best() {
 
 void Search::snapshot_best() {
   res_.path.clear();
-  for (std::size_t d = 1; d <= best_depth_; ++d) res_.path.push_back(levels_[d].step);
+  for (std::size_t d = 1; d <= best_depth_; ++d) res_.path.push_back(original_step(d));
   best_on_stack_ = false;
 }
 

@@ -17,6 +17,7 @@
 #include "checker/lin_judge.hpp"
 #include "items.hpp"
 #include "memo.hpp"
+#include "model/compact.hpp"
 #include "model/state_hash.hpp"
 #include "state_pool.hpp"
 
@@ -90,6 +91,14 @@ class Search {
   void pop();
   void push(Level&& l);
   void commit();
+  // Compaction at a commit (LIN.md, "Compaction"): the floor's state loses the tombstones no
+  // remaining operation can name, so that copying a state costs what is alive, not what ever lived.
+  void compact_floor();
+  model::Pins pins();
+  // The op as the uncompacted model names its objects (what the path reports and judge() replays).
+  model::Op original(const model::Op& op) const;
+  std::uint32_t original_id(int kind, std::uint32_t id) const;  // kind 0: procs, 1: lwps
+  PathStep original_step(std::size_t depth) const;
   const model::Model& state_at(std::size_t depth);
   void thin_states();
 
@@ -169,6 +178,18 @@ class Search {
   std::size_t best_progress_ = 0, best_depth_ = 0;
   bool have_best_ = false, best_on_stack_ = false;
   std::chrono::steady_clock::time_point start_;
+  // Compaction's bookkeeping, for procs (0) and lwps (1), the kinds an op names. An id below
+  // survivors_[k].size() is a survivor of the last compaction, whose uncompacted id that vector
+  // gives; any later id is the uncompacted one less dropped_[k].
+  std::vector<std::uint32_t> survivors_[2];
+  std::uint32_t dropped_[2] = {0, 0};
+  std::size_t converted_ = 0;  // the levels up to here hold their steps in uncompacted ids
+  // Per symbol (lwps 0, procs 1): the items that name it, in order, and how many of them are done
+  // for good (placed below the floor); a symbol some item still to come names pins its object.
+  std::vector<std::vector<std::uint32_t>> sym_items_[2];
+  std::vector<std::uint32_t> sym_done_[2];
+  std::vector<std::int32_t> sym_live_[2];  // symbols with an item not yet done, as of the last commit
+  bool sym_indexed_ = false;
 };
 
 }  // namespace lockstep::checker::lin::detail

@@ -31,10 +31,17 @@ class Symbols {
 
   std::uint32_t id(Kind k, std::int32_t index) const { return ids_[slot(k)][static_cast<std::size_t>(index)]; }
   std::uint32_t symbol(Kind k, std::int32_t index) const { return symbols_[slot(k)][static_cast<std::size_t>(index)]; }
+  std::size_t size(Kind k) const { return ids_[slot(k)].size(); }
   bool created(Kind k, std::int32_t index) const { return created_[slot(k)][static_cast<std::size_t>(index)]; }
 
   void bind(Kind k, std::int32_t index, std::uint32_t model_id);
   void unbind(Kind k, std::int32_t index);
+  // Every bound id of kind k becomes to(id) (the search compacted its state; search.hpp).
+  template <class F>
+  void rename(Kind k, F&& to) {
+    for (std::uint32_t& id : ids_[slot(k)])
+      if (id != kUnbound && id != kNeverIssued) id = to(id);
+  }
 
 
  private:

@@ -107,12 +107,15 @@ struct Run {
 
 // The recorder's guess at the critical section where a call took effect (the judge's hint): the one
 // it went to sleep in, for a call that waited (its request); else its last one, as a rule (a lookup
-// first, the change last); a creating call is followed by the recorder's own reads of what it
-// created (host_command), so its first one.
+// first, the change last). A creating call is followed by the recorder's own reads of what it
+// created (host_command), so its first phase: the last lock it took before it first released one.
+// That is the instant its nested locks were all held (rfork copies the parent's fd table under the
+// table lock, inside the process table lock: the copy, not the pid, is what other calls can tell
+// apart; its first acquisition put an rfork before opens whose fds its copy holds).
 std::int64_t effect_lock_ns(Creates creates) {
   using impl::sync::DelayBackend;
   if (const std::int64_t w = DelayBackend::wait_lock_ns()) return w;
-  return creates == Creates::Nothing ? DelayBackend::last_lock_ns() : DelayBackend::first_lock_ns();
+  return creates == Creates::Nothing ? DelayBackend::last_lock_ns() : DelayBackend::first_phase_ns();
 }
 
 std::size_t lane_reserve(const StressConfig& c, int lanes) {

@@ -29,7 +29,7 @@ struct DelayOptions {
   double spurious_probability = 0.0;
   std::uint64_t seed = 1;
   // Stamp lock acquisitions (one steady-clock read each): a recorder resets the stamps when a call
-  // begins and reads first_lock_ns() / last_lock_ns() when it returns, a guess at the instant the
+  // begins and reads first_phase_ns() / last_lock_ns() when it returns, a guess at the instant the
   // call took effect (inside one of its critical sections).
   bool stamp_locks = false;
   // With stamp_locks: called on the waiting thread when it first waits on a condition after a
@@ -58,9 +58,14 @@ class DelayBackend final : public Backend {
   std::uint64_t delays() const { return delays_.load(std::memory_order_relaxed); }
   std::uint64_t spurious_wakeups() const { return spurious_.load(std::memory_order_relaxed); }
   const DelayOptions& options() const { return options_; }
-  // With stamp_locks: the steady clock (ns since its epoch) at the calling thread's first and last
-  // lock acquisition through any DelayBackend since its last reset_lock_stamp(); 0 if none.
-  static std::int64_t first_lock_ns();
+  // With stamp_locks, the steady clock (ns since its epoch) through any DelayBackend since the calling
+  // thread's last reset_lock_stamp(), 0 if none:
+  // - first_phase_ns: the last lock it acquired before it first released one. A call that takes
+  //   its locks nested and releases them only at the end (two-phase locking) has taken effect by
+  //   then: every lock it holds is held from that instant to its first release, so it is a point
+  //   at which the whole first phase may be taken to happen.
+  // - last_lock_ns: its last acquisition.
+  static std::int64_t first_phase_ns();
   static std::int64_t last_lock_ns();
   // The acquisition that held the lock the thread first waited on a condition with (its request's
   // critical section, for a call that blocks); 0 if it never waited.

@@ -47,6 +47,11 @@ struct Options {
   // "Committing at quiescent observations"); it bounds the search's memory and its backtracking to the
   // stretch between two such observations, as a stress run's periodic barriers make them.
   bool commit_at_quiescent_observations = true;
+  // At each commit, drop from the committed state the dead objects no remaining operation names
+  // (model/compact.hpp; LIN.md, "Compaction"): a step's cost then follows what is alive rather than
+  // everything the history ever created. The reported order names objects as the uncompacted model
+  // does, so the verdict and the order are the same with or without it.
+  bool compact_at_commits = true;
 };
 
 enum class Verdict : std::uint8_t { Agree, Violation, Unknown };
@@ -72,6 +77,8 @@ struct Stats {
   double seconds = 0;
   bool exact_cache = false;
   std::uint64_t commits = 0;     // observations the search committed to
+  std::uint64_t compactions = 0; // commits that dropped dead objects (Options::compact_at_commits)
+  std::uint64_t compacted = 0;   // objects they dropped
 };
 
 struct Judgement {
