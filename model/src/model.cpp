@@ -366,6 +366,12 @@ class Step {
     // Reading: the 64-bit clock saturates at its end rather than wrapping.
     s_.now = s_.now > std::numeric_limits<Tick>::max() - o.n ? std::numeric_limits<Tick>::max() : s_.now + o.n;
     // Expired waits end with EWOULDBLOCK in deadline order, ties in the order the waits began.
+    // Reading (§5, "a wait that is acknowledged and timed out in the same instant may end either
+    // way"): under the deterministic scheduler the instant is this step. Under real time a kernel
+    // decides a timeout when the sleeper runs again after its deadline's tick, so for a recorded
+    // history the instant lasts from the tick's beginning until the waiter returns, and an
+    // acknowledgement in between may win; the stress recorder gives such a tick that much width
+    // (checker/stress/src/history_merge.cpp), and this step stays atomic.
     std::vector<Wait> expired;
     for (const Wait& w : s_.waits)
       if (w.deadline && *w.deadline <= s_.now) expired.push_back(w);

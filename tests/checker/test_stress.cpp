@@ -15,6 +15,7 @@
 #include "checker/stress_verdict.hpp"
 #include "checker/trace_check.hpp"
 #include "impl/delay_backend.hpp"
+#include "history_merge.hpp"
 #include "model/model.hpp"
 
 namespace {
@@ -220,3 +221,77 @@ TEST(Witness, ShrinksToTheCallsThatMatter) {
 }
 
 }  // namespace
+
+// SPEC §5 under real time: a timed suspend whose kthread parks after the deadline's tick began but
+// before the waiter returned may return 0 (the impl decides the timeout when the waiter runs again).
+// merge_history lets that tick take effect up to the waiter's return, and no further than the next.
+namespace {
+
+using namespace lockstep::model;
+using lockstep::checker::stress::Record;
+
+Record call(Op op, std::int64_t call_us, std::int64_t ret_us, std::int64_t hint_us, std::int64_t ret = 0) {
+  Record r;
+  r.op = std::move(op);
+  r.call_ns = call_us * 1000;
+  r.ret_ns = ret_us < 0 ? -1 : ret_us * 1000;
+  r.hint_ns = hint_us < 0 ? -1 : hint_us * 1000;
+  r.ret = ret;
+  return r;
+}
+
+struct LateAck {
+  lockstep::checker::stress::Merged merged;
+  std::size_t tick_at(std::int64_t us) const {
+    for (std::size_t i = 0; i < merged.history.ops.size(); ++i)
+      if (std::holds_alternative<op::Tick>(merged.history.ops[i].op.body) && merged.call_ns[i] == us * 1000) return i;
+    return merged.history.ops.size();
+  }
+};
+
+// H0 suspends kthread K (timo 2 ticks of 1 ms) at 0.5 ms; K parks at `park_us`; H0 returns `answer`
+// at `return_us`.
+LateAck late_ack(std::int64_t park_us, std::int64_t return_us, std::int64_t answer) {
+  Model m;
+  m.apply(Op{Actor::host(0), op::KthreadCreate{0, "k"}}, {});
+  const auto k = static_cast<ProcId>(m.state().procs.size() - 1);
+  lockstep::checker::stress::MergeInput in;
+  in.before = m.state();
+  in.hosts = 1;
+  in.tick_ns = 1'000'000;
+  in.end_ns = 4'000'000;
+  std::vector<std::vector<Record>> lanes(2);
+  lanes[0].push_back(call(Op{Actor::host(0), op::Suspend{k, 2}}, 500, return_us, 500, answer));
+  lanes[1].push_back(call(Op{Actor::kthread(k), op::SuspendCheck{k}}, park_us, -1, park_us));
+  return LateAck{lockstep::checker::stress::merge_history(std::move(in), lanes)};
+}
+
+}  // namespace
+
+TEST(StressMerge, AnAcknowledgementAfterTheDeadlinesTickButBeforeTheReturnIsAllowed) {
+  const LateAck a = late_ack(2200, 2400, 0);
+  const std::size_t t2 = a.tick_at(2000);
+  ASSERT_LT(t2, a.merged.history.ops.size());
+  EXPECT_EQ(*a.merged.history.ops[t2].ret, 2u * 2'400'000);  // tick 2 lasts until the waiter returned
+  lockstep::checker::lin::Options o;
+  EXPECT_EQ(lockstep::checker::lin::judge(a.merged.history, o).verdict, lockstep::checker::lin::Verdict::Agree);
+}
+
+TEST(StressMerge, AWaiterThatTimedOutLeavesTheTicksAlone) {
+  const LateAck a = late_ack(2200, 2400, 11 /* EWOULDBLOCK */);
+  const std::size_t t2 = a.tick_at(2000);
+  EXPECT_EQ(*a.merged.history.ops[t2].ret, a.merged.history.ops[t2].call);
+}
+
+TEST(StressMerge, AWideningTickStopsShortOfTheNext) {
+  // The waiter returns at 4.5 ms. Ticks 1-3 are one tick(3) at 3 ms (no event between them), which
+  // carries the deadline's ticks 2 and 3: it may last until just before tick 4 begins, no further.
+  const LateAck a = late_ack(3200, 4500, 0);
+  const auto& ops = a.merged.history.ops;
+  const std::size_t t3 = a.tick_at(3000), t4 = a.tick_at(4000);
+  ASSERT_LT(t4, ops.size());
+  EXPECT_EQ(std::get<op::Tick>(ops[t3].op.body).n, 3);
+  EXPECT_EQ(*ops[t3].ret, ops[t4].call - 1);
+  EXPECT_EQ(*ops[t4].ret, ops[t4].call);
+  EXPECT_FALSE(lockstep::checker::lin::validate(a.merged.history).has_value());
+}

@@ -1,6 +1,7 @@
 #include "history_merge.hpp"
 
 #include <algorithm>
+#include <variant>
 
 #include <fmt/format.h>
 
@@ -34,6 +35,54 @@ TraceOutcome outcome_of(const Record& r) {
   }
   return t;
 }
+
+namespace {
+
+// SPEC §5: under real time, a wait acknowledged and timed out in the same instant may end either way.
+// The impl decides a timeout when the waiter runs again after its deadline's tick (it wakes, takes
+// its lock back and looks at the state), so for a waiter that instant lasts from the tick until it
+// returns: an acknowledgement in between (a resume, an exit) wins. The model ends expired waits in
+// the tick step itself (model.cpp, op::Tick), so the tick a waiter's deadline falls on gets a
+// response as late as that waiter's, when the waiter returned 0 after its deadline's tick began; the
+// acknowledgement can then be ordered before it. The deadline is now + timo with `now` read in the
+// request's critical section, which began at the hint: the tick after it is widened too, in case one
+// began between the lock and the read. A tick never reaches past the next one (the clock's ticks
+// stay in order), so a waiter that took longer than a tick to return is not covered.
+void widen_ticks_for_late_acknowledgements(Merged& m, std::int64_t tick_ns) {
+  lin::History& h = m.history;
+  std::vector<std::size_t> ticks;  // the tick ops, in order
+  for (std::size_t i = 0; i < h.ops.size(); ++i)
+    if (std::holds_alternative<op::Tick>(h.ops[i].op.body)) ticks.push_back(i);
+  auto timo_of = [](const Op& op) {
+    if (const auto* s = std::get_if<op::Suspend>(&op.body)) return s->timo;
+    if (const auto* w = std::get_if<op::WaitExit>(&op.body)) return w->timo;
+    return 0;
+  };
+  for (std::size_t i = 0; i < h.ops.size(); ++i) {
+    const lin::Operation& o = h.ops[i];
+    const int timo = timo_of(o.op);
+    if (timo <= 0 || !o.ret || o.outcome.kind != OutcomeKind::Returned || o.outcome.ret != 0) continue;
+    const std::int64_t request_ns = (o.hint ? static_cast<std::int64_t>(*o.hint) : static_cast<std::int64_t>(o.call)) / 2;
+    const std::int64_t deadline = request_ns / tick_ns + timo;
+    for (std::int64_t k : {deadline, deadline + 1}) {
+      const std::uint64_t at = 2 * static_cast<std::uint64_t>(k * tick_ns);
+      if (at >= *o.ret) continue;
+      // The tick op that carries tick k: the first at or after its instant (ticks with no event
+      // between them are merged into the last).
+      auto t = std::lower_bound(ticks.begin(), ticks.end(), at, [&](std::size_t op, std::uint64_t pos) { return h.ops[op].call < pos; });
+      if (t == ticks.end()) continue;
+      lin::Operation& tick = h.ops[*t];
+      std::uint64_t limit = *o.ret;
+      if (t + 1 != ticks.end()) limit = std::min(limit, h.ops[*(t + 1)].call - 1);
+      if (limit > *tick.ret) {
+        tick.ret = limit;
+        m.ret_ns[*t] = static_cast<std::int64_t>(limit / 2);
+      }
+    }
+  }
+}
+
+}  // namespace
 
 Merged merge_history(MergeInput in, std::vector<std::vector<Record>>& lanes) {
   Merged m;
@@ -99,6 +148,7 @@ Merged merge_history(MergeInput in, std::vector<std::vector<Record>>& lanes) {
     ++m.ticks;
     pending = 0;
   }
+  widen_ticks_for_late_acknowledgements(m, in.tick_ns);
   return m;
 }
 

@@ -8,7 +8,10 @@
 // The clock enters as `tick` operations of the clock actor, zero-width at the instant each tick
 // begins (the real backend counts ticks from the run's epoch, so tick k begins at k * tick). Ticks
 // with no invocation or response between them are one `tick(n)` at the last of them: nothing could
-// have read the clock in between, so the model cannot tell.
+// have read the clock in between, so the model cannot tell. A tick on which a timed wait's deadline
+// falls, when that waiter returned 0 after the tick began (its acknowledgement won the race, SPEC
+// §5), lasts until that waiter returned, short of the next tick: the impl decides a timeout when the
+// waiter runs again, so the acknowledgement may be ordered before the tick.
 #pragma once
 #include <cstdint>
 #include <optional>
