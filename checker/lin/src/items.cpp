@@ -13,16 +13,28 @@ namespace lockstep::checker::lin::detail {
 // step reads (the reference pid cursor, which no bound pid reads; serial ids, up to renaming). A timed
 // wait in flight would differ in its deadline (its request on either side of a tick), which a later
 // tick does read; so would the order of two timed waits' ties.
-bool quiescent_for_commit(const History& h, std::size_t at) {
+// The answer per observation, in the order of `sorted_at` (their positions, sorted), in one pass over the operations: each one that is not an untimed wait marks the observations its
+// interval contains (a difference array over the sorted positions), so the cost is O(n log m) for n
+// operations and m observations rather than one scan of the history per observation.
+std::vector<bool> quiescent_for_commit(const History& h, const std::vector<std::size_t>& sorted_at) {
+  std::vector<int> starts(sorted_at.size() + 1, 0);
   for (const Operation& o : h.ops) {
-    if (o.carried || o.call > at || (o.ret && *o.ret < at)) continue;
+    if (o.carried) continue;
     const auto& b = o.op.body;
     const bool untimed = std::holds_alternative<model::op::SuspendCheck>(b) ||
                          (std::holds_alternative<model::op::Suspend>(b) && std::get<model::op::Suspend>(b).timo == 0) ||
                          (std::holds_alternative<model::op::WaitExit>(b) && std::get<model::op::WaitExit>(b).timo == 0);
-    if (!untimed) return false;
+    if (untimed) continue;
+    // The observations at positions in [call, ret] (ret unset: to the end).
+    const auto first = std::lower_bound(sorted_at.begin(), sorted_at.end(), o.call) - sorted_at.begin();
+    const auto last = o.ret ? std::upper_bound(sorted_at.begin(), sorted_at.end(), *o.ret) - sorted_at.begin()
+                            : static_cast<std::ptrdiff_t>(sorted_at.size());
+    if (first < last) ++starts[static_cast<std::size_t>(first)], --starts[static_cast<std::size_t>(last)];
   }
-  return true;
+  std::vector<bool> out(sorted_at.size());
+  int open = 0;
+  for (std::size_t k = 0; k < sorted_at.size(); ++k) out[k] = (open += starts[k]) == 0;
+  return out;
 }
 
 using namespace lockstep::model;
@@ -105,6 +117,9 @@ Prepared::Prepared(const History& h) : symbols(h.before.lwps.size(), h.before.pr
   std::vector<std::size_t> by_at(h.observations.size());
   std::iota(by_at.begin(), by_at.end(), 0u);
   std::stable_sort(by_at.begin(), by_at.end(), [&](std::size_t a, std::size_t b) { return h.observations[a].at < h.observations[b].at; });
+  std::vector<std::size_t> sorted_at(by_at.size());
+  for (std::size_t k = 0; k < by_at.size(); ++k) sorted_at[k] = h.observations[by_at[k]].at;
+  const std::vector<bool> quiescent = quiescent_for_commit(h, sorted_at);
   for (std::size_t k = 0; k < by_at.size(); ++k) {
     const ObservationPoint& p = h.observations[by_at[k]];
     const auto id = static_cast<std::uint32_t>(items.size());
@@ -114,7 +129,7 @@ Prepared::Prepared(const History& h) : symbols(h.before.lwps.size(), h.before.pr
     it.call_pos = p.at;
     it.ret_pos = p.at;
     it.responded = true;
-    it.commit_point = quiescent_for_commit(h, p.at);
+    it.commit_point = quiescent[k];
     items.push_back(std::move(it));
     observation_items.push_back(id);
     specs.push_back({p.at, kRankObsCall, id, false});

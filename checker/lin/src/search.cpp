@@ -212,10 +212,18 @@ void Search::attempt(const Cand& c) {
 // Below the observation just placed nothing is reconsidered: its state is kept (replays start from
 // it), the states below it and the cache are dropped.
 void Search::commit() {
+  const std::size_t previous = floor_;
   floor_ = levels_.size() - 1;
   ++res_.stats.commits;
   if (!levels_[floor_].state) state_at(floor_);
-  for (std::size_t k = 1; k < floor_; ++k) levels_[k].state.reset();
+  // Below the floor a level only keeps its step (for the order reported); the levels below the
+  // previous floor were trimmed by the previous commit, so each level is trimmed once.
+  for (std::size_t k = std::max<std::size_t>(previous, 1); k < floor_; ++k) {
+    Level& l = levels_[k];
+    l.state.reset();
+    l.cands = {};
+    l.undo = {};
+  }
   memo_.clear();
   if (o_.compact_at_commits) compact_floor();
 }
@@ -239,6 +247,7 @@ void Search::pop() {
   if (best_on_stack_ && levels_.size() - 1 == best_depth_) snapshot_best();
   rollback(levels_.back().undo);
   levels_.pop_back();
+  path_valid_ = std::min(path_valid_, levels_.size() - 1);
   ++res_.stats.backtracks;
   state_at(levels_.size() - 1);
 }
@@ -383,9 +392,13 @@ void Search::consider_best() {
   res_.culprit_requested = false;
 }
 
+// The path to the best node. Its leading levels often are those of the previous snapshot (everything
+// below the floor, at least), so only what changed since is copied: a long history's path has a
+// million levels, and the search snapshots whenever it backtracks from the best node.
 void Search::snapshot_best() {
-  res_.path.clear();
-  for (std::size_t d = 1; d <= best_depth_; ++d) res_.path.push_back(original_step(d));
+  res_.path.resize(std::min(path_valid_, best_depth_));
+  for (std::size_t d = res_.path.size() + 1; d <= best_depth_; ++d) res_.path.push_back(original_step(d));
+  path_valid_ = best_depth_;
   best_on_stack_ = false;
 }
 

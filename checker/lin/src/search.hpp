@@ -177,6 +177,7 @@ class Search {
   // The node that got furthest: most responses explained, then deepest.
   std::size_t best_progress_ = 0, best_depth_ = 0;
   bool have_best_ = false, best_on_stack_ = false;
+  std::size_t path_valid_ = 0;  // res_.path's first entries that are still the steps of levels 1.. (snapshot_best)
   std::chrono::steady_clock::time_point start_;
   // Compaction's bookkeeping, for procs (0) and lwps (1), the kinds an op names. An id below
   // survivors_[k].size() is a survivor of the last compaction, whose uncompacted id that vector

@@ -7,8 +7,9 @@
 // What stays: processes 0 and 1, every process in the table, every pinned process or lwp, every
 // host's curlwp, every wait's target, and everything those reach: a process's lwps (released ones
 // included, since §7 observations show them) and its fd table, an lwp's process, a table's open
-// descriptions. Files all stay (the namespace names them). Kept objects keep their order and are
-// renumbered densely; every reference is rewritten.
+// descriptions. Files all stay (the namespace names them). A kept fd table that is freed (the table
+// of a pinned stale process) is emptied: only a live process's table is ever read again. Kept
+// objects keep their order and are renumbered densely; every reference is rewritten.
 //
 // Why it is invisible. No step reads an object except through an id it is given (an op's handle or
 // actor, which the pins cover) or one it finds from a root above (the table, a host, a wait, a kept
