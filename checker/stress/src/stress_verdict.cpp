@@ -37,13 +37,21 @@ StressVerdict judge_stress(const StressRecording& rec, const VerdictOptions& o) 
   opt.budget = o.budget;
   opt.commit_at_quiescent_observations = o.commit;
   v.judgement = lin::judge(rec.history, opt);
-  // A violation found with commits is confirmed by the search that may reconsider everything: a
-  // commit only bounds the search, so the two must agree, and only the exhaustive one is trusted.
+  // A violation found with commits is confirmed by the search that may reconsider everything, within
+  // what is left of the same budget: a commit only bounds the search (LIN.md), so the two must agree.
+  // On a long history the exhaustive search rarely finishes; the violation then stands as found with
+  // commits, and the line says it was not confirmed.
+  bool unconfirmed = false;
   if (v.judgement.verdict == lin::Verdict::Violation && opt.commit_at_quiescent_observations) {
     opt.commit_at_quiescent_observations = false;
-    lin::Judgement full = lin::judge(rec.history, opt);
-    full.stats.seconds += v.judgement.stats.seconds;
-    v.judgement = std::move(full);
+    opt.budget.max_seconds = o.budget.max_seconds - v.judgement.stats.seconds;
+    lin::Judgement full = opt.budget.max_seconds > 0 ? lin::judge(rec.history, opt) : lin::Judgement{};
+    if (full.verdict == lin::Verdict::Unknown) {
+      unconfirmed = true;
+    } else {
+      full.stats.seconds += v.judgement.stats.seconds;
+      v.judgement = std::move(full);
+    }
   }
   const std::string why = lin::summary(rec.history, v.judgement);
   switch (v.judgement.verdict) {
@@ -57,7 +65,10 @@ StressVerdict judge_stress(const StressRecording& rec, const VerdictOptions& o) 
       break;
     case lin::Verdict::Violation:
       v.kind = StressVerdictKind::Violation;
-      v.line = fmt::format("VIOLATION: {}", why);
+      v.line = fmt::format("VIOLATION: {}{}", why,
+                           unconfirmed ? " (found with commits at quiescent observations; the exhaustive search that confirms it "
+                                         "ran out of the budget)"
+                                       : "");
       if (o.shrink) v.witness = shrink_witness(rec.history, v.judgement, lin::Budget{o.budget.max_steps, std::min(o.budget.max_seconds, 10.0)}, o.shrink_seconds);
       break;
   }
