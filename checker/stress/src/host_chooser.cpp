@@ -62,11 +62,14 @@ HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& l
     // Mostly one still running: kthreads that have exited answer at once, and the races worth
     // having (a suspend against the body's check, a wait against the exit) need a live one. The
     // registry keeps every kthread ever made, most of them long reaped, so the draw favours the
-    // latest (at most 2 x max_kthreads of them are alive or exiting).
+    // latest (at most 2 x max_kthreads of them are alive or exiting); the others come from the last
+    // 64, stale handles included. Older handles are never named again, which lets the judge drop
+    // their processes (lin's compaction keeps whatever a later call names).
     const bool prefer_running = rng.percent(75);
     const auto recent = static_cast<std::uint32_t>(std::min<std::size_t>(kts, 2 * static_cast<std::size_t>(lim.max_kthreads)));
+    const auto window = static_cast<std::uint32_t>(std::min<std::size_t>(kts, 64));
     for (int tries = 0; tries < 8; ++tries) {
-      KthreadEntry& e = reg.at(prefer_running ? kts - 1 - rng.below(recent) : rng.below(static_cast<std::uint32_t>(kts)));
+      KthreadEntry& e = reg.at(kts - 1 - rng.below(prefer_running ? recent : window));
       if (prefer_running && tries < 7 && (e.reaped.load() || e.exiting.load(std::memory_order_relaxed))) continue;
       if (!live) return {e.sym, e.handle};
       if (!e.reaped.load() && e.hold()) {
@@ -79,7 +82,7 @@ HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& l
   // Which kthreads are known to exit: a wait without timeout on one of them returns.
   auto exiting = [&]() -> std::pair<ProcId, ::proc*> {
     for (int tries = 0; tries < 8; ++tries) {
-      const KthreadEntry& e = reg.at(rng.below(static_cast<std::uint32_t>(kts)));
+      const KthreadEntry& e = reg.at(kts - 1 - rng.below(static_cast<std::uint32_t>(std::min<std::size_t>(kts, 64))));
       if (e.exiting.load(std::memory_order_relaxed)) return {e.sym, e.handle};
     }
     return {procs_[1].sym, procs_[1].handle};
