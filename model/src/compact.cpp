@@ -54,18 +54,22 @@ Renaming compact(State& s, const Pins& pins) {
     for (LwpId l : p.lwps) keep_lwp(l);
     if (p.fdtable < table.size()) table[p.fdtable] = true;
   }
+  std::size_t emptied = 0;
   // A freed fd table is never read again (only a live process's table is: the caller's, or the one
   // a fork copies or shares), so a kept one, the table of a pinned stale process, keeps no
   // descriptions alive.
   for (std::size_t t = 0; t < table.size(); ++t) {
     if (!table[t]) continue;
     FdTable& ft = s.fdtables[t];
-    if (ft.freed) ft.fds = {};
+    if (ft.freed && !ft.fds.empty()) {
+      ft.fds = {};
+      ++emptied;
+    }
     for (DescId d : ft.fds)
       if (d < desc.size()) desc[d] = true;
   }
 
-  Renaming r{dense(proc), dense(lwp), dense(table), dense(desc), {}};
+  Renaming r{dense(proc), dense(lwp), dense(table), dense(desc), {}, emptied};
   r.files.resize(s.files.size());
   for (std::uint32_t f = 0; f < r.files.size(); ++f) r.files[f] = f;
   if (r.dropped() == 0) return r;

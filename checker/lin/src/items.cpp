@@ -7,7 +7,7 @@
 
 namespace lockstep::checker::lin::detail {
 
-// Whether everything in flight at `at` is an untimed wait (a suspend or wait_exit without timeout, a
+// Whether everything in flight at an observation is an untimed wait (a suspend or wait_exit without timeout, a
 // parked suspend_check): then every order that explains the history up to `at` has placed the same
 // calls, and the states it reaches differ at most in what a §7 observation does not show and no later
 // step reads (the reference pid cursor, which no bound pid reads; serial ids, up to renaming). A timed

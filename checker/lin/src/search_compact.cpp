@@ -88,7 +88,7 @@ void Search::compact_floor() {
   Level& l = levels_[floor_];
   State s = l.state->state();
   const Renaming r = compact(s, pins());
-  if (r.dropped() == 0) return;
+  if (!r.changed()) return;
   ++res_.stats.compactions;
   res_.stats.compacted += r.dropped();
 

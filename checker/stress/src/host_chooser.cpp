@@ -66,7 +66,7 @@ HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& l
     // 64, stale handles included. Older handles are never named again, which lets the judge drop
     // their processes (lin's compaction keeps whatever a later call names).
     const bool prefer_running = rng.percent(75);
-    const auto recent = static_cast<std::uint32_t>(std::min<std::size_t>(kts, 2 * static_cast<std::size_t>(lim.max_kthreads)));
+    const auto recent = static_cast<std::uint32_t>(std::min<std::size_t>({kts, 2 * static_cast<std::size_t>(lim.max_kthreads), 64}));
     const auto window = static_cast<std::uint32_t>(std::min<std::size_t>(kts, 64));
     for (int tries = 0; tries < 8; ++tries) {
       KthreadEntry& e = reg.at(kts - 1 - rng.below(prefer_running ? recent : window));

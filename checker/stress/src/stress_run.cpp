@@ -287,7 +287,7 @@ void reaper_loop(Run& run, std::uint64_t seed) {
     }
     if (pick == nullptr) {
       if (!rng.percent(5)) continue;
-      pick = &run.reg.at(rng.below(static_cast<std::uint32_t>(n)));
+      pick = &run.reg.at(n - 1 - rng.below(static_cast<std::uint32_t>(std::min<std::size_t>(n, 64))));  // a recent one (host_chooser.cpp)
     }
     cursor = (cursor + 1) % n;
     const Op op{Actor::reaper(), op::Reap{pick->sym}};

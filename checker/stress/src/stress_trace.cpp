@@ -47,9 +47,13 @@ struct SymbolMap {
 
 // Real-time edges: for each event, the latest operation of every other actor that responded before
 // the event's operation was invoked, when that is newer than what the actor's previous event already
-// had (program order and transitivity carry the rest).
+// had (program order and transitivity carry the rest). Only actors with an event among the last
+// kWindow events in file order are looked at, and only their last 64 events: a run names hundreds
+// of kthread actors over its life, and looking at every one for every event made a 10^6-call trace
+// take longer than its run (older edges are implied by newer ones or not worth having).
 void add_real_time_edges(const lin::History& h, const std::vector<std::int64_t>& request_at, const std::vector<std::size_t>& op_of_event,
                          std::vector<TraceEvent>& events) {
+  constexpr std::size_t kWindow = 1024;
   // When an event's operation had ended as the trace sees it: its response; for a call that waited,
   // already its request (the event is the request; its follow-up is another event's wake-up).
   auto ended = [&](std::size_t op) -> std::optional<std::uint64_t> {
@@ -57,16 +61,22 @@ void add_real_time_edges(const lin::History& h, const std::vector<std::int64_t>&
     return h.ops[op].ret;
   };
   const std::size_t n = events.size();
-  std::map<std::pair<int, std::uint32_t>, std::vector<std::size_t>> by_actor;  // events by actor, in file order
-  auto key = [&](std::size_t e) { return std::pair{static_cast<int>(h.ops[op_of_event[e]].op.actor.kind), h.ops[op_of_event[e]].op.actor.index}; };
+  using ActorKey = std::pair<int, std::uint32_t>;
+  auto key = [&](std::size_t e) { return ActorKey{static_cast<int>(h.ops[op_of_event[e]].op.actor.kind), h.ops[op_of_event[e]].op.actor.index}; };
+  std::map<ActorKey, std::vector<std::size_t>> by_actor;  // events by actor, in file order
   for (std::size_t e = 0; e < n; ++e) by_actor[key(e)].push_back(e);
   // Per target actor: the newest event of each other actor it already has an edge from.
-  std::map<std::pair<int, std::uint32_t>, std::map<std::pair<int, std::uint32_t>, std::size_t>> seen;
+  std::map<ActorKey, std::map<ActorKey, std::size_t>> seen;
+  std::map<ActorKey, std::size_t> in_window;  // actors with events among the last kWindow, and how many
   for (std::size_t e = 0; e < n; ++e) {
+    if (e >= kWindow)
+      if (auto it = in_window.find(key(e - kWindow)); --it->second == 0) in_window.erase(it);
     const lin::Operation& me = h.ops[op_of_event[e]];
-    auto& mine = seen[key(e)];
-    for (const auto& [actor, evs] : by_actor) {
-      if (actor == key(e)) continue;
+    const ActorKey self = key(e);
+    auto& mine = seen[self];
+    for (const auto& [actor, count] : in_window) {
+      if (actor == self) continue;
+      const std::vector<std::size_t>& evs = by_actor[actor];
       // The last of this actor's events whose operation responded before mine was invoked.
       std::optional<std::size_t> best;
       for (auto it = std::upper_bound(evs.begin(), evs.end(), e); it != evs.begin();) {
@@ -76,7 +86,7 @@ void add_real_time_edges(const lin::History& h, const std::vector<std::int64_t>&
           best = *it;
           break;
         }
-        if (evs.end() - it > 64) break;  // bounded look-back: older ones are implied or not worth an edge
+        if (evs.end() - it > 64) break;
       }
       if (!best) continue;
       auto prev = mine.find(actor);
@@ -85,6 +95,7 @@ void add_real_time_edges(const lin::History& h, const std::vector<std::int64_t>&
       events[e].after.push_back(events[*best].step);
     }
     std::sort(events[e].after.begin(), events[e].after.end());
+    ++in_window[self];
   }
 }
 

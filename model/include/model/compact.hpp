@@ -30,7 +30,9 @@ inline constexpr std::uint32_t kDropped = 0xffffffffu;
 // Per kind, old id -> new id (kDropped for an object that is gone).
 struct Renaming {
   std::vector<std::uint32_t> procs, lwps, fdtables, descs, files;
+  std::size_t emptied = 0;  // kept freed fd tables whose fds were cleared
   std::size_t dropped() const;
+  bool changed() const { return emptied > 0 || dropped() > 0; }
 };
 
 struct Pins {
