@@ -8,6 +8,7 @@
 #include "checker/junit.hpp"
 #include "checker/mutants.hpp"
 #include "commands.hpp"
+#include "sut_options.hpp"
 #include "strategy_option.hpp"
 #include "shard_option.hpp"
 
@@ -26,8 +27,10 @@ void add_mutants(CLI::App& app, int& exit_code) {
   auto shrink_s = std::make_shared<double>(30);
   auto shard = std::make_shared<std::string>();
   auto junit = std::make_shared<std::string>();
+  auto sut = std::make_shared<SutOptions>();
   c->campaign.programs = 100000;
   cmd->add_option("--seed", c->campaign.seed, "Run seed")->capture_default_str();
+  add_sut_options(cmd, *sut);
   add_strategy_option(cmd, c, c->campaign.lockstep.schedule.strategy);
   cmd->add_option("--steps", c->campaign.steps, "Steps per program, at most")->capture_default_str()->check(CLI::Range(1u, 100000u));
   cmd->add_option("--threads", c->campaign.lockstep.program.chooser.hosts, "Host threads")->capture_default_str()->check(CLI::Range(1, 16));
@@ -45,7 +48,44 @@ void add_mutants(CLI::App& app, int& exit_code) {
   cmd->add_flag("--shortest", c->shortest, "Also find each fault's shortest exposing program (BFS over the model's state graph)");
   cmd->add_option("--shortest-depth", c->bounds.max_depth, "Longest program the BFS considers")->capture_default_str()->check(CLI::Range(1u, 8u));
   cmd->add_option("--shortest-seconds", c->shortest_seconds, "Seconds per fault for the BFS search")->capture_default_str();
-  cmd->callback([c, budget, fault_list, watchdog_ms, shrink_s, shard, junit, &exit_code] {
+  cmd->callback([c, budget, fault_list, watchdog_ms, shrink_s, shard, junit, sut, cmd, &exit_code] {
+    if (!sut->library.empty()) {
+      // Through the plug-in path: each fault is injected with LOCKSTEP_FAULT into the SUT's process
+      // (the built-in implementation built as liblockstep_rump.so reads it).
+      SutMutantArgs m;
+      m.run.sut = *sut;
+      m.run.seed = c->campaign.seed;
+      m.run.steps = c->campaign.steps;
+      m.run.threads = c->campaign.lockstep.program.chooser.hosts;
+      m.run.maxproc = cmd->count("--maxproc") > 0 ? c->campaign.lockstep.program.maxproc : 12;
+      m.run.pid_max = 12;  // pids wrap within a program, as in the built-in runs
+      m.run.budget_s = *budget;
+      m.run.shrink_s = *shrink_s;
+      m.run.watchdog_ms = *watchdog_ms;
+      if (cmd->count("--control-programs") > 0) m.control_programs = c->control_programs;
+      std::string error;
+      const auto selected = impl::FaultSet::parse(*fault_list, &error);
+      if (!selected) throw CLI::ValidationError("--fault", error);
+      // By default the faults a call-by-call check can see; the others are listed with why not, and
+      // run only when named with --fault (then a survivor fails the run like any other).
+      for (const impl::FaultInfo& f : fault_list->empty() ? impl::project_faults() : std::vector<impl::FaultInfo>(impl::all_faults().begin(), impl::all_faults().end())) {
+        if (!fault_list->empty() && !selected->has(f.fault)) continue;
+        if (fault_list->empty() && (f.race || f.api_silent))
+          m.silent.emplace_back(std::string(f.name), f.race ? "a race inside operations: the plug-in path has one call running at a time"
+                                                           : "the same answer to every call; only a controlled scheduler or §7 progress shows it");
+        else
+          m.faults.emplace_back(f.name);
+      }
+      for (const char* opt : {"--strategy", "--shard", "--shortest"})
+        if (cmd->count(opt) > 0) m.run.refused.emplace_back(opt);
+      if (!m.run.refused.empty()) {
+        std::fprintf(stderr, "lockstep: %s: does not apply with --sut (a foreign SUT runs on its own threads)\n", m.run.refused.front().c_str());
+        exit_code = 2;
+        return;
+      }
+      exit_code = mutants_sut(std::move(m));
+      return;
+    }
     c->campaign.shard = resolve_shard(*shard);
     c->campaign.shrink_budget = std::chrono::milliseconds(static_cast<long long>(*shrink_s * 1000));
     c->campaign.time_budget = std::chrono::milliseconds(static_cast<long long>(*budget * 1000));

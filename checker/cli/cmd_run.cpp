@@ -14,6 +14,7 @@
 #include "checker/report.hpp"
 #include "checker/trace_io.hpp"
 #include "commands.hpp"
+#include "sut_options.hpp"
 #include "strategy_option.hpp"
 #include "shard_option.hpp"
 
@@ -32,12 +33,14 @@ void add_run(CLI::App& app, int& exit_code) {
     int watchdog_ms = 2000;
     bool no_shrink = false;
     bool no_traces = false;
+    SutOptions sut;
   };
   auto o = std::make_shared<Opts>();
   // A conformance run must find races: the default interleaves inside operations.
   o->c.lockstep.schedule.strategy = checker::Strategy{checker::Strategy::Kind::Portfolio};
   cmd->add_option("--seed", o->c.seed, "Run seed; program i's seed derives from it")->capture_default_str();
   add_strategy_option(cmd, o, o->c.lockstep.schedule.strategy);
+  add_sut_options(cmd, o->sut);
   cmd->add_option("--programs", o->c.programs, "Programs to run")->capture_default_str()->check(CLI::Range(1ull, 1ull << 40));
   cmd->add_option("--steps", o->c.steps, "Steps per program, at most")->capture_default_str()->check(CLI::Range(1u, 100000u));
   cmd->add_option("--threads", o->c.lockstep.program.chooser.hosts, "Host threads")->capture_default_str()->check(CLI::Range(1, 16));
@@ -61,8 +64,33 @@ void add_run(CLI::App& app, int& exit_code) {
       ->check(CLI::ExistingDirectory);
   cmd->add_flag("--no-traces", o->no_traces, "Write no trace files on a failure");
   cmd->add_option("--trace-name", o->trace_name, "NAME of the trace files (default: the fault's name, or seed-N)");
-  cmd->callback([o, program_opt, &exit_code] {
+  cmd->callback([o, program_opt, cmd, &exit_code] {
     CampaignConfig& c = o->c;
+    if (!o->sut.library.empty()) {
+      SutRunArgs a;
+      a.sut = o->sut;
+      a.seed = c.seed;
+      if (cmd->count("--programs") > 0) a.programs = c.programs;
+      a.steps = c.steps;
+      a.threads = c.lockstep.program.chooser.hosts;
+      a.kthreads = c.lockstep.program.chooser.max_kthreads;
+      if (cmd->count("--maxproc") > 0) a.maxproc = c.lockstep.program.maxproc;  // else the SPEC's default, 64
+      if (cmd->count("--pid-max") > 0) a.pid_max = c.lockstep.program.pid_max;
+      a.fault = o->fault;
+      a.budget_s = cmd->count("--time-budget") > 0 ? o->budget_s : 60;
+      a.shrink_s = o->shrink_s;
+      a.watchdog_ms = o->watchdog_ms;
+      a.shrink = !o->no_shrink;
+      a.junit = o->junit;
+      a.replay = o->replay;
+      a.trace_dir = o->trace_dir;
+      a.trace_name = o->trace_name;
+      a.no_traces = o->no_traces;
+      for (const char* opt : {"--strategy", "--schedule-seed", "--shard", "--program"})
+        if (cmd->count(opt) > 0) a.refused.emplace_back(opt);
+      exit_code = run_sut(std::move(a));
+      return;
+    }
     c.shard = resolve_shard(o->shard);
     if (program_opt->count() > 0) c.program = o->program;
     std::string error;

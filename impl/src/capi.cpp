@@ -14,6 +14,7 @@
 
 #include "impl/kernel.hpp"
 #include "lockstep/faults.h"
+#include "lockstep/sut.h"
 #include "rump/rump.h"
 #include "rump/rump_syscalls.h"
 #include "sys/kthread.h"
@@ -65,6 +66,7 @@ void stderr_console(std::string_view entry) {
 void init_default_kernel() {
   KernelConfig cfg;
   cfg.maxproc = static_cast<int>(env_long("LOCKSTEP_MAXPROC", 64));
+  cfg.pid_max = static_cast<pid_t>(env_long("LOCKSTEP_PID_MAX", 30000));
   cfg.tick = std::chrono::microseconds(env_long("LOCKSTEP_TICK_US", 10000));
   cfg.console_sink = stderr_console;
   if (g_have_pending_faults.load()) {
@@ -90,6 +92,11 @@ extern "C" {
 int rump_init(void) {
   std::call_once(g_init_once, init_default_kernel);
   return 0;
+}
+
+// The plug-in interface (<lockstep/sut.h>): the tick rump_init() will use (or uses).
+long long lockstep_sut_tick_ns(void) {
+  return static_cast<long long>(env_long("LOCKSTEP_TICK_US", 10000)) * 1000;
 }
 
 int lockstep_set_faults(const char* csv) {

@@ -44,7 +44,7 @@ constexpr std::array<FaultInfo, static_cast<unsigned>(Fault::count_)> kFaults{{
     {Fault::park_spins, "park_spins",
      "kthread_suspend_check busy-waits for the resume (drop the lock, retake it, test again) instead "
      "of sleeping: a livelock that never blocks",
-     "K5, §5"},
+     "K5, §5", false, false, true},
     {Fault::switch_check_gap, "switch_check_gap",
      "lwproc_switch checks that the target lwp is not running, drops its locks, and binds it in a second "
      "critical section: two hosts switching to one lwp can both pass the check",

@@ -133,8 +133,8 @@ class Chooser {
   Op state_aware() {
     const std::uint32_t r = src_.below(100);
     if (r < 8 || free_hosts_.empty()) return filled(Actor::clock(), kClockOp);
-    if (r < 11 && !kthreads_.empty()) return filled(Actor::reaper(), kReaperOp);
-    if (r < 33 && !running_kthreads_.empty()) return kthread_op(focused_pick(running_kthreads_, [&](ProcId p) { return in_focus(p); }));
+    if (r < 11 && !kthreads_.empty() && c_.supports(kReaperOp)) return filled(Actor::reaper(), kReaperOp);
+    if (r < 33 && !running_kthreads_.empty() && any_kthread_op()) return kthread_op(focused_pick(running_kthreads_, [&](ProcId p) { return in_focus(p); }));
     const HostId h = focused_pick(free_hosts_, [&](HostId x) { return in_focus(s_.current_proc(x)); });
     if (src_.percent(c_.misuse_percent)) return Op{Actor::host(h), misuse(h)};
     if (!c_.focus.empty()) {
@@ -197,9 +197,16 @@ class Chooser {
     const std::uint32_t exit_percent = awaited ? 30 : 6;
     const std::uint32_t r = src_.below(100);
     const Actor a = Actor::kthread(self);
-    if (r < exit_percent) return filled(a, kind_of<op::KthreadExit>);
-    if (r < exit_percent + (100 - exit_percent) / 2) return filled(a, kind_of<op::SuspendCheck>);
-    return filled(a, kind_of<op::Work>);
+    std::size_t kind = kind_of<op::Work>;
+    if (r < exit_percent) kind = kind_of<op::KthreadExit>;
+    else if (r < exit_percent + (100 - exit_percent) / 2) kind = kind_of<op::SuspendCheck>;
+    // A SUT without one of the three: the next one that it has (any_kthread_op() says one exists).
+    while (!c_.supports(kind))
+      kind = kind == kind_of<op::Work> ? kind_of<op::KthreadExit> : kind == kind_of<op::KthreadExit> ? kind_of<op::SuspendCheck> : kind_of<op::Work>;
+    return filled(a, kind);
+  }
+  bool any_kthread_op() const {
+    return c_.supports(kind_of<op::KthreadExit>) || c_.supports(kind_of<op::SuspendCheck>) || c_.supports(kind_of<op::Work>);
   }
 
   // The pid of a user process in focus that has been freed (and not reused), if there is one.
@@ -214,6 +221,7 @@ class Chooser {
   // The parent link first: exits and releases change it for processes other than their own, and
   // once the round has freed a process it is the one answer that may still name it.
   OpBody observer() {
+    if (!c_.supports(kind_of<op::Getppid>) || !c_.supports(kind_of<op::Getpid>)) return op::Curlwp{};
     if (freed_focus_pid() && src_.percent(70)) return op::Getppid{};
     switch (src_.below(4)) {
       case 0:
@@ -231,8 +239,8 @@ class Chooser {
       case 1: if (cur == kNoLwp) return op::Release{}; break;         // L4-implicit
       case 2: if (auto l = lwp_where([](const Lwp& x) { return x.released; })) return op::Switch{*l}; break;  // L3-stale
       case 3: if (auto l = lwp_where([](const Lwp& x) { return x.bound >= 0; })) return op::Switch{*l}; break;  // L3-running
-      case 4: if (!kthreads_.empty()) return op::SuspendCheck{pick(kthreads_, src_)}; break;  // K5-other
-      case 5: if (s_.nprocs >= s_.maxproc) return op::KprocStart{"kproc"}; break;  // K6-panic
+      case 4: if (!kthreads_.empty() && c_.supports(kind_of<op::SuspendCheck>)) return op::SuspendCheck{pick(kthreads_, src_)}; break;  // K5-other
+      case 5: if (s_.nprocs >= s_.maxproc && c_.supports(kind_of<op::KprocStart>)) return op::KprocStart{"kproc"}; break;  // K6-panic
     }
     return op::Switch{static_cast<LwpId>(s_.lwps.size() + src_.below(3))};  // never issued: L3-stale
   }
@@ -250,15 +258,22 @@ class Chooser {
   // are alive, and one that cannot report failure (void, so K6 panics) only below maxproc.
   bool host_allowed(std::size_t kind) const {
     const OpTraits& t = kOpTraits[kind];
+    if (!c_.supports(kind)) return false;
+    if (!c_.user_proc_handles && t.nargs > 0 && t.args[0].kind == ArgKind::ProcSym && kthreads_.empty()) return false;
     if (t.creates != Creates::Kthread) return true;
     if (alive_kthreads_ >= c_.max_kthreads) return false;
     return t.returns != Returns::Nothing || s_.nprocs < s_.maxproc;
   }
 
   OpBody host_op(HostId h) {
-    const std::uint32_t r = src_.below(100);
+    // Kinds a SUT does not export take no share of the draw (with all of them it is below(100)).
+    std::uint32_t total = 0;
+    for (const Weight& w : kHostWeights)
+      if (c_.supports(w.kind)) total += w.percent;
+    const std::uint32_t r = src_.below(total);
     std::uint32_t upto = 0;
     for (const Weight& w : kHostWeights) {
+      if (!c_.supports(w.kind)) continue;
       upto += w.percent;
       if (r < upto && host_allowed(w.kind)) return host_body(h, w.kind);
     }
@@ -369,6 +384,7 @@ class Chooser {
 
   // A process handle: a kthread mostly, sometimes any other process that ever existed.
   ProcId some_proc() {
+    if (!c_.user_proc_handles) return focused_pick(kthreads_, [&](ProcId p) { return in_focus(p); });  // host_allowed: not empty
     if (!kthreads_.empty() && src_.percent(85)) return focused_pick(kthreads_, [&](ProcId p) { return in_focus(p); });
     return src_.below(static_cast<std::uint32_t>(s_.procs.size()));
   }

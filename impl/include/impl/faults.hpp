@@ -64,6 +64,10 @@ struct FaultInfo {
   // Manifests only when a thread is preempted inside an operation (or woken spuriously): a checker
   // that runs one operation at a time to its end cannot expose it.
   bool race = false;
+  // Gives every call made one at a time the same answers as the correct implementation, on real
+  // threads: only a checker that controls the scheduling (or reads §7's progress counters) sees it.
+  // Through the C API of a plug-in SUT (checker/sut), race faults are silent too.
+  bool api_silent = false;
 };
 
 // Every fault, in enum order, test-only ones included.

@@ -5,7 +5,8 @@
  * threads: each OS thread has its own curlwp, starting IMPLICIT (SPEC §1, §3).
  *
  * Environment read by rump_init(): LOCKSTEP_FAULT=name[,name] (injected faults, see `lockstep faults`),
- * LOCKSTEP_MAXPROC=n (default 64), LOCKSTEP_TICK_US=n (length of a tick, default 10000 = hz 100). */
+ * LOCKSTEP_MAXPROC=n (default 64), LOCKSTEP_PID_MAX=n (default 30000, the SPEC's PID_MAX; smaller makes pids
+ * wrap sooner), LOCKSTEP_TICK_US=n (length of a tick, default 10000 = hz 100). */
 #ifndef LOCKSTEP_RUMP_RUMP_H
 #define LOCKSTEP_RUMP_RUMP_H
 

@@ -1,0 +1,270 @@
+// `lockstep run --sut LIB` and `lockstep mutants --sut LIB`: a plug-in SUT checked in lockstep
+// through the C API, each program in a child process (checker/sut). The summary says what was loaded,
+// which operations were generated, what could be compared, and that the controlled scheduler does
+// not apply.
+#include <cstdio>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "checker/atomic_file.hpp"
+#include "checker/junit.hpp"
+#include "checker/progress.hpp"
+#include "checker/sut_campaign.hpp"
+#include "checker/trace_io.hpp"
+#include "impl/faults.hpp"
+#include "sut_options.hpp"
+
+namespace lockstep::cli {
+
+using namespace lockstep::checker;
+using namespace lockstep::checker::sut;
+
+namespace {
+
+std::string join(const std::vector<std::string>& v, std::string_view sep = ", ") {
+  std::string s;
+  for (const std::string& x : v) s += (s.empty() ? "" : std::string(sep)) + x;
+  return s;
+}
+
+// The campaign's configuration, or an error for a SUT that cannot be loaded (exit 2).
+std::optional<SutCampaignConfig> configure(const SutRunArgs& a, SutNames& names, std::string& error) {
+  SutCampaignConfig c;
+  c.run.spawn.host = default_host_path();
+  c.run.spawn.library = a.sut.library;
+  if (!a.fault.empty()) c.run.spawn.env.emplace_back("LOCKSTEP_FAULT", a.fault);
+  // The built-in implementation as a SUT reads these; a foreign SUT must be configured to match.
+  c.run.spawn.env.emplace_back("LOCKSTEP_MAXPROC", std::to_string(a.maxproc));
+  if (a.pid_max > 0) c.run.spawn.env.emplace_back("LOCKSTEP_PID_MAX", std::to_string(a.pid_max));
+  if (std::error_code ec; !std::filesystem::exists(a.sut.library, ec)) {
+    error = fmt::format("--sut: {}: no such file", a.sut.library);
+    return std::nullopt;
+  }
+  const std::optional<SutNames> n = probe_names(c.run.spawn, error);
+  if (!n) return std::nullopt;
+  names = *n;
+  if (!names.missing_required.empty()) {
+    error = fmt::format("--sut: {} does not export the required {}", a.sut.library, join(names.missing_required));
+    return std::nullopt;
+  }
+  c.run.program.chooser.hosts = a.threads;
+  c.run.program.chooser.max_kthreads = a.kthreads;
+  c.run.program.maxproc = a.maxproc;
+  restrict_to(c.run.program, names);
+  if (a.pid_max > 0) c.run.program.pid_max = a.pid_max;
+  c.run.tick_ns = static_cast<std::int64_t>(a.sut.tick_us) * 1000;
+  c.run.block_window = std::chrono::milliseconds(a.sut.block_window_ms);
+  c.run.watchdog = std::chrono::milliseconds(a.watchdog_ms);
+  c.run.max_tick_wait = std::chrono::milliseconds(a.sut.max_tick_wait_ms);
+  c.run.probe = !a.sut.no_probe;
+  c.seed = a.seed;
+  c.programs = a.programs;
+  c.steps = a.steps;
+  c.time_budget = std::chrono::milliseconds(static_cast<long long>(a.budget_s * 1000));
+  c.shrink = a.shrink;
+  c.shrink_budget = std::chrono::milliseconds(static_cast<long long>(a.shrink_s * 1000));
+  return c;
+}
+
+std::string header_text(const SutRunArgs& a, const SutNames& n, const SutCampaignConfig& c) {
+  std::string s = fmt::format("SUT: {} (loaded in a child process in {:.1f} ms: spawn, dlopen, constructors)\n", a.sut.library,
+                              n.spawn_seconds * 1000);
+  s += fmt::format("  exports {} of the {} names lockstep knows: {}\n", n.present.size(), kCallCount, join(n.present));
+  const std::vector<std::string> ops = generated_ops(n);
+  s += fmt::format("  operations generated: {}\n", join(ops));
+  std::vector<std::string> absent;
+  for (std::size_t i = 0; i < kCallCount; ++i)
+    if (((n.mask >> i) & 1u) == 0) absent.emplace_back(kCallNames[i]);
+  if (!absent.empty()) s += fmt::format("  not exported, so not generated: {}\n", join(absent));
+  s += fmt::format(
+      "  compared: what the API shows (return values and errno, pids and uids, curlwp by first appearance, fds and "
+      "fstat sizes, console lines on stderr, FATAL as the process's death with its panic rule, and whether a call "
+      "blocks: no return within {} ms); no introspection{}\n",
+      c.run.block_window.count(), c.run.probe ? "; every free host's curlwp / pid / ppid / uid after each step" : "");
+  s += fmt::format("  time: the SUT's real ticks of {:.3f} ms ({})\n", static_cast<double>(n.tick_ns > 0 ? n.tick_ns : c.run.tick_ns) / 1e6,
+                   n.tick_ns > 0 ? "lockstep_sut_tick_ns" : "not exported: --sut-tick-us");
+  s += "  scheduler: none. A foreign SUT runs on its own OS threads, so the controlled scheduler does not apply: "
+       "lockstep releases one call at a time and waits for it to return or block.\n";
+  return s;
+}
+
+std::string verdict_line(const SutCampaignReport& r) {
+  if (r.agreed())
+    return "VERDICT: agree (the SUT and the model agreed on every call of every program)\n";
+  const SutRunResult& f = r.failure->shrunk_result;
+  return fmt::format("VERDICT: {} ({})\n", to_string(f.verdict), model::rule_name(f.rule));
+}
+
+void write_traces(const SutRunArgs& a, SutCampaignConfig& c, std::string& trace_error) {
+  if (a.no_traces) return;
+  const bool default_dir = a.trace_dir.empty();
+  const std::string dir = default_dir ? "lockstep-traces" : a.trace_dir;
+  std::string name = a.trace_name;
+  if (name.empty()) name = a.fault.empty() ? fmt::format("sut-seed-{}", a.seed) : "sut-" + a.fault;
+  auto writer = [dir, name, default_dir, &trace_error, a](const char* suffix) {
+    return [dir, name, default_dir, suffix, &trace_error, a](const Program& p, const SutRunResult& r) {
+      std::error_code ec;
+      if (default_dir) std::filesystem::create_directories(dir, ec);
+      TraceHeader h;
+      h.tool = "lockstep run --sut";
+      h.seed = a.seed;
+      h.config = TraceConfig{a.threads, a.kthreads, a.maxproc, a.pid_max > 0 ? a.pid_max : model::kPidMax};
+      if (!a.fault.empty()) h.faults.push_back(a.fault);
+      h.program = encode(p);
+      h.expect.verdict = r.verdict == SutVerdict::Deadlock ? Verdict::Deadlock : r.agreed() ? Verdict::Agree : Verdict::Diverge;
+      h.expect.step = r.events.empty() ? 0 : r.events.size() - 1;
+      h.expect.rule = r.rule;
+      h.expect.what = r.failure;
+      const std::string path = fmt::format("{}/{}{}", dir, name, suffix);
+      const std::string err = write_trace(path, h, r.events);
+      if (!err.empty() && trace_error.empty()) trace_error = err;
+      else if (err.empty()) std::fprintf(stderr, "lockstep: wrote %s\n", path.c_str());
+    };
+  };
+  c.on_failure_found = writer(".original.trace.jsonl");
+  c.on_failure_shrunk = writer(".trace.jsonl");
+}
+
+std::string reproduce(const SutRunArgs& a, const Program& p) {
+  std::string cmd = fmt::format("lockstep run --sut {} --threads {} --kthreads {} --maxproc {}", a.sut.library, a.threads,
+                                a.kthreads, a.maxproc);
+  if (a.pid_max > 0) cmd += fmt::format(" --pid-max {}", a.pid_max);
+  if (!a.fault.empty()) cmd += fmt::format(" --fault {}", a.fault);
+  return cmd + fmt::format(" --replay '{}'", encode(p));
+}
+
+std::string junit_text(const SutCampaignReport& r, const SutRunArgs& a) {
+  std::string cases;
+  const std::size_t failures = r.agreed() ? 0 : 1;
+  cases += fmt::format("  <testcase classname=\"lockstep.sut\" name=\"{} programs, seed {}\" time=\"{:.3f}\">\n",
+                       r.programs, a.seed, r.seconds);
+  if (!r.agreed())
+    cases += fmt::format("    <failure message=\"{}\">{}</failure>\n", xml_escape(r.failure->shrunk_result.failure),
+                         xml_escape(sut_listing(r.failure->shrunk_result) + "\n" + reproduce(a, r.failure->shrunk)));
+  cases += "  </testcase>\n";
+  return fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"lockstep run --sut {}\" tests=\"1\" failures=\"{}\" time=\"{:.3f}\">\n{}</testsuite>\n",
+                     xml_escape(a.sut.library), failures, r.seconds, cases);
+}
+
+}  // namespace
+
+int run_sut(SutRunArgs a) {
+  if (!a.refused.empty()) {
+    std::fprintf(stderr, "lockstep: %s: the controlled scheduler does not apply to a foreign SUT (it runs on its own threads), "
+                         "so this option has no meaning with --sut\n", join(a.refused).c_str());
+    return 2;
+  }
+  SutNames names;
+  std::string error;
+  std::optional<SutCampaignConfig> c = configure(a, names, error);
+  if (!c) {
+    std::fprintf(stderr, "lockstep: %s\n", error.c_str());
+    return 2;
+  }
+  if (!a.replay.empty()) {
+    Program p;
+    if (!decode(a.replay, p, error)) {
+      std::fprintf(stderr, "lockstep: --replay: %s\n", error.c_str());
+      return 2;
+    }
+    c->replay = p;
+  }
+  std::string trace_error;
+  write_traces(a, *c, trace_error);
+  std::fputs(header_text(a, names, *c).c_str(), stdout);
+  std::fflush(stdout);
+  SutCampaignReport rep;
+  {
+    checker::Progress bar("lockstep run --sut", c->replay ? 1 : c->programs);
+    rep = run_sut_campaign(*c, [&](const SutProgress& p) {
+      bar.update(p.programs, p.shrinking ? fmt::format("shrinking, {} candidates tried", p.programs) : fmt::format("{} steps", p.steps));
+    });
+    bar.finish();
+  }
+  std::string s = "\n" + rep.coverage.table();
+  s += fmt::format("programs {}  steps {}  calls {}  {:.1f} s  {:.1f} programs/s  {:.0f} calls/s  child start {:.2f} ms/program{}\n",
+                   rep.programs, rep.steps, rep.calls, rep.seconds, rep.seconds > 0 ? rep.programs / rep.seconds : 0,
+                   rep.seconds > 0 ? rep.calls / rep.seconds : 0, rep.programs ? rep.spawn_seconds * 1000 / rep.programs : 0,
+                   rep.budget_exhausted ? "  (time budget reached)" : "");
+  if (rep.failure) {
+    const SutFailure& f = *rep.failure;
+    s += fmt::format("\nFAILURE in program {} ({} steps; shrunk to {} in {} runs{}):\n{}\n{}\n", f.program_index, f.original.steps.size(),
+                     f.shrunk.steps.size(), f.shrink_runs, f.shrink_budget_exhausted ? ", shrink budget reached" : "",
+                     sut_listing(f.shrunk_result), f.shrunk_result.failure);
+    if (!f.shrunk_result.output.empty()) {
+      std::string out = f.shrunk_result.output;
+      if (out.size() > 800) out = "..." + out.substr(out.size() - 800);
+      s += fmt::format("the SUT's output:\n{}\n", out);
+    }
+    s += fmt::format("reproduce: {}\n", reproduce(a, f.shrunk));
+  }
+  s += verdict_line(rep);
+  std::fputs(s.c_str(), stdout);
+  if (!trace_error.empty()) {
+    std::fprintf(stderr, "lockstep: %s\n", trace_error.c_str());
+    return 2;
+  }
+  if (!a.junit.empty()) {
+    if (const std::string err = write_file_atomically(a.junit, junit_text(rep, a)); !err.empty()) {
+      std::fprintf(stderr, "lockstep: %s\n", err.c_str());
+      return 2;
+    }
+  }
+  return rep.agreed() ? 0 : 1;
+}
+
+int mutants_sut(SutMutantArgs m) {
+  SutNames names;
+  std::string error;
+  SutRunArgs base = m.run;
+  base.no_traces = true;
+  std::optional<SutCampaignConfig> c0 = configure(base, names, error);
+  if (!c0) {
+    std::fprintf(stderr, "lockstep: %s\n", error.c_str());
+    return 2;
+  }
+  std::fputs(header_text(base, names, *c0).c_str(), stdout);
+  std::string table = fmt::format("\n{:<28} {:<10} {:>9} {:>8}  {}\n", "fault", "result", "seconds", "programs", "how (shrunk)");
+  int survived = 0;
+  for (const std::string& fault : m.faults) {
+    SutRunArgs a = base;
+    a.fault = fault;
+    std::optional<SutCampaignConfig> c = configure(a, names, error);
+    if (!c) {
+      std::fprintf(stderr, "lockstep: %s\n", error.c_str());
+      return 2;
+    }
+    const SutCampaignReport r = run_sut_campaign(*c);
+    std::string how = "-";
+    if (r.failure) {
+      const SutRunResult& f = r.failure->shrunk_result;
+      how = fmt::format("{} {} in {} steps", to_string(f.verdict), model::rule_name(f.rule), r.failure->shrunk.steps.size());
+    } else {
+      ++survived;
+    }
+    const std::string line = fmt::format("{:<28} {:<10} {:>9.1f} {:>8}  {}\n", fault, r.failure ? "killed" : "SURVIVED", r.seconds, r.programs, how);
+    std::fprintf(stderr, "mutants --sut: %s", line.c_str());
+    table += line;
+  }
+  // The control: the same SUT with no fault must agree, or every kill above means nothing.
+  SutRunArgs ca = base;
+  ca.programs = m.control_programs;
+  std::optional<SutCampaignConfig> cc = configure(ca, names, error);
+  if (!cc) {
+    std::fprintf(stderr, "lockstep: %s\n", error.c_str());
+    return 2;
+  }
+  const SutCampaignReport control = run_sut_campaign(*cc);
+  table += fmt::format("{:<28} {:<10} {:>9.1f} {:>8}  {}\n", "(control: no fault)", control.agreed() ? "agree" : "FALSE ALARM",
+                       control.seconds, control.programs, control.agreed() ? "" : control.failure->shrunk_result.failure);
+  const std::size_t killed = m.faults.size() - static_cast<std::size_t>(survived);
+  for (const auto& [fault, why] : m.silent) table += fmt::format("{:<28} {:<10} {:>9} {:>8}  {}\n", fault, "not run", "-", "-", why);
+  table += fmt::format("\nkilled {}/{} through the plug-in path; control {}", killed, m.faults.size(), control.agreed() ? "agreed" : "FAILED");
+  if (!m.silent.empty()) table += fmt::format("; {} not observable call by call (name them with --fault to run them)", m.silent.size());
+  table += "\n";
+  std::fputs(table.c_str(), stdout);
+  return survived > 0 || !control.agreed() ? 1 : 0;
+}
+
+}  // namespace lockstep::cli

@@ -1,0 +1,64 @@
+// `--sut LIB` and its options, shared by `lockstep run` and `lockstep mutants` (cmd_run_sut.cpp):
+// a plug-in SUT is checked in lockstep through the C API in a child process (checker/sut/SUT.md).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace lockstep::cli {
+
+struct SutOptions {
+  std::string library;          // empty: no --sut
+  int tick_us = 10000;          // the SUT's tick when it does not export lockstep_sut_tick_ns
+  int block_window_ms = 5;
+  int max_tick_wait_ms = 2000;
+  bool no_probe = false;
+};
+
+inline void add_sut_options(CLI::App* cmd, SutOptions& o) {
+  cmd->add_option("--sut", o.library, "Check this shared library (the C API of <rump/rump.h>, <sys/kthread.h>) instead of "
+                                      "the built-in implementation, in a child process (README: Checking your implementation)");
+  cmd->add_option("--sut-tick-us", o.tick_us, "With --sut: the SUT's tick in microseconds when it does not export "
+                                              "lockstep_sut_tick_ns")->capture_default_str()->check(CLI::Range(100, 1000000));
+  cmd->add_option("--block-window-ms", o.block_window_ms, "With --sut: a call the model says blocks must not return within this")
+      ->capture_default_str()->check(CLI::Range(1, 10000));
+  cmd->add_option("--max-tick-wait-ms", o.max_tick_wait_ms, "With --sut: the most real time one tick step waits for timeouts")
+      ->capture_default_str()->check(CLI::Range(10, 600000));
+  cmd->add_flag("--no-probe", o.no_probe, "With --sut: do not ask every free host its curlwp, pid, ppid and uid after each step");
+}
+
+struct SutRunArgs {
+  SutOptions sut;
+  std::uint64_t seed = 1;
+  std::uint64_t programs = 1000000;
+  std::uint32_t steps = 100;
+  int threads = 3;
+  int kthreads = 2;
+  int maxproc = 64;
+  int pid_max = 0;               // 0: the SPEC's 30000; else LOCKSTEP_PID_MAX in the child
+  std::string fault;             // LOCKSTEP_FAULT in the child (the built-in impl as a SUT reads it)
+  double budget_s = 60;
+  double shrink_s = 30;
+  int watchdog_ms = 2000;
+  bool shrink = true;
+  std::string junit, replay, trace_dir, trace_name;
+  bool no_traces = false;
+  std::vector<std::string> refused;  // options given that do not apply to a SUT (exit 2)
+};
+
+// `lockstep run --sut`: returns the exit code.
+int run_sut(SutRunArgs a);
+
+struct SutMutantArgs {
+  SutRunArgs run;
+  std::vector<std::string> faults;  // the faults to inject through LOCKSTEP_FAULT
+  std::vector<std::pair<std::string, std::string>> silent;  // faults not run: not observable this way, and why
+  std::uint64_t control_programs = 40;
+};
+// `lockstep mutants --sut`: the kill table through the plug-in path; returns the exit code.
+int mutants_sut(SutMutantArgs a);
+
+}  // namespace lockstep::cli

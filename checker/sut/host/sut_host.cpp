@@ -1,0 +1,278 @@
+// lockstep-sut-host: the child process that hosts a plug-in SUT for one program (checker/sut/SUT.md).
+//
+//   lockstep-sut-host LIB HOSTS      requests on fd 3, replies on fd 4 (checker/sut_wire.hpp)
+//
+// It links nothing of lockstep's own kernel, so no name of the C API it loads can bind to anything but
+// the SUT. It dlopen()s LIB before it starts a thread, says which names the SUT exports, then runs
+// each request on the OS thread lockstep names: host thread H<i> (one OS thread each, so curlwp is
+// per thread as in rump) or the body of a kthread it asked the SUT to create. It never tears anything
+// down: lockstep kills the whole process group when the program ends, whatever state the SUT is in.
+#include <dlfcn.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "checker/sut_wire.hpp"
+
+namespace {
+
+using namespace lockstep::checker::sut;
+
+struct KprocDesc {  // struct kproc_desc of <sys/kthread.h>
+  const char* arg0;
+  void (*func)(void);
+  void** global_procpp;
+};
+
+// The SUT's entry points, each null when it does not export the name.
+struct Api {
+  std::array<void*, kCallCount> fn{};
+  template <class F>
+  F get(Call c) const { return reinterpret_cast<F>(fn[static_cast<std::size_t>(c)]); }
+};
+Api g_api;
+pid_t g_pid = 0;  // this process (a fork's copy sees another getpid())
+
+void write_reply(Reply r) {
+  r.pid = static_cast<std::int32_t>(getpid());
+  const char* p = reinterpret_cast<const char*>(&r);
+  std::size_t left = sizeof r;
+  while (left > 0) {
+    const ssize_t n = write(kReplyFd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) _exit(0);  // lockstep is gone
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+void set_text(char (&dst)[kTextMax], const char* src) {
+  std::snprintf(dst, sizeof dst, "%s", src);
+}
+
+// A queue of requests for one OS thread.
+struct Inbox {
+  std::mutex m;
+  std::condition_variable cv;
+  std::deque<Request> q;
+  void push(const Request& r) {
+    {
+      std::lock_guard<std::mutex> g(m);
+      q.push_back(r);
+    }
+    cv.notify_one();
+  }
+  Request pop() {
+    std::unique_lock<std::mutex> g(m);
+    cv.wait(g, [&] { return !q.empty(); });
+    Request r = q.front();
+    q.pop_front();
+    return r;
+  }
+};
+
+struct Slot {
+  Inbox inbox;
+  void* proc = nullptr;  // *newp: the SUT stores the handle here before the body runs (K1)
+  KprocDesc desc{};
+  char name[kTextMax] = {};
+};
+std::array<Slot, kMaxSlots> g_slots;
+
+// What a call that creates something reports besides its value: the caller's new curlwp and pid.
+void after_create(Reply& r) {
+  if (r.ret != 0) return;
+  r.lwp = reinterpret_cast<std::uint64_t>(g_api.get<void* (*)()>(Call::Curlwp)());
+  r.new_pid = g_api.fn[static_cast<std::size_t>(Call::Getpid)] ? g_api.get<pid_t (*)()>(Call::Getpid)() : -1;
+}
+std::int64_t proc_pid(void* p) {
+  if (p == nullptr || !g_api.fn[static_cast<std::size_t>(Call::ProcPid)]) return -1;
+  return g_api.get<pid_t (*)(void*)>(Call::ProcPid)(p);
+}
+
+void syscall_result(Reply& r, long v) {
+  r.ret = v;
+  if (v == -1) r.err = errno;
+}
+
+void kthread_body(void* arg);
+template <std::size_t I>
+void kproc_entry() {
+  kthread_body(&g_slots[I]);
+}
+template <std::size_t... I>
+constexpr std::array<void (*)(), sizeof...(I)> kproc_entries(std::index_sequence<I...>) {
+  return {&kproc_entry<I>...};
+}
+constexpr auto kKprocEntries = kproc_entries(std::make_index_sequence<kMaxSlots>{});
+
+// Runs one request on the calling thread and returns its reply (kthread_exit replies itself first).
+Reply run(const Request& q) {
+  Reply r;
+  r.seq = q.seq;
+  r.kind = ReplyKind::Returned;
+  void* h = reinterpret_cast<void*>(q.handle);
+  const int a = static_cast<int>(q.a);
+  errno = 0;
+  switch (q.call) {
+    case Call::RumpInit: r.ret = g_api.get<int (*)()>(q.call)(); break;
+    case Call::Rfork: r.ret = g_api.get<int (*)(int)>(q.call)(a); after_create(r); break;
+    case Call::Newlwp: r.ret = g_api.get<int (*)(pid_t)>(q.call)(a); after_create(r); break;
+    case Call::Switch: g_api.get<void (*)(void*)>(q.call)(h); break;
+    case Call::Release: g_api.get<void (*)()>(q.call)(); break;
+    case Call::Curlwp: r.lwp = reinterpret_cast<std::uint64_t>(g_api.get<void* (*)()>(q.call)()); break;
+    case Call::Getpid:
+    case Call::Getppid: r.ret = g_api.get<pid_t (*)()>(q.call)(); break;
+    case Call::Getuid: r.ret = g_api.get<uid_t (*)()>(q.call)(); break;
+    case Call::Setuid: syscall_result(r, g_api.get<int (*)(uid_t)>(q.call)(static_cast<uid_t>(q.a))); break;
+    case Call::Open: syscall_result(r, g_api.get<int (*)(const char*, int, ...)>(q.call)(q.text, a, 0644)); break;
+    case Call::Write: {
+      std::vector<char> buf(static_cast<std::size_t>(q.b > 0 && q.b < (1 << 20) ? q.b : 0), 'x');
+      syscall_result(r, g_api.get<ssize_t (*)(int, const void*, size_t)>(q.call)(a, buf.data(), static_cast<size_t>(q.b)));
+      break;
+    }
+    case Call::Fstat: {
+      struct stat sb {};
+      syscall_result(r, g_api.get<int (*)(int, struct stat*)>(q.call)(a, &sb));
+      r.b = sb.st_size;
+      break;
+    }
+    case Call::Close:
+    case Call::Dup: syscall_result(r, g_api.get<int (*)(int)>(q.call)(a)); break;
+    case Call::KthreadCreate: {
+      Slot& s = g_slots[q.slot];
+      s.proc = nullptr;
+      r.ret = g_api.get<int (*)(void (*)(void*), void*, void**, int, int, const char*, ...)>(q.call)(
+          kthread_body, &s, &s.proc, a, static_cast<int>(q.b), "%s", q.text);
+      r.proc = reinterpret_cast<std::uint64_t>(s.proc);
+      r.new_pid = proc_pid(s.proc);
+      break;
+    }
+    case Call::KprocStart: {
+      Slot& s = g_slots[q.slot];
+      s.proc = nullptr;
+      set_text(s.name, q.text);
+      s.desc = KprocDesc{s.name, kKprocEntries[q.slot], &s.proc};
+      g_api.get<void (*)(const void*)>(q.call)(&s.desc);
+      r.proc = reinterpret_cast<std::uint64_t>(s.proc);
+      r.new_pid = proc_pid(s.proc);
+      break;
+    }
+    case Call::Suspend:
+    case Call::WaitExit: r.ret = g_api.get<int (*)(void*, int)>(q.call)(h, a); break;
+    case Call::Resume:
+    case Call::Reap: r.ret = g_api.get<int (*)(void*)>(q.call)(h); break;
+    case Call::SuspendCheck: g_api.get<void (*)(void*)>(q.call)(h); break;
+    case Call::KprocShutdown: g_api.get<void (*)(void*, int)>(q.call)(h, 0); break;
+    case Call::Progress: g_api.get<void (*)()>(q.call)(); break;
+    case Call::KthreadExit:
+      write_reply(r);  // it never returns
+      g_api.get<void (*)(int)>(q.call)(a);
+      set_text(r.text, "kthread_exit returned to its caller");
+      break;
+    case Call::ProcPid:
+    case Call::TickNs:
+    case Call::Count: set_text(r.text, "not a request"); break;
+  }
+  return r;
+}
+
+// A kthread's body: the requests lockstep sends to its slot, until kthread_exit unwinds it.
+void kthread_body(void* arg) {
+  Slot* s = static_cast<Slot*>(arg);
+  for (;;) write_reply(run(s->inbox.pop()));
+}
+
+void host_thread(Inbox* in) {
+  for (;;) write_reply(run(in->pop()));
+}
+
+bool read_request(Request& q) {
+  char* p = reinterpret_cast<char*>(&q);
+  std::size_t left = sizeof q;
+  while (left > 0) {
+    const ssize_t n = read(kRequestFd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// A fork's copy announces itself and stops: what it would do is not this program's business, and
+// two processes answering on one pipe would corrupt the protocol.
+void on_fork_child() {
+  Reply r;
+  r.kind = ReplyKind::Forked;
+  write_reply(r);
+  _exit(0);
+}
+// Runs only if the SUT calls exit(): this program itself never returns from main (it _exit()s).
+void on_exit() {
+  if (getpid() != g_pid) return;
+  Reply r;
+  r.kind = ReplyKind::Exited;
+  write_reply(r);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: lockstep-sut-host LIB HOSTS (started by lockstep run --sut)\n");
+    return 2;
+  }
+  g_pid = getpid();
+  pthread_atfork(nullptr, nullptr, on_fork_child);
+  std::atexit(on_exit);
+  const int hosts = std::atoi(argv[2]);
+  void* lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+  if (lib == nullptr) {
+    Reply r;
+    r.kind = ReplyKind::LoadError;
+    const char* e = dlerror();
+    set_text(r.text, e != nullptr ? e : "dlopen failed");
+    write_reply(r);
+    _exit(0);
+  }
+  std::uint64_t mask = 0;
+  for (std::size_t i = 0; i < kCallCount; ++i) {
+    g_api.fn[i] = dlsym(lib, std::string(kCallNames[i]).c_str());
+    if (g_api.fn[i] != nullptr) mask |= std::uint64_t{1} << i;
+  }
+  Reply hello;
+  hello.kind = ReplyKind::Hello;
+  hello.ret = static_cast<std::int64_t>(mask);
+  if (g_api.fn[static_cast<std::size_t>(Call::TickNs)] != nullptr) hello.b = g_api.get<long long (*)()>(Call::TickNs)();
+  write_reply(hello);
+  for (std::size_t i = 0; i < kRequiredCalls; ++i)
+    if (g_api.fn[i] == nullptr) _exit(0);  // lockstep names what is missing
+
+  std::vector<std::unique_ptr<Inbox>> inboxes;
+  for (int i = 0; i < hosts; ++i) {
+    inboxes.push_back(std::make_unique<Inbox>());
+    std::thread(host_thread, inboxes.back().get()).detach();
+  }
+  Request q;
+  while (read_request(q)) {
+    if (q.runner == Runner::Host && q.index < inboxes.size()) inboxes[q.index]->push(q);
+    else if (q.runner == Runner::Kthread && q.index < kMaxSlots) g_slots[q.index].inbox.push(q);
+  }
+  _exit(0);
+}

@@ -1,0 +1,72 @@
+// One program in lockstep on a plug-in SUT (checker/sut/SUT.md): each step is resolved against the
+// model, sent to the child process that hosts the SUT, and what the SUT's call did — returned (with
+// what), blocked, woke a blocked call, died — is compared with the model's step. Time is the SUT's
+// real clock: the model's clock follows it (ticks that have certainly passed, and timeouts the SUT
+// shows), and a tick step lets real time pass until the waits it ends have ended in the SUT.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "checker/coverage.hpp"
+#include "checker/program.hpp"
+#include "checker/sut_process.hpp"
+#include "checker/trace.hpp"
+
+namespace lockstep::checker::sut {
+
+struct SutRunConfig {
+  SpawnOptions spawn;            // host, library, env (threads is set from program.chooser.hosts)
+  ProgramConfig program;         // chooser.supported / user_proc_handles come from the SUT's names
+  std::int64_t tick_ns = 10'000'000;                 // when the SUT does not export lockstep_sut_tick_ns
+  std::chrono::milliseconds block_window{5};         // a call the model says blocks must not return within this
+  std::chrono::milliseconds watchdog{2000};          // a call the model says returns must return within this
+  std::chrono::milliseconds max_tick_wait{2000};     // the most real time one tick step waits for
+  bool probe = true;             // after each step, ask every free host its curlwp, pid, ppid and uid
+};
+
+// What a SUT exports, learnt from one child (SutProcess::start).
+struct SutNames {
+  std::uint64_t mask = 0;
+  std::int64_t tick_ns = 0;
+  std::vector<std::string> present;           // C names, in sut_wire.hpp's order
+  std::vector<std::string> missing_required;
+  double spawn_seconds = 0;
+};
+std::optional<SutNames> probe_names(const SpawnOptions& o, std::string& error);
+// The chooser's restriction for those names: the op kinds whose calls the SUT exports.
+void restrict_to(ProgramConfig& p, const SutNames& n);
+// The op kinds a run generates for those names, by C name (the summary prints them).
+std::vector<std::string> generated_ops(const SutNames& n);
+
+enum class SutVerdict { Agree, Divergence, Deadlock, Untrusted };
+std::string_view to_string(SutVerdict v);
+
+struct SutStepRecord {
+  std::string op;        // "H1 rump_pub_lwproc_rfork(RUMP_RFFDG)"
+  std::string model;     // the model's outcome (and wake-ups)
+  std::string sut;       // what the SUT did, where it differs
+  bool probe = false;    // an observation the runner added, not a step of the program
+};
+
+struct SutRunResult {
+  SutVerdict verdict = SutVerdict::Agree;
+  std::string failure;                  // the first difference, one paragraph
+  model::Rule rule = model::Rule::P0;   // the SPEC rule it breaks
+  std::vector<SutStepRecord> listing;   // every call, probes included, up to the failure
+  std::vector<TraceEvent> events;       // the same as trace events (the model's order)
+  std::size_t program_steps = 0;        // program steps run
+  std::uint64_t calls = 0;              // requests sent to the SUT
+  double spawn_seconds = 0;             // start of the child to its Hello
+  double seconds = 0;
+  std::string output;                   // what the SUT wrote to stdout / stderr
+  std::string fatal_how;                // a FATAL the model expected: how the SUT died ("panic: L3-stale (killed by ...)")
+  Coverage coverage;                    // the model's outcomes of every call, probes included
+  bool agreed() const { return verdict == SutVerdict::Agree; }
+};
+
+SutRunResult run_sut_program(const Program& p, const SutRunConfig& c);
+
+}  // namespace lockstep::checker::sut

@@ -1,0 +1,43 @@
+/* A SUT that misbehaves on purpose, for tests/checker/test_sut.cpp: the example SUT
+ * (checker/sut/example/minimal_sut.c) with a rump_sys_getpid that, from its 5th call on, does what
+ * LOCKSTEP_TEST_MISBEHAVE says: "noise" writes junk to stdout and stderr on every call (then answers
+ * right), "fork" forks, "exit" calls exit(3), "hang" never returns, "crash" raises SIGSEGV, "wrong"
+ * answers a pid that does not exist. lockstep must end each run with a verdict and leave nothing behind. */
+#define rump_sys_getpid example_getpid
+#include "minimal_sut.c"
+#undef rump_sys_getpid
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+static atomic_int calls;
+
+SUT_API pid_t rump_sys_getpid(void) {
+  const char *mode = getenv("LOCKSTEP_TEST_MISBEHAVE");
+  const int n = atomic_fetch_add(&calls, 1) + 1;
+  if (mode == NULL) return example_getpid();
+  if (strcmp(mode, "noise") == 0) {
+    static const char junk[] = "\x01\x02garbage that looks like nothing\n\0\0\0\xff";
+    if (write(1, junk, sizeof junk) < 0 || write(2, junk, sizeof junk) < 0) abort();
+    printf("stopped\n"); /* not a console line lockstep may take for the kernel's: it goes to stdout */
+    fflush(stdout);
+    return example_getpid();
+  }
+  if (n < 5) return example_getpid();
+  if (strcmp(mode, "fork") == 0) {
+    if (fork() == 0) {
+      for (;;) pause();
+    }
+  } else if (strcmp(mode, "exit") == 0) {
+    exit(3);
+  } else if (strcmp(mode, "hang") == 0) {
+    for (;;) pause();
+  } else if (strcmp(mode, "crash") == 0) {
+    raise(SIGSEGV);
+  } else if (strcmp(mode, "wrong") == 0) {
+    return 4242;
+  }
+  return example_getpid();
+}

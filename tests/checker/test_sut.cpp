@@ -1,0 +1,145 @@
+// The plug-in path (checker/sut): a SUT loaded from a shared library into a child process and run in
+// lockstep with the model. The example SUT and the built-in implementation built as a library agree;
+// a fault injected through LOCKSTEP_FAULT is found and its trace replays in the model; a library that
+// is not one, or lacks required names, is refused with the names; a SUT that forks, exits, hangs,
+// crashes, lies or writes junk to stdout and stderr ends the run with a verdict and leaves no process.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include "checker/model_run.hpp"
+#include "checker/sut_campaign.hpp"
+#include "checker/sut_lockstep.hpp"
+
+namespace lockstep::checker::sut {
+namespace {
+
+SutCampaignConfig config_for(const std::string& library, std::vector<std::pair<std::string, std::string>> env = {}) {
+  SutCampaignConfig c;
+  c.run.spawn.host = LOCKSTEP_SUT_HOST;
+  c.run.spawn.library = library;
+  c.run.spawn.env = std::move(env);
+  std::string error;
+  const std::optional<SutNames> names = probe_names(c.run.spawn, error);
+  EXPECT_TRUE(names) << error;
+  if (names) restrict_to(c.run.program, *names);
+  c.run.program.maxproc = 64;
+  c.run.watchdog = std::chrono::milliseconds(3000);
+  c.seed = 11;
+  c.steps = 60;
+  c.shrink_budget = std::chrono::milliseconds(5000);
+  return c;
+}
+
+// No child of this test process is left: every SUT process was reaped (a zombie would be one).
+void expect_no_children() {
+  int status = 0;
+  errno = 0;
+  EXPECT_EQ(waitpid(-1, &status, WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD);
+}
+
+TEST(SutPlugin, ExampleSutAgrees) {
+  SutCampaignConfig c = config_for(LOCKSTEP_EXAMPLE_SUT);
+  c.programs = 40;
+  const SutCampaignReport r = run_sut_campaign(c);
+  EXPECT_TRUE(r.agreed()) << (r.failure ? r.failure->shrunk_result.failure + "\n" + sut_listing(r.failure->shrunk_result) : "");
+  EXPECT_EQ(r.programs, 40u);
+  // The generator reached the FATALs and the last-lwp release through the plug-in path.
+  EXPECT_GT(r.coverage.hits(model::Rule::L3, "FATAL(L3-stale)"), 0u);
+  EXPECT_GT(r.coverage.hits(model::Rule::L4, "ok(last lwp)"), 0u);
+  expect_no_children();
+}
+
+TEST(SutPlugin, BuiltInImplAgreesThroughThePluginPath) {
+  SutCampaignConfig c = config_for(LOCKSTEP_RUMP_SUT, {{"LOCKSTEP_TICK_US", "1000"}, {"LOCKSTEP_MAXPROC", "64"}});
+  c.programs = 25;
+  const SutCampaignReport r = run_sut_campaign(c);
+  EXPECT_TRUE(r.agreed()) << (r.failure ? r.failure->shrunk_result.failure + "\n" + sut_listing(r.failure->shrunk_result) : "");
+  // Timeouts under real time, and kthreads, are reached and agree.
+  EXPECT_GT(r.coverage.hits(model::Rule::K3, "EWOULDBLOCK") + r.coverage.hits(model::Rule::K8, "EWOULDBLOCK"), 0u);
+  EXPECT_GT(r.coverage.hits(model::Rule::K1), 0u);
+  expect_no_children();
+}
+
+TEST(SutPlugin, InjectedFaultIsFoundAndItsTraceReplays) {
+  SutCampaignConfig c = config_for(LOCKSTEP_RUMP_SUT, {{"LOCKSTEP_TICK_US", "1000"}, {"LOCKSTEP_FAULT", "orphans_keep_ppid"}});
+  c.programs = 200;
+  const SutCampaignReport r = run_sut_campaign(c);
+  ASSERT_FALSE(r.agreed());
+  const SutRunResult& f = r.failure->shrunk_result;
+  EXPECT_EQ(f.verdict, SutVerdict::Divergence);
+  EXPECT_LE(r.failure->shrunk.steps.size(), r.failure->original.steps.size());
+  // The trace's events are the model's: replayed in a fresh model they give the same outcomes.
+  model::Model m(model::Config{c.run.program.maxproc, true, c.run.program.pid_max});
+  for (const TraceEvent& e : f.events) {
+    const TraceEvent again = model_step(m, e.op, recorded_choice(e), 0);
+    EXPECT_EQ(outcome_difference(e.outcome, again.outcome), "") << to_string(e.op);
+  }
+  expect_no_children();
+}
+
+TEST(SutPlugin, NotALibraryIsRefused) {
+  SpawnOptions o;
+  o.host = LOCKSTEP_SUT_HOST;
+  o.library = "/etc/hostname";
+  std::string error;
+  EXPECT_FALSE(probe_names(o, error));
+  EXPECT_NE(error.find("not a loadable library"), std::string::npos) << error;
+  expect_no_children();
+}
+
+TEST(SutPlugin, MissingRequiredNamesAreListed) {
+  SpawnOptions o;
+  o.host = LOCKSTEP_SUT_HOST;
+  o.library = LOCKSTEP_INCOMPLETE_SUT;
+  std::string error;
+  const std::optional<SutNames> n = probe_names(o, error);
+  ASSERT_TRUE(n) << error;
+  EXPECT_EQ(n->missing_required, (std::vector<std::string>{"rump_pub_lwproc_newlwp", "rump_pub_lwproc_switch",
+                                                           "rump_pub_lwproc_releaselwp", "rump_pub_lwproc_curlwp"}));
+  expect_no_children();
+}
+
+struct Misbehaviour {
+  const char* mode;
+  SutVerdict verdict;
+  const char* says;  // in the failure text
+};
+
+class MisbehavingSut : public ::testing::TestWithParam<Misbehaviour> {};
+
+TEST_P(MisbehavingSut, EndsWithAVerdictAndLeavesNothing) {
+  const Misbehaviour& m = GetParam();
+  SutCampaignConfig c = config_for(LOCKSTEP_MISBEHAVING_SUT, {{"LOCKSTEP_TEST_MISBEHAVE", m.mode}});
+  c.run.watchdog = std::chrono::milliseconds(500);
+  c.programs = m.verdict == SutVerdict::Agree ? 10 : 50;
+  c.shrink = false;
+  const auto t0 = std::chrono::steady_clock::now();
+  const SutCampaignReport r = run_sut_campaign(c);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(30));
+  if (m.verdict == SutVerdict::Agree) {
+    EXPECT_TRUE(r.agreed()) << (r.failure ? r.failure->shrunk_result.failure : "");
+  } else {
+    ASSERT_FALSE(r.agreed());
+    EXPECT_EQ(r.failure->shrunk_result.verdict, m.verdict) << r.failure->shrunk_result.failure;
+    EXPECT_NE(r.failure->shrunk_result.failure.find(m.says), std::string::npos) << r.failure->shrunk_result.failure;
+  }
+  expect_no_children();
+  // A fork's copy was in the child's process group, which lockstep killed: none is left.
+  if (std::string(m.mode) == "fork") {
+    EXPECT_NE(system("pgrep -f '[l]ockstep-sut-host.*misbehaving' > /dev/null"), 0);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Modes, MisbehavingSut,
+    ::testing::Values(Misbehaviour{"noise", SutVerdict::Agree, ""}, Misbehaviour{"fork", SutVerdict::Untrusted, "fork()"},
+                      Misbehaviour{"exit", SutVerdict::Untrusted, "exit()"},
+                      Misbehaviour{"hang", SutVerdict::Deadlock, "did not return"},
+                      Misbehaviour{"crash", SutVerdict::Divergence, "SIGSEGV"}, Misbehaviour{"wrong", SutVerdict::Divergence, "4242"}),
+    [](const ::testing::TestParamInfo<Misbehaviour>& i) { return std::string(i.param.mode); });
+
+}  // namespace
+}  // namespace lockstep::checker::sut
