@@ -471,8 +471,10 @@ class SutRun {
     }
     // The call blocks in the model: it must not return within the block window.
     if (q && out.blocked()) {
-      const auto window = std::max(Clock::now(), sent + c_.block_window);
+      const auto t0 = Clock::now();
+      const auto window = std::max(t0, sent + c_.block_window);
       while (got_.count(q->seq) == 0 && !failed() && receive(window)) {}
+      r_.block_window_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
       if (failed()) return std::nullopt;
     }
     if (gone_) {
@@ -701,6 +703,12 @@ class SutRun {
     Tick due = -1;
     for (const Wait& w : m_.state().waits)
       if (w.deadline && *w.deadline <= std::min(end, cap)) due = std::max(due, *w.deadline);
+    const auto waited_from = Clock::now();
+    struct Count {
+      double& total;
+      Clock::time_point from;
+      ~Count() { total += std::chrono::duration<double>(Clock::now() - from).count(); }
+    } count{r_.tick_wait_seconds, waited_from};
     while (!failed() && due >= 0 && m_.state().now < due) {
       const Tick target = model_clock_target();
       if (target > m_.state().now) {

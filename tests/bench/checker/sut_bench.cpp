@@ -74,19 +74,21 @@ int main(int argc, char** argv) {
     sc.probe = probe;
     t0 = Clock::now();
     std::uint64_t calls = 0, prog_steps = 0, agreed = 0;
-    double start = 0;
+    double start = 0, window = 0, ticks = 0;
     for (const Program& p : ps) {
       const sut::SutRunResult r = sut::run_sut_program(p, sc);
       calls += r.calls;
       prog_steps += r.program_steps;
       start += r.spawn_seconds;
+      window += r.block_window_seconds;
+      ticks += r.tick_wait_seconds;
       agreed += r.agreed();
     }
     const double s = seconds_since(t0);
     std::printf("plug-in%-24s %6zu programs  %8.1f programs/s  %9.0f steps/s  %8.0f calls/s  ratio to in-process %.2f  "
-                "child start %.1f%% of the time  (%llu of %zu agreed)\n",
+                "time: child start %.0f%%, block windows %.0f%%, tick waits %.0f%%  (%llu of %zu agreed)\n",
                 probe ? " (probes on):" : " (probes off):", n, n / s, prog_steps / s, calls / s, (n / s) / (n / in_s),
-                100 * start / s, static_cast<unsigned long long>(agreed), n);
+                100 * start / s, 100 * window / s, 100 * ticks / s, static_cast<unsigned long long>(agreed), n);
   }
   return 0;
 }

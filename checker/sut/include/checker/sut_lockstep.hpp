@@ -61,6 +61,8 @@ struct SutRunResult {
   std::uint64_t calls = 0;              // requests sent to the SUT
   double spawn_seconds = 0;             // start of the child to its Hello
   double seconds = 0;
+  double block_window_seconds = 0;      // of which: watching calls that block not return (the block window)
+  double tick_wait_seconds = 0;         // and letting real time pass for the timeouts tick steps end
   std::string output;                   // what the SUT wrote to stdout / stderr
   std::string fatal_how;                // a FATAL the model expected: how the SUT died ("panic: L3-stale (killed by ...)")
   Coverage coverage;                    // the model's outcomes of every call, probes included
