@@ -195,15 +195,21 @@ class Chooser {
     const bool awaited = std::any_of(s_.waits.begin(), s_.waits.end(),
                                      [&](const Wait& w) { return w.kind == WaitKind::Exit && w.target == self; });
     const std::uint32_t exit_percent = awaited ? 30 : 6;
-    const std::uint32_t r = src_.below(100);
+    // Exit, check, work; a kind a SUT does not export takes no share (any_kthread_op(): one is left).
+    const std::array<Weight, 3> mix = {Weight{kind_of<op::KthreadExit>, exit_percent},
+                                       Weight{kind_of<op::SuspendCheck>, (100 - exit_percent) / 2},
+                                       Weight{kind_of<op::Work>, 100 - exit_percent - (100 - exit_percent) / 2}};
+    std::uint32_t total = 0;
+    for (const Weight& w : mix) total += c_.supports(w.kind) ? w.percent : 0;
+    const std::uint32_t r = src_.below(total);
     const Actor a = Actor::kthread(self);
-    std::size_t kind = kind_of<op::Work>;
-    if (r < exit_percent) kind = kind_of<op::KthreadExit>;
-    else if (r < exit_percent + (100 - exit_percent) / 2) kind = kind_of<op::SuspendCheck>;
-    // A SUT without one of the three: the next one that it has (any_kthread_op() says one exists).
-    while (!c_.supports(kind))
-      kind = kind == kind_of<op::Work> ? kind_of<op::KthreadExit> : kind == kind_of<op::KthreadExit> ? kind_of<op::SuspendCheck> : kind_of<op::Work>;
-    return filled(a, kind);
+    std::uint32_t upto = 0;
+    for (const Weight& w : mix) {
+      if (!c_.supports(w.kind)) continue;
+      upto += w.percent;
+      if (r < upto) return filled(a, w.kind);
+    }
+    return filled(a, kind_of<op::SuspendCheck>);
   }
   bool any_kthread_op() const {
     return c_.supports(kind_of<op::KthreadExit>) || c_.supports(kind_of<op::SuspendCheck>) || c_.supports(kind_of<op::Work>);

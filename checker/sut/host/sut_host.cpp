@@ -8,6 +8,7 @@
 // per thread as in rump) or the body of a kthread it asked the SUT to create. It never tears anything
 // down: lockstep kills the whole process group when the program ends, whatever state the SUT is in.
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -47,6 +48,7 @@ struct Api {
 };
 Api g_api;
 pid_t g_pid = 0;  // this process (a fork's copy sees another getpid())
+pthread_key_t g_exit_key;  // a kthread body's pending kthread_exit reply, written when its thread ends
 
 void write_reply(Reply r) {
   r.pid = static_cast<std::int32_t>(getpid());
@@ -155,6 +157,7 @@ Reply run(const Request& q) {
     case Call::Close:
     case Call::Dup: syscall_result(r, g_api.get<int (*)(int)>(q.call)(a)); break;
     case Call::KthreadCreate: {
+      if (q.slot >= kMaxSlots) { set_text(r.text, "no such kthread slot"); break; }
       Slot& s = g_slots[q.slot];
       s.proc = nullptr;
       r.ret = g_api.get<int (*)(void (*)(void*), void*, void**, int, int, const char*, ...)>(q.call)(
@@ -164,6 +167,7 @@ Reply run(const Request& q) {
       break;
     }
     case Call::KprocStart: {
+      if (q.slot >= kMaxSlots) { set_text(r.text, "no such kthread slot"); break; }
       Slot& s = g_slots[q.slot];
       s.proc = nullptr;
       set_text(s.name, q.text);
@@ -181,8 +185,12 @@ Reply run(const Request& q) {
     case Call::KprocShutdown: g_api.get<void (*)(void*, int)>(q.call)(h, 0); break;
     case Call::Progress: g_api.get<void (*)()>(q.call)(); break;
     case Call::KthreadExit:
-      write_reply(r);  // it never returns
+      // It never returns: the reply goes out when the thread ends (a thread-specific destructor),
+      // so that everything kthread_exit did has happened by the time lockstep reads it.
+      pthread_setspecific(g_exit_key, new Reply(r));
       g_api.get<void (*)(int)>(q.call)(a);
+      delete static_cast<Reply*>(pthread_getspecific(g_exit_key));
+      pthread_setspecific(g_exit_key, nullptr);
       set_text(r.text, "kthread_exit returned to its caller");
       break;
     case Call::ProcPid:
@@ -190,6 +198,11 @@ Reply run(const Request& q) {
     case Call::Count: set_text(r.text, "not a request"); break;
   }
   return r;
+}
+
+void reply_at_thread_end(void* pending) {
+  std::unique_ptr<Reply> r(static_cast<Reply*>(pending));
+  write_reply(*r);
 }
 
 // A kthread's body: the requests lockstep sends to its slot, until kthread_exit unwinds it.
@@ -224,10 +237,11 @@ void on_fork_child() {
   _exit(0);
 }
 // Runs only if the SUT calls exit(): this program itself never returns from main (it _exit()s).
-void on_exit() {
+void on_sut_exit(int status, void*) {
   if (getpid() != g_pid) return;
   Reply r;
   r.kind = ReplyKind::Exited;
+  r.ret = status;
   write_reply(r);
 }
 
@@ -240,7 +254,11 @@ int main(int argc, char** argv) {
   }
   g_pid = getpid();
   pthread_atfork(nullptr, nullptr, on_fork_child);
-  std::atexit(on_exit);
+  ::on_exit(on_sut_exit, nullptr);
+  pthread_key_create(&g_exit_key, reply_at_thread_end);
+  // Not inherited by what the SUT may exec (system(), posix_spawn): only this process answers.
+  fcntl(kRequestFd, F_SETFD, FD_CLOEXEC);
+  fcntl(kReplyFd, F_SETFD, FD_CLOEXEC);
   const int hosts = std::atoi(argv[2]);
   void* lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
   if (lib == nullptr) {

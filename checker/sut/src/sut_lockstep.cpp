@@ -218,7 +218,11 @@ class SutRun {
       return false;
     }
     if (r.kind == ReplyKind::Exited) {
-      fail(SutVerdict::Untrusted, Rule::P0, "the SUT called exit(); its results are not trusted");
+      if (r.ret != 0) {  // exit with a failure status: a death, as a FATAL may be (judged like a crash)
+        gone_ = true;
+        return false;
+      }
+      fail(SutVerdict::Untrusted, Rule::P0, "the SUT called exit(0); its results are not trusted");
       return false;
     }
     if (got_.count(r.seq) != 0 || answered_.count(r.seq) != 0) {
@@ -226,6 +230,7 @@ class SutRun {
       return false;
     }
     got_[r.seq] = r;
+    arrived_[r.seq] = Clock::now();
     return true;
   }
 
@@ -289,14 +294,25 @@ class SutRun {
           else if constexpr (std::is_same_v<T, op::Write>) { q.a = o.fd; q.b = o.n; }
           else if constexpr (std::is_same_v<T, op::Fstat> || std::is_same_v<T, op::Close> || std::is_same_v<T, op::Dup>) q.a = o.fd;
           else if constexpr (std::is_same_v<T, op::Setuid>) q.a = o.uid;
-          else if constexpr (std::is_same_v<T, op::KthreadCreate>) { q.a = o.flags; text(o.name); q.slot = next_slot_++; }
-          else if constexpr (std::is_same_v<T, op::KprocStart>) { text(o.name); q.slot = next_slot_++; }
+          else if constexpr (std::is_same_v<T, op::KthreadCreate>) { q.a = o.flags; text(o.name); q.slot = take_slot(); }
+          else if constexpr (std::is_same_v<T, op::KprocStart>) { text(o.name); q.slot = take_slot(); }
           else if constexpr (std::is_same_v<T, op::KthreadExit>) q.a = o.code;
           else if constexpr (std::is_same_v<T, op::Suspend> || std::is_same_v<T, op::WaitExit>) { q.handle = proc_handle(o.proc); q.a = o.timo; }
           else if constexpr (requires { o.proc; }) q.handle = proc_handle(o.proc);
         },
         op.body);
     return q;
+  }
+
+  // A kthread body's slot in the child: one that no body uses (a failed create's, an exited
+  // kthread's, whose thread has ended), else the next; kMaxSlots when all are taken.
+  std::uint32_t take_slot() {
+    if (!free_slots_.empty()) {
+      const std::uint32_t s = free_slots_.back();
+      free_slots_.pop_back();
+      return s;
+    }
+    return next_slot_ < kMaxSlots ? next_slot_++ : kMaxSlots;
   }
 
   // --- comparing -----------------------------------------------------------------------------------
@@ -367,8 +383,9 @@ class SutRun {
     std::optional<Request> q;
     if (!clock) {
       q = request(op);
-      if (q->runner == Runner::Kthread && q->index >= kMaxSlots) {
-        fail(SutVerdict::Divergence, Rule::P0, "lockstep lost track of a kthread's body (no slot)");
+      if ((q->runner == Runner::Kthread && q->index >= kMaxSlots) ||
+          ((q->call == Call::KthreadCreate || q->call == Call::KprocStart) && q->slot >= kMaxSlots)) {
+        fail(SutVerdict::Divergence, Rule::P0, fmt::format("more than {} kthreads alive at once in one program: lockstep's limit", kMaxSlots));
         return;
       }
       if (!send(*q)) return;
@@ -377,8 +394,10 @@ class SutRun {
     Choice choice;
     if (allocates && q) {
       // The pid is the SUT's choice (SPEC P1/K1 allow any free one): the model binds what it says.
-      const std::optional<Reply> r = await(q->seq, sent + c_.watchdog);
-      if (!r) {
+      // A death meanwhile is judged by the model step (K6's FATAL is one).
+      while (got_.count(q->seq) == 0 && !gone_ && !failed() && receive(sent + c_.watchdog)) {}
+      const std::optional<Reply> r = got_.count(q->seq) ? std::optional<Reply>(got_.at(q->seq)) : std::nullopt;
+      if (!r && !gone_) {
         if (!failed()) {
           record(op, m_.apply(op), is_probe, fmt::format("still running after {} ms", c_.watchdog.count()));
           fail(SutVerdict::Deadlock, traits(op.body).creates == Creates::Kthread ? Rule::K1 : Rule::P1,
@@ -386,7 +405,7 @@ class SutRun {
         }
         return;
       }
-      if (r->ret == 0 && r->new_pid > 0) choice.pid = static_cast<Pid>(r->new_pid);
+      if (r && r->ret == 0 && r->new_pid > 0) choice.pid = static_cast<Pid>(r->new_pid);
     }
     const State before = m_.state();
     // The ticks to let pass before the step: the model's clock catching up with a timeout the SUT
@@ -407,7 +426,8 @@ class SutRun {
       if (res.outcome.kind == OutcomeKind::NotRunnable) {
         // The pid the SUT chose is one the SPEC does not allow (R5: it is in the table).
         record(op, res, is_probe, fmt::format("chose pid {}", choice.pid.value_or(0)));
-        fail(SutVerdict::Divergence, Rule::R5, fmt::format("{}: the SUT chose pid {}, which is in the table", to_string(op), choice.pid.value_or(0)));
+        fail(SutVerdict::Divergence, Rule::R5, fmt::format("{}: the SUT chose pid {}, which the SPEC does not allow (in the table, or outside 2..{})",
+                                                          to_string(op), choice.pid.value_or(0), c_.program.pid_max));
         return;
       }
       woke.insert(woke.end(), res.completions.begin(), res.completions.end());
@@ -579,13 +599,17 @@ class SutRun {
     const std::int64_t timo = timo_of(blocked.body);
     if (timo <= 0 || w == nullptr || !w->deadline) return false;
     const bool says_timeout = traits(blocked.body).returns != Returns::Errno || reply.ret == EWOULDBLOCK;
-    const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - began).count();
+    // Up to the answer's arrival (a bound on when the SUT decided), not up to now.
+    auto it = arrived_.find(reply.seq);
+    const Clock::time_point at = it != arrived_.end() ? it->second : Clock::now();
+    const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(at - began).count();
     return says_timeout && elapsed >= (timo - 1) * tick_ns_;
   }
 
   void answered(const std::vector<std::uint32_t>& seqs) {
     for (std::uint32_t s : seqs) {
       got_.erase(s);
+      arrived_.erase(s);
       answered_.insert(s);
     }
   }
@@ -599,6 +623,16 @@ class SutRun {
     if (c == Creates::Kthread && out.proc != kNoProc) {
       proc_h_[out.proc] = r.proc;
       slot_of_[out.proc] = slot;
+    } else if (c == Creates::Kthread) {
+      free_slots_.push_back(slot);  // no body started
+    }
+    if (std::holds_alternative<op::KthreadExit>(op.body)) {
+      // The answer came when the body's thread ended (sut_host.cpp): its slot is free again.
+      auto it = slot_of_.find(op.actor.index);
+      if (it != slot_of_.end()) {
+        free_slots_.push_back(it->second);
+        slot_of_.erase(it);
+      }
     }
   }
 
@@ -769,6 +803,7 @@ class SutRun {
   std::uint16_t reaper_ = 0;
   std::uint32_t seq_ = 0;
   std::uint32_t next_slot_ = 0;
+  std::vector<std::uint32_t> free_slots_;
   Clock::time_point t_init_;
   Tick offset_ = 0;
   bool gone_ = false;
@@ -776,6 +811,7 @@ class SutRun {
   Tick advanced_by_ = 0;
   std::size_t lwps_before_ = SIZE_MAX, procs_before_ = SIZE_MAX;  // the model's sizes before the step: what it created
   std::map<std::uint32_t, Reply> got_;        // replies received and not yet judged
+  std::map<std::uint32_t, Clock::time_point> arrived_;  // when each of them was read
   std::set<std::uint32_t> answered_;          // replies judged
   std::map<std::uint32_t, Pending> pending_;  // calls blocked in both, by seq
   std::vector<std::uint64_t> lwp_h_;          // LwpId -> the SUT's handle (0: none)

@@ -168,9 +168,10 @@ bool SutProcess::send(const Request& q) {
 SutProcess::Event SutProcess::next(Reply& out, Clock::time_point until) {
   while (buffered_.size() < sizeof(Reply)) {
     if (reply_fd_ < 0) return Event::Gone;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+    const auto left = std::max<long long>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(until - Clock::now()).count());
     pollfd pfd{reply_fd_, POLLIN, 0};
-    const int r = ::poll(&pfd, 1, static_cast<int>(std::max<long long>(0, left)));
+    const timespec ts{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
+    const int r = ::ppoll(&pfd, 1, &ts, nullptr);
     if (r < 0 && errno == EINTR) continue;
     if (r == 0) return Event::Timeout;
     char buf[sizeof(Reply) * 4];
@@ -207,18 +208,15 @@ std::string SutProcess::output() const {
   return s;
 }
 
+// Waits (bounded) for the child to end, then kills what is left of its group while the leader is a
+// zombie (so its pid, the group's id, cannot have been reused), then reaps it.
 void SutProcess::reap(std::chrono::milliseconds wait) {
   if (reaped_ || pid_ < 0) return;
   const auto until = Clock::now() + wait;
   for (;;) {
-    int status = 0;
-    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) {
-      reaped_ = true;
-      if (WIFSIGNALED(status)) term_signal_ = WTERMSIG(status);
-      else if (WIFEXITED(status)) exit_status_ = WEXITSTATUS(status);
-      return;
-    }
+    siginfo_t info{};
+    const int r = ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT);
+    if (r == 0 && info.si_pid == pid_) break;
     if (r < 0 && errno != EINTR) {
       reaped_ = true;
       return;
@@ -226,6 +224,12 @@ void SutProcess::reap(std::chrono::milliseconds wait) {
     if (Clock::now() >= until) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  ::kill(-pid_, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {}
+  reaped_ = true;
+  if (WIFSIGNALED(status)) term_signal_ = WTERMSIG(status);
+  else if (WIFEXITED(status)) exit_status_ = WEXITSTATUS(status);
 }
 
 std::string SutProcess::termination() {
@@ -240,21 +244,9 @@ std::string SutProcess::termination() {
 
 void SutProcess::kill() {
   if (pid_ < 0) return;
-  ::kill(-pid_, SIGKILL);  // the group: the child, and any copy the SUT forked
   if (!reaped_) {
-    for (;;) {
-      int status = 0;
-      const pid_t r = ::waitpid(pid_, &status, 0);
-      if (r == pid_) {
-        reaped_ = true;
-        if (term_signal_ == 0 && exit_status_ == 0) {
-          if (WIFSIGNALED(status)) term_signal_ = WTERMSIG(status);
-          else if (WIFEXITED(status)) exit_status_ = WEXITSTATUS(status);
-        }
-        break;
-      }
-      if (r < 0 && errno != EINTR) break;
-    }
+    ::kill(-pid_, SIGKILL);  // the group: the child, and any copy the SUT forked
+    reap(std::chrono::milliseconds(5000));  // SIGKILL ends it unless it is stuck in the kernel
   }
   close_fd(request_fd_);
 }

@@ -1,7 +1,7 @@
 /* A SUT that misbehaves on purpose, for tests/checker/test_sut.cpp: the example SUT
  * (checker/sut/example/minimal_sut.c) with a rump_sys_getpid that, from its 5th call on, does what
  * LOCKSTEP_TEST_MISBEHAVE says: "noise" writes junk to stdout and stderr on every call (then answers
- * right), "fork" forks, "exit" calls exit(3), "hang" never returns, "crash" raises SIGSEGV, "wrong"
+ * right), "fork" forks, "exit" calls exit(0), "exit3" exit(3), "hang" never returns, "crash" raises SIGSEGV, "wrong"
  * answers a pid that does not exist. lockstep must end each run with a verdict and leave nothing behind. */
 #define rump_sys_getpid example_getpid
 #include "minimal_sut.c"
@@ -31,6 +31,8 @@ SUT_API pid_t rump_sys_getpid(void) {
       for (;;) pause();
     }
   } else if (strcmp(mode, "exit") == 0) {
+    exit(0);
+  } else if (strcmp(mode, "exit3") == 0) {
     exit(3);
   } else if (strcmp(mode, "hang") == 0) {
     for (;;) pause();

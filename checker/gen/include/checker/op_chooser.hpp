@@ -39,8 +39,8 @@ struct ChooserConfig {
   std::vector<model::ProcId> focus{};
 
   // What a plug-in SUT offers (checker/sut): it exports only part of the C API, so only the op kinds
-  // whose C names it exports are drawn (bit k: kOpTraits[k]); and without lockstep_pfind it hands out
-  // process handles only for the kthreads it creates. The defaults draw exactly as before.
+  // whose C names it exports are drawn (bit k: kOpTraits[k]), an unexported kind's share spread over the
+  // others in proportion to their weights; and its C API hands out process handles only for the kthreads it creates. The defaults draw exactly as before.
   std::uint32_t supported = ~0u;
   bool user_proc_handles = true;
   bool supports(std::size_t kind) const { return ((supported >> kind) & 1u) != 0; }

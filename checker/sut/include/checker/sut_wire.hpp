@@ -59,7 +59,7 @@ enum class ReplyKind : std::uint8_t {
   LoadError,  // dlopen failed or a required name is missing: `text` says which
   Returned,   // a call returned
   Forked,     // the SUT called fork(): the copy announces itself (its pid in `pid`) and stops
-  Exited,     // the SUT called exit(): `ret` is the status
+  Exited,     // the SUT called exit(): `ret` is the status (0: untrusted; else a death, as a FATAL may be)
 };
 
 struct Reply {
