@@ -381,6 +381,9 @@ class SutRun {
     const bool clock = op.actor.kind == Actor::Kind::Clock;
     const bool allocates = traits(op.body).creates == Creates::ProcessAndLwp || traits(op.body).creates == Creates::Kthread;
     std::optional<Request> q;
+    // Before the write: the call's interval must start no later than the SUT sees it (a parent that
+    // is descheduled after the write would otherwise excuse nothing, and blame early timeouts).
+    const auto sent = Clock::now();
     if (!clock) {
       q = request(op);
       if ((q->runner == Runner::Kthread && q->index >= kMaxSlots) ||
@@ -390,7 +393,6 @@ class SutRun {
       }
       if (!send(*q)) return;
     }
-    const auto sent = Clock::now();
     Choice choice;
     if (allocates && q) {
       // The pid is the SUT's choice (SPEC P1/K1 allow any free one): the model binds what it says.
