@@ -16,20 +16,6 @@ namespace {
 bool is_sys_call(const OpBody& b) { return traits(b).returns == Returns::Syscall || traits(b).returns == Returns::Stat; }
 bool is_void(const OpBody& b) { return traits(b).returns == Returns::Nothing; }
 
-std::string errno_name(int e) {
-  switch (e) {
-    case 0: return "0";
-    case EINVAL: return "EINVAL";
-    case ESRCH: return "ESRCH";
-    case EBUSY: return "EBUSY";
-    case EBADF: return "EBADF";
-    case ENOENT: return "ENOENT";
-    case EPERM: return "EPERM";
-    case EAGAIN: return "EAGAIN/EWOULDBLOCK";
-    default: return fmt::format("errno {}", e);
-  }
-}
-
 std::string lwp_name(LwpId l) { return l == kNoLwp ? "NULL" : fmt::format("lwp#{}", l); }
 
 // A returned value as the C API shows it; shared by both sides' renderings so they read alike.

@@ -75,19 +75,6 @@ std::int64_t timo_of(const OpBody& b) {
   return 0;
 }
 
-std::string errno_text(int e) {
-  switch (e) {
-    case EINVAL: return "EINVAL";
-    case ESRCH: return "ESRCH";
-    case EBUSY: return "EBUSY";
-    case EBADF: return "EBADF";
-    case ENOENT: return "ENOENT";
-    case EPERM: return "EPERM";
-    case EAGAIN: return "EWOULDBLOCK";
-    default: return fmt::format("errno {}", e);
-  }
-}
-
 // The console lines in what the SUT wrote: K7's lines, which FreeBSD prints as "Waiting ... to
 // stop..." and the verdict on one line, and the premature-exit line; other output is not the console.
 std::vector<std::string> console_lines(const std::string& out) {
@@ -325,10 +312,10 @@ class SutRun {
         const auto l = lwp_symbol(r.lwp);
         return l ? symbol(Binding::Kind::Lwp, *l) : fmt::format("an lwp no earlier call made ({:#x})", r.lwp);
       }
-      case Returns::Errno: return r.ret == 0 ? "0" : errno_text(static_cast<int>(r.ret));
+      case Returns::Errno: return r.ret == 0 ? "0" : errno_name(static_cast<int>(r.ret));
       case Returns::Value: return fmt::format("{}", r.ret);
-      case Returns::Syscall: return r.ret == -1 ? fmt::format("-1 {}", errno_text(r.err)) : fmt::format("{}", r.ret);
-      case Returns::Stat: return r.ret == -1 ? fmt::format("-1 {}", errno_text(r.err)) : fmt::format("0 st_size={}", r.b);
+      case Returns::Syscall: return r.ret == -1 ? fmt::format("-1 {}", errno_name(r.err)) : fmt::format("{}", r.ret);
+      case Returns::Stat: return r.ret == -1 ? fmt::format("-1 {}", errno_name(r.err)) : fmt::format("0 st_size={}", r.b);
     }
     return "?";
   }
@@ -338,10 +325,10 @@ class SutRun {
     switch (traits(b).returns) {
       case Returns::Nothing: return "returned";
       case Returns::Lwp: return o.lwp == kNoLwp ? "NULL" : symbol(Binding::Kind::Lwp, o.lwp);
-      case Returns::Errno: return o.ret == 0 ? "0" : errno_text(static_cast<int>(o.ret));
+      case Returns::Errno: return o.ret == 0 ? "0" : errno_name(static_cast<int>(o.ret));
       case Returns::Value: return fmt::format("{}", o.ret);
-      case Returns::Syscall: return o.ret == -1 ? fmt::format("-1 {}", errno_text(o.err)) : fmt::format("{}", o.ret);
-      case Returns::Stat: return o.ret == -1 ? fmt::format("-1 {}", errno_text(o.err)) : fmt::format("0 st_size={}", o.st_size);
+      case Returns::Syscall: return o.ret == -1 ? fmt::format("-1 {}", errno_name(o.err)) : fmt::format("{}", o.ret);
+      case Returns::Stat: return o.ret == -1 ? fmt::format("-1 {}", errno_name(o.err)) : fmt::format("0 st_size={}", o.st_size);
     }
     return "?";
   }

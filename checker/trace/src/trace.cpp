@@ -1,6 +1,8 @@
 // Trace outcomes: conversion from the model, comparison and rendering; one model step as an event.
 #include "checker/trace.hpp"
 
+#include <cerrno>
+
 #include <fmt/format.h>
 
 #include "checker/observation.hpp"
@@ -132,6 +134,20 @@ TraceEvent model_step(Model& m, const Op& op, const Choice& choice, int digest_h
     e.bound.push_back(Binding{Binding::Kind::Lwp, static_cast<std::uint32_t>(l), s.procs[s.lwps[l].proc].pid});
   if (digest_hosts > 0) e.digest = digest(observe(s, digest_hosts));
   return e;
+}
+
+std::string errno_name(int e) {
+  switch (e) {
+    case 0: return "0";
+    case EINVAL: return "EINVAL";
+    case ESRCH: return "ESRCH";
+    case EBUSY: return "EBUSY";
+    case EBADF: return "EBADF";
+    case ENOENT: return "ENOENT";
+    case EPERM: return "EPERM";
+    case EAGAIN: return "EAGAIN/EWOULDBLOCK";
+    default: return "errno " + std::to_string(e);
+  }
 }
 
 }  // namespace lockstep::checker

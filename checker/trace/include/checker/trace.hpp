@@ -159,6 +159,8 @@ TraceOutcome to_trace(const model::Outcome& o);
 std::string outcome_difference(const TraceOutcome& recorded, const model::Outcome& actual);
 std::string outcome_difference(const TraceOutcome& recorded, const TraceOutcome& actual);
 std::string render(const TraceOutcome& o);
+// An errno value as listings show it: "EINVAL", "EAGAIN/EWOULDBLOCK", "errno 42"; 0 is "0".
+std::string errno_name(int e);
 
 // One step of the model alone as an event: outcome, wake-ups, the symbols it created (with their
 // pids) and, when digest_hosts > 0, the digest of the §7 observation of hosts 0..digest_hosts-1.
