@@ -16,36 +16,7 @@ namespace {
 bool is_sys_call(const OpBody& b) { return traits(b).returns == Returns::Syscall || traits(b).returns == Returns::Stat; }
 bool is_void(const OpBody& b) { return traits(b).returns == Returns::Nothing; }
 
-std::string lwp_name(LwpId l) { return l == kNoLwp ? "NULL" : fmt::format("lwp#{}", l); }
-
-// A returned value as the C API shows it; shared by both sides' renderings so they read alike.
-std::string render_returned(const OpBody& b, std::int64_t ret, int err, std::int64_t st_size, const std::string& lwp) {
-  switch (traits(b).returns) {
-    case Returns::Lwp: return lwp;
-    case Returns::Nothing: return "returned";
-    case Returns::Stat:
-    case Returns::Syscall:
-      if (ret == -1) return fmt::format("-1 {}", errno_name(err));
-      if (traits(b).returns == Returns::Stat) return fmt::format("0 st_size={}", st_size);
-      return fmt::format("{}", ret);
-    case Returns::Value: return fmt::format("{}", ret);
-    case Returns::Errno: break;
-  }
-  return errno_name(static_cast<int>(ret));
-}
-
 }  // namespace
-
-std::string render_model(const Outcome& o, const OpBody& b) {
-  switch (o.kind) {
-    case OutcomeKind::Blocked: return "BLOCKED";
-    case OutcomeKind::Fatal: return std::string(o.label);
-    case OutcomeKind::NotRunnable: return fmt::format("not runnable ({})", o.label);
-    case OutcomeKind::Dead: return "dead";
-    case OutcomeKind::Returned: break;
-  }
-  return render_returned(b, o.ret, o.err, o.st_size, lwp_name(o.lwp));
-}
 
 std::optional<std::string> compare(const Outcome& m, const std::optional<ImplResult>& r, const OpBody& b, const ImplSymbols& sym) {
   if (m.kind == OutcomeKind::Blocked) {
@@ -126,13 +97,6 @@ std::string render_impl(const ImplResult& r, const OpBody& b, const ImplSymbols&
     lwp = l ? lwp_name(*l) : fmt::format("an lwp never bound ({})", static_cast<const void*>(r.lwp));
   }
   return render_returned(b, r.ret, r.err, r.st_size, lwp);
-}
-
-Rule wake_rule(const OpBody& b) {
-  if (std::holds_alternative<op::Suspend>(b) || std::holds_alternative<op::KprocShutdown>(b)) return Rule::S2;
-  if (std::holds_alternative<op::WaitExit>(b)) return Rule::S5;
-  if (std::holds_alternative<op::SuspendCheck>(b)) return Rule::S3;
-  return Rule::K3;
 }
 
 }  // namespace lockstep::checker

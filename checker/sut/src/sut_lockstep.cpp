@@ -129,7 +129,7 @@ class SutRun {
         r_.program_steps = i + 1;
         if (!catch_up()) break;
         if (std::holds_alternative<op::Tick>(st.op.body)) tick(std::get<op::Tick>(st.op.body).n);
-        else call(st.op, false);
+        else step(st.op, false);
         if (!failed() && m_.state().fatal != Fatal::None) break;  // the instance is dead: the program ends
         if (!failed() && c_.probe) probe();
       }
@@ -305,32 +305,12 @@ class SutRun {
   // --- comparing -----------------------------------------------------------------------------------
 
   std::string render_reply(const Reply& r, const OpBody& b) const {
-    switch (traits(b).returns) {
-      case Returns::Nothing: return "returned";
-      case Returns::Lwp: {
-        if (r.lwp == 0) return "NULL";
-        const auto l = lwp_symbol(r.lwp);
-        return l ? symbol(Binding::Kind::Lwp, *l) : fmt::format("an lwp no earlier call made ({:#x})", r.lwp);
-      }
-      case Returns::Errno: return r.ret == 0 ? "0" : errno_name(static_cast<int>(r.ret));
-      case Returns::Value: return fmt::format("{}", r.ret);
-      case Returns::Syscall: return r.ret == -1 ? fmt::format("-1 {}", errno_name(r.err)) : fmt::format("{}", r.ret);
-      case Returns::Stat: return r.ret == -1 ? fmt::format("-1 {}", errno_name(r.err)) : fmt::format("0 st_size={}", r.b);
+    std::string lwp = "NULL";
+    if (r.lwp != 0) {
+      const auto l = lwp_symbol(r.lwp);
+      lwp = l ? lwp_name(*l) : fmt::format("an lwp no earlier call made ({:#x})", r.lwp);
     }
-    return "?";
-  }
-  static std::string render_model(const Outcome& o, const OpBody& b) {
-    if (o.blocked()) return "BLOCKED";
-    if (o.is_fatal()) return std::string(o.label);
-    switch (traits(b).returns) {
-      case Returns::Nothing: return "returned";
-      case Returns::Lwp: return o.lwp == kNoLwp ? "NULL" : symbol(Binding::Kind::Lwp, o.lwp);
-      case Returns::Errno: return o.ret == 0 ? "0" : errno_name(static_cast<int>(o.ret));
-      case Returns::Value: return fmt::format("{}", o.ret);
-      case Returns::Syscall: return o.ret == -1 ? fmt::format("-1 {}", errno_name(o.err)) : fmt::format("{}", o.ret);
-      case Returns::Stat: return o.ret == -1 ? fmt::format("-1 {}", errno_name(o.err)) : fmt::format("0 st_size={}", o.st_size);
-    }
-    return "?";
+    return render_returned(b, r.ret, r.err, r.b, lwp);
   }
   bool same(const Outcome& m, const Reply& r, const OpBody& b) const {
     switch (traits(b).returns) {
@@ -635,13 +615,6 @@ class SutRun {
     return it == pending_.end() ? nullptr : &it->second;
   }
 
-  Rule wake_rule(const OpBody& b) const {
-    if (std::holds_alternative<op::Suspend>(b) || std::holds_alternative<op::KprocShutdown>(b)) return Rule::S2;
-    if (std::holds_alternative<op::WaitExit>(b)) return Rule::S5;
-    if (std::holds_alternative<op::SuspendCheck>(b)) return Rule::S3;
-    return Rule::K3;
-  }
-
   // Records the step (after the clock step a retry put before it, if any) as the trace's event and
   // the listing's line.
   void record(const Op& op, const StepResult& res, bool is_probe, const std::string& sut, const Reply* r = nullptr) {
@@ -753,8 +726,6 @@ class SutRun {
       offset_ += rest;
     }
   }
-
-  void call(const Op& op, bool is_probe) { step(op, is_probe); }
 
   // What every free host sees: curlwp, and pid, ppid and uid where the SUT exports them.
   void probe() {

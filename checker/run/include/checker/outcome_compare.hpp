@@ -1,3 +1,4 @@
+// render_model, render_returned and wake_rule live in checker/trace.hpp (the plug-in path uses them too).
 // The comparison of one step's outcome: what the model said against what the impl's call ended in,
 // and both rendered alike ("0", "-1 EBADF", "lwp#3", "BLOCKED", "FATAL(L3-stale)") for listings.
 #pragma once
@@ -14,7 +15,6 @@
 
 namespace lockstep::checker {
 
-std::string render_model(const model::Outcome& o, const model::OpBody& b);
 std::string render_impl(const ImplResult& r, const model::OpBody& b, const ImplSymbols& sym);
 // nullopt when the impl's result (nullopt: the call is still blocked) is the model's outcome; else
 // a note on how they differ (may be empty when the rendered values say it all).
@@ -27,7 +27,5 @@ TraceOutcome impl_outcome(const std::optional<ImplResult>& r, const ImplSymbols&
 // A recorded outcome (the model's, or the impl's from impl_outcome) rendered as render_model and
 // render_impl render them, for listings.
 std::string render_outcome(const TraceOutcome& o, const model::OpBody& b);
-// The rule a wake-up of a call blocked in this op is about (S2 for a suspend, S5 for a wait, ...).
-model::Rule wake_rule(const model::OpBody& b);
 
 }  // namespace lockstep::checker

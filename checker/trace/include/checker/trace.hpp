@@ -161,6 +161,15 @@ std::string outcome_difference(const TraceOutcome& recorded, const TraceOutcome&
 std::string render(const TraceOutcome& o);
 // An errno value as listings show it: "EINVAL", "EAGAIN/EWOULDBLOCK", "errno 42"; 0 is "0".
 std::string errno_name(int e);
+// "lwp#3", or "NULL" for kNoLwp.
+std::string lwp_name(model::LwpId l);
+// A returned value of an op of kind `b` as the C API shows it ("0", "-1 EBADF", "0 st_size=4", the
+// lwp as `lwp` says): every side's rendering of a call goes through it, so that they read alike.
+std::string render_returned(const model::OpBody& b, std::int64_t ret, int err, std::int64_t st_size, const std::string& lwp);
+// The model's outcome of an op of kind `b` rendered the same way ("BLOCKED", "FATAL(L3-stale)", ...).
+std::string render_model(const model::Outcome& o, const model::OpBody& b);
+// The rule a wake-up of a call blocked in an op of kind `b` is about (S2 for a suspend, S5 for a wait, ...).
+model::Rule wake_rule(const model::OpBody& b);
 
 // One step of the model alone as an event: outcome, wake-ups, the symbols it created (with their
 // pids) and, when digest_hosts > 0, the digest of the §7 observation of hosts 0..digest_hosts-1.
