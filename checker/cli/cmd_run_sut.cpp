@@ -11,6 +11,7 @@
 #include "checker/junit.hpp"
 #include "checker/progress.hpp"
 #include "checker/sut_campaign.hpp"
+#include "checker/sut_state.hpp"
 #include "checker/trace_io.hpp"
 #include "impl/faults.hpp"
 #include "sut_options.hpp"
@@ -80,8 +81,10 @@ std::string header_text(const SutRunArgs& a, const SutNames& n, const SutCampaig
   s += fmt::format(
       "  compared: what the API shows (return values and errno, pids and uids, curlwp by first appearance, fds and "
       "fstat sizes, console lines on stderr, FATAL as the process's death with its panic rule, and whether a call "
-      "blocks: no return within {} ms); no introspection{}\n",
-      c.run.block_window.count(), c.run.probe ? "; every free host's curlwp / pid / ppid / uid after each step" : "");
+      "blocks: no return within {} ms){}{}\n",
+      c.run.block_window.count(), c.run.probe ? "; every free host's curlwp / pid / ppid / uid after each step" : "",
+      has_introspection(n.mask) ? "; and the whole SPEC §7 state after each step (lockstep_sut_state), except while a timed wait is pending"
+                                : "; no introspection (the SUT does not export lockstep_sut_name_host and lockstep_sut_state)");
   s += fmt::format("  time: the SUT's real ticks of {:.3f} ms ({})\n", static_cast<double>(n.tick_ns > 0 ? n.tick_ns : c.run.tick_ns) / 1e6,
                    n.tick_ns > 0 ? "lockstep_sut_tick_ns" : "not exported: --sut-tick-us");
   s += "  scheduler: none. A foreign SUT runs on its own OS threads, so the controlled scheduler does not apply: "
@@ -187,6 +190,9 @@ int run_sut(SutRunArgs a) {
                    rep.programs, rep.steps, rep.calls, rep.seconds, rep.seconds > 0 ? rep.programs / rep.seconds : 0,
                    rep.seconds > 0 ? rep.calls / rep.seconds : 0, rep.programs ? rep.spawn_seconds * 1000 / rep.programs : 0,
                    rep.budget_exhausted ? "  (time budget reached)" : "");
+  if (rep.reused > 0 || rep.states_compared > 0)
+    s += fmt::format("{} programs ran in a child reset with lockstep_sut_reset; {} §7 states compared with lockstep_sut_state\n",
+                     rep.reused, rep.states_compared);
   if (rep.failure) {
     const SutFailure& f = *rep.failure;
     s += fmt::format("\nFAILURE in program {} ({} steps; shrunk to {} in {} runs{}):\n{}\n{}\n", f.program_index, f.original.steps.size(),

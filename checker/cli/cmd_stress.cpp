@@ -2,7 +2,9 @@
 // delays injected at its sync points; every call is recorded; the history is judged against the
 // model (checker/stress, checker/lin). Exit 0 agree, 1 violation or deadlock, 2 bad usage,
 // 3 unknown (the judge's budget ran out; the history is kept on disk).
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <filesystem>
 #include <thread>
 
@@ -12,6 +14,7 @@
 #include "checker/junit.hpp"
 #include "checker/stress.hpp"
 #include "checker/stress_files.hpp"
+#include "checker/stress_sut.hpp"
 #include "checker/stress_trace.hpp"
 #include "checker/stress_verdict.hpp"
 #include "checker/trace_io.hpp"
@@ -22,17 +25,74 @@ namespace lockstep::cli {
 using namespace lockstep::checker;
 using namespace lockstep::checker::stress;
 
+namespace {
+
+struct Opts {
+  StressConfig c;
+  VerdictOptions v;
+  std::string fault, junit, trace_dir, trace_name;
+  double tick_ms = 1.0;
+  long max_delay_us = 200;
+  long barrier_ms = 10;
+  bool no_shrink = false;
+  std::string sut;
+  int maxproc = 64;
+};
+
+// `stress --sut LIB`: the same run from outside a plug-in SUT (checker/stress/src/sut_stress_run.cpp).
+// What lockstep cannot do there is said, never skipped silently: it has no controlled scheduler over
+// the SUT's threads, it cannot put delays into the SUT's sync points (the built-in implementation
+// as a SUT takes --delay-prob from LOCKSTEP_DELAY_PROB), and without introspection it compares answers,
+// never the §7 state. nullopt: the SUT could not be used (exit 2, one line on stderr).
+std::optional<StressRecording> record_plugin(const Opts& o, const stress::Progress& progress, int& exit_code) {
+  const StressConfig& c = o.c;
+  SutStressOptions s;
+  s.spawn.host = sut::default_host_path();
+  s.spawn.library = o.sut;
+  s.maxproc = o.maxproc;
+  s.tick_ns = c.tick.count();
+  if (!o.fault.empty()) s.spawn.env.emplace_back("LOCKSTEP_FAULT", o.fault);
+  s.spawn.env.emplace_back("LOCKSTEP_TICK_US", std::to_string(std::max<long long>(100, c.tick.count() / 1000)));
+  s.spawn.env.emplace_back("LOCKSTEP_DELAY_PROB", fmt::format("{}", c.delay_probability < 1 ? c.delay_probability : 0.999));
+  s.spawn.env.emplace_back("LOCKSTEP_SPURIOUS_PROB", fmt::format("{}", c.spurious_probability));
+  s.spawn.env.emplace_back("LOCKSTEP_DELAY_SEED", std::to_string(c.seed == 0 ? 1 : c.seed));
+  if (std::error_code ec; !std::filesystem::exists(o.sut, ec)) {
+    std::fprintf(stderr, "lockstep: --sut: %s: no such file\n", o.sut.c_str());
+    exit_code = 2;
+    return std::nullopt;
+  }
+  std::printf("lockstep stress --sut %s: %d host threads, %d kthreads (up to %d), maxproc %d, seed %llu\n", o.sut.c_str(), c.threads,
+              c.kthreads, c.max_kthreads, o.maxproc, static_cast<unsigned long long>(c.seed));
+  std::printf("          the controlled scheduler does not apply to a plug-in SUT: its threads run free, lockstep records their calls\n");
+  std::printf("          delays: lockstep cannot inject them into a SUT; LOCKSTEP_DELAY_PROB=%g is passed on (the built-in implementation reads it)\n",
+              c.delay_probability);
+  std::fflush(stdout);
+  SutStressInfo info;
+  try {
+    StressRecording rec = record_sut_stress(c, s, info, progress);
+    std::fprintf(stderr, "\r%60s\r", "");
+    std::printf("loaded    %s: tick %.3g ms (%s), rump_init took %.3f ms (the clock's phase is known to that), child started in %.1f ms\n",
+                o.sut.c_str(), static_cast<double>(info.tick_ns) / 1e6,
+                std::find(info.exported.begin(), info.exported.end(), "lockstep_sut_tick_ns") != info.exported.end() ? "lockstep_sut_tick_ns"
+                                                                                                                    : "--tick-ms",
+                static_cast<double>(info.clock_slack_ns) / 1e6, info.spawn_seconds * 1e3);
+    std::printf("generated %s\n", fmt::format("{}", fmt::join(info.generated, ", ")).c_str());
+    if (!info.not_generated.empty()) std::printf("not drawn %s\n", fmt::format("{}", fmt::join(info.not_generated, "; ")).c_str());
+    std::printf("compared  every answer (return values, errno, curlwp, pids, fstat sizes) against the model, in some order real time allows\n");
+    if (rec.panic && !info.output.empty()) std::printf("SUT output (last lines):\n%s\n", info.output.substr(info.output.size() > 2000 ? info.output.size() - 2000 : 0).c_str());
+    return rec;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "\r%60s\r", "");
+    std::fprintf(stderr, "lockstep: --sut: %s\n", e.what());
+    exit_code = 2;
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
 void add_stress(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("stress", "Free-running stress on real threads; the recorded history is judged against the model");
-  struct Opts {
-    StressConfig c;
-    VerdictOptions v;
-    std::string fault, junit, trace_dir, trace_name;
-    double tick_ms = 1.0;
-    long max_delay_us = 200;
-    long barrier_ms = 10;
-    bool no_shrink = false;
-  };
   auto o = std::make_shared<Opts>();
   o->c.threads = static_cast<int>(2 * std::max(1u, std::thread::hardware_concurrency()));
   cmd->add_option("--duration", o->c.duration, "Seconds of free running")->capture_default_str();
@@ -44,7 +104,9 @@ void add_stress(CLI::App& app, int& exit_code) {
   cmd->add_option("--delay-prob", o->c.delay_probability, "Probability of a delay at each sync point (0: none)")->capture_default_str();
   cmd->add_option("--max-delay-us", o->max_delay_us, "Longest injected sleep, microseconds")->capture_default_str();
   cmd->add_option("--spurious-prob", o->c.spurious_probability, "Probability that a condition wait wakes spuriously")->capture_default_str();
-  cmd->add_option("--tick-ms", o->tick_ms, "Length of a kernel tick, milliseconds")->capture_default_str();
+  auto* tick_opt = cmd->add_option("--tick-ms", o->tick_ms, "Length of a kernel tick, milliseconds (with --sut: 20 unless given; "
+                                                            "LOCKSTEP_TICK_US in the child, assumed when the SUT does not export its tick)")
+                       ->capture_default_str();
   cmd->add_option("--barrier-ms", o->barrier_ms, "Pause every thread and observe the impl's state this often (0: only at the end)")->capture_default_str();
   cmd->add_option("--fault", o->fault, "Injected fault(s) to enable in the impl, comma-separated (see 'lockstep faults')");
   cmd->add_option("--judge-budget", o->v.budget.max_seconds, "Seconds the judge may take; past it the verdict is UNKNOWN")->capture_default_str();
@@ -56,12 +118,19 @@ void add_stress(CLI::App& app, int& exit_code) {
   cmd->add_option("--trace-dir", o->trace_dir, "Where traces and the history go (default: ./lockstep-traces on a failure; nothing on agree)");
   cmd->add_option("--trace-name", o->trace_name, "NAME of the files (default: stress-SEED, or the fault's name)");
   cmd->add_option("--junit", o->junit, "Write a JUnit XML report to FILE");
-  cmd->callback([o, &exit_code] {
+  cmd->add_option("--sut", o->sut, "Stress this shared library (the C API of <rump/rump.h>, <sys/kthread.h>) in a child process "
+                                   "instead of the built-in implementation (README: Checking your implementation)");
+  cmd->add_option("--maxproc", o->maxproc, "With --sut: the SUT's maxproc (LOCKSTEP_MAXPROC in the child)")
+      ->capture_default_str()->check(CLI::Range(4, 100000));
+  cmd->callback([o, tick_opt, &exit_code] {
     StressConfig& c = o->c;
     std::string error;
     auto faults = impl::FaultSet::parse(o->fault, &error);
     if (!faults) throw CLI::ValidationError("--fault", error);
     c.faults = *faults;
+    // A SUT's clock starts somewhere inside rump_init, which lockstep times from outside (a few ms for
+    // a SUT that builds its tables there): a tick several times longer keeps the phase placeable.
+    if (!o->sut.empty() && tick_opt->count() == 0) o->tick_ms = 20;
     if (!(o->tick_ms >= 0.1 && o->tick_ms <= 1000)) throw CLI::ValidationError("--tick-ms", "must be in [0.1, 1000]");
     if (o->max_delay_us < 0 || o->max_delay_us > 1'000'000) throw CLI::ValidationError("--max-delay-us", "must be in [0, 1000000]");
     if (!(o->v.budget.max_seconds > 0)) throw CLI::ValidationError("--judge-budget", "must be > 0");
@@ -79,14 +148,23 @@ void add_stress(CLI::App& app, int& exit_code) {
     if (name.empty()) name = fmt::format("{}", fmt::join(fault_names, "+"));
     if (name.empty()) name = fmt::format("stress-{}", c.seed);
 
-    std::printf("lockstep stress: %d host threads, %d kthreads (up to %d), tick %.3g ms, delays %s, faults %s\n", c.threads, c.kthreads,
+    if (!o->sut.empty() && !c.record) throw CLI::ValidationError("--no-record", "does not apply to --sut (lockstep records from outside the SUT)");
+    if (o->sut.empty()) std::printf("lockstep stress: %d host threads, %d kthreads (up to %d), tick %.3g ms, delays %s, faults %s\n", c.threads, c.kthreads,
                 c.max_kthreads, o->tick_ms,
                 c.delay_probability > 0 ? fmt::format("p={} up to {} us, spurious wakeups p={}", c.delay_probability, o->max_delay_us, c.spurious_probability).c_str() : "off",
                 fault_names.empty() ? "none" : fmt::format("{}", fmt::join(fault_names, ",")).c_str());
     std::fflush(stdout);
-    const StressRecording rec = record_stress(c, [](double s, std::uint64_t n) {
+    const stress::Progress progress = [](double s, std::uint64_t n) {
       std::fprintf(stderr, "\rstress: %.1f s, %llu calls", s, static_cast<unsigned long long>(n));
-    });
+    };
+    StressRecording rec;
+    if (o->sut.empty()) {
+      rec = record_stress(c, progress);
+    } else {
+      std::optional<StressRecording> r = record_plugin(*o, progress, exit_code);
+      if (!r) return;
+      rec = std::move(*r);
+    }
     std::fprintf(stderr, "\r%60s\r", "");
     std::fputs(recording_summary(rec, c).c_str(), stdout);
     if (!c.record) {

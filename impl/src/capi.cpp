@@ -9,10 +9,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
+#include "impl/delay_backend.hpp"
 #include "impl/kernel.hpp"
+#include "sut_state.hpp"
 #include "lockstep/faults.h"
 #include "lockstep/sut.h"
 #include "rump/rump.h"
@@ -27,10 +31,21 @@ using lockstep::impl::KernelConfig;
 namespace {
 
 std::atomic<Kernel*> g_kernel{nullptr};
-std::once_flag g_init_once;
+std::mutex g_init_m;                       // rump_init and lockstep_sut_reset
+std::atomic<unsigned> g_generation{0};     // kernels made so far: a thread's context of an older one is stale
 std::atomic<bool> g_have_pending_faults{false};
 std::atomic<unsigned long> g_pending_faults{0};
 thread_local std::unique_ptr<HostContext> tl_host;
+thread_local unsigned tl_host_generation = 0;
+// OS threads lockstep named as its hosts (lockstep_sut_name_host): their contexts' ids -> index.
+std::mutex g_names_m;
+std::map<lockstep::impl::HostId, int> g_host_names;  // guarded by g_names_m
+thread_local int tl_host_index = -1;                  // this OS thread's name, until its context exists
+
+void remember_name(lockstep::impl::HostId id, int index) {
+  std::lock_guard l(g_names_m);
+  g_host_names[id] = index;
+}
 
 Kernel& kernel() {
   Kernel* k = g_kernel.load(std::memory_order_acquire);
@@ -40,7 +55,11 @@ Kernel& kernel() {
 
 HostContext& host(Kernel& k) {
   if (const auto* self = lockstep::impl::this_kthread(); self != nullptr && &self->kernel == &k) return self->host;
-  if (!tl_host) tl_host = std::make_unique<HostContext>(k, "os-thread");
+  if (!tl_host || tl_host_generation != g_generation.load(std::memory_order_acquire)) {
+    tl_host = std::make_unique<HostContext>(k, "os-thread");
+    tl_host_generation = g_generation.load(std::memory_order_acquire);
+    if (tl_host_index >= 0) remember_name(tl_host->id(), tl_host_index);
+  }
   return *tl_host;
 }
 
@@ -56,6 +75,19 @@ long env_long(const char* name, long dflt) {
   return n;
 }
 
+// A probability from the environment in [0, 1) (LOCKSTEP_DELAY_PROB, LOCKSTEP_SPURIOUS_PROB); 0 when unset.
+double env_probability(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return 0;
+  char* end = nullptr;
+  const double p = std::strtod(v, &end);
+  if (*end != '\0' || !(p >= 0 && p < 1)) {
+    std::fprintf(stderr, "lockstep: ignoring %s=%s (not a probability in [0, 1))\n", name, v);
+    return 0;
+  }
+  return p;
+}
+
 // FreeBSD prints "Waiting ... to stop..." and then "stopped\n" / "timed out\n" on the same line.
 void stderr_console(std::string_view entry) {
   const bool continued = entry.size() >= 3 && entry.substr(entry.size() - 3) == "...";
@@ -69,6 +101,17 @@ void init_default_kernel() {
   cfg.pid_max = static_cast<pid_t>(env_long("LOCKSTEP_PID_MAX", 30000));
   cfg.tick = std::chrono::microseconds(env_long("LOCKSTEP_TICK_US", 10000));
   cfg.console_sink = stderr_console;
+  // Delay injection at the sync points, as `lockstep stress` does in process: when the built-in
+  // implementation is a plug-in SUT (`lockstep stress --sut`), the only way in is the environment.
+  const double delay_p = env_probability("LOCKSTEP_DELAY_PROB"), spurious_p = env_probability("LOCKSTEP_SPURIOUS_PROB");
+  if (delay_p > 0 || spurious_p > 0) {
+    lockstep::impl::sync::DelayOptions d;
+    d.probability = delay_p;
+    d.spurious_probability = spurious_p;
+    d.seed = static_cast<std::uint64_t>(env_long("LOCKSTEP_DELAY_SEED", 1));
+    cfg.backend = std::make_shared<lockstep::impl::sync::DelayBackend>(
+        lockstep::impl::sync::make_real_backend(cfg.tick, std::chrono::steady_clock::now()), d);
+  }
   if (g_have_pending_faults.load()) {
     cfg.faults = FaultSet::from_ulong(g_pending_faults.load());
   } else if (const char* f = std::getenv("LOCKSTEP_FAULT"); f != nullptr) {
@@ -90,13 +133,47 @@ void init_default_kernel() {
 extern "C" {
 
 int rump_init(void) {
-  std::call_once(g_init_once, init_default_kernel);
+  std::lock_guard l(g_init_m);
+  if (g_kernel.load(std::memory_order_acquire) == nullptr) init_default_kernel();
+  return 0;
+}
+
+// The plug-in interface's reset (<lockstep/sut.h>): the kernel is set aside, never destroyed (a
+// thread lockstep left idle in a kthread body may still hold its context), so no handle it issued
+// can ever name an object of the next one; every thread's context is made anew on its next call.
+int lockstep_sut_reset(void) {
+  std::lock_guard l(g_init_m);
+  static std::vector<Kernel*> set_aside;
+  if (Kernel* k = g_kernel.exchange(nullptr, std::memory_order_acq_rel)) set_aside.push_back(k);
+  g_generation.fetch_add(1, std::memory_order_acq_rel);
+  std::lock_guard n(g_names_m);
+  g_host_names.clear();
   return 0;
 }
 
 // The plug-in interface (<lockstep/sut.h>): the tick rump_init() will use (or uses).
 long long lockstep_sut_tick_ns(void) {
   return static_cast<long long>(env_long("LOCKSTEP_TICK_US", 10000)) * 1000;
+}
+
+// Called before rump_init too (the host threads name themselves when they start): the name waits
+// for the thread's context.
+void lockstep_sut_name_host(int index) {
+  tl_host_index = index;
+  if (tl_host) remember_name(tl_host->id(), index);
+}
+
+long lockstep_sut_state(char* buf, unsigned long len) {
+  Kernel* k = g_kernel.load(std::memory_order_acquire);
+  if (k == nullptr) return -1;
+  std::map<lockstep::impl::HostId, int> names;
+  {
+    std::lock_guard l(g_names_m);
+    names = g_host_names;
+  }
+  const std::string s = lockstep::impl::sut_state_json(k->snapshot(), names);
+  if (buf != nullptr && len > s.size()) std::memcpy(buf, s.data(), s.size() + 1);
+  return static_cast<long>(s.size());
 }
 
 int lockstep_set_faults(const char* csv) {

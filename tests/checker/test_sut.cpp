@@ -95,6 +95,48 @@ TEST(SutPlugin, InjectedFaultIsFoundAndItsTraceReplays) {
   expect_no_children();
 }
 
+// Introspection (lockstep_sut_state): the whole §7 state is compared after each step, so a fault no
+// answer shows (nprocs not decremented: only a full table would tell) is found as a state difference.
+TEST(SutPlugin, IntrospectionFindsWhatNoAnswerShows) {
+  SutCampaignConfig c = config_for(LOCKSTEP_RUMP_SUT, {{"LOCKSTEP_TICK_US", "1000"}, {"LOCKSTEP_FAULT", "nprocs_not_decremented"}});
+  c.programs = 100;
+  c.shrink = false;
+  const SutCampaignReport r = run_sut_campaign(c);
+  ASSERT_FALSE(r.agreed());
+  const SutRunResult& f = r.failure->shrunk_result;
+  EXPECT_EQ(f.rule, model::Rule::R6) << f.failure;
+  EXPECT_NE(f.failure.find("lockstep_sut_state"), std::string::npos) << f.failure;
+  EXPECT_GT(f.states_compared, 0u);
+  // Without it the same programs agree: through the API alone the fault does not show in them.
+  c.run.introspect = false;
+  c.programs = r.programs;
+  EXPECT_TRUE(run_sut_campaign(c).agreed());
+  expect_no_children();
+}
+
+// Reset (lockstep_sut_reset): programs that end quiescent run one after another in one child, and
+// agree; a reset that forgets nothing is caught and named as such.
+TEST(SutPlugin, ResetRunsProgramsInOneChild) {
+  SutCampaignConfig c = config_for(LOCKSTEP_RUMP_SUT, {{"LOCKSTEP_TICK_US", "1000"}});
+  c.run.program.chooser.max_kthreads = 0;  // no kthread left parked or waited for
+  c.programs = 40;
+  const SutCampaignReport r = run_sut_campaign(c);
+  EXPECT_TRUE(r.agreed()) << (r.failure ? r.failure->shrunk_result.failure : "");
+  // Which programs end quiescent (alive: no FATAL; nothing blocked) is the model's: deterministic.
+  EXPECT_GE(r.reused, 4u);
+  expect_no_children();
+}
+
+TEST(SutPlugin, ResetThatForgetsNothingIsCaught) {
+  SutCampaignConfig c = config_for(LOCKSTEP_MISBEHAVING_SUT, {{"LOCKSTEP_TEST_MISBEHAVE", "badreset"}});
+  c.programs = 20;
+  c.shrink = false;
+  const SutCampaignReport r = run_sut_campaign(c);
+  ASSERT_FALSE(r.agreed());
+  EXPECT_NE(r.failure->shrunk_result.failure.find("the reset leaves state behind"), std::string::npos) << r.failure->shrunk_result.failure;
+  expect_no_children();
+}
+
 TEST(SutPlugin, NotALibraryIsRefused) {
   SpawnOptions o;
   o.host = LOCKSTEP_SUT_HOST;

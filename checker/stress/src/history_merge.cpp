@@ -48,7 +48,7 @@ namespace {
 // request's critical section, which began at the hint: the tick after it is widened too, in case one
 // began between the lock and the read. A tick never reaches past the next one (the clock's ticks
 // stay in order), so a waiter that took longer than a tick to return is not covered.
-void widen_ticks_for_late_acknowledgements(Merged& m, std::int64_t tick_ns) {
+void widen_ticks_for_late_acknowledgements(Merged& m, std::int64_t tick_ns, std::int64_t slack_ns) {
   lin::History& h = m.history;
   std::vector<std::size_t> ticks;  // the tick ops, in order
   for (std::size_t i = 0; i < h.ops.size(); ++i)
@@ -63,8 +63,9 @@ void widen_ticks_for_late_acknowledgements(Merged& m, std::int64_t tick_ns) {
     const int timo = timo_of(o.op);
     if (timo <= 0 || !o.ret || o.outcome.kind != OutcomeKind::Returned || o.outcome.ret != 0) continue;
     const std::int64_t request_ns = (o.hint ? static_cast<std::int64_t>(*o.hint) : static_cast<std::int64_t>(o.call)) / 2;
+    // With an uncertain phase the request may have read the clock one tick lower.
     const std::int64_t deadline = request_ns / tick_ns + timo;
-    for (std::int64_t k : {deadline, deadline + 1}) {
+    for (std::int64_t k : {deadline - (slack_ns > 0 ? 1 : 0), deadline, deadline + 1}) {
       const std::uint64_t at = 2 * static_cast<std::uint64_t>(k * tick_ns);
       if (at >= *o.ret) continue;
       // The tick op that carries tick k: the first at or after its instant (ticks with no event
@@ -125,7 +126,9 @@ Merged merge_history(MergeInput in, std::vector<std::vector<Record>>& lanes) {
   }
   std::sort(points.begin(), points.end());
 
-  // Ticks: tick k begins at k * tick_ns. Consecutive ticks with no event in [b_k, b_k+1) merge.
+  // Ticks: tick k begins at k * tick_ns (+ up to the slack). Consecutive ticks with no event in
+  // [b_k, b_k+1 + slack) merge: none can lie between them, whatever the phase.
+  const std::uint64_t slack = 2 * static_cast<std::uint64_t>(in.tick_slack_ns);
   const std::int64_t last = in.end_ns / in.tick_ns;
   std::int64_t pending = 0;
   auto next_point = points.begin();
@@ -134,21 +137,21 @@ Merged merge_history(MergeInput in, std::vector<std::vector<Record>>& lanes) {
     const std::uint64_t here = 2 * static_cast<std::uint64_t>(k * in.tick_ns);
     const std::uint64_t next = 2 * static_cast<std::uint64_t>((k + 1) * in.tick_ns);
     next_point = std::lower_bound(next_point, points.end(), here);
-    const bool event_before_next = next_point != points.end() && *next_point < next;
+    const bool event_before_next = next_point != points.end() && *next_point < next + slack;
     if (!event_before_next && k < last) continue;
     lin::Operation o;
     o.op = Op{Actor::clock(), op::Tick{pending}};
     o.call = here;
-    o.ret = here;
+    o.ret = here + slack;
     o.outcome.kind = OutcomeKind::Returned;
     m.call_ns.push_back(k * in.tick_ns);
-    m.ret_ns.push_back(k * in.tick_ns);
+    m.ret_ns.push_back(k * in.tick_ns + in.tick_slack_ns);
     m.request_ns.push_back(-1);
     h.ops.push_back(std::move(o));
     ++m.ticks;
     pending = 0;
   }
-  widen_ticks_for_late_acknowledgements(m, in.tick_ns);
+  widen_ticks_for_late_acknowledgements(m, in.tick_ns, in.tick_slack_ns);
   return m;
 }
 

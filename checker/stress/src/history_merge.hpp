@@ -28,6 +28,11 @@ struct MergeInput {
   model::State before;
   int hosts = 0;
   std::int64_t tick_ns = 1'000'000;
+  // How uncertain the clock's phase is: tick k begins somewhere in [k * tick_ns, k * tick_ns + slack]
+  // (a plug-in SUT's clock starts inside rump_init, which the recorder sees only from outside). Each
+  // tick operation then spans that window, and ticks merge only where no event falls in theirs.
+  // Must be below half a tick, so that the clock's operations never overlap.
+  std::int64_t tick_slack_ns = 0;
   std::int64_t end_ns = 0;  // the lanes were closed here; ticks are placed up to it
   std::vector<std::pair<std::int64_t, Observation>> observations;  // at ns
 };

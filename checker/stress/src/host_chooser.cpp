@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <string>
+#include <type_traits>
+#include <variant>
+
+#include "model/op_traits.hpp"
 
 namespace lockstep::checker::stress {
 
@@ -23,11 +27,50 @@ enum Kind : std::uint8_t {
 // placement cost its length (2 000 fds in one table after 15 s when they were equal).
 constexpr std::array<std::uint32_t, kKinds> kWeight{2, 1, 6, 1, 2, 3, 3, 3, 2, 4, 3, 4, 2, 2, 2, 1, 1, 5, 6, 1, 3};
 
+// The OpBody alternative's index of T (the bit of HostLimits::supported).
+template <class T, class V> struct BodyIndex;
+template <class T, class... Ts> struct BodyIndex<T, std::variant<Ts...>> {
+  static constexpr std::size_t value = [] {
+    std::size_t i = 0;
+    static_cast<void>(((std::is_same_v<T, Ts> ? false : (++i, true)) && ...));
+    return i;
+  }();
+};
+template <class T> constexpr std::size_t body_index = BodyIndex<T, OpBody>::value;
+
+constexpr std::size_t op_index(Kind k) {
+  switch (k) {
+    case kRfork: return body_index<op::Rfork>;
+    case kNewlwp: return body_index<op::Newlwp>;
+    case kSwitch: case kSwitchNull: return body_index<op::Switch>;
+    case kRelease: return body_index<op::Release>;
+    case kCurlwp: return body_index<op::Curlwp>;
+    case kGetpid: return body_index<op::Getpid>;
+    case kGetppid: return body_index<op::Getppid>;
+    case kOpen: return body_index<op::Open>;
+    case kWrite: return body_index<op::Write>;
+    case kFstat: return body_index<op::Fstat>;
+    case kClose: return body_index<op::Close>;
+    case kDup: return body_index<op::Dup>;
+    case kGetuid: return body_index<op::Getuid>;
+    case kSetuid: return body_index<op::Setuid>;
+    case kKthreadCreate: return body_index<op::KthreadCreate>;
+    case kKprocStart: return body_index<op::KprocStart>;
+    case kSuspend: return body_index<op::Suspend>;
+    case kResume: return body_index<op::Resume>;
+    case kShutdown: return body_index<op::KprocShutdown>;
+    case kWaitExit: return body_index<op::WaitExit>;
+    case kKinds: break;
+  }
+  return 0;
+}
+
 }  // namespace
 
 HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& lim, Source& rng) const {
   const std::size_t kts = reg.count();
   auto allowed = [&](Kind k) {
+    if (((lim.supported >> op_index(k)) & 1u) == 0) return false;
     switch (k) {
       case kRfork: case kNewlwp: return lwps_.size() < lim.max_lwps;
       case kSwitch: return lwps_.size() > (cur_ ? 1u : 0u);
@@ -55,7 +98,7 @@ HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& l
   // that would otherwise wait without end (a suspend without timeout of a kthread that exits never
   // returns, K2) or for long (kproc_shutdown waits 60 * hz ticks for a kthread that never acknowledges).
   auto target = [&](bool live) -> std::pair<ProcId, ::proc*> {
-    if (kts == 0 || (!live && rng.percent(10))) {
+    if (kts == 0 || (!live && lim.user_proc_handles && rng.percent(10))) {
       const KnownProc& p = procs_[rng.below(static_cast<std::uint32_t>(procs_.size()))];
       return {p.sym, p.handle};
     }
@@ -77,7 +120,7 @@ HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& l
         return {e.sym, e.handle};
       }
     }
-    return {procs_[1].sym, procs_[1].handle};  // no live kthread found: process 1 (EINVAL)
+    return {procs_[1].sym, procs_[1].handle};  // no live kthread found: process 1 (EINVAL), or no handle (below)
   };
   // Which kthreads are known to exit: a wait without timeout on one of them returns.
   auto exiting = [&]() -> std::pair<ProcId, ::proc*> {
@@ -154,6 +197,12 @@ HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& l
       break;
     }
     case kKinds: break;
+  }
+  // Without process handles a call that found no kthread to name asks curlwp instead (always exported).
+  if (!lim.user_proc_handles && c.args.proc == nullptr && traits(c.op.body).nargs > 0 && traits(c.op.body).args[0].kind == ArgKind::ProcSym) {
+    if (c.held != nullptr) c.held->release();
+    c.held = nullptr;
+    c.op.body = op::Curlwp{};
   }
   return c;
 }

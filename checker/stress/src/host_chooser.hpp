@@ -32,6 +32,11 @@ struct KnownProc {
 struct HostLimits {
   std::size_t max_lwps = 6;  // rfork / newlwp are drawn only while the host owns fewer lwps
   int max_kthreads = 6;      // kthread_create / kproc_start only while fewer are alive
+  // A plug-in SUT (checker/sut) exports part of the C API: only the op kinds whose bit (the OpBody
+  // index, as ChooserConfig::supported) is set are drawn; and its C API hands out process handles
+  // only for kthreads, so without `user_proc_handles` no call names process 0, 1 or a forked one.
+  std::uint32_t supported = ~0u;
+  bool user_proc_handles = true;
 };
 
 class HostView {

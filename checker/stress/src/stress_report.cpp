@@ -17,10 +17,14 @@ std::string recording_summary(const StressRecording& rec, const StressConfig& c)
                        rec.history.ops.size(), s.ticks, rec.history.observations.size(), s.barriers,
                        s.barriers_skipped ? fmt::format(", {} skipped", s.barriers_skipped) : std::string(),
                        rec.observed ? ", one at the end" : ", none at the end", s.kthreads_created);
-  out += fmt::format("          delays: {} of {} sync points ({:.2f}%), {} spurious wakeups\n", s.delays, s.sync_points,
-                     s.sync_points ? 100.0 * static_cast<double>(s.delays) / static_cast<double>(s.sync_points) : 0.0,
-                     s.spurious_wakeups);
-  if (rec.panic) out += fmt::format("          the impl failed: {}\n", *rec.panic);
+  if (rec.plugin)
+    out += fmt::format("          delays: inside the SUT, if it injects them (lockstep sees only its calls); {}\n",
+                       rec.introspected ? "§7 states read with lockstep_sut_state at barriers" : "no §7 observation (answers only: no introspection)");
+  else
+    out += fmt::format("          delays: {} of {} sync points ({:.2f}%), {} spurious wakeups\n", s.delays, s.sync_points,
+                       s.sync_points ? 100.0 * static_cast<double>(s.delays) / static_cast<double>(s.sync_points) : 0.0,
+                       s.spurious_wakeups);
+  if (rec.panic) out += fmt::format("          the {} failed: {}\n", rec.plugin ? "SUT" : "impl", *rec.panic);
   if (rec.abandoned) out += "          teardown did not finish within the grace period: the kernel instance was abandoned\n";
   return out;
 }

@@ -193,8 +193,31 @@ Reply run(const Request& q) {
       pthread_setspecific(g_exit_key, nullptr);
       set_text(r.text, "kthread_exit returned to its caller");
       break;
+    case Call::State: {
+      // lockstep_sut_state(buf, len) returns the length it needs (snprintf's contract): a second call
+      // with a larger buffer when the first was short.
+      using StateFn = long (*)(char*, unsigned long);
+      std::vector<char> buf(1 << 16);
+      long n = g_api.get<StateFn>(q.call)(buf.data(), buf.size());
+      if (n >= 0 && static_cast<std::size_t>(n) >= buf.size() && static_cast<std::size_t>(n) < kMaxStateBytes) {
+        buf.resize(static_cast<std::size_t>(n) + 1);
+        n = g_api.get<StateFn>(q.call)(buf.data(), buf.size());
+      }
+      if (n < 0 || static_cast<std::size_t>(n) >= buf.size()) {
+        set_text(r.text, "lockstep_sut_state failed");
+        break;
+      }
+      if (ftruncate(kStateFd, 0) != 0 || pwrite(kStateFd, buf.data(), static_cast<std::size_t>(n), 0) != n) {
+        set_text(r.text, "cannot write the state file");
+        break;
+      }
+      r.b = n;
+      break;
+    }
+    case Call::Reset: r.ret = g_api.get<int (*)()>(q.call)(); break;
     case Call::ProcPid:
     case Call::TickNs:
+    case Call::NameHost:
     case Call::Count: set_text(r.text, "not a request"); break;
   }
   return r;
@@ -211,7 +234,10 @@ void kthread_body(void* arg) {
   for (;;) write_reply(run(s->inbox.pop()));
 }
 
-void host_thread(Inbox* in) {
+// Host thread `index`: it names itself to the SUT first (lockstep_sut_name_host, optional), so that
+// the SUT's state names hosts as lockstep does.
+void host_thread(Inbox* in, int index) {
+  if (void* f = g_api.fn[static_cast<std::size_t>(Call::NameHost)]) reinterpret_cast<void (*)(int)>(f)(index);
   for (;;) write_reply(run(in->pop()));
 }
 
@@ -259,6 +285,7 @@ int main(int argc, char** argv) {
   // Not inherited by what the SUT may exec (system(), posix_spawn): only this process answers.
   fcntl(kRequestFd, F_SETFD, FD_CLOEXEC);
   fcntl(kReplyFd, F_SETFD, FD_CLOEXEC);
+  fcntl(kStateFd, F_SETFD, FD_CLOEXEC);
   const int hosts = std::atoi(argv[2]);
   void* lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
   if (lib == nullptr) {
@@ -285,11 +312,12 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<Inbox>> inboxes;
   for (int i = 0; i < hosts; ++i) {
     inboxes.push_back(std::make_unique<Inbox>());
-    std::thread(host_thread, inboxes.back().get()).detach();
+    std::thread(host_thread, inboxes.back().get(), i).detach();
   }
   Request q;
   while (read_request(q)) {
-    if (q.runner == Runner::Host && q.index < inboxes.size()) inboxes[q.index]->push(q);
+    if (q.call == Call::State || q.call == Call::Reset) write_reply(run(q));  // on this thread: the SUT's threads are where lockstep left them
+    else if (q.runner == Runner::Host && q.index < inboxes.size()) inboxes[q.index]->push(q);
     else if (q.runner == Runner::Kthread && q.index < kMaxSlots) g_slots[q.index].inbox.push(q);
   }
   _exit(0);

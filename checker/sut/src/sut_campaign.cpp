@@ -60,6 +60,8 @@ void shrink(const SutCampaignConfig& c, SutFailure& f, const std::function<void(
 SutCampaignReport run_sut_campaign(const SutCampaignConfig& c, const std::function<void(const SutProgress&)>& progress) {
   SutCampaignReport rep;
   const auto t0 = Clock::now();
+  SutChild child;               // kept between programs when the SUT can be reset
+  std::uint64_t child_programs = 0;
   for (std::uint64_t i = 0; i < (c.replay ? 1 : c.programs); ++i) {
     if (!c.replay && i > 0 && Clock::now() - t0 >= c.time_budget) {
       rep.budget_exhausted = true;
@@ -72,11 +74,27 @@ SutCampaignReport run_sut_campaign(const SutCampaignConfig& c, const std::functi
       SplitMix src(program_seed(c.seed, i));
       p = random_program(src, c.steps, kChoicesPerStep);
     }
-    SutRunResult r = run_sut_program(p, c.run);
+    SutRunResult r = run_sut_program(p, c.run, &child);
+    if (r.reused_process) ++rep.reused;
+    if (!r.agreed() && r.reused_process) {
+      // A failure after a reset: the program again, in a fresh child. If it agrees there, the reset
+      // left state behind (the SUT's bug, shown by this program after the earlier ones).
+      SutRunResult fresh = run_sut_program(p, c.run);
+      if (fresh.agreed()) {
+        r.failure = fmt::format("after lockstep_sut_reset this program failed, in a fresh process it agrees: the reset leaves state "
+                                "behind ({} programs ran in that process before it). What it did after the reset: {}",
+                                child_programs, r.failure);
+        r.rule = model::Rule::P0;
+      } else {
+        r = std::move(fresh);
+      }
+    }
+    child_programs = r.reused_process ? child_programs + 1 : 1;
     ++rep.programs;
     rep.steps += r.program_steps;
     rep.calls += r.calls;
     rep.spawn_seconds += r.spawn_seconds;
+    rep.states_compared += r.states_compared;
     rep.coverage.merge(r.coverage);
     if (progress) progress(SutProgress{rep.programs, rep.steps, false});
     if (!r.agreed()) {

@@ -8,6 +8,8 @@
 // says — allowed once real time since the call covers timo - 1 ticks — and then the step is judged
 // again with the model's clock advanced to that deadline first. Anything else is a divergence.
 #include "checker/sut_lockstep.hpp"
+#include "checker/sut_calls.hpp"
+#include "checker/sut_state.hpp"
 
 #include <signal.h>
 
@@ -31,41 +33,6 @@ using namespace lockstep::model;
 namespace {
 
 using ms = std::chrono::milliseconds;
-
-// The call of an op kind (by OpBody index); Count for the clock and for `work` without the extension.
-Call call_of(const OpBody& b) {
-  return std::visit(
-      [](const auto& o) -> Call {
-        using T = std::decay_t<decltype(o)>;
-        if constexpr (std::is_same_v<T, op::Init>) return Call::RumpInit;
-        else if constexpr (std::is_same_v<T, op::Rfork>) return Call::Rfork;
-        else if constexpr (std::is_same_v<T, op::Newlwp>) return Call::Newlwp;
-        else if constexpr (std::is_same_v<T, op::Switch>) return Call::Switch;
-        else if constexpr (std::is_same_v<T, op::Release>) return Call::Release;
-        else if constexpr (std::is_same_v<T, op::Curlwp>) return Call::Curlwp;
-        else if constexpr (std::is_same_v<T, op::Getpid>) return Call::Getpid;
-        else if constexpr (std::is_same_v<T, op::Getppid>) return Call::Getppid;
-        else if constexpr (std::is_same_v<T, op::Open>) return Call::Open;
-        else if constexpr (std::is_same_v<T, op::Write>) return Call::Write;
-        else if constexpr (std::is_same_v<T, op::Fstat>) return Call::Fstat;
-        else if constexpr (std::is_same_v<T, op::Close>) return Call::Close;
-        else if constexpr (std::is_same_v<T, op::Dup>) return Call::Dup;
-        else if constexpr (std::is_same_v<T, op::Getuid>) return Call::Getuid;
-        else if constexpr (std::is_same_v<T, op::Setuid>) return Call::Setuid;
-        else if constexpr (std::is_same_v<T, op::KthreadCreate>) return Call::KthreadCreate;
-        else if constexpr (std::is_same_v<T, op::KthreadExit>) return Call::KthreadExit;
-        else if constexpr (std::is_same_v<T, op::Suspend>) return Call::Suspend;
-        else if constexpr (std::is_same_v<T, op::Resume>) return Call::Resume;
-        else if constexpr (std::is_same_v<T, op::SuspendCheck>) return Call::SuspendCheck;
-        else if constexpr (std::is_same_v<T, op::Work>) return Call::Progress;
-        else if constexpr (std::is_same_v<T, op::KprocStart>) return Call::KprocStart;
-        else if constexpr (std::is_same_v<T, op::KprocShutdown>) return Call::KprocShutdown;
-        else if constexpr (std::is_same_v<T, op::WaitExit>) return Call::WaitExit;
-        else if constexpr (std::is_same_v<T, op::Reap>) return Call::Reap;
-        else return Call::Count;  // op::Tick: the runner's own clock
-      },
-      b);
-}
 
 // The timeout of a blocking call in ticks (0: none).
 std::int64_t timo_of(const OpBody& b) {
@@ -105,18 +72,16 @@ std::vector<std::string> console_lines(const std::string& out) {
   return lines;
 }
 
-std::optional<std::string> panic_rule(const std::string& out) {
-  static const std::regex re(R"(panic: ([A-Za-z0-9]+-[A-Za-z0-9-]+):)");
-  std::smatch m;
-  if (std::regex_search(out, m, re)) return m[1].str();
-  return std::nullopt;
-}
 
 class SutRun {
  public:
-  SutRun(const SutRunConfig& c, SutProcess& p)
+  SutRun(const SutRunConfig& c, SutProcess& p, std::uint32_t next_slot, std::vector<std::uint32_t> free_slots)
       : c_(c), p_(p), m_(Config{c.program.maxproc, true, c.program.pid_max}) {
+    next_slot_ = next_slot;
+    free_slots_ = std::move(free_slots);
+    stderr_from_ = p.stderr_text().size();
     tick_ns_ = p.tick_ns() > 0 ? p.tick_ns() : c.tick_ns;
+    introspect_ = c.introspect && has_introspection(p.capabilities());
     reaper_ = static_cast<std::uint16_t>(c.program.chooser.hosts);
   }
 
@@ -132,6 +97,7 @@ class SutRun {
         else step(st.op, false);
         if (!failed() && m_.state().fatal != Fatal::None) break;  // the instance is dead: the program ends
         if (!failed() && c_.probe) probe();
+        if (!failed() && introspect_) compare_state();
       }
       if (!failed() && m_.state().fatal == Fatal::None) finish();
     }
@@ -148,6 +114,11 @@ class SutRun {
   };
 
   bool failed() const { return r_.verdict != SutVerdict::Agree; }
+  // What the SUT wrote to stderr during this program (a child reset between programs keeps its file).
+  std::string own_stderr() const {
+    std::string s = p_.stderr_text();
+    return s.size() > stderr_from_ ? s.substr(stderr_from_) : std::string();
+  }
   void fail(SutVerdict v, Rule rule, std::string text) {
     if (failed()) return;
     r_.verdict = v;
@@ -392,6 +363,7 @@ class SutRun {
       lwps_before_ = m_.state().lwps.size();
       procs_before_ = m_.state().procs.size();
       const StepResult res = m_.apply(op, choice);
+      if (!is_probe) last_rule_ = res.outcome.rule;
       if (res.outcome.kind == OutcomeKind::NotRunnable) {
         // The pid the SUT chose is one the SPEC does not allow (R5: it is in the table).
         record(op, res, is_probe, fmt::format("chose pid {}", choice.pid.value_or(0)));
@@ -443,7 +415,7 @@ class SutRun {
         return std::nullopt;
       }
       const std::string how = p_.termination();
-      const std::string out_text = p_.stderr_text();
+      const std::string out_text = own_stderr();
       const std::optional<std::string> said = panic_rule(out_text);
       const bool clean_exit = how == "exited with status 0";
       if (clean_exit || (said && *said != fatal_name(out.fatal))) {
@@ -738,12 +710,41 @@ class SutRun {
     }
   }
 
+  // The SUT's whole §7 state (lockstep_sut_state) against the model's, after a step and its probes.
+  // Skipped while a timed wait is pending: its deadline may pass in the SUT between the step and the
+  // state, which the model's clock only learns at the next step.
+  void compare_state() {
+    if (m_.state().fatal != Fatal::None) return;
+    for (const Wait& w : m_.state().waits)
+      if (w.deadline) {
+        ++r_.states_skipped;
+        return;
+      }
+    Request q;
+    q.seq = ++seq_;
+    q.call = Call::State;
+    if (!send(q)) return;
+    const std::optional<Reply> r = await(q.seq, Clock::now() + c_.watchdog);
+    if (!r) {
+      if (!failed()) fail(SutVerdict::Deadlock, Rule::P0, fmt::format("lockstep_sut_state() did not return within {} ms", c_.watchdog.count()));
+      return;
+    }
+    answered({q.seq});
+    std::string error;
+    const std::optional<Observation> observed = read_state(p_, *r, c_.program.chooser.hosts, error);
+    if (!observed) return fail(SutVerdict::Divergence, Rule::P0, error);
+    ++r_.states_compared;
+    const Observation expected = observe(m_.state(), c_.program.chooser.hosts);
+    if (auto d = first_difference(expected, *observed, last_rule_))
+      fail(SutVerdict::Divergence, d->rule, fmt::format("the §7 state (lockstep_sut_state) after the step: {}", d->text));
+  }
+
   // The end of the program: late answers (a call that returned though blocked), then the console.
   void finish() {
     const auto until = Clock::now() + c_.block_window;
     while (!failed() && receive(until)) {}
     if (failed() || !catch_up()) return;
-    const std::vector<std::string> sut = console_lines(p_.stderr_text());
+    const std::vector<std::string> sut = console_lines(own_stderr());
     const std::vector<std::string>& model = m_.state().console;
     if (sut != model) {
       std::size_t i = 0;
@@ -758,6 +759,26 @@ class SutRun {
   const SutRunConfig& c_;
   SutProcess& p_;
   Model m_;
+  bool introspect_ = false;
+  std::size_t stderr_from_ = 0;  // this program's part of the child's stderr starts here
+
+ public:
+  // Whether the child may run another program after a reset: it agreed, the instance lives, no call
+  // is in flight (nothing blocked, no answer outstanding), and slots are left.
+  bool reusable() const {
+    return !failed() && m_.state().fatal == Fatal::None && pending_.empty() && m_.state().waits.empty() && !parked_body() &&
+           next_slot_ + 64 < kMaxSlots;
+  }
+  bool parked_body() const {
+    for (const auto& p : m_.state().procs)
+      if (p.kind == ProcKind::Kthread && p.kt.state == KState::Parked) return true;
+    return false;
+  }
+  std::uint32_t next_slot() const { return next_slot_; }
+  const std::vector<std::uint32_t>& free_slots() const { return free_slots_; }
+
+ private:
+  Rule last_rule_ = Rule::P0;  // the rule of the last step's outcome (a difference in what it set: its rule)
   SutRunResult r_;
   std::int64_t tick_ns_ = 10'000'000;
   std::uint16_t reaper_ = 0;
@@ -828,20 +849,47 @@ std::vector<std::string> generated_ops(const SutNames& n) {
   return ops;
 }
 
-SutRunResult run_sut_program(const Program& prog, const SutRunConfig& c) {
+SutRunResult run_sut_program(const Program& prog, const SutRunConfig& c, SutChild* child) {
   ::signal(SIGPIPE, SIG_IGN);  // a child that died must be a verdict, not the end of lockstep
-  SpawnOptions so = c.spawn;
-  so.threads = c.program.chooser.hosts + 1;  // the hosts and the reaper
-  std::string error;
-  std::unique_ptr<SutProcess> p = SutProcess::start(so, error);
-  if (!p) {
-    SutRunResult r;
-    r.verdict = SutVerdict::Divergence;
-    r.failure = fmt::format("the SUT could not be started: {}", error);
-    return r;
+  SutChild fresh;
+  SutChild& k = child != nullptr ? *child : fresh;
+  const bool reused = k.process != nullptr;
+  if (!reused) {
+    SpawnOptions so = c.spawn;
+    so.threads = c.program.chooser.hosts + 1;  // the hosts and the reaper
+    std::string error;
+    k.process = SutProcess::start(so, error);
+    k.next_slot = 0;
+    k.free_slots.clear();
+    if (!k.process) {
+      SutRunResult r;
+      r.verdict = SutVerdict::Divergence;
+      r.failure = fmt::format("the SUT could not be started: {}", error);
+      return r;
+    }
   }
-  SutRun run(c, *p);
-  return run.run(prog);
+  SutRun run(c, *k.process, k.next_slot, k.free_slots);
+  SutRunResult r = run.run(prog);
+  r.reused_process = reused;
+  if (reused) r.spawn_seconds = 0;
+  // Kept for the next program only through lockstep_sut_reset, and only from a quiescent end.
+  bool keep = child != nullptr && c.reuse && (k.process->capabilities() & bit(Call::Reset)) != 0 && run.reusable();
+  if (keep) {
+    Request q;
+    q.seq = 0xfffffff0u;
+    q.call = Call::Reset;
+    Reply rep;
+    keep = k.process->send(q) && k.process->next(rep, Clock::now() + c.watchdog) == SutProcess::Event::Reply &&
+           rep.kind == ReplyKind::Returned && rep.seq == q.seq && rep.ret == 0 && rep.text[0] == '\0';
+  }
+  if (keep) {
+    k.next_slot = run.next_slot();
+    k.free_slots = run.free_slots();
+    ++k.programs;
+  } else {
+    k.process.reset();  // killed and reaped
+  }
+  return r;
 }
 
 }  // namespace lockstep::checker::sut

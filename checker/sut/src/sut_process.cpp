@@ -63,8 +63,9 @@ std::unique_ptr<SutProcess> SutProcess::start(const SpawnOptions& o, std::string
   p->reply_fd_ = rep[0];
   p->stdout_fd_ = memfd_create("lockstep-sut-stdout", MFD_CLOEXEC);
   p->stderr_fd_ = memfd_create("lockstep-sut-stderr", MFD_CLOEXEC);
+  p->state_fd_ = memfd_create("lockstep-sut-state", MFD_CLOEXEC);
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (p->stdout_fd_ < 0 || p->stderr_fd_ < 0 || devnull < 0) {
+  if (p->stdout_fd_ < 0 || p->stderr_fd_ < 0 || p->state_fd_ < 0 || devnull < 0) {
     error = fmt::format("memfd / /dev/null: {}", std::strerror(errno));
     ::close(req[0]);
     ::close(rep[1]);
@@ -79,6 +80,7 @@ std::unique_ptr<SutProcess> SutProcess::start(const SpawnOptions& o, std::string
   posix_spawn_file_actions_adddup2(&fa, p->stderr_fd_, 2);
   posix_spawn_file_actions_adddup2(&fa, req[0], kRequestFd);
   posix_spawn_file_actions_adddup2(&fa, rep[1], kReplyFd);
+  posix_spawn_file_actions_adddup2(&fa, p->state_fd_, kStateFd);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
@@ -149,6 +151,20 @@ SutProcess::~SutProcess() {
   close_fd(reply_fd_);
   close_fd(stdout_fd_);
   close_fd(stderr_fd_);
+  close_fd(state_fd_);
+}
+
+std::optional<std::string> SutProcess::state_text(std::size_t length) const {
+  if (state_fd_ < 0 || length > kMaxStateBytes) return std::nullopt;
+  std::string s(length, '\0');
+  std::size_t got = 0;
+  while (got < length) {
+    const ssize_t n = pread(state_fd_, s.data() + got, length - got, static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;
+    got += static_cast<std::size_t>(n);
+  }
+  return s;
 }
 
 bool SutProcess::send(const Request& q) {

@@ -680,6 +680,20 @@ std::optional<TraceEvent> TraceReader::next() {
   return e;
 }
 
+Observation parse_observation_json(std::string_view text, const std::string& where) {
+  if (json_depth(text) > kMaxJsonDepth) throw TraceFormatError(fmt::format("{}: nested deeper than {} levels", where, kMaxJsonDepth));
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::out_of_range&) {
+    throw TraceFormatError(fmt::format("{}: {}", where, kNumberTooLarge));
+  } catch (const json::parse_error& e) {
+    throw TraceFormatError(fmt::format("{}: not JSON ({})", where, e.what()));
+  }
+  if (!j.is_object()) throw TraceFormatError(fmt::format("{}: expected a JSON object, found {}", where, found(j)));
+  return parse_observation(Fields(j, where, ""));
+}
+
 Trace read_trace(const std::string& path, const ReadOptions& options) {
   TraceReader r(path, options);
   Trace t{r.header(), {}};

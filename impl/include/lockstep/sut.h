@@ -34,6 +34,42 @@ extern "C" {
  * assumes --sut-tick-us (default 10000). */
 long long lockstep_sut_tick_ns(void);
 
+/* Introspection (optional; both names, or neither is used).
+ *
+ * lockstep_sut_name_host(i) is called once on each host thread of the child, before its first call
+ * and possibly before rump_init: the calling OS thread is host H<i> from then on (the reaper is the
+ * host after the last).
+ *
+ * lockstep_sut_state(buf, len) writes the SPEC §7 state as one JSON object, NUL-terminated, into buf
+ * and returns its length without the NUL; when len is too small it writes nothing useful and returns
+ * the length it needs (snprintf's contract); negative on failure. lockstep calls it from a thread
+ * that is not a host, only while no call is running except those waiting (SPEC §5). The object is the
+ * trace format's `observed_state` (traces/FORMAT.md), except that fd tables and open descriptions may
+ * be named by any integers in [0, 2^31) (lockstep renames them by first appearance):
+ *   {"nprocs": N,
+ *    "procs": [{"pid", "ppid", "comm", "kind": "kernel"|"init"|"user"|"kthread", "uid",
+ *               "lwps": [[lid, bound, released], ...]   bound: host index, -1 unbound, -2 its kthread's thread
+ *               "fdtable": key, "fds": [[fd, description key], ...],
+ *               kthreads also: "kstate": "RUNNING"|"PARKED"|"ZOMBIE"|"REAPED", "suspend_requested", "progress",
+ *               "exit_code"}, ...]                     by pid, zombies included
+ *    "hosts": [{"curlwp": [pid, lid] | null, "pid": current pid}, ...]   by host index, every named host
+ *    "blocked": [{"host", "what": "kthread_suspend"|"kthread_wait_exit", "target": pid}, ...]
+ *    "files": {"path": size, ...}, "console": ["line", ...]}
+ * With it, lockstep compares the whole §7 state after every step of `run --sut`, and `stress --sut`
+ * takes barriers (a quiescent point observed) that let its judge commit. */
+void lockstep_sut_name_host(int index);
+long lockstep_sut_state(char *buf, unsigned long len);
+
+/* Reset (optional): returns the SUT to where it was before rump_init, so that one process runs many
+ * programs (rump_init is called again next). lockstep calls it from a thread that is not a host, only
+ * between programs, only when no call is in flight; kthreads created earlier may still exist (their
+ * bodies' threads idle in lockstep's code, never again in the SUT's): the SUT must forget them. Handles
+ * issued before must still never be issued again (SPEC §3), and every thread starts the next program in
+ * the implicit context. Returns 0, or non-zero when it could not (lockstep then starts a fresh process).
+ * A program that fails after a reset is run again in a fresh process: if it agrees there, the verdict
+ * says the reset left state behind. */
+int lockstep_sut_reset(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,7 +2,8 @@
  * (checker/sut/example/minimal_sut.c) with a rump_sys_getpid that, from its 5th call on, does what
  * LOCKSTEP_TEST_MISBEHAVE says: "noise" writes junk to stdout and stderr on every call (then answers
  * right), "fork" forks, "exit" calls exit(0), "exit3" exit(3), "hang" never returns, "crash" raises SIGSEGV, "wrong"
- * answers a pid that does not exist. lockstep must end each run with a verdict and leave nothing behind. */
+ * answers a pid that does not exist; "badreset" exports a reset that forgets nothing. lockstep must end
+ * each run with a verdict and leave nothing behind. */
 #define rump_sys_getpid example_getpid
 #include "minimal_sut.c"
 #undef rump_sys_getpid
@@ -42,4 +43,11 @@ SUT_API pid_t rump_sys_getpid(void) {
     return 4242;
   }
   return example_getpid();
+}
+
+/* "badreset": a lockstep_sut_reset that forgets nothing (the next program sees the last one's
+ * processes). In every other mode it refuses, so lockstep starts each program in a fresh process. */
+SUT_API int lockstep_sut_reset(void) {
+  const char *mode = getenv("LOCKSTEP_TEST_MISBEHAVE");
+  return mode != NULL && strcmp(mode, "badreset") == 0 ? 0 : -1;
 }

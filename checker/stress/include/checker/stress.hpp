@@ -75,6 +75,8 @@ struct StressRecording {
   std::optional<std::string> panic;  // the impl panicked (a FATAL the run did not ask for)
   bool observed = false;             // the history ends with the impl's §7 observation
   bool abandoned = false;            // teardown did not finish within the grace: the kernel was leaked
+  bool plugin = false;               // recorded from outside a plug-in SUT (stress_sut.hpp): no sync points seen
+  bool introspected = false;         // the plug-in SUT's §7 state was read at barriers (lockstep_sut_state)
 };
 
 // Called about every 100 ms while the run is free: seconds so far, calls so far.

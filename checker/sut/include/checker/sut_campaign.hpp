@@ -42,6 +42,8 @@ struct SutCampaignReport {
   std::uint64_t calls = 0;          // calls sent to the SUT (probes and rump_init included)
   double seconds = 0;
   double spawn_seconds = 0;         // summed over programs: start of a child to its Hello
+  std::uint64_t reused = 0;         // programs run in a child reset after an earlier one (lockstep_sut_reset)
+  std::uint64_t states_compared = 0;  // §7 states compared (lockstep_sut_state)
   bool budget_exhausted = false;
   Coverage coverage;
   std::optional<SutFailure> failure;

@@ -6,6 +6,7 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,8 @@ struct SutRunConfig {
   std::chrono::milliseconds watchdog{2000};          // a call the model says returns must return within this
   std::chrono::milliseconds max_tick_wait{2000};     // the most real time one tick step waits for
   bool probe = true;             // after each step, ask every free host its curlwp, pid, ppid and uid
+  bool introspect = true;        // with lockstep_sut_state: compare the whole §7 state after each step
+  bool reuse = true;             // with lockstep_sut_reset: run the next program in the same child after a reset
 };
 
 // What a SUT exports, learnt from one child (SutProcess::start).
@@ -66,9 +69,24 @@ struct SutRunResult {
   std::string output;                   // what the SUT wrote to stdout / stderr
   std::string fatal_how;                // a FATAL the model expected: how the SUT died ("panic: L3-stale (killed by ...)")
   Coverage coverage;                    // the model's outcomes of every call, probes included
+  std::uint64_t states_compared = 0;    // §7 states read with lockstep_sut_state and compared
+  std::uint64_t states_skipped = 0;     // steps after which a timed wait was pending (no comparison)
+  bool reused_process = false;          // ran in a child reset after an earlier program (lockstep_sut_reset)
   bool agreed() const { return verdict == SutVerdict::Agree; }
 };
 
-SutRunResult run_sut_program(const Program& p, const SutRunConfig& c);
+// A child kept between programs (a SUT with lockstep_sut_reset): the process, and the kthread slots
+// its earlier programs' bodies still hold (their threads idle in the child for good).
+struct SutChild {
+  std::unique_ptr<SutProcess> process;
+  std::uint32_t next_slot = 0;
+  std::vector<std::uint32_t> free_slots;
+  std::uint64_t programs = 0;  // programs run after a reset
+};
+
+// Runs one program. With `child`, its process is used when there is one (and reset after the program
+// when the program ended quiescent and the SUT exports lockstep_sut_reset, else killed); without, a
+// fresh child runs it and is killed.
+SutRunResult run_sut_program(const Program& p, const SutRunConfig& c, SutChild* child = nullptr);
 
 }  // namespace lockstep::checker::sut

@@ -49,6 +49,9 @@ class SutProcess {
   // What the SUT wrote to stderr (where the console and panic lines go) and to stdout, so far.
   std::string stderr_text() const;
   std::string stdout_text() const;
+  // What the child wrote to the state file (kStateFd) for a State reply of `length` bytes; nullopt
+  // when it cannot be read or is longer than kMaxStateBytes.
+  std::optional<std::string> state_text(std::size_t length) const;
   // Both, for a person: stderr, then stdout after a "[stdout]" line when there is any.
   std::string output() const;
   // How the child ended ("killed by SIGABRT", "exited with status 1"); waits for it (bounded, then
@@ -68,6 +71,7 @@ class SutProcess {
   int reply_fd_ = -1;
   int stdout_fd_ = -1;
   int stderr_fd_ = -1;
+  int state_fd_ = -1;
   std::uint64_t caps_ = 0;
   std::int64_t tick_ns_ = 0;
   double spawn_seconds_ = 0;

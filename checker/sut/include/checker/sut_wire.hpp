@@ -15,7 +15,7 @@ enum class Call : std::uint8_t {
   Getpid, Getppid, Open, Write, Fstat, Close, Dup, Getuid, Setuid,     // <rump/rump_syscalls.h>
   KthreadCreate, KthreadExit, Suspend, Resume, SuspendCheck, KprocStart, KprocShutdown,  // <sys/kthread.h>
   WaitExit, Reap, Progress, ProcPid,                            // its documented extensions
-  TickNs,                                                              // <lockstep/sut.h>
+  TickNs, NameHost, State, Reset,                                      // <lockstep/sut.h>
   Count
 };
 inline constexpr std::size_t kCallCount = static_cast<std::size_t>(Call::Count);
@@ -29,7 +29,8 @@ inline constexpr std::array<std::string_view, kCallCount> kCallNames = {
     "kthread_create", "kthread_exit", "kthread_suspend", "kthread_resume", "kthread_suspend_check", "kproc_start",
     "kproc_shutdown",
     "kthread_wait_exit", "kthread_reap", "lockstep_kthread_progress", "lockstep_proc_pid",
-    "lockstep_sut_tick_ns"};
+    "lockstep_sut_tick_ns", "lockstep_sut_name_host", "lockstep_sut_state",
+    "lockstep_sut_reset"};
 
 constexpr std::uint64_t bit(Call c) { return std::uint64_t{1} << static_cast<unsigned>(c); }
 
@@ -80,5 +81,9 @@ static_assert(sizeof(Request) <= 512 && sizeof(Reply) <= 512, "a record must be 
 // The file descriptors the child reads requests from and writes replies to (0, 1 and 2 are the SUT's).
 inline constexpr int kRequestFd = 3;
 inline constexpr int kReplyFd = 4;
+// A memory file the child writes lockstep_sut_state's JSON to (from offset 0; the reply's `b` is its
+// length): the state can be long, and a reply must stay one atomic record.
+inline constexpr int kStateFd = 5;
+inline constexpr std::size_t kMaxStateBytes = 64u << 20;
 
 }  // namespace lockstep::checker::sut

@@ -87,4 +87,8 @@ struct Trace {
 };
 Trace read_trace(const std::string& path, const ReadOptions& options = {});
 
+// One §7 observation as JSON text in the form of an event's `observed_state` (a plug-in SUT's
+// lockstep_sut_state answers in it); throws TraceFormatError naming `where` and the field.
+Observation parse_observation_json(std::string_view text, const std::string& where);
+
 }  // namespace lockstep::checker

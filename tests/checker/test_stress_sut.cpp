@@ -1,0 +1,121 @@
+// `lockstep stress --sut`: free-running stress on a plug-in SUT, recorded from outside and judged by
+// the stress judge. The example SUT and the built-in implementation as a SUT agree; a fault injected
+// through LOCKSTEP_FAULT is a violation of its rule; a SUT that crashes, hangs or lies ends the run
+// with a verdict (violation or deadlock) and leaves no child behind.
+#include <sys/wait.h>
+
+#include <algorithm>
+
+#include <gtest/gtest.h>
+
+#include "checker/stress_sut.hpp"
+#include "checker/stress_verdict.hpp"
+
+namespace lockstep::checker::stress {
+namespace {
+
+struct Outcome {
+  StressRecording rec;
+  StressVerdict verdict;
+  SutStressInfo info;
+};
+
+Outcome stress_sut(const std::string& library, std::vector<std::pair<std::string, std::string>> env, double seconds = 1.0,
+                   std::uint64_t ops = 3000) {
+  StressConfig c;
+  c.threads = 3;
+  c.duration = seconds;
+  c.ops = ops;
+  c.tick = std::chrono::milliseconds(20);
+  c.grace = std::chrono::milliseconds(2000);
+  SutStressOptions s;
+  s.spawn.host = LOCKSTEP_SUT_HOST;
+  s.spawn.library = library;
+  s.spawn.env = std::move(env);
+  s.spawn.env.emplace_back("LOCKSTEP_TICK_US", "20000");
+  s.tick_ns = 20'000'000;
+  Outcome o;
+  o.rec = record_sut_stress(c, s, o.info);
+  VerdictOptions v;
+  v.budget.max_seconds = 30;
+  v.shrink = false;
+  o.verdict = judge_stress(o.rec, v);
+  return o;
+}
+
+void expect_no_children() {
+  int status = 0;
+  errno = 0;
+  EXPECT_EQ(waitpid(-1, &status, WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD);
+}
+
+bool generated(const SutStressInfo& i, std::string_view op) { return std::find(i.generated.begin(), i.generated.end(), op) != i.generated.end(); }
+
+TEST(StressSut, ExampleSutAgrees) {
+  const Outcome o = stress_sut(LOCKSTEP_EXAMPLE_SUT, {});
+  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Agree) << o.verdict.line;
+  EXPECT_GT(o.rec.history.ops.size(), 500u);
+  EXPECT_TRUE(o.rec.plugin);
+  EXPECT_FALSE(o.rec.introspected);  // the example exports no lockstep_sut_state
+  // Only what it exports is drawn; kthread calls are not.
+  EXPECT_TRUE(generated(o.info, "rump_pub_lwproc_rfork"));
+  EXPECT_FALSE(generated(o.info, "kthread_create"));
+  EXPECT_EQ(o.rec.stats.kthread_ops, 0u);
+  expect_no_children();
+}
+
+TEST(StressSut, BuiltInImplAgreesWithKthreadsAndTimeouts) {
+  const Outcome o = stress_sut(LOCKSTEP_RUMP_SUT, {});
+  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Agree) << o.verdict.line;
+  EXPECT_GT(o.rec.stats.kthreads_created, 0);
+  EXPECT_GT(o.rec.stats.kthread_ops, 0u);
+  EXPECT_GT(o.rec.stats.ticks, 0u);
+  expect_no_children();
+}
+
+TEST(StressSut, InjectedFaultIsAViolationOfItsRule) {
+  // A host that dropped root calls setuid again: the fault answers 0 where P8 says EPERM.
+  const Outcome o = stress_sut(LOCKSTEP_RUMP_SUT, {{"LOCKSTEP_FAULT", "setuid_no_check"}}, 10.0, 8000);
+  ASSERT_EQ(o.verdict.kind, StressVerdictKind::Violation) << o.verdict.line << " after " << o.rec.stats.host_ops << " host calls";
+  EXPECT_EQ(o.verdict.judgement.rule, model::Rule::P8) << o.verdict.line;
+  expect_no_children();
+}
+
+// With introspection the run takes barriers: a fault that no answer shows is found in the state.
+TEST(StressSut, BarriersReadTheStateAndFindWhatNoAnswerShows) {
+  const Outcome o = stress_sut(LOCKSTEP_RUMP_SUT, {{"LOCKSTEP_FAULT", "nprocs_not_decremented"}, {"LOCKSTEP_DELAY_PROB", "0.05"}}, 10.0, 8000);
+  EXPECT_TRUE(o.rec.introspected);
+  EXPECT_GT(o.rec.history.observations.size(), 0u);
+  ASSERT_EQ(o.verdict.kind, StressVerdictKind::Violation) << o.verdict.line;
+  EXPECT_EQ(o.verdict.judgement.rule, model::Rule::R6) << o.verdict.line;
+  expect_no_children();
+}
+
+TEST(StressSut, CrashingSutIsAViolationWithTheDeath) {
+  const Outcome o = stress_sut(LOCKSTEP_MISBEHAVING_SUT, {{"LOCKSTEP_TEST_MISBEHAVE", "crash"}});
+  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Violation) << o.verdict.line;
+  ASSERT_TRUE(o.rec.panic);
+  EXPECT_NE(o.rec.panic->find("SIGSEGV"), std::string::npos) << *o.rec.panic;
+  expect_no_children();
+}
+
+TEST(StressSut, HangingSutIsADeadlock) {
+  const Outcome o = stress_sut(LOCKSTEP_MISBEHAVING_SUT, {{"LOCKSTEP_TEST_MISBEHAVE", "hang"}});
+  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Deadlock) << o.verdict.line;
+  expect_no_children();
+}
+
+TEST(StressSut, LyingSutIsAViolation) {
+  const Outcome o = stress_sut(LOCKSTEP_MISBEHAVING_SUT, {{"LOCKSTEP_TEST_MISBEHAVE", "wrong"}});
+  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Violation) << o.verdict.line;
+  expect_no_children();
+}
+
+TEST(StressSut, MissingLibraryIsAnError) {
+  EXPECT_THROW(stress_sut("/nonexistent/libnothing.so", {}), std::runtime_error);
+  expect_no_children();
+}
+
+}  // namespace
+}  // namespace lockstep::checker::stress
