@@ -197,29 +197,10 @@ class SutStress {
   Request request(const Driver& d, const Op& op, const OpHandles& args) {
     Request q;
     q.seq = ++seq_;
-    q.call = sut::call_of(op.body);
     q.runner = d.kind == Driver::Kind::Kthread ? Runner::Kthread : Runner::Host;
     q.index = d.index;
-    std::visit(
-        [&](const auto& o) {
-          using T = std::decay_t<decltype(o)>;
-          auto text = [&](const std::string& s) { std::snprintf(q.text, sizeof q.text, "%s", s.c_str()); };
-          if constexpr (std::is_same_v<T, op::Rfork>) q.a = o.flags;
-          else if constexpr (std::is_same_v<T, op::Newlwp>) q.a = o.pid;
-          else if constexpr (std::is_same_v<T, op::Switch>) q.handle = reinterpret_cast<std::uint64_t>(args.lwp);
-          else if constexpr (std::is_same_v<T, op::Open>) { text(o.path); q.a = o.create ? 0x0202 : 0x0002; }
-          else if constexpr (std::is_same_v<T, op::Write>) { q.a = o.fd; q.b = o.n; }
-          else if constexpr (std::is_same_v<T, op::Fstat> || std::is_same_v<T, op::Close> || std::is_same_v<T, op::Dup>) q.a = o.fd;
-          else if constexpr (std::is_same_v<T, op::Setuid>) q.a = o.uid;
-          else if constexpr (std::is_same_v<T, op::KthreadCreate>) { q.a = o.flags; text(o.name); }
-          else if constexpr (std::is_same_v<T, op::KprocStart>) text(o.name);
-          else if constexpr (std::is_same_v<T, op::KthreadExit>) q.a = o.code;
-          else if constexpr (std::is_same_v<T, op::Suspend> || std::is_same_v<T, op::WaitExit>) {
-            q.handle = reinterpret_cast<std::uint64_t>(args.proc);
-            q.a = o.timo;
-          } else if constexpr (requires { o.proc; }) q.handle = reinterpret_cast<std::uint64_t>(args.proc);
-        },
-        op.body);
+    sut::fill_arguments(q, op.body, [&](LwpId) { return reinterpret_cast<std::uint64_t>(args.lwp); },
+                        [&](ProcId) { return reinterpret_cast<std::uint64_t>(args.proc); });
     return q;
   }
 
@@ -241,14 +222,7 @@ class SutStress {
     return true;
   }
 
-  std::uint32_t take_slot() {
-    if (!free_slots_.empty()) {
-      const std::uint32_t s = free_slots_.back();
-      free_slots_.pop_back();
-      return s;
-    }
-    return next_slot_ < sut::kMaxSlots ? next_slot_++ : sut::kMaxSlots;
-  }
+  std::uint32_t take_slot() { return sut::take_slot(next_slot_, free_slots_); }
 
   void issue_host(std::size_t di) {
     Driver& d = drivers_[di];

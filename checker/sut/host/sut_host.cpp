@@ -10,6 +10,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -279,6 +280,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   g_pid = getpid();
+  // A SUT that crashes must end at once: a core dump (seconds of writing on a busy disk) would keep the
+  // pipes open past lockstep's deadlines, and leave a file behind.
+  const rlimit no_core{0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
   pthread_atfork(nullptr, nullptr, on_fork_child);
   ::on_exit(on_sut_exit, nullptr);
   pthread_key_create(&g_exit_key, reply_at_thread_end);

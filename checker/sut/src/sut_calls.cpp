@@ -1,5 +1,6 @@
 #include "checker/sut_calls.hpp"
 
+#include <cstdio>
 #include <regex>
 #include <type_traits>
 #include <variant>
@@ -42,6 +43,38 @@ Call call_of(const OpBody& b) {
       b);
 }
 
+
+void fill_arguments(Request& q, const OpBody& b, const std::function<std::uint64_t(LwpId)>& lwp,
+                    const std::function<std::uint64_t(ProcId)>& proc) {
+  q.call = call_of(b);
+  std::visit(
+      [&](const auto& o) {
+        using T = std::decay_t<decltype(o)>;
+        auto text = [&](const std::string& s) { std::snprintf(q.text, sizeof q.text, "%s", s.c_str()); };
+        if constexpr (std::is_same_v<T, op::Rfork>) q.a = o.flags;
+        else if constexpr (std::is_same_v<T, op::Newlwp>) q.a = o.pid;
+        else if constexpr (std::is_same_v<T, op::Switch>) q.handle = lwp(o.lwp);
+        else if constexpr (std::is_same_v<T, op::Open>) { text(o.path); q.a = o.create ? 0x0202 : 0x0002; }
+        else if constexpr (std::is_same_v<T, op::Write>) { q.a = o.fd; q.b = o.n; }
+        else if constexpr (std::is_same_v<T, op::Fstat> || std::is_same_v<T, op::Close> || std::is_same_v<T, op::Dup>) q.a = o.fd;
+        else if constexpr (std::is_same_v<T, op::Setuid>) q.a = o.uid;
+        else if constexpr (std::is_same_v<T, op::KthreadCreate>) { q.a = o.flags; text(o.name); }
+        else if constexpr (std::is_same_v<T, op::KprocStart>) text(o.name);
+        else if constexpr (std::is_same_v<T, op::KthreadExit>) q.a = o.code;
+        else if constexpr (std::is_same_v<T, op::Suspend> || std::is_same_v<T, op::WaitExit>) { q.handle = proc(o.proc); q.a = o.timo; }
+        else if constexpr (requires { o.proc; }) q.handle = proc(o.proc);
+      },
+      b);
+}
+
+std::uint32_t take_slot(std::uint32_t& next, std::vector<std::uint32_t>& free) {
+  if (!free.empty()) {
+    const std::uint32_t s = free.back();
+    free.pop_back();
+    return s;
+  }
+  return next < kMaxSlots ? next++ : kMaxSlots;
+}
 
 std::optional<std::string> panic_rule(const std::string& out) {
   static const std::regex re(R"(panic: ([A-Za-z0-9]+-[A-Za-z0-9-]+):)");

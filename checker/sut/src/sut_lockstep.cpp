@@ -229,7 +229,6 @@ class SutRun {
   Request request(const Op& op) {
     Request q;
     q.seq = ++seq_;
-    q.call = call_of(op.body);
     switch (op.actor.kind) {
       case Actor::Kind::Host: q.runner = Runner::Host; q.index = static_cast<std::uint16_t>(op.actor.index); break;
       case Actor::Kind::Reaper: q.runner = Runner::Host; q.index = reaper_; break;
@@ -241,37 +240,12 @@ class SutRun {
       }
       case Actor::Kind::Clock: break;
     }
-    std::visit(
-        [&](const auto& o) {
-          using T = std::decay_t<decltype(o)>;
-          auto text = [&](const std::string& s) { std::snprintf(q.text, sizeof q.text, "%s", s.c_str()); };
-          if constexpr (std::is_same_v<T, op::Rfork>) q.a = o.flags;
-          else if constexpr (std::is_same_v<T, op::Newlwp>) q.a = o.pid;
-          else if constexpr (std::is_same_v<T, op::Switch>) q.handle = lwp_handle(o.lwp);
-          else if constexpr (std::is_same_v<T, op::Open>) { text(o.path); q.a = o.create ? 0x0202 : 0x0002; }
-          else if constexpr (std::is_same_v<T, op::Write>) { q.a = o.fd; q.b = o.n; }
-          else if constexpr (std::is_same_v<T, op::Fstat> || std::is_same_v<T, op::Close> || std::is_same_v<T, op::Dup>) q.a = o.fd;
-          else if constexpr (std::is_same_v<T, op::Setuid>) q.a = o.uid;
-          else if constexpr (std::is_same_v<T, op::KthreadCreate>) { q.a = o.flags; text(o.name); q.slot = take_slot(); }
-          else if constexpr (std::is_same_v<T, op::KprocStart>) { text(o.name); q.slot = take_slot(); }
-          else if constexpr (std::is_same_v<T, op::KthreadExit>) q.a = o.code;
-          else if constexpr (std::is_same_v<T, op::Suspend> || std::is_same_v<T, op::WaitExit>) { q.handle = proc_handle(o.proc); q.a = o.timo; }
-          else if constexpr (requires { o.proc; }) q.handle = proc_handle(o.proc);
-        },
-        op.body);
+    fill_arguments(q, op.body, [&](LwpId l) { return lwp_handle(l); }, [&](ProcId p) { return proc_handle(p); });
+    if (std::holds_alternative<op::KthreadCreate>(op.body) || std::holds_alternative<op::KprocStart>(op.body))
+      q.slot = take_slot(next_slot_, free_slots_);
     return q;
   }
 
-  // A kthread body's slot in the child: one that no body uses (a failed create's, an exited
-  // kthread's, whose thread has ended), else the next; kMaxSlots when all are taken.
-  std::uint32_t take_slot() {
-    if (!free_slots_.empty()) {
-      const std::uint32_t s = free_slots_.back();
-      free_slots_.pop_back();
-      return s;
-    }
-    return next_slot_ < kMaxSlots ? next_slot_++ : kMaxSlots;
-  }
 
   // --- comparing -----------------------------------------------------------------------------------
 
