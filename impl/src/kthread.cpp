@@ -150,8 +150,7 @@ int Kernel::kthread_suspend(HostContext& h, ::proc* p, int timo) {
   // request's instant. Read before the lock, a tick could pass between the two, and the wait would
   // time out a tick before timo ticks had passed since the request (no linearization allows that;
   // found by `lockstep stress` on real threads).
-  const std::optional<sync::Ticks> deadline =
-      timo > 0 ? std::optional<sync::Ticks>(backend_->now() + static_cast<sync::Ticks>(timo)) : std::nullopt;
+  const std::optional<sync::Ticks> deadline = sync::deadline_after(backend_->now(), timo);
   kt.suspend_requested.store(true);
   if (kt.state == KthreadState::parked) return 0;
   const std::uint64_t start = kt.acks;
@@ -278,8 +277,7 @@ int Kernel::kthread_wait_exit(HostContext& h, ::proc* p, int timo) {
   if (kt.state == KthreadState::reaped) return ESRCH;
   if (kt.state == KthreadState::zombie) return 0;
   // Read with the state, in one critical section (as in kthread_suspend).
-  const std::optional<sync::Ticks> deadline =
-      timo > 0 ? std::optional<sync::Ticks>(backend_->now() + static_cast<sync::Ticks>(timo)) : std::nullopt;
+  const std::optional<sync::Ticks> deadline = sync::deadline_after(backend_->now(), timo);
   const auto wait = wait_begin(h, WaitKind::wait_exit, *t, deadline);
   int r;
   if (fault(Fault::test_extra_wakeup) || fault(Fault::wait_exit_no_loop)) {

@@ -398,7 +398,7 @@ std::vector<ControlledBackend::RunResult> ControlledBackend::run_until_quiescent
 
 void ControlledBackend::tick(Ticks n) {
   std::unique_lock lk(m_);
-  now_ += n;
+  now_ = clock_after(now_, n);
   std::vector<Rec*> expired;
   auto collect = [&](auto& v) {
     for (auto& r : v)

@@ -460,8 +460,12 @@ class Step {
     w.host = host_;
     w.kind = k;
     w.target = target;
-    // timo = 0 waits without limit; a deadline past the end of time saturates there.
-    if (timo > 0) w.deadline = s_.now > std::numeric_limits<Tick>::max() - timo ? std::numeric_limits<Tick>::max() : s_.now + timo;
+    // timo = 0 waits without limit.
+    // Reading (K3/K5 "until now >= start + timo"): the clock saturates at the end of time, so a
+    // start + timo beyond it is never reached and such a wait has no deadline. Saturating the
+    // deadline instead would give a wait begun at the end of time a deadline it had already
+    // passed (S2 broken at its first instant; found by the model's property test).
+    if (timo > 0 && s_.now <= std::numeric_limits<Tick>::max() - timo) w.deadline = s_.now + timo;
     w.seq = s_.next_wait_seq++;
     s_.waits.push_back(w);
   }

@@ -592,6 +592,33 @@ TEST(Tick, HugeTicksNeverMoveTheClockBackwards) {
   EXPECT_EQ(r.completions[0].outcome.ret, EWOULDBLOCK);
 }
 
+// §5 at the end of time: a wait whose start + timo lies past the saturated clock's end is never
+// reached (K3 "until now >= start + timo"), so it waits on; it must not be born already expired.
+TEST(Tick, AWaitBegunAtTheEndOfTimeNeverTimesOut) {
+  Checked m;
+  const ProcId k = m.kthread("k");
+  const std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  ASSERT_TRUE(m(tick(max)).returned());
+  ASSERT_EQ(m.state().now, max);
+  ASSERT_TRUE(m(host(0, op::Suspend{k, 1})).blocked());
+  EXPECT_TRUE(m.apply(tick(1)).completions.empty()) << "the clock cannot pass the deadline";
+  const StepResult ack = m.apply(kthr(k, op::SuspendCheck{k}));
+  ASSERT_EQ(ack.completions.size(), 1u) << "the acknowledgement still ends the wait";
+  EXPECT_EQ(ack.completions[0].outcome.ret, 0);
+}
+
+// A deadline exactly at the end of time is reached when the clock saturates there.
+TEST(Tick, ADeadlineAtTheEndOfTimeIsReached) {
+  Checked m;
+  const ProcId k = m.kthread("k");
+  const std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  ASSERT_TRUE(m(tick(max - 3)).returned());
+  ASSERT_TRUE(m(host(0, op::WaitExit{k, 3})).blocked());
+  const StepResult r = m.apply(tick(max));
+  ASSERT_EQ(r.completions.size(), 1u);
+  EXPECT_EQ(r.completions[0].outcome.ret, EWOULDBLOCK);
+}
+
 // ---- scenarios from kthread(9) -------------------------------------------------------
 
 TEST(ScenarioKthread, CreateWorkExitWaitReap) {

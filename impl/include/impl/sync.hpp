@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -25,6 +26,15 @@ namespace lockstep::impl::sync {
 
 // Kernel time unit. hz = 100, so one tick is 10 ms under the real backend (configurable for tests).
 using Ticks = std::uint64_t;
+
+// The clock's end (SPEC §5 reading, model/src/model.cpp Tick): time saturates at the int64 maximum
+// the SPEC's clock can hold, and a deadline beyond it is never reached (the wait has none).
+inline constexpr Ticks kEndOfTime = static_cast<Ticks>(std::numeric_limits<std::int64_t>::max());
+inline Ticks clock_after(Ticks now, Ticks n) { return now >= kEndOfTime || n > kEndOfTime - now ? kEndOfTime : now + n; }
+inline std::optional<Ticks> deadline_after(Ticks now, int timo) {
+  if (timo <= 0 || now > kEndOfTime - static_cast<Ticks>(timo)) return std::nullopt;
+  return now + static_cast<Ticks>(timo);
+}
 
 enum class WaitStatus { notified, timed_out };
 
