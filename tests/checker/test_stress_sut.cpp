@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <set>
+#include <variant>
 
 #include <gtest/gtest.h>
 
@@ -68,12 +70,41 @@ TEST(StressSut, ExampleSutAgrees) {
   expect_no_children();
 }
 
+// The kthreads whose creation returned a process, and how many of them made a call of their own.
+std::pair<std::size_t, std::size_t> kthreads_driven(const lin::History& h) {
+  std::set<std::uint32_t> created, ran;
+  for (const lin::Operation& o : h.ops) {
+    if (o.op.actor.kind == model::Actor::Kind::Kthread) ran.insert(o.op.actor.index);
+    if (std::holds_alternative<model::op::KthreadCreate>(o.op.body) || std::holds_alternative<model::op::KprocStart>(o.op.body))
+      for (const Binding& b : o.created)
+        if (b.kind == Binding::Kind::Proc) created.insert(b.id);
+  }
+  std::size_t n = 0;
+  for (std::uint32_t k : created) n += ran.count(k);
+  return {created.size(), n};
+}
+
 TEST(StressSut, BuiltInImplAgreesWithKthreadsAndTimeouts) {
   const Outcome o = stress_sut(LOCKSTEP_RUMP_SUT, {});
   EXPECT_EQ(o.verdict.kind, StressVerdictKind::Agree) << o.verdict.line;
   EXPECT_GT(o.rec.stats.kthreads_created, 0);
   EXPECT_GT(o.rec.stats.kthread_ops, 0u);
   EXPECT_GT(o.rec.stats.ticks, 0u);
+  expect_no_children();
+}
+
+// Every kthread the SUT made gets its body driven, however many were made (the driver that runs a
+// body once lost its link to the kthread when the list of drivers grew: the bodies of most kthreads
+// made later never ran, every barrier waited its limit on a shutdown no body acknowledged, and the
+// run made a tenth of the calls).
+TEST(StressSut, EveryKthreadMadeRunsItsBody) {
+  const Outcome o = stress_sut(LOCKSTEP_RUMP_SUT, {}, 3.0, 20000);
+  const auto [created, ran] = kthreads_driven(o.rec.history);
+  EXPECT_GE(created, 8u) << "too few kthreads made to test the growth of the drivers";
+  EXPECT_GE(ran + 1, created) << ran << " of " << created << " kthreads ran a call (the last one may be made at the end)";
+  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Agree) << o.verdict.line;
+  // With introspection and nothing else passed on, barriers are taken, and most of them count.
+  EXPECT_GT(o.rec.stats.barriers, 2 * o.rec.stats.barriers_skipped) << o.rec.stats.barriers << " barriers, " << o.rec.stats.barriers_skipped << " skipped";
   expect_no_children();
 }
 

@@ -256,8 +256,9 @@ class SutStress {
       k.rng = SplitMix(d.rng.next());
       k.active = false;
       k.self = e;
+      // `d` refers into drivers_, which push_back may move: everything of `d` is set before it.
+      d.creating_driver = drivers_.size();
       drivers_.push_back(std::move(k));
-      d.creating_driver = drivers_.size() - 1;
     }
     Driver& dd = drivers_[di];  // drivers_ may have grown
     dd.choice = std::move(ch);
