@@ -155,4 +155,12 @@ Merged merge_history(MergeInput in, std::vector<std::vector<Record>>& lanes) {
   return m;
 }
 
+void store_merged(Merged&& m, StressRecording& out) {
+  out.history = std::move(m.history);
+  out.call_ns = std::move(m.call_ns);
+  out.ret_ns = std::move(m.ret_ns);
+  out.request_ns = std::move(m.request_ns);
+  out.stats.ticks = m.ticks;
+}
+
 }  // namespace lockstep::checker::stress

@@ -20,6 +20,7 @@
 
 #include "checker/lin_history.hpp"
 #include "checker/observation.hpp"
+#include "checker/stress.hpp"
 #include "lane.hpp"
 
 namespace lockstep::checker::stress {
@@ -45,6 +46,9 @@ struct Merged {
 };
 
 Merged merge_history(MergeInput in, std::vector<std::vector<Record>>& lanes);
+
+// Moves a merged history and its instants into the recording (both recorders end with it).
+void store_merged(Merged&& m, StressRecording& out);
 
 // A record's answer in the trace's terms.
 TraceOutcome outcome_of(const Record& r);

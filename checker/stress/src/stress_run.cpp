@@ -566,12 +566,7 @@ StressRecording record_stress(const StressConfig& c, const Progress& progress) {
     in.end_ns = end_ns;
     in.observations = std::move(observations);
     if (obs) in.observations.emplace_back(obs_ns, std::move(*obs));
-    Merged merged = merge_history(std::move(in), records);
-    out.history = std::move(merged.history);
-    out.call_ns = std::move(merged.call_ns);
-    out.ret_ns = std::move(merged.ret_ns);
-    out.request_ns = std::move(merged.request_ns);
-    out.stats.ticks = merged.ticks;
+    store_merged(merge_history(std::move(in), records), out);
     out.observed = !out.history.observations.empty();
   }
   out.abandoned = !teardown(run, c.grace);

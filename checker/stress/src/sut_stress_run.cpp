@@ -593,12 +593,7 @@ class SutStress {
     in.end_ns = end_ns;
     out_.stats.barriers = observations_.size() - (out_.observed ? 1 : 0);
     in.observations = std::move(observations_);
-    Merged merged = merge_history(std::move(in), records);
-    out_.history = std::move(merged.history);
-    out_.call_ns = std::move(merged.call_ns);
-    out_.ret_ns = std::move(merged.ret_ns);
-    out_.request_ns = std::move(merged.request_ns);
-    out_.stats.ticks = merged.ticks;
+    store_merged(merge_history(std::move(in), records), out_);
     out_.plugin = true;
     out_.introspected = introspect_;
   }
