@@ -28,9 +28,12 @@ void add_mutants(CLI::App& app, int& exit_code) {
   auto shard = std::make_shared<std::string>();
   auto junit = std::make_shared<std::string>();
   auto sut = std::make_shared<SutOptions>();
+  auto race_seconds = std::make_shared<double>(10);
   c->campaign.programs = 100000;
   cmd->add_option("--seed", c->campaign.seed, "Run seed")->capture_default_str();
   add_sut_options(cmd, *sut);
+  cmd->add_option("--race-seconds", *race_seconds, "With --sut: seconds of stress --sut per race fault (a race shows only with two "
+                                                  "calls in flight; 0: list them unrun)")->capture_default_str()->check(CLI::Range(0.0, 3600.0));
   add_strategy_option(cmd, c, c->campaign.lockstep.schedule.strategy);
   cmd->add_option("--steps", c->campaign.steps, "Steps per program, at most")->capture_default_str()->check(CLI::Range(1u, 100000u));
   cmd->add_option("--threads", c->campaign.lockstep.program.chooser.hosts, "Host threads")->capture_default_str()->check(CLI::Range(1, 16));
@@ -48,7 +51,7 @@ void add_mutants(CLI::App& app, int& exit_code) {
   cmd->add_flag("--shortest", c->shortest, "Also find each fault's shortest exposing program (BFS over the model's state graph)");
   cmd->add_option("--shortest-depth", c->bounds.max_depth, "Longest program the BFS considers")->capture_default_str()->check(CLI::Range(1u, 8u));
   cmd->add_option("--shortest-seconds", c->shortest_seconds, "Seconds per fault for the BFS search")->capture_default_str();
-  cmd->callback([c, budget, fault_list, watchdog_ms, shrink_s, shard, junit, sut, cmd, &exit_code] {
+  cmd->callback([c, budget, race_seconds, fault_list, watchdog_ms, shrink_s, shard, junit, sut, cmd, &exit_code] {
     if (!sut->library.empty()) {
       // Through the plug-in path: each fault is injected with LOCKSTEP_FAULT into the SUT's process
       // (the built-in implementation built as liblockstep_rump.so reads it).
@@ -62,17 +65,24 @@ void add_mutants(CLI::App& app, int& exit_code) {
       m.run.budget_s = *budget;
       m.run.shrink_s = *shrink_s;
       m.run.watchdog_ms = *watchdog_ms;
+      m.race_seconds = *race_seconds;
       if (cmd->count("--control-programs") > 0) m.control_programs = c->control_programs;
       std::string error;
       const auto selected = impl::FaultSet::parse(*fault_list, &error);
       if (!selected) throw CLI::ValidationError("--fault", error);
-      // By default the faults a call-by-call check can see; the others are listed with why not, and
-      // run only when named with --fault (then a survivor fails the run like any other).
-      for (const impl::FaultInfo& f : fault_list->empty() ? impl::project_faults() : std::vector<impl::FaultInfo>(impl::all_faults().begin(), impl::all_faults().end())) {
-        if (!fault_list->empty() && !selected->has(f.fault)) continue;
-        if (fault_list->empty() && (f.race || f.api_silent))
-          m.silent.emplace_back(std::string(f.name), f.race ? "a race inside operations: the plug-in path has one call running at a time"
-                                                           : "the same answer to every call; only a controlled scheduler or §7 progress shows it");
+      // The faults a call-by-call check can see run call by call; race faults go through stress --sut
+      // (sut_race_faults.cpp); `park_spins`-like faults are listed with why not. Named with --fault,
+      // every fault runs, and one that is not found fails the run like any other survivor.
+      const bool named = !fault_list->empty();
+      m.races_must_die = named;
+      for (const impl::FaultInfo& f : named ? std::vector<impl::FaultInfo>(impl::all_faults().begin(), impl::all_faults().end()) : impl::project_faults()) {
+        if (named && !selected->has(f.fault)) continue;
+        if (!named && f.api_silent)
+          m.silent.emplace_back(std::string(f.name), "the same answer to every call; only a controlled scheduler or §7 progress shows it");
+        else if (f.race && *race_seconds > 0)
+          m.races.emplace_back(f.name);
+        else if (!named && f.race)
+          m.silent.emplace_back(std::string(f.name), "a race inside operations: call by call one call runs at a time (--race-seconds 0)");
         else
           m.faults.emplace_back(f.name);
       }
@@ -86,6 +96,7 @@ void add_mutants(CLI::App& app, int& exit_code) {
       exit_code = mutants_sut(std::move(m));
       return;
     }
+    if (cmd->count("--race-seconds") > 0) throw CLI::ValidationError("--race-seconds", "applies only with --sut (the built-in runs interleave inside operations)");
     c->campaign.shard = resolve_shard(*shard);
     c->campaign.shrink_budget = std::chrono::milliseconds(static_cast<long long>(*shrink_s * 1000));
     c->campaign.time_budget = std::chrono::milliseconds(static_cast<long long>(*budget * 1000));

@@ -225,6 +225,10 @@ int mutants_sut(SutMutantArgs m) {
   std::string error;
   SutRunArgs base = m.run;
   base.no_traces = true;
+  if (const std::string bad = m.races.empty() ? "" : check_race_environment(); !bad.empty()) {
+    std::fprintf(stderr, "lockstep: %s\n", bad.c_str());
+    return 2;
+  }
   std::optional<SutCampaignConfig> c0 = configure(base, names, error);
   if (!c0) {
     std::fprintf(stderr, "lockstep: %s\n", error.c_str());
@@ -265,9 +269,23 @@ int mutants_sut(SutMutantArgs m) {
   table += fmt::format("{:<28} {:<10} {:>9.1f} {:>8}  {}\n", "(control: no fault)", control.agreed() ? "agree" : "FALSE ALARM",
                        control.seconds, control.programs, control.agreed() ? "" : control.failure->shrunk_result.failure);
   const std::size_t killed = m.faults.size() - static_cast<std::size_t>(survived);
+  std::size_t races_found = 0;
+  for (const std::string& fault : m.races) {
+    std::fprintf(stderr, "mutants --sut: %s through stress --sut (%.0f s)\n", fault.c_str(), m.race_seconds);
+    const RaceFaultResult r = stress_race_fault(m, fault);
+    if (!r.bad_input.empty()) {
+      std::fprintf(stderr, "lockstep: %s\n", r.bad_input.c_str());
+      return 2;
+    }
+    races_found += r.killed ? 1 : 0;
+    if (!r.killed && m.races_must_die) ++survived;
+    table += fmt::format("{:<28} {:<10} {:>9.1f} {:>8}  {}\n", fault, r.killed ? "killed" : r.decided ? "not found" : "unknown", r.seconds, "-", r.how);
+  }
   for (const auto& [fault, why] : m.silent) table += fmt::format("{:<28} {:<10} {:>9} {:>8}  {}\n", fault, "not run", "-", "-", why);
   table += fmt::format("\nkilled {}/{} through the plug-in path; control {}", killed, m.faults.size(), control.agreed() ? "agreed" : "FAILED");
-  if (!m.silent.empty()) table += fmt::format("; {} not observable call by call (name them with --fault to run them)", m.silent.size());
+  if (!m.races.empty())
+    table += fmt::format("; race faults (not observable call by call): {} of {} found by one stress --sut run each", races_found, m.races.size());
+  if (!m.silent.empty()) table += fmt::format("; {} not observable through the API (name them with --fault to run them)", m.silent.size());
   table += "\n";
   std::fputs(table.c_str(), stdout);
   return survived > 0 || !control.agreed() ? 1 : 0;

@@ -56,8 +56,26 @@ struct SutMutantArgs {
   SutRunArgs run;
   std::vector<std::string> faults;  // the faults to inject through LOCKSTEP_FAULT
   std::vector<std::pair<std::string, std::string>> silent;  // faults not run: not observable this way, and why
+  std::vector<std::string> races;   // faults shown only by two calls in flight: run through stress --sut
+  double race_seconds = 10;         // each one's stress run
+  bool races_must_die = false;      // named with --fault: a race fault not found fails the run
+  double stress_delay_probability = 0.05;  // LOCKSTEP_DELAY_PROB of those runs (the built-in impl reads it)
+  double stress_judge_seconds = 30;
   std::uint64_t control_programs = 40;
 };
+
+// One race fault through `stress --sut` for the fault's time budget (sut_race_faults.cpp).
+struct RaceFaultResult {
+  bool killed = false;   // a violation or a deadlock
+  bool decided = false;  // false: the judge's budget ran out (UNKNOWN)
+  double seconds = 0;
+  std::uint64_t calls = 0;
+  std::string how;       // the verdict line, or why nothing was found
+  std::string bad_input; // a bad LOCKSTEP_*_PROB in the environment (exit 2)
+};
+RaceFaultResult stress_race_fault(const SutMutantArgs& m, const std::string& fault);
+// Empty, or what is wrong with the LOCKSTEP_*_PROB the race runs would take from the environment.
+std::string check_race_environment();
 // `lockstep mutants --sut`: the kill table through the plug-in path; returns the exit code.
 int mutants_sut(SutMutantArgs a);
 
