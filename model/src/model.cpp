@@ -116,8 +116,8 @@ bool performs(Actor::Kind a, const OpBody& b) {
 // One step: the op handlers, over a State that they change in place.
 class Step {
  public:
-  Step(State& s, const Actor& actor, const Choice& choice, StepResult& result)
-      : s_(s), actor_(actor), host_(static_cast<HostId>(actor.index)), choice_(choice), result_(result) {}
+  Step(State& s, const Actor& actor, const Choice& choice, StepResult& result, Footprint* fp)
+      : s_(s), actor_(actor), host_(static_cast<HostId>(actor.index)), choice_(choice), result_(result), fp_(fp) {}
 
   Outcome operator()(const op::Init&) { return ok(Rule::P0); }  // rump_init() is idempotent (§1).
 
@@ -172,7 +172,7 @@ class Step {
     const LwpId l = s_.curlwp(host_);
     if (l == kNoLwp) return fatal(Rule::L4, Fatal::L4Implicit);
     bind_host(kNoLwp);
-    s_.lwps[l].released = true;
+    wlwp(l).released = true;
     const ProcId p = s_.lwps[l].proc;
     // R1: a user process goes in the same step as its last lwp; processes 0 and 1 never do.
     if (s_.procs[p].kind == ProcKind::User && s_.live_lwps(s_.procs[p]) == 0) {
@@ -200,12 +200,14 @@ class Step {
       file = it->second;  // Reading: O_CREAT on an existing file opens it (no O_EXCL, no O_TRUNC).
     } else if (o.create) {
       file = static_cast<FileId>(s_.files.size());
+      wfiles();
       s_.files.push_back(File{o.path, 0});
       s_.paths.emplace(o.path, file);
     } else {
       return sys_error(Rule::P7, ENOENT, "ENOENT");
     }
     const DescId d = static_cast<DescId>(s_.descs.size());
+    wfiles();
     s_.descs.push_back(file);
     return ok(Rule::P7, install_fd(d));
   }
@@ -217,6 +219,7 @@ class Step {
     // Reading: a file never grows past the largest off_t; NetBSD's write(2) answers EFBIG.
     std::int64_t& size = s_.files[s_.descs[d]].size;
     if (size > std::numeric_limits<std::int64_t>::max() - o.n) return sys_error(Rule::P7, EFBIG, "EFBIG");
+    if (o.n != 0) wfiles();
     size += o.n;
     return ok(Rule::P7, o.n);
   }
@@ -229,7 +232,7 @@ class Step {
   }
   Outcome operator()(const op::Close& o) {
     if (desc_of(o.fd) == kNoDesc) return sys_error(Rule::P7, EBADF, "EBADF");
-    current_fdtable().fds[static_cast<std::size_t>(o.fd)] = kNoDesc;
+    current_fdtable_for_write().fds[static_cast<std::size_t>(o.fd)] = kNoDesc;
     return ok(Rule::P7);
   }
   Outcome operator()(const op::Dup& o) {
@@ -241,9 +244,9 @@ class Step {
   // P8
   Outcome operator()(const op::Getuid&) { return ok(Rule::P8, s_.procs[s_.current_proc(host_)].uid); }
   Outcome operator()(const op::Setuid& o) {
-    Process& p = s_.procs[s_.current_proc(host_)];
-    if (p.uid != 0 && p.uid != o.uid) return sys_error(Rule::P8, EPERM, "EPERM");
-    p.uid = o.uid;
+    const ProcId id = s_.current_proc(host_);
+    if (s_.procs[id].uid != 0 && s_.procs[id].uid != o.uid) return sys_error(Rule::P8, EPERM, "EPERM");
+    wproc(id).uid = o.uid;
     return ok(Rule::P8);
   }
 
@@ -260,14 +263,14 @@ class Step {
   // K2, performed by the kthread on itself (performs() guarantees the actor).
   Outcome operator()(const op::KthreadExit& o) {
     const ProcId self = actor_.index;
-    Process& p = s_.procs[self];
+    Process& p = wproc(self);
     p.ppid = 1;  // reparented to init
     p.kt.state = KState::Zombie;
     p.kt.exit_code = o.code;
     // Reading: the kernel-owned host thread ends here, so its lwp is released; the process stays
     // in the table as a ZOMBIE (counted in nprocs) until reaped (K9).
     for (LwpId l : p.lwps) {
-      s_.lwps[l].bound = kUnbound;
+      wlwp(l).bound = kUnbound;
       s_.lwps[l].released = true;
     }
     // Every K8 waiter is woken with 0; suspenders keep waiting (they time out, K3).
@@ -279,7 +282,7 @@ class Step {
   // K3
   Outcome operator()(const op::Suspend& o) {
     if (const Outcome* bad = check_kthread_handle(Rule::K3, o.proc, o.timo)) return *bad;
-    Process& p = s_.procs[o.proc];
+    Process& p = wproc(o.proc);
     p.kt.suspend_requested = true;
     // Reading: a second suspend of a parked thread returns 0 at once (the flag is still set).
     if (p.kt.state == KState::Parked) return ok(Rule::K3, 0, "ok(already parked)");
@@ -290,7 +293,7 @@ class Step {
   // K4
   Outcome operator()(const op::Resume& o) {
     if (const Outcome* bad = check_kthread_handle(Rule::K4, o.proc, 0)) return *bad;
-    Process& p = s_.procs[o.proc];
+    Process& p = wproc(o.proc);
     p.kt.suspend_requested = false;
     if (p.kt.state != KState::Parked) return ok(Rule::K4, 0, "ok(not parked)");
     // S3: the parked thread leaves PARKED in this very step; its suspend_check returns.
@@ -306,7 +309,7 @@ class Step {
   // K5
   Outcome operator()(const op::SuspendCheck& o) {
     if (actor_.kind != Actor::Kind::Kthread || actor_.index != o.proc) return fatal(Rule::K5, Fatal::K5Other);
-    Process& p = s_.procs[o.proc];
+    Process& p = wproc(o.proc);
     if (!p.kt.suspend_requested) return ok(Rule::K5, 0, "ok(no request)");
     // The acknowledgement: every suspender waiting on p returns 0, in the order its wait began.
     end_waits([&](const Wait& w) { return w.kind != WaitKind::Exit && w.target == o.proc; },
@@ -318,7 +321,7 @@ class Step {
 
   // §4: one unit of the kthread body's work.
   Outcome operator()(const op::Work&) {
-    ++s_.procs[actor_.index].kt.progress;
+    ++wproc(actor_.index).kt.progress;
     return ok(Rule::Body);
   }
 
@@ -333,7 +336,7 @@ class Step {
       s_.console.emplace_back("stopped");  // FreeBSD 2004 prints "stopped" for EINVAL too
       return ok(Rule::K7, 0, bad->ret == ESRCH ? "stopped(ESRCH)" : "stopped(EINVAL)");
     }
-    Process& p = s_.procs[o.proc];
+    Process& p = wproc(o.proc);
     p.kt.suspend_requested = true;
     if (p.kt.state == KState::Parked) {
       s_.console.emplace_back("stopped");
@@ -356,7 +359,7 @@ class Step {
     if (const Outcome* bad = check_kthread_handle(Rule::K9, o.proc, 0)) return *bad;
     // Reading: the SPEC only reaps ZOMBIEs; reaping a live kthread is refused with EBUSY, no change.
     if (s_.procs[o.proc].kt.state != KState::Zombie) return error(Rule::K9, EBUSY, "EBUSY");
-    s_.procs[o.proc].kt.state = KState::Reaped;
+    wproc(o.proc).kt.state = KState::Reaped;
     free_process(o.proc);
     return ok(Rule::K9);
   }
@@ -377,6 +380,7 @@ class Step {
       if (w.deadline && *w.deadline <= s_.now) expired.push_back(w);
     std::stable_sort(expired.begin(), expired.end(),
                      [](const Wait& a, const Wait& b) { return *a.deadline < *b.deadline; });
+    if (!expired.empty()) wwaits();
     for (const Wait& w : expired) {
       std::erase_if(s_.waits, [&](const Wait& x) { return x.seq == w.seq; });
       result_.completions.push_back(Completion{Actor::host(w.host), timed_out(w)});
@@ -410,7 +414,7 @@ class Step {
     k.fdtable = copy_fdtable(swapper.fdtable);
     const ProcId id = add_process(std::move(k));
     const LwpId l = new_lwp(id);
-    s_.lwps[l].bound = kKernelThread;
+    wlwp(l).bound = kKernelThread;
     Outcome o = ok(r);
     o.proc = id;
     return o;
@@ -446,6 +450,8 @@ class Step {
     std::vector<Wait> ended;
     for (const Wait& w : s_.waits)
       if (match(w)) ended.push_back(w);
+    if (ended.empty()) return;
+    wwaits();
     std::erase_if(s_.waits, match);
     for (const Wait& w : ended) {
       Outcome o = result(w);
@@ -467,6 +473,7 @@ class Step {
     // passed (S2 broken at its first instant; found by the model's property test).
     if (timo > 0 && s_.now <= std::numeric_limits<Tick>::max() - timo) w.deadline = s_.now + timo;
     w.seq = s_.next_wait_seq++;
+    wwaits();
     s_.waits.push_back(w);
   }
 
@@ -480,6 +487,7 @@ class Step {
 
   ProcId add_process(Process p) {
     const ProcId id = static_cast<ProcId>(s_.procs.size());
+    wtable(p.pid);
     s_.table.emplace(p.pid, id);
     s_.procs.push_back(std::move(p));
     ++s_.nprocs;
@@ -488,29 +496,31 @@ class Step {
 
   LwpId new_lwp(ProcId p) {
     const LwpId l = static_cast<LwpId>(s_.lwps.size());
-    s_.lwps.push_back(Lwp{p, s_.procs[p].next_lid++, kUnbound, false});
-    s_.procs[p].lwps.push_back(l);
+    Process& owner = wproc(p);
+    s_.lwps.push_back(Lwp{p, owner.next_lid++, kUnbound, false});
+    owner.lwps.push_back(l);
     return l;
   }
 
   // Makes `l` (or IMPLICIT for kNoLwp) the curlwp of this host; the old one becomes unbound.
   void bind_host(LwpId l) {
     if (s_.hosts.size() <= host_) s_.hosts.resize(host_ + 1u);
-    LwpId& cur = s_.hosts[host_].curlwp;
-    if (cur != kNoLwp) s_.lwps[cur].bound = kUnbound;
+    LwpId& cur = whost(host_).curlwp;
+    if (cur != kNoLwp) wlwp(cur).bound = kUnbound;
     cur = l;
-    if (l != kNoLwp) s_.lwps[l].bound = host_;
+    if (l != kNoLwp) wlwp(l).bound = host_;
   }
 
   // R1/R3/R6: the process leaves the table, its children go to init, its fd table reference is dropped.
   void free_process(ProcId id) {
-    Process& p = s_.procs[id];
+    Process& p = wproc(id);
     p.freed = true;
+    wtable(p.pid);
     s_.table.erase(p.pid);
     --s_.nprocs;
     for (auto& [pid, child] : s_.table)
-      if (s_.procs[child].ppid == p.pid) s_.procs[child].ppid = 1;
-    FdTable& t = s_.fdtables[p.fdtable];
+      if (s_.procs[child].ppid == p.pid) wproc(child).ppid = 1;
+    FdTable& t = wfdtable(p.fdtable);
     if (--t.refs == 0) t.freed = true;
   }
 
@@ -524,11 +534,12 @@ class Step {
     return static_cast<FdTableId>(s_.fdtables.size() - 1);
   }
   FdTableId share_fdtable(FdTableId t) {
-    ++s_.fdtables[t].refs;
+    ++wfdtable(t).refs;
     return t;
   }
 
-  FdTable& current_fdtable() { return s_.fdtables[s_.procs[s_.current_proc(host_)].fdtable]; }
+  const FdTable& current_fdtable() const { return s_.fdtables[s_.procs[s_.current_proc(host_)].fdtable]; }
+  FdTable& current_fdtable_for_write() { return wfdtable(s_.procs[s_.current_proc(host_)].fdtable); }
 
   DescId desc_of(int fd) {
     const FdTable& t = current_fdtable();
@@ -538,7 +549,7 @@ class Step {
 
   // The lowest free fd, from 0.
   int install_fd(DescId d) {
-    std::vector<DescId>& fds = current_fdtable().fds;
+    std::vector<DescId>& fds = current_fdtable_for_write().fds;
     auto free = std::find(fds.begin(), fds.end(), kNoDesc);
     if (free == fds.end()) {
       fds.push_back(d);
@@ -548,11 +559,44 @@ class Step {
     return static_cast<int>(free - fds.begin());
   }
 
+  // Writes go through these, so that a recorded footprint names every object the step changed,
+  // with its value before the step (an object made in this step has none).
+  Process& wproc(ProcId id) {
+    if (fp_ != nullptr && id < fp_->procs_before && fp_->proc_before(id) == nullptr) fp_->procs.emplace_back(id, s_.procs[id]);
+    return s_.procs[id];
+  }
+  Lwp& wlwp(LwpId l) {
+    if (fp_ != nullptr && l < fp_->lwps_before && fp_->lwp_before(l) == nullptr) fp_->lwps.emplace_back(l, s_.lwps[l]);
+    return s_.lwps[l];
+  }
+  FdTable& wfdtable(FdTableId t) {
+    if (fp_ != nullptr && t < fp_->fdtables_before && fp_->fdtable_before(t) == nullptr) fp_->fdtables.emplace_back(t, s_.fdtables[t]);
+    return s_.fdtables[t];
+  }
+  HostThread& whost(HostId h) {
+    if (fp_ != nullptr && h < fp_->hosts_before && fp_->host_before(h) == nullptr) fp_->hosts.emplace_back(h, s_.hosts[h]);
+    return s_.hosts[h];
+  }
+  void wtable(Pid pid) {
+    if (fp_ == nullptr) return;
+    for (const auto& [k, id] : fp_->table)
+      if (k == pid) return;
+    auto it = s_.table.find(pid);
+    fp_->table.emplace_back(pid, it == s_.table.end() ? std::nullopt : std::optional<ProcId>(it->second));
+  }
+  void wwaits() {
+    if (fp_ != nullptr && !fp_->waits) fp_->waits = s_.waits;
+  }
+  void wfiles() {
+    if (fp_ != nullptr) fp_->files = true;
+  }
+
   State& s_;
   Actor actor_;
   HostId host_;
   const Choice& choice_;
   StepResult& result_;
+  Footprint* fp_;
   Outcome scratch_;
 };
 
@@ -608,7 +652,8 @@ Pid Model::reference_pid() const { return reference_pid_of(state_); }
 
 bool Model::pid_allowed(Pid pid) const { return pid >= 2 && pid <= state_.pid_max && !state_.table.contains(pid); }
 
-StepResult Model::apply(const Op& op, const Choice& choice) {
+StepResult Model::apply(const Op& op, const Choice& choice, Footprint* fp) {
+  if (fp != nullptr) *fp = Footprint::of(state_);
   StepResult r;
   if (state_.fatal != Fatal::None) {
     r.outcome.kind = OutcomeKind::Dead;
@@ -621,6 +666,7 @@ StepResult Model::apply(const Op& op, const Choice& choice) {
   if (!state_.initialized) {
     if (std::holds_alternative<op::Init>(op.body) && op.actor.kind == Actor::Kind::Host) {
       state_ = initial_state(Config{state_.maxproc, true, state_.pid_max});
+      if (fp != nullptr) fp->whole = true;
       r.outcome = ok(Rule::P0, 0, "ok(init)");
     } else {
       state_.fatal = Fatal::P0Uninit;
@@ -652,7 +698,7 @@ StepResult Model::apply(const Op& op, const Choice& choice) {
     r.outcome = not_runnable(rule, NotRunnableWhy::PidNotAllowed);
     return r;
   }
-  Step step(state_, op.actor, choice, r);
+  Step step(state_, op.actor, choice, r, fp);
   r.outcome = std::visit(step, op.body);
   if (r.outcome.is_fatal()) state_.fatal = r.outcome.fatal;
   return r;

@@ -34,6 +34,7 @@
 #include "checker/impl_commands.hpp"
 #include "checker/impl_symbols.hpp"
 #include "instance.hpp"
+#include "model/invariant_monitor.hpp"
 #include "model/invariants.hpp"
 #include "model/model.hpp"
 #include "model/op_traits.hpp"
@@ -132,6 +133,11 @@ class Runner {
       // thread stopped while holding a lock the observation needs): the run cannot go on.
       deadlock(res, fmt::format("(the checker could not go on: {})", e.what()));
     }
+    // The end of the program: the model's state checked whole once more (the monitor also samples
+    // it every 64 steps), so a change a footprint missed cannot outlive the program.
+    if (c_.invariants && res.verdict == Verdict::Agree && monitor_at_ == applied_ && !res.events.empty())
+      if (const auto v = monitor_.full(model_.state()); !v.empty())
+        diverge(res, v.front().rule, "model invariant (the whole state, at the end of the program)", "holds", v.front().reason);
     res.unfinished_turns = take_turns();
     finish(res);
     return res;
@@ -177,10 +183,17 @@ class Runner {
 
     // 2. The model takes the same step, binding the pid the impl chose.
     const Choice choice = pid_choice(acting);
-    std::optional<State> before;
-    if (c_.invariants) before = model_.state();
+    // The invariants are checked incrementally (model/invariant_monitor.hpp): the monitor holds the
+    // state the step starts from, checked whole the first time and after a round it did not see.
+    std::vector<Violation> invariants;
+    if (c_.invariants && monitor_at_ != applied_) {
+      invariants = monitor_.full(model_.state());
+      monitor_at_ = applied_;
+    }
     const std::size_t lwps_before = model_.state().lwps.size(), procs_before = model_.state().procs.size();
-    const StepResult mr = model_.apply(op, choice);
+    const StepResult mr = model_.apply(op, choice, c_.invariants ? &footprint_ : nullptr);
+    if (c_.invariants) monitor_at_ = ++applied_;
+    else ++applied_;
     // The step's event: the model's outcome and wake-ups; bindings and digest once they are known.
     TraceEvent& e = record(res, index, op, mr);
     // What the impl did, which the event keeps if the step diverges.
@@ -251,11 +264,10 @@ class Runner {
     }
 
     // 6. The invariants, on the model (a violation here is the model's own bug).
-    if (before) {
-      std::vector<Violation> v = check_step(*before, op, mr, model_.state());
-      std::vector<Violation> vs = check_state(model_.state());
-      v.insert(v.end(), vs.begin(), vs.end());
-      if (!v.empty()) return diverge(res, v.front().rule, "model invariant", "holds", v.front().reason);
+    if (c_.invariants) {
+      std::vector<Violation> v = monitor_.step(op, mr, footprint_, model_.state());
+      invariants.insert(invariants.end(), v.begin(), v.end());
+      if (!invariants.empty()) return diverge(res, invariants.front().rule, "model invariant", "holds", invariants.front().reason);
     }
     return true;
   }
@@ -728,6 +740,7 @@ class Runner {
     for (std::size_t n = 0; n < j.steps.size(); ++n) {
       const RoundStep& s = j.steps[n];
       const StepResult mr = model_.apply(ops[s.index], s.choice);
+      ++applied_;  // the round judge checked the invariants of its steps (checker/lin)
       TraceEvent& e = record(res, first + n, ops[s.index], mr);
       if (n == 0 && j.steps.size() >= 2) e.round = j.steps.size();
       bind(ops[s.index], mr, in.ops[s.index].result, newborns[s.index], e);
@@ -811,6 +824,7 @@ class Runner {
   // An actor of the round could not take its op, or its thread ended inside the call.
   bool round_gone(std::size_t first, const std::vector<Op>& ops, LockstepResult& res, const std::string& why) {
     const StepResult mr = model_.apply(ops.front(), Choice{});
+    ++applied_;
     record(res, first, ops.front(), mr);
     impl_seen_ = ImplSeen{};
     impl_seen_.outcome.kind = OutcomeKind::Dead;
@@ -1027,6 +1041,11 @@ class Runner {
   ImplSymbols sym_;                      // the symbols' impl handles
   std::map<ProcId, KthreadOpThread*> kthreads_;  // the kthreads the model knows, by model id
   Model model_;
+  // The incremental invariant checks of the steps run one at a time; applied_ counts the model's
+  // steps, monitor_at_ the step count the monitor has seen (a round's steps it has not).
+  InvariantMonitor monitor_;
+  Footprint footprint_;
+  std::uint64_t applied_ = 0, monitor_at_ = ~std::uint64_t{0};
   std::unique_ptr<SchedulePolicy> policy_;
   SplitMix round_rng_{c_.schedule.seed ^ 0x726f756e64ULL};  // round sizes, apart from the policy's own choices
   Turn start_ = Turn::ok;

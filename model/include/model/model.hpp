@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "model/footprint.hpp"
 #include "model/op.hpp"
 #include "model/outcome.hpp"
 #include "model/state.hpp"
@@ -52,7 +53,8 @@ class Model {
   // Applies one op. Never throws on any op or op sequence; misuse yields an errno
   // or FATAL, an actor that cannot act yields NotRunnable with no state change.
   // An allocating op with a Choice whose pid is not allowed yields NotRunnable.
-  StepResult apply(const Op& op, const Choice& choice = {});
+  // With `fp`, records what the step changed (footprint.hpp), for incremental invariant checks.
+  StepResult apply(const Op& op, const Choice& choice = {}, Footprint* fp = nullptr);
 
   // P1/K1: the set of pids the kernel may hand out now (any pid in 2..PID_MAX not in
   // the table), and the reference allocator's pick (0 when the table is full).
