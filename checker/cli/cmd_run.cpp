@@ -33,6 +33,7 @@ void add_run(CLI::App& app, int& exit_code) {
     int watchdog_ms = 2000;
     bool no_shrink = false;
     bool no_traces = false;
+    bool os_threads = false;
     SutOptions sut;
   };
   auto o = std::make_shared<Opts>();
@@ -56,6 +57,8 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--schedule-seed", o->c.lockstep.schedule.seed, "With --replay and an interleaving strategy: the schedule's seed (what a failing run prints)")
       ->capture_default_str();
   cmd->add_option("--replay", o->replay, "Run this one program (the text a failing run prints) instead of random ones");
+  cmd->add_flag("--os-threads", o->os_threads,
+                 "Run the controlled impl's threads as OS threads instead of fibers (slower; the same seed gives the same run)");
   cmd->add_option("--watchdog-ms", o->watchdog_ms, "A step that neither returns nor blocks within this is a DEADLOCK")->capture_default_str()->check(CLI::Range(10, 600000));
   cmd->add_option("--shrink-budget", o->shrink_s, "Seconds shrinking may take")->capture_default_str()->check(CLI::Range(0.0, 1e6));
   cmd->add_flag("--no-shrink", o->no_shrink, "Report the first failing program as found");
@@ -98,6 +101,7 @@ void add_run(CLI::App& app, int& exit_code) {
     if (!faults) throw CLI::ValidationError("--fault", error);
     c.lockstep.faults = *faults;
     c.lockstep.watchdog = std::chrono::milliseconds(o->watchdog_ms);
+    c.lockstep.fibers = !o->os_threads;
     c.time_budget = std::chrono::milliseconds(static_cast<long long>(o->budget_s * 1000));
     c.shrink = !o->no_shrink;
     c.shrink_budget = std::chrono::milliseconds(static_cast<long long>(o->shrink_s * 1000));

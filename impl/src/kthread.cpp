@@ -17,14 +17,15 @@ struct KthreadExitUnwind {};
 // Thrown out of a kernel wait of a kthread when its Kernel is being destroyed.
 struct KernelShutdown {};
 
-thread_local const KthreadSelf* tl_self = nullptr;
+// The calling kthread's view of itself: per registered thread, also when threads are fibers.
+const KthreadSelf* self_of_caller() { return static_cast<const KthreadSelf*>(sync::thread_slot()); }
 
 }  // namespace
 
-const KthreadSelf* this_kthread() { return tl_self; }
+const KthreadSelf* this_kthread() { return self_of_caller(); }
 
 detail::Proc& Kernel::self_kthread(HostContext& self, const char* op) {
-  if (self.kthread_ == nullptr || tl_self == nullptr || &tl_self->host != &self || &tl_self->kernel != this)
+  if (self.kthread_ == nullptr || self_of_caller() == nullptr || &self_of_caller()->host != &self || &self_of_caller()->kernel != this)
     fatal("K2-not-kthread", std::string(op) + " called by a thread that is not that kthread");
   return *self.kthread_;
 }
@@ -71,7 +72,7 @@ int Kernel::kthread_create(HostContext& h, std::function<void()> body, ::proc** 
 
 void Kernel::kthread_main(ProcPtr p) {
   const KthreadSelf self{*this, *p->kt->host, p->kt->handle};
-  tl_self = &self;
+  sync::thread_slot() = &self;
   yield("kthread_main.dying");
   if (!dying_.load()) {
     try {
@@ -90,7 +91,7 @@ void Kernel::kthread_main(ProcPtr p) {
       if (!panic_) panic_ = PanicInfo{"K1-body-threw", e.what()};
     }
   }
-  tl_self = nullptr;
+  sync::thread_slot() = nullptr;
 }
 
 // K2.
@@ -208,7 +209,7 @@ int Kernel::kthread_resume(HostContext& /*h*/, ::proc* p) {
 
 // K5.
 void Kernel::kthread_suspend_check(HostContext& self, ::proc* p) {
-  if (self.kthread_ == nullptr || self.kthread_->kt->handle != p || tl_self == nullptr || &tl_self->host != &self)
+  if (self.kthread_ == nullptr || self.kthread_->kt->handle != p || self_of_caller() == nullptr || &self_of_caller()->host != &self)
     fatal("K5-other", "kthread_suspend_check on a process other than the calling kthread");
   detail::Proc& me = *self.kthread_;
   detail::Kthread& kt = *me.kt;

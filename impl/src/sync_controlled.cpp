@@ -10,6 +10,8 @@
 #include <atomic>
 #include <stdexcept>
 
+#include "fiber.hpp"
+
 namespace lockstep::impl::sync {
 
 struct ControlledBackend::Rec {
@@ -29,6 +31,44 @@ struct ControlledBackend::Rec {
   CCond* waiting_on = nullptr; // the condition whose queue holds it
   std::thread thread;          // registered threads only; joined by its ThreadImpl or the destructor
   std::vector<Rec*> joiners;   // registered threads blocked in join() on this one
+  // Fiber mode: the registered thread as a fiber, and its slot of thread_slot().
+  std::unique_ptr<detail::Fiber> fiber;
+  const void* local = nullptr;
+  // A watchdog took the control over while it ran: it keeps its old OS thread and from then on
+  // waits there like an OS thread of this backend (cv), never suspending as a fiber again.
+  bool runaway = false;
+};
+
+// Fiber mode's watchdog: one detached OS thread per backend. A run() arms it with the fiber it
+// resumed; past the deadline the watchdog takes the control context over (Fiber::take_over), so
+// run() returns on the watchdog's thread while the runaway keeps the old one.
+struct ControlledBackend::Watchdog {
+  std::mutex m;
+  std::condition_variable cv;
+  detail::Fiber* armed = nullptr;
+  std::uint64_t resume_no = 0;
+  std::chrono::steady_clock::time_point deadline;
+  bool quit = false;
+
+  static void main(std::shared_ptr<Watchdog> w) {
+    std::unique_lock lk(w->m);
+    while (!w->quit) {
+      if (w->armed == nullptr) {
+        w->cv.wait_for(lk, std::chrono::milliseconds(50));
+        continue;
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (now < w->deadline) {
+        w->cv.wait_until(lk, std::min(w->deadline, now + std::chrono::milliseconds(50)));
+        continue;
+      }
+      detail::Fiber* f = std::exchange(w->armed, nullptr);
+      const std::uint64_t no = w->resume_no;
+      lk.unlock();
+      f->take_over(no);  // does not return when it takes over
+      lk.lock();
+    }
+  }
 };
 
 struct ControlledBackend::CMutex final : MutexImpl {
@@ -68,16 +108,60 @@ class CThread final : public ThreadImpl {
 
 namespace {
 std::atomic<std::uint64_t> g_backend_serial{1};
-// The registration of the calling OS thread (a thread is registered with at most one backend).
-thread_local ControlledBackend::Rec* tl_rec = nullptr;
-thread_local std::uint64_t tl_serial = 0;
+// The registration of the calling thread (registered with at most one backend): set once by an OS
+// thread's thread_main, around each resume in fiber mode. Reached through functions the compiler
+// cannot fold, because after a watchdog's take-over the control context continues on another OS
+// thread, where a thread-local address kept from before the switch would name the old one's slot.
+__attribute__((noinline)) ControlledBackend::Rec*& rec_slot() {
+  static thread_local ControlledBackend::Rec* rec = nullptr;
+  asm volatile("" ::: "memory");
+  return rec;
+}
+__attribute__((noinline)) std::uint64_t& serial_slot() {
+  static thread_local std::uint64_t serial = 0;
+  asm volatile("" ::: "memory");
+  return serial;
+}
+__attribute__((noinline)) const void*& plain_slot() {
+  static thread_local const void* slot = nullptr;
+  asm volatile("" ::: "memory");
+  return slot;
+}
+// Registered threads that a destroyed backend could not finish (fiber mode): kept reachable.
+std::mutex g_graveyard_mu;
+std::vector<std::unique_ptr<ControlledBackend::Rec>>* g_graveyard = new std::vector<std::unique_ptr<ControlledBackend::Rec>>;
 }  // namespace
+
+const void*& thread_slot() {
+  ControlledBackend::Rec* r = rec_slot();
+  if (r != nullptr && r->fiber) return r->local;
+  return plain_slot();
+}
 
 std::uint32_t CThread::id() const { return r_->id; }  // immutable after spawn
 
 void CThread::join() { b_->join_thread(r_); }
 
 void ControlledBackend::join_thread(Rec* target) {
+  if (fiber_mode()) {
+    std::unique_lock lk(m_);
+    Rec* me = find_current_locked(lk);
+    if (target->state == State::exited) return;
+    if (me != nullptr && !me->external) {
+      me->state = State::blocked;
+      me->reason = Reason::join;
+      me->object = target->name;
+      me->order = ++seq_;
+      target->joiners.push_back(me);
+      stop_and_wait(lk, me);
+      return;
+    }
+    // Under control only run() makes a fiber progress: an unregistered thread that waited here would
+    // wait forever (with OS threads, too). Free running, the runner (or a runaway's OS thread) ends it.
+    if (!free_ && !target->runaway) misuse("unregistered thread joins '" + target->name + "' under control");
+    control_cv_.wait(lk, [&] { return target->state == State::exited; });
+    return;
+  }
   {
     std::unique_lock lk(m_);
     Rec* me = find_current_locked(lk);
@@ -101,6 +185,29 @@ ControlledBackend::ControlledBackend(Options opts)
 
 ControlledBackend::~ControlledBackend() {
   release_all();
+  if (fiber_mode()) {
+    {
+      // Every fiber that can still run finishes (the runner runs them); one blocked for good stays
+      // as it is, as an OS thread would.
+      std::unique_lock lk(m_);
+      control_cv_.wait(lk, [&] { return runner_idle_; });
+      runner_stop_ = true;
+      drive_cv_.notify_all();
+    }
+    if (runner_.joinable()) runner_.join();
+    {
+      std::lock_guard lk(m_);
+      std::lock_guard g(g_graveyard_mu);
+      for (auto& r : recs_)
+        if (taken_over_ || (r->fiber && r->fiber->started() && !r->fiber->finished())) g_graveyard->push_back(std::move(r));
+    }
+    if (watchdog_) {
+      std::lock_guard g(watchdog_->m);
+      watchdog_->quit = true;
+      watchdog_->cv.notify_all();
+    }
+    return;
+  }
   for (auto& r : recs_)
     if (r->thread.joinable()) r->thread.join();
 }
@@ -111,7 +218,7 @@ void ControlledBackend::misuse(const std::string& what) {
 
 ControlledBackend::Rec* ControlledBackend::find_current_locked(const std::unique_lock<std::mutex>& lk) const {
   LOCKSTEP_ASSERT_GUARDS(lk, m_);
-  if (tl_serial == serial_) return tl_rec;
+  if (serial_slot() == serial_) return rec_slot();
   const auto me = std::this_thread::get_id();
   for (auto& e : externals_)
     if (e->os_id == me) return e.get();
@@ -132,6 +239,9 @@ ControlledBackend::Rec* ControlledBackend::current_locked(std::unique_lock<std::
 }
 
 bool ControlledBackend::can_run(const Rec* r) const {
+  // A fiber runs only when resumed: by run() (running_) or, after release_all(), by a driver that
+  // marks it running first.
+  if (r->fiber && !r->runaway) return free_ ? r->state == State::running : running_ == r;
   if (r->external || free_) return r->state != State::blocked;
   return running_ == r;
 }
@@ -139,9 +249,19 @@ bool ControlledBackend::can_run(const Rec* r) const {
 void ControlledBackend::stop_and_wait(std::unique_lock<std::mutex>& lk, Rec* r) {
   if (running_ == r) {
     running_ = nullptr;
-    control_cv_.notify_all();
+    if (!r->fiber || r->runaway) control_cv_.notify_all();
   }
-  r->cv.wait(lk, [&] { return can_run(r); });
+  if (r->fiber && !r->runaway) {
+    // Back to whoever resumed this fiber (run(), or the runner after release_all()); it resumes it
+    // when it may run.
+    while (!can_run(r)) {
+      lk.unlock();
+      detail::Fiber::suspend();
+      lk.lock();
+    }
+  } else {
+    r->cv.wait(lk, [&] { return can_run(r); });
+  }
   r->state = State::running;
 }
 
@@ -172,7 +292,11 @@ void ControlledBackend::make_runnable(Rec* w, Reason why) {
   w->state = State::runnable;
   w->reason = why;
   w->order = ++seq_;
-  w->cv.notify_all();
+  if (w->fiber && !w->runaway) {
+    if (free_) drive_cv_.notify_all();
+  } else {
+    w->cv.notify_all();
+  }
 }
 
 Ticks ControlledBackend::now() {
@@ -284,8 +408,8 @@ void ControlledBackend::notify(CCond& c, bool all) {
 }
 
 void ControlledBackend::thread_main(Rec* r, const std::function<void()>& body) {
-  tl_rec = r;
-  tl_serial = serial_;
+  rec_slot() = r;
+  serial_slot() = serial_;
   {
     std::unique_lock lk(m_);
     r->cv.wait(lk, [&] { return can_run(r); });
@@ -293,16 +417,74 @@ void ControlledBackend::thread_main(Rec* r, const std::function<void()>& body) {
   }
   body();
   std::unique_lock lk(m_);
+  finished_locked(r);
+}
+
+void ControlledBackend::finished_locked(Rec* r) {
   r->state = State::exited;
   r->reason = Reason::exited;
   for (Rec* j : r->joiners) make_runnable(j, Reason::woken);
   r->joiners.clear();
-  if (running_ == r) {
-    running_ = nullptr;
-    control_cv_.notify_all();
-  }
+  if (running_ == r) running_ = nullptr;
+  control_cv_.notify_all();  // run(), or a join from outside the scheduler
 }
 
+// A fiber is resumed only when it may run, so unlike thread_main it need not wait for its turn.
+void ControlledBackend::fiber_main(Rec* r, const std::function<void()>& body) {
+  {
+    std::unique_lock lk(m_);
+    r->state = State::running;
+  }
+  body();  // an exception escaping it ends the process, as it does an OS thread's
+  std::unique_lock lk(m_);
+  finished_locked(r);
+}
+
+bool ControlledBackend::resume_fiber(std::unique_lock<std::mutex>& lk, Rec* r) {
+  LOCKSTEP_ASSERT_GUARDS(lk, m_);
+  Rec* const outer_rec = rec_slot();
+  const std::uint64_t outer_serial = serial_slot();
+  rec_slot() = r;
+  serial_slot() = serial_;
+  lk.unlock();
+  const detail::Fiber::Back back = r->fiber->resume();
+  // Possibly on another OS thread now (a watchdog's take-over): these are its slots.
+  rec_slot() = outer_rec;
+  serial_slot() = outer_serial;
+  lk.lock();
+  if (back == detail::Fiber::Back::abandoned) {
+    taken_over_ = true;
+    r->runaway = true;
+    return false;
+  }
+  if (r->fiber->error) std::rethrow_exception(r->fiber->error);
+  return true;
+}
+
+ControlledBackend::Rec* ControlledBackend::first_runnable_fiber() const {
+  Rec* best = nullptr;
+  for (auto& r : recs_)
+    if (r->fiber && !r->runaway && r->state == State::runnable && (best == nullptr || r->order < best->order)) best = r.get();
+  return best;
+}
+
+// After release_all() in fiber mode: fibers run here, on their own OS thread, as free-running OS
+// threads would, earliest runnable first.
+void ControlledBackend::runner_main() {
+  std::unique_lock lk(m_);
+  while (!runner_stop_) {
+    Rec* f = first_runnable_fiber();
+    if (f == nullptr) {
+      runner_idle_ = true;
+      control_cv_.notify_all();
+      drive_cv_.wait(lk);
+      continue;
+    }
+    runner_idle_ = false;
+    f->state = State::running;
+    resume_fiber(lk, f);
+  }
+}
 std::unique_ptr<ThreadImpl> ControlledBackend::spawn(std::string name, std::function<void()> body) {
   Rec* r;
   {
@@ -316,7 +498,16 @@ std::unique_ptr<ThreadImpl> ControlledBackend::spawn(std::string name, std::func
     r = rec.get();
     recs_.push_back(std::move(rec));
   }
-  r->thread = std::thread([this, r, body = std::move(body)] { thread_main(r, body); });
+  if (fiber_mode()) {
+    // Made outside m_: the constructor switches into the new stack and back.
+    r->fiber = std::make_unique<detail::Fiber>([this, r, body = std::move(body)] { fiber_main(r, body); }, opts_.fiber_stack);
+    if (free_) {
+      std::lock_guard lk(m_);
+      drive_cv_.notify_all();
+    }
+  } else {
+    r->thread = std::thread([this, r, body = std::move(body)] { thread_main(r, body); });
+  }
   {
     // The new thread is runnable now: a spawner that is itself scheduled may be stopped so that the
     // new thread runs first (what the creator publishes after spawn() may not be there yet).
@@ -357,6 +548,11 @@ void ControlledBackend::release_all() {
   for (auto& r : recs_) r->cv.notify_all();
   for (auto& r : externals_) r->cv.notify_all();
   control_cv_.notify_all();
+  if (fiber_mode() && !runner_.joinable()) {
+    runner_idle_ = false;
+    runner_ = std::thread([this] { runner_main(); });
+  }
+  drive_cv_.notify_all();
 }
 
 ControlledBackend::ThreadInfo ControlledBackend::info(const Rec& r) {
@@ -368,17 +564,37 @@ ControlledBackend::RunResult ControlledBackend::run(ThreadId id) { return run(id
 
 ControlledBackend::RunResult ControlledBackend::run(ThreadId id, std::chrono::milliseconds watchdog) {
   std::unique_lock lk(m_);
-  if (tl_serial == serial_) misuse("run() called by a registered thread");
+  if (serial_slot() == serial_) misuse("run() called by a registered thread");
   if (free_) misuse("run() after release_all()");
+  if (taken_over_) misuse("run() after a watchdog took the control over");
   if (running_ != nullptr) misuse("run() while thread '" + running_->name + "' is still running");
   if (id == 0 || id > recs_.size()) misuse("run() of unknown thread " + std::to_string(id));
   Rec* r = recs_[id - 1].get();
   if (r->state != State::runnable) misuse("run() of thread '" + r->name + "' that is not runnable");
   r->state = State::running;
   running_ = r;
-  r->cv.notify_all();
-  if (!control_cv_.wait_for(lk, watchdog, [&] { return running_ != r; }))
-    return RunResult{Stop::watchdog, info(*r)};
+  if (r->fiber) {
+    if (!watchdog_) {
+      watchdog_ = std::make_shared<Watchdog>();
+      std::thread(Watchdog::main, watchdog_).detach();
+    }
+    {
+      std::lock_guard g(watchdog_->m);
+      watchdog_->armed = r->fiber.get();
+      watchdog_->resume_no = r->fiber->resumes() + 1;
+      watchdog_->deadline = std::chrono::steady_clock::now() + watchdog;
+    }
+    const bool back = resume_fiber(lk, r);
+    {
+      std::lock_guard g(watchdog_->m);
+      watchdog_->armed = nullptr;
+    }
+    if (!back) return RunResult{Stop::watchdog, info(*r)};
+  } else {
+    r->cv.notify_all();
+    if (!control_cv_.wait_for(lk, watchdog, [&] { return running_ != r; }))
+      return RunResult{Stop::watchdog, info(*r)};
+  }
   const Stop s = r->state == State::exited    ? Stop::exited
                  : r->state == State::blocked ? Stop::blocked
                                               : Stop::preempted;
@@ -477,7 +693,7 @@ bool ControlledBackend::free_running() const {
 }
 
 std::optional<ControlledBackend::ThreadId> ControlledBackend::self() const {
-  if (tl_serial == serial_) return tl_rec->id;
+  if (serial_slot() == serial_) return rec_slot()->id;
   return std::nullopt;
 }
 

@@ -39,6 +39,7 @@ std::function<void()> Instance::kthread_body(OpThread* a) const {
 std::unique_ptr<Instance> make_instance(const LockstepConfig& c) {
   auto inst = std::make_unique<Instance>();
   Sched::Options options{false, c.watchdog};
+  options.fibers = c.fibers;
   // A strategy that interleaves stops threads inside operations, at every sync point.
   if (effective(c.schedule).kind != Strategy::Kind::Op) options.preempt = Sched::Preempt::every_sync_point;
   // The op threads' mailboxes are the checker's, not the kernel's: no switch points there.

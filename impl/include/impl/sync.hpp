@@ -129,4 +129,9 @@ class CondVar {
   std::unique_ptr<CondImpl> impl_;
 };
 
+// Per-thread storage that follows the calling thread: under the controlled backend's fiber mode each
+// fiber has its own slot (a thread_local would be shared by every fiber of one OS thread); otherwise
+// it is the OS thread's own.
+const void*& thread_slot();
+
 }  // namespace lockstep::impl::sync

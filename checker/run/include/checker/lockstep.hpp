@@ -27,6 +27,9 @@ struct LockstepConfig {
   // hands control over only at operation boundaries and blocking points.
   Schedule schedule;
   std::chrono::milliseconds watchdog{2000};  // real-time bound for one step (DEADLOCK beyond it)
+  // The controlled backend's threads as fibers on the checker's thread (user-space switches), or as
+  // OS threads (false: easier to follow in a debugger); the same seed gives the same run either way.
+  bool fibers = true;
   bool invariants = true;                     // also evaluate §6 on the model after every step
   // Real-time bound for tearing the instance down after the run; past it the instance is abandoned
   // (reported, never joined). Capped by what is left until `deadline`, but never below 50 ms.

@@ -1,0 +1,89 @@
+// A user-space thread for the controlled backend's fiber mode: Boost.Context's fiber, with what a
+// switch must carry that Boost.Context (as Debian builds it) does not: the sanitizers' fiber
+// annotations (ASan's fake stacks and stack bounds, TSan's fiber contexts) and the C++ runtime's
+// per-thread exception state (a fiber may block inside a catch handler). Switches go only between
+// the control context (a thread's own stack, the one that called resume()) and one fiber.
+//
+// The watchdog: a fiber that never reaches a scheduling point cannot be interrupted. Instead,
+// another OS thread (take_over()) continues the *control context* on itself: resume() returns
+// `abandoned` there, and the runaway fiber keeps the old OS thread for good (it parks forever if it
+// ever tries to come back). The measurements and the alternatives tried (a signal whose handler
+// switches back: deadlocks when the fiber holds a lock, and TSan delays the signal forever) are in
+// DESIGN.md, "Fiber mode".
+#pragma once
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <mutex>
+
+#include <boost/context/fiber.hpp>
+
+namespace lockstep::impl::sync::detail {
+
+// One side of a switch: its stack bounds and fake stack (ASan), its TSan context and the C++
+// runtime's exception globals of its stack.
+struct SwitchSide {
+  const void* bottom = nullptr;
+  std::size_t size = 0;
+  void* fake = nullptr;
+  void* tsan = nullptr;
+  struct Eh {
+    void* caught = nullptr;
+    unsigned uncaught = 0;
+  } eh;
+};
+
+class Fiber {
+ public:
+  enum class Back { suspended, finished, abandoned };
+
+  Fiber(std::function<void()> body, std::size_t stack_bytes);
+  Fiber(const Fiber&) = delete;
+  Fiber& operator=(const Fiber&) = delete;
+  // A fiber that never ran is cancelled (its body never runs); one that finished is freed. A fiber
+  // suspended in its body must not be destroyed (its frames would be skipped): the owner keeps it.
+  ~Fiber();
+
+  // Control side: runs the fiber until it suspends or finishes. `abandoned`: a take_over() moved
+  // the control context to its own OS thread (the caller is now running there); the fiber still
+  // runs on the old one and never comes back.
+  Back resume();
+  bool started() const { return started_; }
+  bool finished() const { return finished_; }
+  // What the body threw, if anything (the owner's body wrapper is expected to catch everything).
+  std::exception_ptr error;
+
+  // Fiber side: back to the resume() caller.
+  static void suspend();
+  // The fiber running on this OS thread, or nullptr in a control context.
+  static Fiber* current();
+
+  // How many times resume() was called (control side).
+  std::uint64_t resumes() const { return resumes_; }
+  // Any thread: if the fiber is running its body in its resume number `resume_no` (resumed and not
+  // on its way back), continues the control context on the calling OS thread and does not return.
+  // False otherwise.
+  bool take_over(std::uint64_t resume_no);
+
+ private:
+  struct Stack;
+  enum class Phase { idle, entering, running, returning, abandoned };
+  boost::context::fiber entry(boost::context::fiber&& caller);
+  void arrived();         // fiber side, right after a switch into it
+  void leave();           // fiber side: to the control context (parks forever if abandoned)
+
+  std::function<void()> body_;
+  boost::context::fiber self_;    // the fiber while it is not running
+  boost::context::fiber caller_;  // the control context while the fiber runs
+  SwitchSide me_, ctl_;
+  bool cancel_ = false, started_ = false, finished_ = false;
+  // Phase of the current resume, shared with a watchdog thread.
+  std::mutex phase_mu_;
+  std::condition_variable never_;  // an abandoned fiber waits here for good
+  Phase phase_ = Phase::idle;
+  std::uint64_t resumes_ = 0;
+};
+
+}  // namespace lockstep::impl::sync::detail
