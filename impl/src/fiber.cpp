@@ -112,13 +112,51 @@ void bury(ctx::fiber&& f) {
 
 }  // namespace
 
+// Stacks of finished fibers, kept for the next ones: a fresh stack costs an mmap, an mprotect and
+// a page fault per page touched, more than the fiber's whole life in a short program.
+class StackPool {
+ public:
+  static StackPool& get() {
+    static StackPool* p = new StackPool;  // never destroyed: fibers may end during static destruction
+    return *p;
+  }
+  bool take(std::size_t size, ctx::stack_context& out) {
+    std::lock_guard g(m_);
+    for (std::size_t i = 0; i < free_.size(); ++i)
+      if (free_[i].size == size) {
+        out = free_[i];
+        free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(i));
+        return true;
+      }
+    return false;
+  }
+  bool give(const ctx::stack_context& sc) {
+    std::lock_guard g(m_);
+    if (free_.size() >= kMax) return false;
+    free_.push_back(sc);
+    return true;
+  }
+
+ private:
+  static constexpr std::size_t kMax = 64;
+  std::mutex m_;
+  std::vector<ctx::stack_context> free_;
+};
+
+// What protected_fixedsize_stack maps for `bytes`: whole pages and the guard page.
+std::size_t mapped_size(std::size_t bytes) {
+  const std::size_t page = ctx::stack_traits::page_size();
+  return ((bytes + page - 1) / page + 1) * page;
+}
+
 // protected_fixedsize_stack: a guard page below the stack, so an overflow faults; it also tells
 // ASan the usable bounds.
 struct Fiber::Stack {
   Fiber* f;
   ctx::protected_fixedsize_stack inner;
   ctx::stack_context allocate() {
-    ctx::stack_context sc = inner.allocate();
+    ctx::stack_context sc;
+    if (!StackPool::get().take(inner_size(), sc)) sc = inner.allocate();
     const std::size_t page = ctx::stack_traits::page_size();
     f->me_.bottom = static_cast<char*>(sc.sp) - sc.size + page;
     f->me_.size = sc.size - page;
@@ -130,8 +168,11 @@ struct Fiber::Stack {
     const std::size_t page = ctx::stack_traits::page_size();
     __asan_unpoison_memory_region(static_cast<char*>(sc.sp) - sc.size + page, sc.size - page);
 #endif
-    inner.deallocate(sc);
+    if (!StackPool::get().give(sc)) inner.deallocate(sc);
   }
+  // The size protected_fixedsize_stack allocates for this request (the guard page included).
+  std::size_t inner_size() const { return size_; }
+  std::size_t size_;
 };
 
 Fiber::Fiber(std::function<void()> body, std::size_t stack_bytes) : body_(std::move(body)) {
@@ -139,7 +180,7 @@ Fiber::Fiber(std::function<void()> body, std::size_t stack_bytes) : body_(std::m
   me_.tsan = __tsan_create_fiber(0);
 #endif
   creating_fiber([&] {
-    self_ = ctx::fiber(std::allocator_arg, Stack{this, ctx::protected_fixedsize_stack(stack_bytes)},
+    self_ = ctx::fiber(std::allocator_arg, Stack{this, ctx::protected_fixedsize_stack(stack_bytes), mapped_size(stack_bytes)},
                        [this](ctx::fiber&& c) { return entry(std::move(c)); });
   });
 }

@@ -39,37 +39,71 @@ struct ControlledBackend::Rec {
   bool runaway = false;
 };
 
-// Fiber mode's watchdog: one detached OS thread per backend. A run() arms it with the fiber it
-// resumed; past the deadline the watchdog takes the control context over (Fiber::take_over), so
-// run() returns on the watchdog's thread while the runaway keeps the old one.
+// Fiber mode's watchdog: what run() arms, per backend. One OS thread watches every backend's
+// (watchdog_thread() below); past the deadline it takes the control context over
+// (Fiber::take_over), so run() returns on that thread while the runaway keeps the old one.
 struct ControlledBackend::Watchdog {
   std::mutex m;
-  std::condition_variable cv;
-  detail::Fiber* armed = nullptr;
+  detail::Fiber* armed = nullptr;  // guarded by m
   std::uint64_t resume_no = 0;
   std::chrono::steady_clock::time_point deadline;
-  bool quit = false;
+};
 
-  static void main(std::shared_ptr<Watchdog> w) {
-    std::unique_lock lk(w->m);
-    while (!w->quit) {
-      if (w->armed == nullptr) {
-        w->cv.wait_for(lk, std::chrono::milliseconds(50));
-        continue;
+namespace {
+
+// The one watchdog thread: it polls the armed runs every few ms (a run() only writes its entry,
+// no wake-up), and a thread that takes a control context over starts its successor first.
+class WatchdogThread {
+ public:
+  static WatchdogThread& get() {
+    static WatchdogThread* w = new WatchdogThread;  // never destroyed: it outlives every backend
+    return *w;
+  }
+  void add(const std::shared_ptr<ControlledBackend::Watchdog>& w) {
+    std::lock_guard g(m_);
+    std::erase_if(list_, [](const auto& e) { return e.expired(); });
+    list_.push_back(w);
+    if (!running_) start_locked();
+  }
+
+ private:
+  void start_locked() {
+    running_ = true;
+    std::thread([this] { main(); }).detach();
+  }
+  void main() {
+    for (;;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::vector<std::shared_ptr<ControlledBackend::Watchdog>> live;
+      {
+        std::lock_guard g(m_);
+        for (const auto& e : list_)
+          if (auto w = e.lock()) live.push_back(std::move(w));
       }
       const auto now = std::chrono::steady_clock::now();
-      if (now < w->deadline) {
-        w->cv.wait_until(lk, std::min(w->deadline, now + std::chrono::milliseconds(50)));
-        continue;
+      for (const auto& w : live) {
+        std::unique_lock lk(w->m);
+        if (w->armed == nullptr || now < w->deadline) continue;
+        detail::Fiber* f = std::exchange(w->armed, nullptr);
+        const std::uint64_t no = w->resume_no;
+        lk.unlock();
+        {
+          // This thread may become a control thread now: a successor watches from here on.
+          std::lock_guard g(m_);
+          start_locked();
+        }
+        if (f->take_over(no)) return;  // unreachable: a take-over does not return
+        return;                        // the fiber came back first; the successor goes on
       }
-      detail::Fiber* f = std::exchange(w->armed, nullptr);
-      const std::uint64_t no = w->resume_no;
-      lk.unlock();
-      f->take_over(no);  // does not return when it takes over
-      lk.lock();
     }
   }
+
+  std::mutex m_;
+  std::vector<std::weak_ptr<ControlledBackend::Watchdog>> list_;
+  bool running_ = false;
 };
+
+}  // namespace
 
 struct ControlledBackend::CMutex final : MutexImpl {
   CMutex(ControlledBackend& b, std::string n) : b(b), name_(std::move(n)) {}
@@ -201,11 +235,7 @@ ControlledBackend::~ControlledBackend() {
       for (auto& r : recs_)
         if (taken_over_ || (r->fiber && r->fiber->started() && !r->fiber->finished())) g_graveyard->push_back(std::move(r));
     }
-    if (watchdog_) {
-      std::lock_guard g(watchdog_->m);
-      watchdog_->quit = true;
-      watchdog_->cv.notify_all();
-    }
+    watchdog_.reset();  // the watchdog thread forgets an entry no backend holds
     return;
   }
   for (auto& r : recs_)
@@ -576,7 +606,7 @@ ControlledBackend::RunResult ControlledBackend::run(ThreadId id, std::chrono::mi
   if (r->fiber) {
     if (!watchdog_) {
       watchdog_ = std::make_shared<Watchdog>();
-      std::thread(Watchdog::main, watchdog_).detach();
+      WatchdogThread::get().add(watchdog_);
     }
     {
       std::lock_guard g(watchdog_->m);

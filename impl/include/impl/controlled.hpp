@@ -72,8 +72,8 @@ class ControlledBackend final : public Backend {
     // Registered threads as fibers on the OS thread that calls run(): a scheduling decision is a
     // user-space switch (tens of ns) instead of a hand-off between OS threads (tens of µs). The
     // decisions, and so the interleavings and traces, are the same in both modes. After
-    // release_all() a fiber runs when an unregistered thread waits for it (join, a mutex, a
-    // condition) or the backend is destroyed. false: one OS thread per registered thread.
+    // release_all() a runner thread runs the fibers that can run. false: one OS thread per
+    // registered thread. DESIGN.md, "Fiber mode".
     bool fibers = true;
     // A fiber's stack, above a guard page (an overflow faults instead of corrupting memory).
     std::size_t fiber_stack = 256 * 1024;

@@ -5,7 +5,9 @@
 // checker). Reported: steps/s of whole lockstep runs (fresh kernel per program,
 // model, comparisons included) and their ratio to the floor's round trips/s.
 // Both for one operation at a time (`op`) and with interleaving inside operations (`portfolio`):
-// there every sync point is a handoff, so a step costs several round trips, not one.
+// there every sync point is a handoff, so a step costs several round trips, not one. Each with the
+// controlled backend's threads as fibers (the default) and as OS threads (the floor's primitive).
+// Also the cost of one scheduling decision alone: run() of a thread to its next yield point.
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -17,6 +19,7 @@
 #include "checker/lockstep.hpp"
 #include "checker/program.hpp"
 #include "checker/strategy.hpp"
+#include "impl/controlled.hpp"
 
 using namespace lockstep::checker;
 using Clock = std::chrono::steady_clock;
@@ -49,10 +52,44 @@ double round_trips_per_second(int n) {
   return n / s;
 }
 
-double lockstep_steps_per_second(std::size_t programs, std::size_t steps, const Strategy& strategy, std::uint64_t* total_steps) {
+// ns per scheduling decision: two threads yield n times each, the control alternates run() between them.
+double ns_per_decision(bool fibers, int n) {
+  using CB = lockstep::impl::sync::ControlledBackend;
+  CB::Options o;
+  o.preempt = CB::Preempt::every_sync_point;
+  o.fibers = fibers;
+  CB b(o);
+  auto body = [&b, n] {
+    for (int i = 0; i < n; ++i) b.yield_point("bench");
+  };
+  auto t1 = b.spawn("a", body);
+  auto t2 = b.spawn("b", body);
+  std::uint64_t decisions = 0;
+  const auto t0 = Clock::now();
+  for (bool any = true; any;) {
+    any = false;
+    for (CB::ThreadId id : {1u, 2u})
+      if (b.thread(id)->state == CB::State::runnable) {
+        b.run(id);
+        ++decisions;
+        any = true;
+      }
+  }
+  const double ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
+  t1->join();
+  t2->join();
+  return ns / static_cast<double>(decisions);
+}
+
+struct Rate {
+  double steps_per_s = 0, programs_per_s = 0;
+};
+
+Rate lockstep_rate(std::size_t programs, std::size_t steps, const Strategy& strategy, bool fibers, std::uint64_t* total_steps) {
   SplitMix src(7);
   LockstepConfig c;
   c.schedule.strategy = strategy;
+  c.fibers = fibers;
   c.program.chooser.misuse_percent = 0;  // a FATAL would end a program early
   std::vector<Program> progs;
   for (std::size_t i = 0; i < programs; ++i) progs.push_back(random_program(src, steps));
@@ -70,29 +107,42 @@ double lockstep_steps_per_second(std::size_t programs, std::size_t steps, const 
     n += r.events.size();
   }
   *total_steps = n;
-  return static_cast<double>(n) / std::chrono::duration<double>(Clock::now() - t0).count();
+  const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  return Rate{static_cast<double>(n) / s, static_cast<double>(progs.size()) / s};
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::size_t programs = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 200;
-  // Best of three for both sides: the figures are rates, and interference only lowers them.
+  // Best of three everywhere: the figures are rates, and interference only lowers them.
   double floor = 0;
   for (int i = 0; i < 3; ++i) floor = std::max(floor, round_trips_per_second(100000));
+  double fiber_ns = 1e18, os_ns = 1e18;
+  for (int i = 0; i < 3; ++i) {
+    fiber_ns = std::min(fiber_ns, ns_per_decision(true, 200000));
+    os_ns = std::min(os_ns, ns_per_decision(false, 20000));
+  }
   std::printf("lockstep_bench\n");
-  std::printf("  floor: mutex+condvar round trip between two threads   %10.0f round trips/s\n", floor);
-  // op: one operation at a time, control handed over at operation boundaries and blocking points;
-  // portfolio (the default of `lockstep run`): preemption at every sync point and rounds of
-  // overlapping operations, each judged over every order of its model steps.
+  std::printf("  floor: mutex+condvar round trip between two OS threads        %10.0f round trips/s\n", floor);
+  std::printf("  one scheduling decision: fibers %.0f ns, OS threads %.0f ns (%.0fx)   goal < 1000 ns: %s\n", fiber_ns, os_ns,
+              os_ns / fiber_ns, fiber_ns < 1000 ? "met" : "NOT MET");
+  // interleaving off (op): one operation at a time, control handed over at operation boundaries and
+  // blocking points; interleaving on (portfolio, the default of `lockstep run`): preemption at every
+  // sync point and rounds of overlapping operations, each judged over every order of its model steps.
   for (const char* name : {"op", "portfolio"}) {
     const Strategy strategy = *parse_strategy(name);
-    for (std::size_t steps : {40, 200}) {
+    const char* mode = std::string(name) == "op" ? "interleaving off" : "interleaving on";
+    for (bool fibers : {false, true}) {
       std::uint64_t n = 0;
-      double rate = 0;
-      for (int i = 0; i < 3; ++i) rate = std::max(rate, lockstep_steps_per_second(programs, steps, strategy, &n));
-      std::printf("  %-9s programs of <= %3zu steps (%6llu steps run)  %10.0f steps/s   ratio to floor %.3f  (goal >= 0.5)\n", name,
-                  steps, static_cast<unsigned long long>(n), rate, rate / floor);
+      Rate best;
+      for (int i = 0; i < 3; ++i) {
+        const Rate r = lockstep_rate(programs, 100, strategy, fibers, &n);
+        if (r.steps_per_s > best.steps_per_s) best = r;
+      }
+      std::printf("  %-16s (%s), %-10s %6llu steps  %10.0f steps/s  %8.1f schedules/s  ratio to floor %.3f\n", mode, name,
+                  fibers ? "fibers" : "OS threads", static_cast<unsigned long long>(n), best.steps_per_s, best.programs_per_s,
+                  best.steps_per_s / floor);
     }
   }
   return 0;
