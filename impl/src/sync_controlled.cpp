@@ -179,18 +179,24 @@ std::uint32_t CThread::id() const { return r_->id; }  // immutable after spawn
 
 void CThread::join() { b_->join_thread(r_); }
 
+// A registered thread blocks in the scheduler until `target` exits (finished_locked wakes it).
+void ControlledBackend::wait_in_join_locked(std::unique_lock<std::mutex>& lk, Rec* me, Rec* target) {
+  LOCKSTEP_ASSERT_GUARDS(lk, m_);
+  me->state = State::blocked;
+  me->reason = Reason::join;
+  me->object = target->name;
+  me->order = ++seq_;
+  target->joiners.push_back(me);
+  stop_and_wait(lk, me);
+}
+
 void ControlledBackend::join_thread(Rec* target) {
   if (fiber_mode()) {
     std::unique_lock lk(m_);
     Rec* me = find_current_locked(lk);
     if (target->state == State::exited) return;
     if (me != nullptr && !me->external) {
-      me->state = State::blocked;
-      me->reason = Reason::join;
-      me->object = target->name;
-      me->order = ++seq_;
-      target->joiners.push_back(me);
-      stop_and_wait(lk, me);
+      wait_in_join_locked(lk, me, target);
       return;
     }
     // Under control only run() makes a fiber progress: an unregistered thread that waited here would
@@ -204,14 +210,7 @@ void ControlledBackend::join_thread(Rec* target) {
     Rec* me = find_current_locked(lk);
     // A registered thread that waited for the OS thread outside the scheduler would keep the token
     // (RUNNING) while the thread it joins could never be scheduled to finish: a hang of the run.
-    if (me != nullptr && !me->external && !free_ && target->state != State::exited) {
-      me->state = State::blocked;
-      me->reason = Reason::join;
-      me->object = target->name;
-      me->order = ++seq_;
-      target->joiners.push_back(me);
-      stop_and_wait(lk, me);
-    }
+    if (me != nullptr && !me->external && !free_ && target->state != State::exited) wait_in_join_locked(lk, me, target);
   }
   if (target->thread.joinable()) target->thread.join();
 }

@@ -186,6 +186,7 @@ class ControlledBackend final : public Backend {
   // ThreadImpl::join(): a registered caller blocks in the scheduler (it is not running while the
   // joined thread still has to be scheduled to finish), then joins the OS thread.
   void join_thread(Rec* target);
+  void wait_in_join_locked(std::unique_lock<std::mutex>& lk, Rec* me, Rec* target);
   static ThreadInfo info(const Rec& r);
   [[noreturn]] void misuse(const std::string& what);
 
