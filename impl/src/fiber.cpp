@@ -16,15 +16,28 @@
 
 #include <boost/context/protected_fixedsize_stack.hpp>
 
+// GCC says __SANITIZE_*__, clang __has_feature (the fuzz targets are built with clang).
 #if defined(__SANITIZE_ADDRESS__)
+#define LOCKSTEP_FIBER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LOCKSTEP_FIBER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define LOCKSTEP_FIBER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define LOCKSTEP_FIBER_TSAN 1
+#endif
+#endif
+#ifdef LOCKSTEP_FIBER_ASAN
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #include <sanitizer/lsan_interface.h>
-#define LOCKSTEP_FIBER_ASAN 1
 #endif
-#if defined(__SANITIZE_THREAD__)
+#ifdef LOCKSTEP_FIBER_TSAN
 #include <sanitizer/tsan_interface.h>
-#define LOCKSTEP_FIBER_TSAN 1
 #endif
 
 namespace lockstep::impl::sync::detail {

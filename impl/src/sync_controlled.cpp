@@ -230,6 +230,12 @@ ControlledBackend::Options supported(ControlledBackend::Options o) {
 bool fibers_supported() {
 #if defined(__SANITIZE_THREAD__)
   return false;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+  return false;
+#else
+  return true;
+#endif
 #else
   return true;
 #endif
