@@ -8,8 +8,10 @@ namespace lockstep::model {
 
 namespace {
 
+// Each id once, only those below `size` (a corrupted state may name objects that do not exist).
 template <class T>
-void sort_unique(std::vector<T>& v) {
+void settle(std::vector<T>& v, std::size_t size) {
+  std::erase_if(v, [&](T id) { return static_cast<std::size_t>(id) >= size; });
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
 }
@@ -75,8 +77,7 @@ std::vector<Violation> InvariantMonitor::step(const Op& op, const StepResult& re
     if (id) procs_.push_back(*id);
     if (auto it = after.table.find(pid); it != after.table.end()) procs_.push_back(it->second);
   }
-  std::erase_if(procs_, [&](ProcId id) { return id >= after.procs.size(); });
-  sort_unique(procs_);
+  settle(procs_, after.procs.size());
 
   // The counts: live processes by process; fd table users and ppids by table entry, from each
   // entry that may name another process or one that changed (in a state that held R5, only a
@@ -90,7 +91,8 @@ std::vector<Violation> InvariantMonitor::step(const Op& op, const StepResult& re
     pids_.push_back(was.pid);
     if (id < after.procs.size()) pids_.push_back(after.procs[id].pid);
   }
-  sort_unique(pids_);
+  std::sort(pids_.begin(), pids_.end());
+  pids_.erase(std::unique(pids_.begin(), pids_.end()), pids_.end());
   if (users_.size() < after.fdtables.size()) users_.resize(after.fdtables.size(), 0);
   fdtables_.assign(scope.fdtables.begin(), scope.fdtables.end());
   for (std::size_t t = fp.fdtables_before; t < after.fdtables.size(); ++t) fdtables_.push_back(static_cast<FdTableId>(t));
@@ -108,8 +110,7 @@ std::vector<Violation> InvariantMonitor::step(const Op& op, const StepResult& re
       fdtables_.push_back(p.fdtable);
     }
   }
-  std::erase_if(fdtables_, [&](FdTableId t) { return t >= after.fdtables.size(); });
-  sort_unique(fdtables_);
+  settle(fdtables_, after.fdtables.size());
 
   // The lwps: written, new, or curlwp of a host thread that changed, before or after.
   lwps_.assign(scope.lwps.begin(), scope.lwps.end());
@@ -119,8 +120,7 @@ std::vector<Violation> InvariantMonitor::step(const Op& op, const StepResult& re
     if (h < after.hosts.size()) lwps_.push_back(after.hosts[h].curlwp);
   }
   for (std::size_t h = fp.hosts_before; h < after.hosts.size(); ++h) lwps_.push_back(after.hosts[h].curlwp);
-  std::erase_if(lwps_, [&](LwpId l) { return l >= after.lwps.size(); });
-  sort_unique(lwps_);
+  settle(lwps_, after.lwps.size());
 
   // The state invariants that read them, in check_state's order.
   for (ProcId id : procs_) parts::check_r1(after, id, r);

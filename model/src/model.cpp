@@ -561,21 +561,17 @@ class Step {
 
   // Writes go through these, so that a recorded footprint names every object the step changed,
   // with its value before the step (an object made in this step has none).
-  Process& wproc(ProcId id) {
-    if (fp_ != nullptr && id < fp_->procs_before && fp_->proc_before(id) == nullptr) fp_->procs.emplace_back(id, s_.procs[id]);
-    return s_.procs[id];
-  }
-  Lwp& wlwp(LwpId l) {
-    if (fp_ != nullptr && l < fp_->lwps_before && fp_->lwp_before(l) == nullptr) fp_->lwps.emplace_back(l, s_.lwps[l]);
-    return s_.lwps[l];
-  }
-  FdTable& wfdtable(FdTableId t) {
-    if (fp_ != nullptr && t < fp_->fdtables_before && fp_->fdtable_before(t) == nullptr) fp_->fdtables.emplace_back(t, s_.fdtables[t]);
-    return s_.fdtables[t];
-  }
-  HostThread& whost(HostId h) {
-    if (fp_ != nullptr && h < fp_->hosts_before && fp_->host_before(h) == nullptr) fp_->hosts.emplace_back(h, s_.hosts[h]);
-    return s_.hosts[h];
+  Process& wproc(ProcId id) { return logged(fp_ ? &fp_->procs : nullptr, s_.procs, fp_ ? fp_->procs_before : 0, id); }
+  Lwp& wlwp(LwpId l) { return logged(fp_ ? &fp_->lwps : nullptr, s_.lwps, fp_ ? fp_->lwps_before : 0, l); }
+  FdTable& wfdtable(FdTableId t) { return logged(fp_ ? &fp_->fdtables : nullptr, s_.fdtables, fp_ ? fp_->fdtables_before : 0, t); }
+  HostThread& whost(HostId h) { return logged(fp_ ? &fp_->hosts : nullptr, s_.hosts, fp_ ? fp_->hosts_before : 0, h); }
+  // Object `id` of `objects`, its before-image logged once when it existed before the step.
+  template <class Id, class T>
+  static T& logged(std::vector<std::pair<Id, T>>* log, std::vector<T>& objects, std::size_t existed, Id id) {
+    if (log != nullptr && id < existed &&
+        std::none_of(log->begin(), log->end(), [&](const auto& e) { return e.first == id; }))
+      log->emplace_back(id, objects[id]);
+    return objects[id];
   }
   void wtable(Pid pid) {
     if (fp_ == nullptr) return;
