@@ -1,10 +1,8 @@
 // Why each annotation sits where it does (each was reproduced failing without it, see DESIGN.md):
-//  - boost's ~fiber of a suspended fiber switches into it unannotated (forced_unwind): never used;
-//    a fiber that never ran is cancelled through an annotated resume instead;
-//  - boost's exit path writes into the dying fiber's frames after the last annotation, so the switch
-//    out of a finished fiber keeps its ASan fake stack, and the control side drops it afterwards;
-//  - the fiber constructor jumps into the new stack and back unannotated: it runs inside a
-//    pseudo-switch, so no frame of the new stack lands in the creator's fake stack;
+//  - the jump itself is fiber_jump() (uninstrumented, after TSan's switch): see fiber_jump.hpp;
+//  - a fiber's last switch hands ASan no fake-stack slot, so ASan frees that fiber's fake stack
+//    (nothing runs on the stack after it, and nothing switches back);
+//  - a never-started fiber is never entered: its stack is returned unused;
 //  - the C++ runtime's exception globals are per OS thread: each side keeps its own.
 #include "fiber.hpp"
 
@@ -15,6 +13,8 @@
 #include <vector>
 
 #include <boost/context/protected_fixedsize_stack.hpp>
+
+#include "fiber_jump.hpp"
 
 // GCC says __SANITIZE_*__, clang __has_feature (the fuzz targets are built with clang).
 #if defined(__SANITIZE_ADDRESS__)
@@ -46,6 +46,9 @@ namespace ctx = boost::context;
 
 namespace {
 
+// What a switch to the control context says happened (the `data` of the jump).
+char suspended_tag, finished_tag, abandoned_tag;
+
 // The fiber running on this OS thread. Read and written through a function the compiler cannot
 // fold: after a take_over() the control context runs on another OS thread, and a thread-local's
 // address kept from before the switch would name the old thread's slot.
@@ -55,18 +58,19 @@ __attribute__((noinline)) Fiber*& current_slot() {
   return current;
 }
 
-void start_switch(SwitchSide& from, const SwitchSide& to) {
+// `last`: the side switching away never runs again, so ASan frees its fake stack.
+void start_switch(SwitchSide& from, const SwitchSide& to, bool last = false) {
   auto* g = reinterpret_cast<SwitchSide::Eh*>(abi::__cxa_get_globals());
   from.eh = *g;
   *g = to.eh;
 #ifdef LOCKSTEP_FIBER_ASAN
-  __sanitizer_start_switch_fiber(&from.fake, to.bottom, to.size);
-#endif
-#ifdef LOCKSTEP_FIBER_TSAN
-  __tsan_switch_to_fiber(to.tsan, 0);
+  __sanitizer_start_switch_fiber(last ? nullptr : &from.fake, to.bottom, to.size);
+#else
+  (void)last;
 #endif
 }
 
+// `prev`: where to keep the bounds of the stack just left (a fiber learns its control's this way).
 void finish_switch(SwitchSide& self, SwitchSide* prev) {
 #ifdef LOCKSTEP_FIBER_ASAN
   const void* bottom = nullptr;
@@ -82,48 +86,6 @@ void finish_switch(SwitchSide& self, SwitchSide* prev) {
 #endif
 }
 
-// From the control context, once `dead` has finished: only a switch can destroy a fake stack, so
-// a pseudo-switch that stays on this stack does.
-void drop_fake_stack(SwitchSide& dead, const SwitchSide& here) {
-#ifdef LOCKSTEP_FIBER_ASAN
-  if (dead.fake == nullptr) return;
-  void* mine = nullptr;
-  __sanitizer_start_switch_fiber(&mine, here.bottom, here.size);
-  __sanitizer_finish_switch_fiber(dead.fake, nullptr, nullptr);
-  __sanitizer_start_switch_fiber(nullptr, here.bottom, here.size);
-  __sanitizer_finish_switch_fiber(mine, nullptr, nullptr);
-  dead.fake = nullptr;
-#else
-  (void)dead;
-  (void)here;
-#endif
-}
-
-template <class F>
-void creating_fiber(F&& make) {
-#ifdef LOCKSTEP_FIBER_ASAN
-  void* save = nullptr;
-  const void* bottom = nullptr;
-  std::size_t size = 0;
-  __sanitizer_start_switch_fiber(&save, nullptr, 0);  // only to learn this stack's bounds
-  __sanitizer_finish_switch_fiber(save, &bottom, &size);
-  __sanitizer_start_switch_fiber(&save, bottom, size);  // "to" this very stack: no fake frames meanwhile
-  make();
-  __sanitizer_finish_switch_fiber(save, nullptr, nullptr);
-#else
-  make();
-#endif
-}
-
-// Contexts that must never be resumed nor destroyed (a parked watchdog's stack): kept reachable.
-std::mutex graveyard_mu;
-std::vector<ctx::fiber>* graveyard = new std::vector<ctx::fiber>;
-
-void bury(ctx::fiber&& f) {
-  std::lock_guard g(graveyard_mu);
-  graveyard->push_back(std::move(f));
-}
-
 }  // namespace
 
 // Stacks of finished fibers, kept for the next ones: a fresh stack costs an mmap, an mprotect and
@@ -134,93 +96,79 @@ class StackPool {
     static StackPool* p = new StackPool;  // never destroyed: fibers may end during static destruction
     return *p;
   }
-  bool take(std::size_t size, ctx::stack_context& out) {
-    std::lock_guard g(m_);
-    for (std::size_t i = 0; i < free_.size(); ++i)
-      if (free_[i].size == size) {
-        out = free_[i];
-        free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(i));
-        return true;
-      }
-    return false;
+  ctx::stack_context take(std::size_t bytes) {
+    {
+      std::lock_guard g(m_);
+      for (std::size_t i = 0; i < free_.size(); ++i)
+        if (free_[i].first == bytes) {
+          const ctx::stack_context sc = free_[i].second;
+          free_[i] = free_.back();
+          free_.pop_back();
+          return sc;
+        }
+    }
+    // A guard page below the stack, so an overflow faults.
+    return ctx::protected_fixedsize_stack(bytes).allocate();
   }
-  bool give(const ctx::stack_context& sc) {
-    std::lock_guard g(m_);
-    if (free_.size() >= kMax) return false;
-    free_.push_back(sc);
-    return true;
+  void give(std::size_t bytes, ctx::stack_context sc) {
+    {
+      std::lock_guard g(m_);
+      if (free_.size() < kMax) {
+        free_.emplace_back(bytes, sc);
+        return;
+      }
+    }
+    ctx::protected_fixedsize_stack(bytes).deallocate(sc);
   }
 
  private:
   static constexpr std::size_t kMax = 64;
   std::mutex m_;
-  std::vector<ctx::stack_context> free_;
+  std::vector<std::pair<std::size_t, ctx::stack_context>> free_;  // by requested size
 };
 
-// What protected_fixedsize_stack maps for `bytes`: whole pages and the guard page.
-std::size_t mapped_size(std::size_t bytes) {
-  const std::size_t page = ctx::stack_traits::page_size();
-  return ((bytes + page - 1) / page + 1) * page;
+namespace {
+// The usable part of a mapping from protected_fixedsize_stack: all but the guard page at its bottom.
+char* usable_bottom(const ctx::stack_context& sc) {
+  return static_cast<char*>(sc.sp) - sc.size + ctx::stack_traits::page_size();
 }
+std::size_t usable_size(const ctx::stack_context& sc) { return sc.size - ctx::stack_traits::page_size(); }
+}  // namespace
 
-// protected_fixedsize_stack: a guard page below the stack, so an overflow faults; it also tells
-// ASan the usable bounds.
-struct Fiber::Stack {
-  Fiber* f;
-  ctx::protected_fixedsize_stack inner;
-  ctx::stack_context allocate() {
-    ctx::stack_context sc;
-    if (!StackPool::get().take(inner_size(), sc)) sc = inner.allocate();
+Fiber::Fiber(std::function<void()> body, std::size_t stack_bytes) : body_(std::move(body)), stack_bytes_(stack_bytes) {
+  stack_ = StackPool::get().take(stack_bytes);
+  me_.bottom = usable_bottom(stack_);
+  me_.size = usable_size(stack_);
 #ifdef LOCKSTEP_FIBER_ASAN
-    // LeakSanitizer scans threads' stacks, not these: a fiber blocked for good may hold the only
-    // pointer to what it allocated, as a blocked OS thread would.
-    const std::size_t guard = ctx::stack_traits::page_size();  // PROT_NONE: never scanned
-    __lsan_register_root_region(static_cast<char*>(sc.sp) - sc.size + guard, sc.size - guard);
+  // LeakSanitizer scans threads' stacks, not these: a fiber blocked for good may hold the only
+  // pointer to what it allocated, as a blocked OS thread would.
+  __lsan_register_root_region(me_.bottom, me_.size);
 #endif
-    const std::size_t page = ctx::stack_traits::page_size();
-    f->me_.bottom = static_cast<char*>(sc.sp) - sc.size + page;
-    f->me_.size = sc.size - page;
-    return sc;
-  }
-  void deallocate(ctx::stack_context& sc) noexcept {
-#ifdef LOCKSTEP_FIBER_ASAN
-    // Frames that never returned leave poisoned redzones behind: clean before the pages are reused.
-    const std::size_t page = ctx::stack_traits::page_size();
-    __asan_unpoison_memory_region(static_cast<char*>(sc.sp) - sc.size + page, sc.size - page);
-    __lsan_unregister_root_region(static_cast<char*>(sc.sp) - sc.size + page, sc.size - page);
-#endif
-    if (!StackPool::get().give(sc)) inner.deallocate(sc);
-  }
-  // The size protected_fixedsize_stack allocates for this request (the guard page included).
-  std::size_t inner_size() const { return size_; }
-  std::size_t size_;
-};
-
-Fiber::Fiber(std::function<void()> body, std::size_t stack_bytes) : body_(std::move(body)) {
 #ifdef LOCKSTEP_FIBER_TSAN
   me_.tsan = __tsan_create_fiber(0);
 #endif
-  creating_fiber([&] {
-    self_ = ctx::fiber(std::allocator_arg, Stack{this, ctx::protected_fixedsize_stack(stack_bytes), mapped_size(stack_bytes)},
-                       [this](ctx::fiber&& c) { return entry(std::move(c)); });
-  });
+  me_.fctx = fiber_make(stack_.sp, stack_.size, &Fiber::entry);
 }
 
 Fiber::~Fiber() {
-  if (self_ && !started_) {
-    cancel_ = true;
-    resume();
-  }
-  if (self_) bury(std::move(self_));  // suspended in its body: its frames stay as they are
-#ifdef LOCKSTEP_FIBER_TSAN
-  if (finished_) __tsan_destroy_fiber(me_.tsan);
+  // Suspended in its body (or a runaway): its frames stay as they are, with their stack, still a
+  // root region for LeakSanitizer.
+  if (started_ && !finished_) return;
+#ifdef LOCKSTEP_FIBER_ASAN
+  // Frames that never returned leave poisoned redzones behind: clean before the pages are reused.
+  __asan_unpoison_memory_region(me_.bottom, me_.size);
+  __lsan_unregister_root_region(me_.bottom, me_.size);
 #endif
+#ifdef LOCKSTEP_FIBER_TSAN
+  __tsan_destroy_fiber(me_.tsan);
+#endif
+  StackPool::get().give(stack_bytes_, stack_);
 }
 
 Fiber* Fiber::current() { return current_slot(); }
 
 Fiber::Back Fiber::resume() {
-  if (!self_) return Back::finished;
+  if (finished_) return Back::finished;
   {
     std::lock_guard g(phase_mu_);
     phase_ = Phase::entering;
@@ -228,75 +176,74 @@ Fiber::Back Fiber::resume() {
   }
   started_ = true;
 #ifdef LOCKSTEP_FIBER_TSAN
-  ctl_.tsan = __tsan_get_current_fiber();
+  ctl_.tsan = __tsan_get_current_fiber();  // the control context may have moved to another OS thread
 #endif
   Fiber* const outer = std::exchange(current_slot(), this);
   start_switch(ctl_, me_);
-  ctx::fiber from = std::move(self_).resume();
+  const transfer_t back = fiber_jump(me_.fctx, this, me_.tsan);
   finish_switch(ctl_, nullptr);
   current_slot() = outer;
   std::lock_guard g(phase_mu_);
-  if (phase_ == Phase::abandoned) {
-    bury(std::move(from));  // the watchdog thread's own stack, parked for good
-    return Back::abandoned;
-  }
+  // From a watchdog (take_over): `back.fctx` is that thread's old frame, parked for good.
+  if (phase_ == Phase::abandoned) return Back::abandoned;
   phase_ = Phase::idle;
-  self_ = std::move(from);
-  if (self_) return Back::suspended;
-  finished_ = true;
-  drop_fake_stack(me_, ctl_);
-  return Back::finished;
+  if (back.data == &finished_tag) {
+    finished_ = true;
+    me_.fctx = nullptr;
+    return Back::finished;
+  }
+  me_.fctx = back.fctx;
+  return Back::suspended;
 }
 
-void Fiber::arrived() {
+void Fiber::arrived(void* from) {
+  ctl_.fctx = from;
   finish_switch(me_, &ctl_);
   std::lock_guard g(phase_mu_);
   phase_ = Phase::running;
 }
 
 void Fiber::leave() {
-  {
-    std::unique_lock g(phase_mu_);
-    // The control context went on without this fiber (take_over): it has nowhere to go back to.
-    if (phase_ == Phase::abandoned) never_.wait(g, [] { return false; });
-    phase_ = Phase::returning;
-  }
-  start_switch(me_, ctl_);
+  std::unique_lock g(phase_mu_);
+  // The control context went on without this fiber (take_over): it has nowhere to go back to.
+  if (phase_ == Phase::abandoned) never_.wait(g, [] { return false; });
+  phase_ = Phase::returning;
 }
 
 void Fiber::suspend() {
-  Fiber* f = current_slot();
+  Fiber* const f = current_slot();
   f->leave();
-  f->caller_ = std::move(f->caller_).resume();
-  f->arrived();
+  start_switch(f->me_, f->ctl_);
+  const transfer_t t = fiber_jump(f->ctl_.fctx, &suspended_tag, f->ctl_.tsan);
+  f->arrived(t.fctx);
 }
 
-ctx::fiber Fiber::entry(ctx::fiber&& caller) {
-  caller_ = std::move(caller);
-  arrived();
-  if (!cancel_) {
-    try {
-      body_();
-    } catch (...) {
-      error = std::current_exception();
-    }
+void Fiber::entry(transfer_t t) {
+  Fiber* const f = static_cast<Fiber*>(t.data);
+  f->arrived(t.fctx);
+  try {
+    f->body_();
+  } catch (...) {
+    f->error = std::current_exception();
   }
-  leave();  // its fake stack is dropped by resume(): boost writes into these frames after the switch
-  return std::move(caller_);
+  f->leave();
+  start_switch(f->me_, f->ctl_, /*last=*/true);
+  fiber_jump(f->ctl_.fctx, &finished_tag, f->ctl_.tsan);
+  std::abort();  // nothing resumes a finished fiber
 }
 
 bool Fiber::take_over(std::uint64_t resume_no) {
   std::unique_lock g(phase_mu_);
   if (phase_ != Phase::running || resumes_ != resume_no) return false;
   phase_ = Phase::abandoned;
-  ctx::fiber control = std::move(caller_);
+  const fcontext_t control = ctl_.fctx;
   g.unlock();
   SwitchSide here;
 #ifdef LOCKSTEP_FIBER_TSAN
   here.tsan = __tsan_get_current_fiber();
 #endif
   start_switch(here, ctl_);
-  std::move(control).resume();
+  fiber_jump(control, &abandoned_tag, ctl_.tsan);
   std::abort();  // nothing resumes a parked watchdog
 }
 

@@ -1,8 +1,14 @@
-// A user-space thread for the controlled backend's fiber mode: Boost.Context's fiber, with what a
-// switch must carry that Boost.Context (as Debian builds it) does not: the sanitizers' fiber
-// annotations (ASan's fake stacks and stack bounds, TSan's fiber contexts) and the C++ runtime's
-// per-thread exception state (a fiber may block inside a catch handler). Switches go only between
-// the control context (a thread's own stack, the one that called resume()) and one fiber.
+// A user-space thread for the controlled backend's fiber mode, on Boost.Context's fcontext layer
+// (make_fcontext / jump_fcontext: Boost's own assembly, nothing hand-written here). A switch also
+// carries what Boost.Context does not: the sanitizers' fiber annotations (ASan's fake stacks and
+// stack bounds, TSan's fiber contexts) and the C++ runtime's per-thread exception state (a fiber may
+// block inside a catch handler). Switches go only between the control context (a thread's own
+// stack, the one that called resume()) and one fiber.
+//
+// Why fcontext and not boost::context::fiber: the jump itself must be the only thing between
+// __tsan_switch_to_fiber and the other stack (fiber_jump.cpp), and the fiber API wraps the jump in
+// inline, instrumented code; with fcontext, a fiber's end and a never-started fiber's cancel are
+// also ours to annotate, with no hidden switch.
 //
 // The watchdog: a fiber that never reaches a scheduling point cannot be interrupted. Instead,
 // another OS thread (take_over()) continues the *control context* on itself: resume() returns
@@ -18,13 +24,16 @@
 #include <functional>
 #include <mutex>
 
-#include <boost/context/fiber.hpp>
+#include <boost/context/stack_context.hpp>
+
+#include "fiber_jump.hpp"
 
 namespace lockstep::impl::sync::detail {
 
-// One side of a switch: its stack bounds and fake stack (ASan), its TSan context and the C++
-// runtime's exception globals of its stack.
+// One side of a switch: its saved machine context (fcontext), its stack bounds and fake stack
+// (ASan), its TSan context and the C++ runtime's exception globals of its stack.
 struct SwitchSide {
+  void* fctx = nullptr;
   const void* bottom = nullptr;
   std::size_t size = 0;
   void* fake = nullptr;
@@ -42,8 +51,9 @@ class Fiber {
   Fiber(std::function<void()> body, std::size_t stack_bytes);
   Fiber(const Fiber&) = delete;
   Fiber& operator=(const Fiber&) = delete;
-  // A fiber that never ran is cancelled (its body never runs); one that finished is freed. A fiber
-  // suspended in its body must not be destroyed (its frames would be skipped): the owner keeps it.
+  // A fiber that never ran is dropped (its body never runs); one that finished is freed. A fiber
+  // suspended in its body keeps its stack for good (its frames may be referenced from elsewhere,
+  // as a blocked OS thread's would be).
   ~Fiber();
 
   // Control side: runs the fiber until it suspends or finishes. `abandoned`: a take_over() moved
@@ -68,17 +78,16 @@ class Fiber {
   bool take_over(std::uint64_t resume_no);
 
  private:
-  struct Stack;
   enum class Phase { idle, entering, running, returning, abandoned };
-  boost::context::fiber entry(boost::context::fiber&& caller);
-  void arrived();         // fiber side, right after a switch into it
-  void leave();           // fiber side: to the control context (parks forever if abandoned)
+  static void entry(transfer_t t);  // the fiber's first frame: `t.data` is the fiber
+  void arrived(void* from);         // fiber side, right after a switch into it from `from`
+  void leave();                     // fiber side: ready to switch to the control context
 
   std::function<void()> body_;
-  boost::context::fiber self_;    // the fiber while it is not running
-  boost::context::fiber caller_;  // the control context while the fiber runs
+  std::size_t stack_bytes_;                 // as asked for (the pool's key)
+  boost::context::stack_context stack_;     // the mapping, its guard page included
   SwitchSide me_, ctl_;
-  bool cancel_ = false, started_ = false, finished_ = false;
+  bool started_ = false, finished_ = false;
   // Phase of the current resume, shared with a watchdog thread.
   std::mutex phase_mu_;
   std::condition_variable never_;  // an abandoned fiber waits here for good

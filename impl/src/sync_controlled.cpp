@@ -216,33 +216,8 @@ void ControlledBackend::join_thread(Rec* target) {
 }
 
 ControlledBackend::ControlledBackend() : ControlledBackend(Options{}) {}
-namespace {
-ControlledBackend::Options supported(ControlledBackend::Options o) {
-  if (!fibers_supported()) o.fibers = false;
-  return o;
-}
-}  // namespace
-
-// ThreadSanitizer keeps a shadow call stack per fiber, and an instrumented function that returns
-// between __tsan_switch_to_fiber and the jump pops the other fiber's stack: Boost.Context's fiber
-// API, as Debian builds it, leaves no place to switch right at the jump, so under TSan the stacks
-// drift and TSan crashes after some thousand switches. There the threads stay OS threads.
-bool fibers_supported() {
-#if defined(__SANITIZE_THREAD__)
-  return false;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-  return false;
-#else
-  return true;
-#endif
-#else
-  return true;
-#endif
-}
-
 ControlledBackend::ControlledBackend(Options opts)
-    : opts_(supported(opts)), mode_(opts.mode()), serial_(g_backend_serial++) {}
+    : opts_(opts), mode_(opts.mode()), serial_(g_backend_serial++) {}
 
 ControlledBackend::~ControlledBackend() {
   release_all();
@@ -607,7 +582,7 @@ void ControlledBackend::release_all() {
   control_cv_.notify_all();
   if (fiber_mode() && !runner_.joinable()) {
     runner_idle_ = false;
-    runner_ = std::thread([this] { runner_main(); });
+    runner_ = SpareThread([this] { runner_main(); });
   }
   drive_cv_.notify_all();
 }

@@ -16,9 +16,6 @@ using CB = ControlledBackend;
 
 namespace {
 
-// Under ThreadSanitizer the backend runs OS threads (fibers_supported()): these tests are about fibers.
-#define SKIP_WITHOUT_FIBERS() \
-  if (!fibers_supported()) GTEST_SKIP() << "no fibers in this build"
 
 CB::Options fibers(std::chrono::milliseconds watchdog = 5000ms) {
   CB::Options o;
@@ -29,7 +26,6 @@ CB::Options fibers(std::chrono::milliseconds watchdog = 5000ms) {
 }
 
 TEST(Fibers, ASpinWithoutSchedulingPointsEndsInAWatchdogStop) {
-  SKIP_WITHOUT_FIBERS();
   CB b(fibers(100ms));
   std::atomic<bool> release{false};
   std::atomic<unsigned long> spins{0};
@@ -50,7 +46,6 @@ TEST(Fibers, ASpinWithoutSchedulingPointsEndsInAWatchdogStop) {
 }
 
 TEST(Fibers, EachFiberHasItsOwnThreadSlot) {
-  SKIP_WITHOUT_FIBERS();
   CB b(fibers());
   int a_value = 1, b_value = 2;
   const void* a_saw = nullptr;
@@ -79,7 +74,6 @@ TEST(Fibers, EachFiberHasItsOwnThreadSlot) {
 // A fiber stopped inside a catch handler while another throws and catches: each keeps its own
 // exception in flight (the C++ runtime keeps it per OS thread).
 TEST(Fibers, EachFiberKeepsItsOwnExceptionInFlight) {
-  SKIP_WITHOUT_FIBERS();
   CB b(fibers());
   bool a_still_has_it = false, b_caught = false;
   auto ta = b.spawn("a", [&] {
@@ -119,7 +113,6 @@ __attribute__((noinline)) int deep(int n) {
 }
 
 TEST(FibersDeathTest, AStackOverflowFaultsOnTheGuardPage) {
-  SKIP_WITHOUT_FIBERS();
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(
       {
@@ -134,7 +127,6 @@ TEST(FibersDeathTest, AStackOverflowFaultsOnTheGuardPage) {
 
 // Free running after release_all(): fibers that can run finish without anyone calling run().
 TEST(Fibers, AfterReleaseAllTheFibersRunByThemselves) {
-  SKIP_WITHOUT_FIBERS();
   CB b(fibers());
   Mutex m(b, "m");
   CondVar c(b, "c");

@@ -47,6 +47,7 @@
 #include <thread>
 #include <vector>
 
+#include "impl/spare_thread.hpp"
 #include "impl/sync.hpp"
 
 namespace lockstep::impl::sync {
@@ -73,7 +74,7 @@ class ControlledBackend final : public Backend {
     // user-space switch (tens of ns) instead of a hand-off between OS threads (tens of µs). The
     // decisions, and so the interleavings and traces, are the same in both modes. After
     // release_all() a runner thread runs the fibers that can run. false: one OS thread per
-    // registered thread. DESIGN.md, "Fiber mode". Ignored where fibers_supported() is false.
+    // registered thread. DESIGN.md, "Fiber mode".
     bool fibers = true;
     // A fiber's stack, above a guard page (an overflow faults instead of corrupting memory).
     std::size_t fiber_stack = 256 * 1024;
@@ -203,14 +204,10 @@ class ControlledBackend final : public Backend {
   Ticks now_ = 0;
   std::uint64_t seq_ = 0;
   std::condition_variable drive_cv_;      // fiber mode after release_all(): a fiber became runnable
-  std::thread runner_;                    // fiber mode after release_all(): runs the runnable fibers
+  SpareThread runner_;                    // fiber mode after release_all(): runs the runnable fibers
   bool runner_idle_ = true, runner_stop_ = false;
   std::shared_ptr<Watchdog> watchdog_;    // fiber mode, started by the first run()
   bool taken_over_ = false;               // a watchdog took the control context over: fibers are left alone
 };
-
-// Whether this build can run the controlled backend's threads as fibers (not under ThreadSanitizer:
-// see sync_controlled.cpp).
-bool fibers_supported();
 
 }  // namespace lockstep::impl::sync
