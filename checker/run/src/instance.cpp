@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "impl/spare_thread.hpp"
+
 namespace lockstep::checker {
 
 namespace {
@@ -88,7 +90,7 @@ std::optional<std::string> teardown(std::unique_ptr<Instance> owned, std::chrono
   };
   auto done = std::make_shared<Done>();
   // Each action may block on a lock a stuck thread holds, so none of them runs on the caller's thread.
-  std::thread helper([inst, done] {
+  impl::SpareThread helper([inst, done] {
     inst->sched->release_all();
     inst->kernel->interrupt_waits();  // every caller blocked in a kernel wait returns
     for (auto& h : inst->hosts) h->mbox->quit();
