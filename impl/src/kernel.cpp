@@ -110,10 +110,15 @@ std::vector<Kernel::ProcPtr> Kernel::all_kthreads() {
 }
 
 void Kernel::interrupt_waits() {
-  dying_.store(true);
   // A thread stopped by a controlled scheduler while it holds proctable_lock_ or a process lock would
   // make the locking below throw (or hang): let every thread run on from here.
+  dying_.store(true);
   backend_->release_all();
+  interrupt_waits_in_control();
+}
+
+void Kernel::interrupt_waits_in_control() {
+  dying_.store(true);
   const std::vector<ProcPtr> kthreads = all_kthreads();
   // Wake every kernel wait of a kthread: a parked thread unwinds out of its body (KernelShutdown).
   for (auto& p : kthreads) {

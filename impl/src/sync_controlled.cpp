@@ -531,10 +531,11 @@ std::unique_ptr<ThreadImpl> ControlledBackend::spawn(std::string name, std::func
     recs_.push_back(std::move(rec));
   }
   if (fiber_mode()) {
-    // Made outside m_: the constructor switches into the new stack and back.
+    // Made outside m_: it maps (or takes from the pool) the fiber's stack.
     r->fiber = std::make_unique<detail::Fiber>([this, r, body = std::move(body)] { fiber_main(r, body); }, opts_.fiber_stack);
     if (free_) {
-      std::lock_guard lk(m_);
+      std::unique_lock lk(m_);
+      start_runner_locked(lk);
       drive_cv_.notify_all();
     }
   } else {
@@ -580,11 +581,18 @@ void ControlledBackend::release_all() {
   for (auto& r : recs_) r->cv.notify_all();
   for (auto& r : externals_) r->cv.notify_all();
   control_cv_.notify_all();
-  if (fiber_mode() && !runner_.joinable()) {
-    runner_idle_ = false;
-    runner_ = SpareThread([this] { runner_main(); });
-  }
+  start_runner_locked(lk);
   drive_cv_.notify_all();
+}
+
+// Fiber mode after release_all(): the runner, once some fiber may still run. A backend whose threads
+// have all exited (as a teardown that ran them down under control leaves it) needs none.
+void ControlledBackend::start_runner_locked(std::unique_lock<std::mutex>& lk) {
+  LOCKSTEP_ASSERT_GUARDS(lk, m_);
+  if (!fiber_mode() || !free_ || runner_.joinable()) return;
+  if (std::none_of(recs_.begin(), recs_.end(), [](const auto& r) { return r->fiber && r->state != State::exited; })) return;
+  runner_idle_ = false;
+  runner_ = SpareThread([this] { runner_main(); });
 }
 
 ControlledBackend::ThreadInfo ControlledBackend::info(const Rec& r) {

@@ -1,5 +1,6 @@
 #include "instance.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -25,6 +26,44 @@ std::string state_name(const Sched::ThreadInfo& t) {
     case Sched::State::exited: return "exited";
   }
   return "?";
+}
+
+// Turns the teardown's run-down may take: as a step's settling (lockstep.cpp), a livelock past it.
+constexpr std::size_t kMaxRunDownTurns = 100000;
+
+bool all_exited(const Sched& s) {
+  for (const Sched::ThreadInfo& t : s.threads())
+    if (t.state != Sched::State::exited) return false;
+  return true;
+}
+
+// The usual end of a program, on the caller's thread and under the scheduler: every kernel wait
+// interrupted, every mailbox closed, then every runnable thread run (earliest first, as the free
+// runner would) until none is. True when every thread has exited: nothing is left that could block
+// the rest of the teardown. False (a thread blocked for good or spinning, a lock held by a stopped
+// thread, a scheduler a watchdog took over): the bounded teardown goes on from where this stopped
+// (each of these actions may be done again). Handing the whole teardown to a helper thread and a
+// free-running fiber runner cost about a fifth of a short program's time in thread hand-offs.
+bool run_down_in_control(Instance& inst, std::chrono::milliseconds watchdog) {
+  Sched& s = *inst.sched;
+  try {
+    // Nothing may hold a sync mutex the actions below take, nor be running (a runaway a watchdog
+    // left behind, stuck where no scheduler sees it, may hold one no snapshot of the scheduler shows).
+    if (s.free_running()) return false;
+    for (const Sched::ThreadInfo& t : s.threads())
+      if (t.state == Sched::State::running || t.held > 0) return false;
+    inst.kernel->interrupt_waits_in_control();
+    for (auto& h : inst.hosts) h->mbox->quit();
+    for (auto& k : inst.kthreads) k->mbox->quit();
+    for (std::size_t turns = 0;; ++turns) {
+      const std::vector<Sched::ThreadId> runnable = s.runnable();
+      if (runnable.empty()) break;
+      if (turns == kMaxRunDownTurns || s.run(runnable.front(), watchdog).stop == Sched::Stop::watchdog) return false;
+    }
+    return all_exited(s);
+  } catch (const std::exception&) {
+    return false;  // run() refused: a watchdog took the scheduler over during the program
+  }
 }
 
 }  // namespace
@@ -81,6 +120,15 @@ OpThread* add_kthread_op_thread(Instance& inst) {
 }
 
 std::optional<std::string> teardown(std::unique_ptr<Instance> owned, std::chrono::milliseconds grace) {
+  const auto began = std::chrono::steady_clock::now();
+  if (run_down_in_control(*owned, grace / 2)) {
+    // Every thread has exited: joining them and destroying the contexts and the kernel cannot wait.
+    for (auto& h : owned->hosts) h->thread->join();
+    for (auto& h : owned->hosts) h->ctx.reset();
+    owned->kernel.reset();
+    return std::nullopt;
+  }
+  grace = std::max(grace / 2, grace - std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began));
   std::shared_ptr<Instance> inst(std::move(owned));
   struct Done {
     std::mutex m;

@@ -61,10 +61,12 @@ std::unique_ptr<Instance> make_instance(const LockstepConfig& c);
 // outcome: a kthread the impl creates and the model refuses serves it too, and teardown closes it.
 OpThread* add_kthread_op_thread(Instance& inst);
 
-// Tears the instance down: ends control (every thread runs free), ends every kernel wait,
-// closes every mailbox, joins every thread and destroys the kernel. All of that runs on a
-// helper thread; if it has not finished within `grace` (a thread is stuck in the impl), the
-// instance is abandoned: never destroyed, its threads never joined, so nothing can hang.
+// Tears the instance down. Usually on the caller's thread, still under the scheduler: every
+// kernel wait ended, every mailbox closed, every thread run to its end (with a watchdog of grace/2
+// per run). When some thread does not end that way, the rest runs on a helper thread: control
+// ends (every thread runs free), the same actions again, every thread joined and the kernel
+// destroyed; if that has not finished within the rest of `grace` (a thread is stuck in the impl),
+// the instance is abandoned: never destroyed, its threads never joined, so nothing can hang.
 // Returns nullopt when torn down, else a report of the threads that did not end.
 std::optional<std::string> teardown(std::unique_ptr<Instance> inst, std::chrono::milliseconds grace);
 

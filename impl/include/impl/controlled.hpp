@@ -183,6 +183,7 @@ class ControlledBackend final : public Backend {
   // Resumes fiber r (its state already set) with m_ released; false when a watchdog took over.
   bool resume_fiber(std::unique_lock<std::mutex>& lk, Rec* r);
   void runner_main();  // after release_all(): runs the fibers that can run
+  void start_runner_locked(std::unique_lock<std::mutex>& lk);
   Rec* first_runnable_fiber() const;
   // ThreadImpl::join(): a registered caller blocks in the scheduler (it is not running while the
   // joined thread still has to be scheduled to finish), then joins the OS thread.

@@ -178,6 +178,10 @@ class Kernel {
   // before it destroys their HostContexts and then the Kernel. Releases a controlled backend first
   // (release_all): a thread stopped inside a critical section must be able to finish it.
   void interrupt_waits();
+  // The same, with a controlled backend kept in control: the caller then runs the woken threads to
+  // their end itself (run()). Only when no registered thread is stopped holding a sync mutex
+  // (ControlledBackend::any_stopped_holding_locks() is false): the locks taken here would wait for it.
+  void interrupt_waits_in_control();
 
  private:
   friend class HostContext;
