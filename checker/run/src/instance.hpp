@@ -62,8 +62,8 @@ std::unique_ptr<Instance> make_instance(const LockstepConfig& c);
 OpThread* add_kthread_op_thread(Instance& inst);
 
 // Tears the instance down. Usually on the caller's thread, still under the scheduler: every
-// kernel wait ended, every mailbox closed, every thread run to its end (with a watchdog of grace/2
-// per run). When some thread does not end that way, the rest runs on a helper thread: control
+// kernel wait ended, every mailbox closed, every thread run to its end (within grace/2, also the
+// watchdog of each run). When some thread does not end that way, the rest runs on a helper thread: control
 // ends (every thread runs free), the same actions again, every thread joined and the kernel
 // destroyed; if that has not finished within the rest of `grace` (a thread is stuck in the impl),
 // the instance is abandoned: never destroyed, its threads never joined, so nothing can hang.
