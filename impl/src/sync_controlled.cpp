@@ -682,6 +682,24 @@ std::vector<ControlledBackend::ThreadInfo> ControlledBackend::threads() const {
   return out;
 }
 
+void ControlledBackend::threads(std::vector<ThreadInfo>& out) const {
+  std::lock_guard lk(m_);
+  out.resize(recs_.size());
+  for (std::size_t i = 0; i < recs_.size(); ++i) {
+    const Rec& r = *recs_[i];
+    ThreadInfo& t = out[i];
+    t.id = r.id;
+    t.name.assign(r.name);
+    t.state = r.state;
+    t.reason = r.reason;
+    t.object.assign(r.object);
+    t.deadline = r.deadline;
+    t.order = r.order;
+    t.point = r.reason == Reason::preempted ? r.point : Point::none;
+    t.held = r.held;
+  }
+}
+
 std::optional<ControlledBackend::ThreadInfo> ControlledBackend::thread(ThreadId id) const {
   std::lock_guard lk(m_);
   if (id == 0 || id > recs_.size()) return std::nullopt;

@@ -99,6 +99,12 @@ Judgement judge(const History& h, const Options& options) {
   j.verdict = r.verdict;
   j.stats = r.stats;
   j.budget_exhausted = r.budget_exhausted;
+  if (r.verdict == Verdict::Agree && !options.replay_agreement) {
+    j.ended_by_fatal = r.ended_by_fatal;
+    j.order.reserve(r.path.size());
+    for (const detail::PathStep& p : r.path) j.order.push_back(Step{p.observation, p.index, p.op, p.choice, {}});
+    return j;
+  }
   Model m = Model::from_state(h.before);
   j.order = replay(r.path, m);
   if (r.verdict == Verdict::Agree) {

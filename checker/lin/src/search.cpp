@@ -50,8 +50,10 @@ Search::Search(const History& h, const Options& o)
     keys_[kind].resize(n);
     std::iota(keys_[kind].begin(), keys_[kind].end(), std::uint64_t{0});
   }
-  root.objects = objects_hash(b, id_keys());
-  root.hash = hash_state(b, root.objects, id_keys(), false);
+  if (o.cache != CacheMode::Off) {  // the hashes only key the cache
+    root.objects = objects_hash(b, id_keys());
+    root.hash = hash_state(b, root.objects, id_keys(), false);
+  }
   root.state = std::move(m);
   // Calls blocked before the history: their requests are part of `before`.
   std::vector<Action> ignored;

@@ -99,8 +99,10 @@ bool Search::place_operation(const Item& it, const Cand& c, Level& child) {
   }
   key_new_objects(item, from->state(), m->state(), child.undo);
   // The pid cursor is left out: every pid this search lets the model allocate is bound (a Choice).
-  child.objects = objects_hash(m->state(), from->state(), levels_.back().objects, id_keys());
-  child.hash = hash_state(m->state(), child.objects, id_keys(), false);
+  if (o_.cache != CacheMode::Off) {  // the hashes only key the cache
+    child.objects = objects_hash(m->state(), from->state(), levels_.back().objects, id_keys());
+    child.hash = hash_state(m->state(), child.objects, id_keys(), false);
+  }
   child.state = std::move(m);
   return true;
 }

@@ -20,6 +20,7 @@
 #include <numeric>
 #include <map>
 #include <set>
+#include <span>
 #include <memory>
 
 #include <fmt/format.h>
@@ -785,11 +786,14 @@ class Runner {
 
   // A thread as traces and scripted schedules name it: a kthread the model knows by its actor
   // ("K2"), every other thread by the name it registered ("H0", "reaper", "kthread#1").
-  std::string thread_name(Sched::ThreadId tid, const std::string& registered) const {
+  const std::string& thread_name(Sched::ThreadId tid, const std::string& registered) {
+    if (tid < names_.size() && !names_[tid].empty()) return names_[tid];
+    if (tid >= names_.size()) names_.resize(tid + 1);
+    std::string& name = names_[tid];
     for (const auto& [id, k] : kthreads_)
-      if (k->tid == tid) return actor_name(Actor::kthread(id));
+      if (k->tid == tid) return name = actor_name(Actor::kthread(id));
     // The impl names the threads it spawns ("kthread2 kt"): one word, as a trace turn needs.
-    std::string name = registered.empty() ? std::string("thread") : registered;
+    name = registered.empty() ? std::string("thread") : registered;
     for (char& c : name)
       if (c == ' ' || c == '\t' || c == '\n' || c == '>' || c == '~') c = '_';
     return name;
@@ -896,6 +900,7 @@ class Runner {
       const ProcId p = mr.outcome.proc;
       sym_.bind_proc(p, r->proc);
       kthreads_[p] = newborn;
+      names_.clear();  // a thread's name may now be its actor's
       e.bound.push_back(Binding{Binding::Kind::Proc, p, r->new_pid});
       if (p != kNoProc) e.bound.push_back(Binding{Binding::Kind::Lwp, static_cast<LwpId>(s.lwps.size() - 1), r->new_pid});
     }
@@ -996,15 +1001,17 @@ class Runner {
     for (std::size_t turns = 0;; ++turns) {
       if (turns == kMaxSettleTurns) return Turn::livelock;
       if (between_turns) between_turns();
-      std::vector<Sched::ThreadInfo> runnable, waiting;
-      for (Sched::ThreadInfo& t : sched_->threads()) {
-        t.name = thread_name(t.id, t.name);
-        if (t.state == Sched::State::runnable) runnable.push_back(std::move(t));
-        else if (policy_->interleaves() && t.state == Sched::State::blocked && t.reason == Sched::Reason::cond &&
-                 !t.object.ends_with(sync::mailbox_suffix))
-          waiting.push_back(std::move(t));
-      }
-      if (!waiting.empty())
+      // One query per turn, into buffers that keep their strings: [runnable | waiting | the rest].
+      sched_->threads(infos_);
+      const auto first_waiting = std::partition(infos_.begin(), infos_.end(), [](const Sched::ThreadInfo& t) { return t.state == Sched::State::runnable; });
+      const auto rest = !policy_->interleaves() ? first_waiting : std::partition(first_waiting, infos_.end(), [](const Sched::ThreadInfo& t) {
+        return t.state == Sched::State::blocked && t.reason == Sched::Reason::cond && !t.object.ends_with(sync::mailbox_suffix);
+      });
+      const std::span<Sched::ThreadInfo> runnable(infos_.begin(), first_waiting), waiting(first_waiting, rest);
+      for (Sched::ThreadInfo& t : runnable) t.name = thread_name(t.id, t.name);
+      if (!waiting.empty()) {
+        for (Sched::ThreadInfo& t : waiting) t.name = thread_name(t.id, t.name);
+        std::sort(waiting.begin(), waiting.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
         if (const std::optional<Sched::ThreadId> w = policy_->spurious(waiting); w && sched_->wake_spuriously(*w)) {
           const auto it = std::find_if(waiting.begin(), waiting.end(), [&](const Sched::ThreadInfo& t) { return t.id == *w; });
           const std::string name = it != waiting.end() ? it->name : std::to_string(*w);
@@ -1012,6 +1019,7 @@ class Runner {
           policy_->woke(name);
           continue;
         }
+      }
       if (runnable.empty()) return Turn::ok;
       std::sort(runnable.begin(), runnable.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
       if (Turn t = turn(policy_->next(runnable)); t != Turn::ok) return t;
@@ -1057,6 +1065,8 @@ class Runner {
   std::map<std::uint64_t, std::uint64_t> shapes_seen_;  // round_key: rounds of each shape so far
   std::vector<std::size_t> order_;  // position -> program step (seek_conflict); identity where absent
   std::size_t turns_ = 0;
+  std::vector<Sched::ThreadInfo> infos_;  // settle()'s view of the threads, reused from turn to turn
+  std::vector<std::string> names_;        // by thread id: its name in traces (thread_name); empty: not yet known
   std::vector<TraceTurn> turns_log_;  // decisions not yet on an event  // scheduling turns run so far: the clock of a round's real-time order
   std::optional<Op> in_flight_;         // the op of the step being run
   // What the impl did in the step being run: its outcome, the blocked calls it returned from, and

@@ -121,6 +121,7 @@ RoundJudgement judge_round(const Model& before, const ImplSymbols& symbols, cons
   // exact cache costs a relabelled copy of the state per node entered (most of a round's judging).
   // So a short search without the cache goes first; only when it does not agree within its budget
   // does the full search decide (a violation is never concluded from the short one).
+  opt.replay_agreement = false;  // the runner applies the order's steps to its own model
   lin::Options quick = opt;
   quick.cache = lin::CacheMode::Off;
   quick.budget.max_steps = kQuickJudgeSteps;
@@ -136,7 +137,7 @@ RoundJudgement judge_round(const Model& before, const ImplSymbols& symbols, cons
     j.agrees = true;
     j.ended_by_fatal = lj.ended_by_fatal;
     for (const lin::Step& s : lj.order)
-      if (!s.observation) j.steps.push_back(RoundStep{s.index, s.choice, s.result});
+      if (!s.observation) j.steps.push_back(RoundStep{s.index, s.choice});
     return j;
   }
   j.rule = lj.rule;

@@ -60,7 +60,6 @@ struct RoundInput {
 struct RoundStep {
   std::size_t index = 0;  // into RoundInput::ops
   model::Choice choice;
-  model::StepResult result;
 };
 
 struct RoundJudgement {

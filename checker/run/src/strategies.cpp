@@ -17,7 +17,7 @@ namespace {
 
 using Sched = impl::sync::ControlledBackend;
 using ThreadId = Sched::ThreadId;
-using Infos = std::vector<Sched::ThreadInfo>;
+using Infos = std::span<const Sched::ThreadInfo>;
 
 // How often a policy that interleaves wakes a condition waiter spuriously: once in this many
 // choices. Rare enough that the program still makes progress, often enough that a caller that
@@ -30,8 +30,8 @@ class RandomWalk final : public SchedulePolicy {
   std::string_view name() const override { return "random"; }
   bool interleaves() const override { return true; }
   void round_begins(std::size_t, std::uint64_t key) override { rng_ = SplitMix(key); }
-  ThreadId next(const Infos& runnable) override { return runnable[rng_.below(static_cast<std::uint32_t>(runnable.size()))].id; }
-  std::optional<ThreadId> spurious(const Infos& waiting) override {
+  ThreadId next(Infos runnable) override { return runnable[rng_.below(static_cast<std::uint32_t>(runnable.size()))].id; }
+  std::optional<ThreadId> spurious(Infos waiting) override {
     if (rng_.below(kSpuriousOneIn) != 0) return std::nullopt;
     return waiting[rng_.below(static_cast<std::uint32_t>(waiting.size()))].id;
   }
@@ -62,7 +62,7 @@ class Pct final : public SchedulePolicy {
     draw_change_points(static_cast<std::uint32_t>(std::max<std::size_t>(ops, 1)) * kChoicesPerRoundOp);
   }
 
-  ThreadId next(const Infos& runnable) override {
+  ThreadId next(Infos runnable) override {
     ++choices_;
     ThreadId pick = highest(runnable);
     while (next_change_ < change_points_.size() && change_points_[next_change_] <= choices_) {
@@ -72,7 +72,7 @@ class Pct final : public SchedulePolicy {
     }
     return pick;
   }
-  std::optional<ThreadId> spurious(const Infos& waiting) override {
+  std::optional<ThreadId> spurious(Infos waiting) override {
     if (rng_.below(kSpuriousOneIn) != 0) return std::nullopt;
     return waiting[rng_.below(static_cast<std::uint32_t>(waiting.size()))].id;
   }
@@ -84,7 +84,7 @@ class Pct final : public SchedulePolicy {
     for (int j = 1; j < depth_; ++j) change_points_.push_back(1 + rng_.below(std::max<std::uint32_t>(expected, 1)));
     std::sort(change_points_.begin(), change_points_.end());
   }
-  ThreadId highest(const Infos& runnable) {
+  ThreadId highest(Infos runnable) {
     ThreadId best = runnable.front().id;
     std::int64_t best_prio = priority(best);
     for (const auto& t : runnable)
@@ -121,7 +121,7 @@ class Pos final : public SchedulePolicy {
     events_.clear();
   }
 
-  ThreadId next(const Infos& runnable) override {
+  ThreadId next(Infos runnable) override {
     const Sched::ThreadInfo* best = nullptr;
     std::uint64_t best_prio = 0;
     for (const auto& t : runnable) {
@@ -134,7 +134,7 @@ class Pos final : public SchedulePolicy {
     events_.erase(best->id);
     return best->id;
   }
-  std::optional<ThreadId> spurious(const Infos& waiting) override {
+  std::optional<ThreadId> spurious(Infos waiting) override {
     if (rng_.below(kSpuriousOneIn) != 0) return std::nullopt;
     return waiting[rng_.below(static_cast<std::uint32_t>(waiting.size()))].id;
   }
@@ -163,7 +163,7 @@ class Gap final : public SchedulePolicy {
     held_.clear();
   }
 
-  ThreadId next(const Infos& runnable) override {
+  ThreadId next(Infos runnable) override {
     std::vector<ThreadId> free;
     for (const auto& t : runnable) {
       const auto it = held_.try_emplace(t.id, Hold{}).first;
@@ -177,7 +177,7 @@ class Gap final : public SchedulePolicy {
     }
     return free[rng_.below(static_cast<std::uint32_t>(free.size()))];
   }
-  std::optional<ThreadId> spurious(const Infos& waiting) override {
+  std::optional<ThreadId> spurious(Infos waiting) override {
     if (rng_.below(kSpuriousOneIn) != 0) return std::nullopt;
     return waiting[rng_.below(static_cast<std::uint32_t>(waiting.size()))].id;
   }
@@ -223,7 +223,7 @@ class Scripted final : public SchedulePolicy {
     end_ = round_ < ends_.size() ? ends_[round_] : script_.size();
   }
 
-  ThreadId next(const Infos& runnable) override {
+  ThreadId next(Infos runnable) override {
     if (!strict_)
       while (pos_ < end_ && script_[pos_].wake) ++pos_;
     if (pos_ >= end_) {
@@ -240,7 +240,7 @@ class Scripted final : public SchedulePolicy {
     if (strict_) misfit(fmt::format("it runs {}, which is not runnable there", want.thread), runnable);
     return fallback(runnable);
   }
-  std::optional<ThreadId> spurious(const Infos& waiting) override {
+  std::optional<ThreadId> spurious(Infos waiting) override {
     if (pos_ >= end_ || !script_[pos_].wake) return std::nullopt;
     for (const auto& t : waiting)
       if (t.name == script_[pos_].thread) return t.id;
@@ -266,17 +266,17 @@ class Scripted final : public SchedulePolicy {
                                        to_string(script_[pos_]), wake ? "woke" : "ran", thread));
     ++pos_;
   }
-  ThreadId fallback(const Infos& runnable) const {
+  ThreadId fallback(Infos runnable) const {
     for (const auto& t : runnable)
       if (t.name == last_) return t.id;
     return runnable.front().id;
   }
-  static std::string names(const Infos& threads) {
+  static std::string names(Infos threads) {
     std::string out;
     for (const auto& t : threads) out += (out.empty() ? "" : ", ") + t.name;
     return out.empty() ? std::string("none") : out;
   }
-  [[noreturn]] void misfit(const std::string& why, const Infos& threads) const {
+  [[noreturn]] void misfit(const std::string& why, Infos threads) const {
     throw ScheduleMisfit(fmt::format("the recorded schedule does not fit this run: decision {} (\"{}\"): {} (threads there: {})", pos_,
                                      to_string(script_[pos_]), why, names(threads)));
   }

@@ -1,6 +1,7 @@
 #include "checker/observation.hpp"
 
 #include <algorithm>
+#include <array>
 #include <set>
 #include <unordered_map>
 
@@ -79,13 +80,35 @@ void canonicalize_fds(std::vector<ObsProc>& procs, const std::vector<std::uint64
   }
 }
 
+namespace {
+
+constexpr std::uint64_t kFnvPrime = 0x100000001b3ULL;
+
+// kFnvPowers[k] = kFnvPrime^k (mod 2^64): FNV-1a over k zero bytes multiplies by it.
+constexpr std::array<std::uint64_t, 9> kFnvPowers = [] {
+  std::array<std::uint64_t, 9> p{};
+  p[0] = 1;
+  for (std::size_t k = 1; k < p.size(); ++k) p[k] = p[k - 1] * kFnvPrime;
+  return p;
+}();
+
+}  // namespace
+
 std::uint64_t digest(const Observation& o) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
   auto bytes = [&](const void* p, std::size_t n) {
     const auto* c = static_cast<const unsigned char*>(p);
-    for (std::size_t i = 0; i < n; ++i) h = (h ^ c[i]) * 0x100000001b3ULL;
+    for (std::size_t i = 0; i < n; ++i) h = (h ^ c[i]) * kFnvPrime;
   };
-  auto num = [&](std::int64_t v) { bytes(&v, sizeof v); };  // little-endian hosts only, as Debian amd64/arm64
+  // A number's 8 little-endian bytes (as on Debian amd64/arm64). Most are small and non-negative:
+  // their high zero bytes are one multiplication by a power of the prime, which is the same value
+  // as FNV-1a byte by byte (x ^ 0 = x), in a fraction of the serial multiplications.
+  auto num = [&](std::int64_t v) {
+    auto u = static_cast<std::uint64_t>(v);
+    std::size_t k = 0;
+    for (; k < 8 && u != 0; ++k, u >>= 8) h = (h ^ (u & 0xff)) * kFnvPrime;
+    h *= kFnvPowers[8 - k];
+  };
   auto str = [&](const std::string& s) {
     num(static_cast<std::int64_t>(s.size()));
     bytes(s.data(), s.size());

@@ -131,6 +131,9 @@ class ControlledBackend final : public Backend {
   std::vector<RunResult> run_until_quiescent(std::size_t max_runs = 100000);
   void tick(Ticks n);
   std::vector<ThreadInfo> threads() const;
+  // The same into `out`, whose elements' strings are reused: a scheduler asking at every turn
+  // allocates nothing once its buffer has grown.
+  void threads(std::vector<ThreadInfo>& out) const;
   std::optional<ThreadInfo> thread(ThreadId id) const;
   std::vector<ThreadId> runnable() const;            // earliest-runnable first
   std::optional<ThreadId> running() const;

@@ -52,6 +52,10 @@ struct Options {
   // everything the history ever created. The reported order names objects as the uncompacted model
   // does, so the verdict and the order are the same with or without it.
   bool compact_at_commits = true;
+  // Agree: apply the order found to `before` again, for each Step::result and Judgement::after. A
+  // caller that takes the steps itself turns it off: its steps then carry no result, and `after` is
+  // empty. A violation's prefix is always replayed.
+  bool replay_agreement = true;
 };
 
 enum class Verdict : std::uint8_t { Agree, Violation, Unknown };

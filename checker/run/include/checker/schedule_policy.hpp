@@ -24,6 +24,7 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,10 +43,10 @@ class SchedulePolicy {
   virtual bool interleaves() const = 0;
   // The thread to run next; `runnable` is never empty and is in the order the threads became
   // runnable (earliest first).
-  virtual ThreadId next(const std::vector<Sched::ThreadInfo>& runnable) = 0;
+  virtual ThreadId next(std::span<const Sched::ThreadInfo> runnable) = 0;
   // A thread among `waiting` (threads blocked in a condition wait, never empty) to wake spuriously
   // before the next choice, or nullopt.
-  virtual std::optional<ThreadId> spurious(const std::vector<Sched::ThreadInfo>& waiting) {
+  virtual std::optional<ThreadId> spurious(std::span<const Sched::ThreadInfo> waiting) {
     (void)waiting;
     return std::nullopt;
   }
@@ -80,7 +81,7 @@ class OpAtATime final : public SchedulePolicy {
  public:
   std::string_view name() const override { return "op"; }
   bool interleaves() const override { return false; }
-  ThreadId next(const std::vector<Sched::ThreadInfo>& runnable) override { return runnable.front().id; }
+  ThreadId next(std::span<const Sched::ThreadInfo> runnable) override { return runnable.front().id; }
 };
 
 }  // namespace lockstep::checker
