@@ -1091,11 +1091,11 @@ Schedule with_horizon(Schedule s) {
 
 LockstepResult run_lockstep(const Program& p, const LockstepConfig& c) {
   Runner r(c, Model(Config{c.program.maxproc, true, c.program.pid_max}), make_policy(with_horizon(c.schedule)));
+  ProgramConfig focused = c.program;  // reused: a round resolves a few dozen candidates
   LockstepResult res = r.run(
       [&](const State& s, std::size_t i, const std::vector<ProcId>& focus) -> std::optional<Op> {
         if (i >= p.steps.size()) return std::nullopt;
         if (focus.empty()) return resolve(s, c.program, p.steps[i]);
-        ProgramConfig focused = c.program;
         focused.chooser.focus = focus;
         return resolve(s, focused, p.steps[i]);
       },
