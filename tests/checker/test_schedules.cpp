@@ -3,6 +3,7 @@
 // preemptions out, and the conflict relation that forms rounds pairs racing operations.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -133,6 +134,37 @@ TEST(ScheduleShrinking, TakesPreemptionsOutAndTheResultReplaysStrictly) {
   EXPECT_EQ(il->preemptions, count_preemptions(t.events[il->first_step].turns));
   const std::string text = show_interleaving_text(*il);
   EXPECT_NE(text.find("switch"), std::string::npos) << text;
+}
+
+// A DEADLOCK ends inside its step or round: the decisions of that round are the run's unfinished
+// turns, and the schedule must hold them, or a replay runs the failing round by the fallback order
+// (which once let a livelock's strict re-run agree, reported as nondeterminism in the impl).
+TEST(ScheduleShrinking, ADeadlocksFailingRoundIsPartOfTheScheduleAndReplays) {
+  CampaignConfig c;
+  c.seed = 1;
+  c.programs = 500;
+  c.lockstep.faults = impl::FaultSet{impl::Fault::park_spins};
+  c.lockstep.schedule.strategy = *parse_strategy("portfolio");
+  c.time_budget = std::chrono::seconds(60);
+  c.shrink_budget = std::chrono::seconds(20);
+  const CampaignReport rep = run_campaign(c);
+  ASSERT_TRUE(rep.failure) << "park_spins survived " << rep.programs << " programs";
+  const Counterexample& f = *rep.failure;
+  ASSERT_EQ(f.shrunk_result.verdict, Verdict::Deadlock) << f.shrunk_result.summary();
+  EXPECT_FALSE(f.nondeterminism) << *f.nondeterminism;
+  ASSERT_FALSE(f.shrunk_result.unfinished_turns.empty());
+  const std::vector<TraceTurn> turns = recorded_turns(f.shrunk_result);
+  const std::vector<std::size_t> rounds = recorded_rounds(f.shrunk_result);
+  ASSERT_FALSE(rounds.empty());
+  EXPECT_EQ(rounds.back(), f.shrunk_result.unfinished_turns.size());
+  EXPECT_TRUE(std::equal(f.shrunk_result.unfinished_turns.rbegin(), f.shrunk_result.unfinished_turns.rend(), turns.rbegin()));
+  LockstepConfig lc = c.lockstep;
+  lc.schedule = f.schedule;
+  ASSERT_TRUE(lc.schedule.strict);
+  EXPECT_EQ(lc.schedule.script, turns);
+  const LockstepResult again = run_lockstep(f.shrunk, lc);
+  EXPECT_TRUE(again.misfit.empty()) << again.misfit;
+  EXPECT_EQ(again.summary(), f.shrunk_result.summary());
 }
 
 TEST(Conflict, OpsOnOneKthreadRaceAndOpsOnTwoDoNot) {

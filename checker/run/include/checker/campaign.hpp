@@ -52,7 +52,8 @@ struct Counterexample {
   std::uint64_t schedule_runs = 0;  // candidate schedules tried
 };
 
-// Every scheduling decision a run recorded, in order (its events' turns).
+// Every scheduling decision a run recorded, in order: its events' turns, then those of the step or
+// round that never finished (a DEADLOCK's), so that a schedule replays the failing round itself too.
 std::vector<TraceTurn> recorded_turns(const LockstepResult& r);
 // How many of those each round took (Schedule::script_rounds).
 std::vector<std::size_t> recorded_rounds(const LockstepResult& r);
