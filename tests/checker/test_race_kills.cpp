@@ -55,7 +55,7 @@ class RaceKill : public ::testing::TestWithParam<RaceExpect> {};
 
 TEST_P(RaceKill, FoundByThePortfolioAndNotByOneOpAtATime) {
   const RaceExpect& e = GetParam();
-  const CampaignReport found = run_campaign(campaign("portfolio", 1500, impl::FaultSet{e.fault}));
+  const CampaignReport found = run_campaign(campaign("portfolio", 3000, impl::FaultSet{e.fault}));
   ASSERT_TRUE(found.failure) << impl::fault_info(e.fault).name << " survived " << found.programs << " programs";
   const LockstepResult& res = found.failure->original_result;
   ASSERT_EQ(res.verdict, Verdict::Diverge) << res.summary();

@@ -54,7 +54,6 @@ struct RoundInput {
   // it was back there with its result (unset: never taken / not returned).
   std::vector<std::optional<std::size_t>> invoked, returned_at;
   int hosts = 3;
-  bool invariants = true;                                 // also check §6 on the model's steps
 };
 
 struct RoundStep {
