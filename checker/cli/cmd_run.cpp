@@ -3,6 +3,7 @@
 // printed with a command that replays it.
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -34,6 +35,7 @@ void add_run(CLI::App& app, int& exit_code) {
     bool no_shrink = false;
     bool no_traces = false;
     bool os_threads = false;
+    unsigned jobs = 0;
     SutOptions sut;
   };
   auto o = std::make_shared<Opts>();
@@ -59,6 +61,11 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--replay", o->replay, "Run this one program (the text a failing run prints) instead of random ones");
   cmd->add_flag("--os-threads", o->os_threads,
                  "Run the controlled impl's threads as OS threads instead of fibers (slower; the same seed gives the same run)");
+  cmd->add_option("--jobs", o->jobs,
+                  "Programs run side by side, each on its own kernel instances (0: one per hardware thread). The report and the failure "
+                  "found are the same for every value; only how many programs a time budget reaches differs")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 256u));
   cmd->add_option("--watchdog-ms", o->watchdog_ms, "A step that neither returns nor blocks within this is a DEADLOCK")->capture_default_str()->check(CLI::Range(10, 600000));
   cmd->add_option("--shrink-budget", o->shrink_s, "Seconds shrinking may take")->capture_default_str()->check(CLI::Range(0.0, 1e6));
   cmd->add_flag("--no-shrink", o->no_shrink, "Report the first failing program as found");
@@ -102,6 +109,7 @@ void add_run(CLI::App& app, int& exit_code) {
     c.lockstep.faults = *faults;
     c.lockstep.watchdog = std::chrono::milliseconds(o->watchdog_ms);
     c.lockstep.fibers = !o->os_threads;
+    c.jobs = o->jobs != 0 ? o->jobs : std::max(1u, std::thread::hardware_concurrency());
     c.time_budget = std::chrono::milliseconds(static_cast<long long>(o->budget_s * 1000));
     c.shrink = !o->no_shrink;
     c.shrink_budget = std::chrono::milliseconds(static_cast<long long>(o->shrink_s * 1000));

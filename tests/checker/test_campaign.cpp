@@ -6,6 +6,7 @@
 #include "checker/campaign.hpp"
 #include "checker/junit.hpp"
 #include "checker/report.hpp"
+#include "checker/strategy.hpp"
 
 #include <cstdio>
 #include <fstream>
@@ -41,6 +42,50 @@ TEST(Campaign, TheSameSeedGivesTheSameRun) {
   const CampaignReport b = run_campaign(quick(9, 40));
   EXPECT_EQ(a.steps, b.steps);
   EXPECT_EQ(a.coverage.table(), b.coverage.table());
+}
+
+// Workers side by side (CampaignConfig::jobs) change how long a campaign takes, never what it
+// reports: the same programs in index order, the same figures, the same first failure.
+namespace {
+void expect_same_report(const CampaignReport& a, const CampaignReport& b) {
+  EXPECT_EQ(a.programs, b.programs);
+  EXPECT_EQ(a.steps, b.steps);
+  EXPECT_EQ(a.coverage.table(), b.coverage.table());
+  ASSERT_EQ(a.records.size(), b.records.size());
+  for (std::size_t i = 0; i < a.records.size(); ++i) {
+    EXPECT_EQ(a.records[i].index, b.records[i].index) << i;
+    EXPECT_EQ(a.records[i].steps, b.records[i].steps) << i;
+    EXPECT_EQ(a.records[i].summary, b.records[i].summary) << i;
+  }
+  ASSERT_EQ(a.failure.has_value(), b.failure.has_value());
+  if (!a.failure) return;
+  EXPECT_EQ(a.failure->program_index, b.failure->program_index);
+  EXPECT_EQ(a.failure->original_result.events, b.failure->original_result.events);
+  EXPECT_EQ(encode(a.failure->shrunk), encode(b.failure->shrunk));
+}
+}  // namespace
+
+TEST(Campaign, WorkersSideBySideGiveTheSameReport) {
+  CampaignConfig c = quick(4, 120);
+  c.lockstep.schedule.strategy = *parse_strategy("portfolio");
+  const CampaignReport one = run_campaign(c);
+  c.jobs = 3;
+  expect_same_report(one, run_campaign(c));
+
+  // A fault: the failure is the lowest-indexed failing program (program 20 of seed 1), whichever
+  // worker ran it and whatever the workers running the programs after it found, and nothing after it
+  // counts.
+  CampaignConfig f = quick(1, 400);
+  f.lockstep.faults = impl::FaultSet{impl::Fault::orphans_keep_ppid};
+  f.shrink = false;
+  const CampaignReport seq = run_campaign(f);
+  ASSERT_TRUE(seq.failure);
+  for (unsigned jobs : {2u, 4u}) {
+    f.jobs = jobs;
+    expect_same_report(seq, run_campaign(f));
+  }
+  EXPECT_EQ(seq.failure->program_index, 20u);
+  EXPECT_EQ(seq.programs, seq.failure->program_index + 1);
 }
 
 TEST(Campaign, AFailureReportShowsTheShrunkProgramAndAReplayThatReproducesIt) {

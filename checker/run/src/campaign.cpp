@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "checker/model_run.hpp"
+#include "explore.hpp"
 
 namespace lockstep::checker {
 
@@ -336,42 +337,19 @@ CampaignReport run_campaign(const CampaignConfig& c, const std::function<void(co
   LockstepConfig search = c.lockstep;
   search.deadline = t0 + c.time_budget + c.lockstep.watchdog;
   if (c.lockstep.deadline) search.deadline = std::min(*search.deadline, *c.lockstep.deadline);
-  const std::uint64_t first = c.program.value_or(c.shard.index);
-  const std::uint64_t end = c.program ? *c.program + 1 : c.programs;
-  const std::uint64_t stride = c.program ? 1 : c.shard.total;
-  for (std::uint64_t i = first; i < end; i += stride) {
-    if (Clock::now() - t0 > c.time_budget) {
-      rep.budget_exhausted = true;
-      break;
-    }
-    const std::uint64_t seed = program_seed(c.seed, i);
-    Program p = gen(rc::Random(seed), static_cast<int>(c.steps)).value();
-    // The interleaving is the program's too: its seed and index pick the schedule, so
-    // `--program I` (and shrinking, which keeps it) reproduce it.
-    search.schedule = schedule_for(c, i, seed);
-    const auto started = Clock::now();
-    LockstepResult r = run_lockstep(p, search);
-    if (r.cut_short) {  // the budget ran out inside this program: it has no verdict
-      rep.budget_exhausted = true;
-      break;
-    }
-    ++rep.programs;
-    rep.records.push_back(ProgramRecord{i, seed, r.events.size(), r.verdict, r.summary(),
-                                        std::chrono::duration<double>(Clock::now() - started).count()});
-    rep.steps += r.events.size();
-    rep.coverage.merge(r.coverage);
-    if (progress) progress(CampaignProgress{rep.programs, rep.steps, false});
-    if (r.verdict == Verdict::Agree) continue;
+  const auto generate = [&](std::uint64_t seed) { return gen(rc::Random(seed), static_cast<int>(c.steps)).value(); };
+  std::optional<FoundFailure> found = explore(c, search, generate, t0, rep, progress);
+  if (found) {
     Counterexample cex;
-    cex.program_index = i;
-    cex.program_seed = seed;
-    cex.schedule = search.schedule;
-    cex.seconds_to_first_failure = std::chrono::duration<double>(Clock::now() - t0).count();
-    cex.original = std::move(p);
-    cex.original_result = std::move(r);
+    cex.program_index = found->index;
+    cex.program_seed = found->seed;
+    cex.schedule = found->schedule;
+    cex.seconds_to_first_failure = found->seconds_since_start;
+    cex.original = std::move(found->program);
+    cex.original_result = std::move(found->result);
     if (c.on_failure_found) c.on_failure_found(cex.original, cex.original_result);
     LockstepConfig shrinking = c.lockstep;
-    shrinking.schedule = search.schedule;
+    shrinking.schedule = cex.schedule;
     shrinking.deadline = Clock::now() + c.shrink_budget;
     if (c.lockstep.deadline) shrinking.deadline = std::min(*shrinking.deadline, *c.lockstep.deadline);
     LockstepResult again = run_lockstep(cex.original, shrinking);
@@ -422,7 +400,6 @@ CampaignReport run_campaign(const CampaignConfig& c, const std::function<void(co
     }
     if (c.on_failure_shrunk) c.on_failure_shrunk(cex.shrunk, cex.shrunk_result);
     rep.failure = std::move(cex);
-    break;
   }
   rep.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return rep;

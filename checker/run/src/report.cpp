@@ -7,10 +7,11 @@ namespace lockstep::checker {
 std::string campaign_summary(const CampaignReport& r, const CampaignConfig& c) {
   std::string out = r.coverage.table();
   const std::string unreached = r.coverage.unreached_rules();
-  out += fmt::format("\nprograms {}  steps {}  {:.1f} s  {:.0f} steps/s  (seed {}, {} host threads, {} kthreads, maxproc {}, pid_max {}{})\n",
+  out += fmt::format("\nprograms {}  steps {}  {:.1f} s  {:.0f} steps/s  (seed {}, {} host threads, {} kthreads, maxproc {}, pid_max {}{}{})\n",
                      r.programs, r.steps, r.seconds, r.seconds > 0 ? static_cast<double>(r.steps) / r.seconds : 0.0, c.seed,
                      c.lockstep.program.chooser.hosts, c.lockstep.program.chooser.max_kthreads, c.lockstep.program.maxproc,
-                     c.lockstep.program.pid_max, c.lockstep.faults.empty() ? "" : ", fault " + std::string(c.lockstep.faults.names().front()));
+                     c.lockstep.program.pid_max, c.jobs > 1 ? fmt::format(", {} jobs", c.jobs) : "",
+                     c.lockstep.faults.empty() ? "" : ", fault " + std::string(c.lockstep.faults.names().front()));
   out += fmt::format("SPEC rules not reached: {}\n", unreached.empty() ? "none" : unreached);
   if (c.shard.sharded() && !c.program) out += fmt::format("shard {}/{}: program indices i with i mod {} = {}\n", c.shard.index, c.shard.total, c.shard.total, c.shard.index);
   if (r.budget_exhausted) out += fmt::format("time budget reached after {} programs\n", r.programs);

@@ -25,6 +25,11 @@ struct CampaignConfig {
   std::chrono::milliseconds time_budget{90000};  // stop generating new programs after this
   bool shrink = true;
   std::chrono::milliseconds shrink_budget{30000};  // shrinking stops here with the smallest failure so far
+  // Workers running the search's programs side by side, each on kernel instances of its own (the
+  // caller is one). The report and the failure found do not depend on it: programs are committed in
+  // index order, the failure is the lowest-indexed failing program, and none after it counts; only
+  // the time, and so how far a time budget reaches, does. Shrinking runs on the caller alone.
+  unsigned jobs = 1;
   // Called with the first failing program before shrinking starts, then with the shrunk one
   // (e.g. to write both traces, the original first, so a crash while shrinking loses nothing).
   std::function<void(const Program&, const LockstepResult&)> on_failure_found;
