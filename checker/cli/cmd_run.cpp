@@ -29,7 +29,7 @@ void add_run(CLI::App& app, int& exit_code) {
     CampaignConfig c;
     std::string fault, junit, replay, trace_dir, trace_name, shard;
     std::uint64_t program = 0;
-    double budget_s = 90;
+    double budget_s = 60;
     double shrink_s = 30;
     int watchdog_ms = 2000;
     bool no_shrink = false;
@@ -41,6 +41,9 @@ void add_run(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<Opts>();
   // A conformance run must find races: the default interleaves inside operations.
   o->c.lockstep.schedule.strategy = checker::Strategy{checker::Strategy::Kind::Portfolio};
+  // The default run is a minute of programs: as many as the machine runs in it (the cap is only
+  // there so that a run always has a known end).
+  o->c.programs = 1000000;
   cmd->add_option("--seed", o->c.seed, "Run seed; program i's seed derives from it")->capture_default_str();
   add_strategy_option(cmd, o, o->c.lockstep.schedule.strategy);
   add_sut_options(cmd, o->sut);
@@ -149,7 +152,7 @@ void add_run(CLI::App& app, int& exit_code) {
       // replay_program does not shrink, so its one failure is both the original and the shrunk trace.
       if (rep.failure && c.on_failure_shrunk) c.on_failure_shrunk(rep.failure->shrunk, rep.failure->shrunk_result);
     } else {
-      Progress bar("lockstep run", c.programs);
+      Progress bar("lockstep run", c.programs, c.time_budget);
       rep = run_campaign(c, [&](const CampaignProgress& p) {
         bar.update(p.shrinking ? c.programs : p.programs,
                    p.shrinking ? fmt::format("shrinking, {} candidates tried", p.programs) : fmt::format("{} steps", p.steps));

@@ -188,3 +188,22 @@ TEST(NoHang, NoProgramStartsAfterTheTimeBudget) {
   EXPECT_LE(since(t0), 0.2 + kWatchdog.count() / 1000.0 + 0.2 + kSlack);
   EXPECT_GE(rep.programs + (rep.failure ? 1 : 0), 1u);
 }
+
+// Workers side by side (CampaignConfig::jobs) when programs never return: a worker whose program's
+// thread never yields goes on on another OS thread, and the campaign ends within the same bound
+// with the same failure as one worker (it once waited forever to join the OS thread the runaway kept).
+TEST(NoHang, WorkersSideBySideEndWhenProgramsHang) {
+  CampaignConfig c = campaign(impl::Fault::test_host_op_hangs, 2, 0.5);
+  c.shrink = false;
+  const CampaignReport one = run_campaign(c);
+  ASSERT_TRUE(one.failure);
+  for (unsigned jobs : {2u, 4u}) {
+    c.jobs = jobs;
+    const auto t0 = Clock::now();
+    const CampaignReport rep = run_campaign(c);
+    EXPECT_LE(since(t0), 2 + kWatchdog.count() / 1000.0 + 0.5 + kSlack) << jobs << " jobs";
+    ASSERT_TRUE(rep.failure) << jobs << " jobs";
+    EXPECT_EQ(rep.failure->program_index, one.failure->program_index) << jobs << " jobs";
+    EXPECT_EQ(rep.failure->original_result.summary(), one.failure->original_result.summary()) << jobs << " jobs";
+  }
+}

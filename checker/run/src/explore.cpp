@@ -6,8 +6,10 @@
 #include "explore.hpp"
 
 #include <atomic>
+#include <condition_variable>
 #include <exception>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -34,6 +36,29 @@ struct Finished {
   std::optional<FoundFailure> failure;  // its index, program, schedule and run, when it failed
 };
 
+// Workers still running. Shared with them, so that the last one's done() may still touch it while
+// the caller, woken, has already gone on.
+class Countdown {
+ public:
+  void add() {
+    std::lock_guard lk(m_);
+    ++n_;
+  }
+  void done() {
+    std::lock_guard lk(m_);
+    if (--n_ == 0) cv_.notify_all();
+  }
+  void wait() {
+    std::unique_lock lk(m_);
+    cv_.wait(lk, [this] { return n_ == 0; });
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  unsigned n_ = 0;
+};
+
 class Exploration {
  public:
   Exploration(const CampaignConfig& c, const LockstepConfig& search, const std::function<Program(std::uint64_t)>& generate,
@@ -48,10 +73,19 @@ class Exploration {
 
   std::optional<FoundFailure> run() {
     const unsigned jobs = std::max(1u, c_.jobs);
-    std::vector<std::thread> helpers;
-    for (unsigned w = 1; w < jobs && w < count_; ++w) helpers.emplace_back([this] { work(); });
+    // The helpers are detached and counted down, not joined: a program whose thread never yields
+    // keeps the OS thread its worker ran on (the watchdog moves the worker on to another one,
+    // impl/DESIGN.md "Fiber mode"), so that OS thread may never end.
+    auto left = std::make_shared<Countdown>();
+    for (unsigned w = 1; w < jobs && w < count_; ++w) {
+      left->add();
+      std::thread([this, left] {
+        work();
+        left->done();  // the last use of `this`
+      }).detach();
+    }
     work();  // the caller is a worker too
-    for (std::thread& t : helpers) t.join();
+    left->wait();
     if (error_) std::rethrow_exception(error_);
     return std::move(failure_);
   }

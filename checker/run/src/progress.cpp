@@ -2,11 +2,18 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 namespace lockstep::checker {
 
 Progress::Progress(std::string what, std::uint64_t total, std::FILE* out)
     : what_(std::move(what)), total_(total), out_(out), tty_(isatty(fileno(out)) != 0),
-      last_(std::chrono::steady_clock::now()) {}
+      start_(std::chrono::steady_clock::now()), last_(start_) {}
+
+Progress::Progress(std::string what, std::uint64_t total, std::chrono::milliseconds budget, std::FILE* out)
+    : Progress(std::move(what), total, out) {
+  budget_ = budget;
+}
 
 void Progress::update(std::uint64_t done, const std::string& detail) {
   const auto now = std::chrono::steady_clock::now();
@@ -17,7 +24,9 @@ void Progress::update(std::uint64_t done, const std::string& detail) {
   last_ = now;
   last_done_ = done;
   const int width = 30;
-  const int filled = total_ == 0 ? width : static_cast<int>(width * done / total_);
+  double along = total_ == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total_);
+  if (budget_.count() > 0) along = std::max(along, std::chrono::duration<double>(now - start_) / budget_);
+  const int filled = static_cast<int>(width * std::min(along, 1.0));
   if (tty_) {
     std::fprintf(out_, "\r%s [%.*s%*s] %llu/%llu %s\x1b[K", what_.c_str(), filled,
                  "##############################", width - filled, "", static_cast<unsigned long long>(done),
