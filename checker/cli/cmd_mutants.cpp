@@ -1,6 +1,8 @@
 // `lockstep mutants`: the conformance run against every injected fault, and the
 // correct impl as control; prints the kill table.
+#include <algorithm>
 #include <cstdio>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -29,6 +31,7 @@ void add_mutants(CLI::App& app, int& exit_code) {
   auto junit = std::make_shared<std::string>();
   auto sut = std::make_shared<SutOptions>();
   auto race_seconds = std::make_shared<double>(10);
+  auto jobs = std::make_shared<unsigned>(0);
   c->campaign.programs = 100000;
   cmd->add_option("--seed", c->campaign.seed, "Run seed")->capture_default_str();
   add_sut_options(cmd, *sut);
@@ -42,6 +45,10 @@ void add_mutants(CLI::App& app, int& exit_code) {
   cmd->add_option("--control-programs", c->control_programs, "Programs run on the correct impl")->capture_default_str()->check(CLI::Range(0ull, 1ull << 40));
   cmd->add_option("--fault", *fault_list, "Only these faults, comma-separated (default: every project fault; test-only "
                                           "faults run only when named here)");
+  cmd->add_option("--jobs", *jobs, "Programs of each fault's campaign run side by side (0: one per hardware thread); what each "
+                                   "campaign finds does not depend on it, only how soon")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 256u));
   cmd->add_option("--watchdog-ms", *watchdog_ms, "A step that neither returns nor blocks within this is a DEADLOCK")->capture_default_str()->check(CLI::Range(10, 600000));
   cmd->add_option("--shrink-budget", *shrink_s, "Seconds shrinking each fault's counterexample may take")
       ->capture_default_str()->check(CLI::Range(0.0, 1e6));
@@ -51,7 +58,7 @@ void add_mutants(CLI::App& app, int& exit_code) {
   cmd->add_flag("--shortest", c->shortest, "Also find each fault's shortest exposing program (BFS over the model's state graph)");
   cmd->add_option("--shortest-depth", c->bounds.max_depth, "Longest program the BFS considers")->capture_default_str()->check(CLI::Range(1u, 8u));
   cmd->add_option("--shortest-seconds", c->shortest_seconds, "Seconds per fault for the BFS search")->capture_default_str();
-  cmd->callback([c, budget, race_seconds, fault_list, watchdog_ms, shrink_s, shard, junit, sut, cmd, &exit_code] {
+  cmd->callback([c, budget, race_seconds, jobs, fault_list, watchdog_ms, shrink_s, shard, junit, sut, cmd, &exit_code] {
     if (!sut->library.empty()) {
       // Through the plug-in path: each fault is injected with LOCKSTEP_FAULT into the SUT's process
       // (the built-in implementation built as liblockstep_rump.so reads it).
@@ -101,6 +108,7 @@ void add_mutants(CLI::App& app, int& exit_code) {
     c->campaign.shrink_budget = std::chrono::milliseconds(static_cast<long long>(*shrink_s * 1000));
     c->campaign.time_budget = std::chrono::milliseconds(static_cast<long long>(*budget * 1000));
     c->campaign.lockstep.watchdog = std::chrono::milliseconds(*watchdog_ms);
+    c->campaign.jobs = *jobs != 0 ? *jobs : std::max(1u, std::thread::hardware_concurrency());
     std::string error;
     const auto selected = impl::FaultSet::parse(*fault_list, &error);
     if (!selected) throw CLI::ValidationError("--fault", error);
