@@ -92,14 +92,22 @@ TEST(RecordedSchedule, ADecisionThatNoLongerFitsIsReportedStrictlyAndToleratedLe
   EXPECT_EQ(l.verdict, Verdict::Agree) << l.summary();
 }
 
-TEST(ScheduleShrinking, TakesPreemptionsOutAndTheResultReplaysStrictly) {
+namespace {
+// Seed 1's campaign under portfolio against one fault, shrinking included.
+CampaignConfig portfolio_campaign(impl::Fault fault, std::uint64_t programs) {
   CampaignConfig c;
   c.seed = 1;
-  c.programs = 3000;
-  c.lockstep.faults = impl::FaultSet{impl::Fault::switch_check_gap};
+  c.programs = programs;
+  c.lockstep.faults = impl::FaultSet{fault};
   c.lockstep.schedule.strategy = *parse_strategy("portfolio");
   c.time_budget = std::chrono::seconds(60);
   c.shrink_budget = std::chrono::seconds(20);
+  return c;
+}
+}  // namespace
+
+TEST(ScheduleShrinking, TakesPreemptionsOutAndTheResultReplaysStrictly) {
+  const CampaignConfig c = portfolio_campaign(impl::Fault::switch_check_gap, 3000);
   const CampaignReport rep = run_campaign(c);
   ASSERT_TRUE(rep.failure) << "switch_check_gap survived " << rep.programs << " programs";
   const Counterexample& f = *rep.failure;
@@ -140,13 +148,7 @@ TEST(ScheduleShrinking, TakesPreemptionsOutAndTheResultReplaysStrictly) {
 // turns, and the schedule must hold them, or a replay runs the failing round by the fallback order
 // (which once let a livelock's strict re-run agree, reported as nondeterminism in the impl).
 TEST(ScheduleShrinking, ADeadlocksFailingRoundIsPartOfTheScheduleAndReplays) {
-  CampaignConfig c;
-  c.seed = 1;
-  c.programs = 500;
-  c.lockstep.faults = impl::FaultSet{impl::Fault::park_spins};
-  c.lockstep.schedule.strategy = *parse_strategy("portfolio");
-  c.time_budget = std::chrono::seconds(60);
-  c.shrink_budget = std::chrono::seconds(20);
+  const CampaignConfig c = portfolio_campaign(impl::Fault::park_spins, 500);
   const CampaignReport rep = run_campaign(c);
   ASSERT_TRUE(rep.failure) << "park_spins survived " << rep.programs << " programs";
   const Counterexample& f = *rep.failure;

@@ -1,5 +1,7 @@
 #include "checker/campaign.hpp"
 
+#include <algorithm>
+
 #include <rapidcheck.h>
 
 #include <fmt/format.h>
@@ -231,27 +233,30 @@ std::pair<std::size_t, std::size_t> schedule_cost(const std::vector<TraceTurn>& 
   return {count_preemptions(turns), count_switches(turns)};
 }
 
-// The candidates one step simpler than `turns`, one per context switch (latest first, where a
-// late change disturbs least): after a preemption the preempted thread runs on instead; after a
-// thread stopped for good (blocked, returned, exited) the default thread (the earliest runnable)
-// runs instead of the recorded one.
-std::vector<std::vector<TraceTurn>> simpler_schedules(const std::vector<TraceTurn>& turns) {
-  std::vector<std::vector<TraceTurn>> out;
+// The context switches of `turns`, latest first (where a late change disturbs least), as (turn
+// before, turn after).
+std::vector<std::pair<std::size_t, std::size_t>> switches_latest_first(const std::vector<TraceTurn>& turns) {
+  std::vector<std::pair<std::size_t, std::size_t>> switches;
   std::optional<std::size_t> last;
-  std::vector<std::pair<std::size_t, std::size_t>> switches;  // (turn before, turn after)
   for (std::size_t i = 0; i < turns.size(); ++i) {
     if (turns[i].wake) continue;
     if (last && turns[*last].thread != turns[i].thread) switches.emplace_back(*last, i);
     last = i;
   }
-  for (auto it = switches.rbegin(); it != switches.rend(); ++it) {
-    std::vector<TraceTurn> cand = turns;
-    // A name no thread has: the lenient script falls back to the thread that ran last, if it can
-    // run, else the earliest runnable.
-    cand[it->second].thread = preempted_at(turns[it->first]) ? turns[it->first].thread : std::string("-");
-    out.push_back(std::move(cand));
-  }
-  return out;
+  std::reverse(switches.begin(), switches.end());
+  return switches;
+}
+
+// The candidate one step simpler than `turns` at one context switch: after a preemption the
+// preempted thread runs on instead; after a thread stopped for good (blocked, returned, exited) the
+// default thread (the earliest runnable) runs instead of the recorded one. Made one at a time: a
+// livelock's schedule holds its ~10^5 turns, and a copy per switch at once would not fit in memory.
+std::vector<TraceTurn> without_switch(const std::vector<TraceTurn>& turns, std::pair<std::size_t, std::size_t> at) {
+  std::vector<TraceTurn> cand = turns;
+  // A name no thread has: the lenient script falls back to the thread that ran last, if it can
+  // run, else the earliest runnable.
+  cand[at.second].thread = preempted_at(turns[at.first]) ? turns[at.first].thread : std::string("-");
+  return cand;
 }
 
 // Schedule shrinking: with the program fixed, replay its recorded decisions leniently with one
@@ -270,12 +275,12 @@ void shrink_schedule(Counterexample& cex, const LockstepConfig& lc, const std::f
   bool improved = true;
   while (improved && !cex.shrink_budget_exhausted) {
     improved = false;
-    for (std::vector<TraceTurn>& cand : simpler_schedules(turns)) {
+    for (const auto& at : switches_latest_first(turns)) {
       if (Clock::now() >= *lc.deadline) {
         cex.shrink_budget_exhausted = true;
         break;
       }
-      l.schedule.script = std::move(cand);
+      l.schedule.script = without_switch(turns, at);
       LockstepResult r = run_lockstep(cex.shrunk, l);
       ++cex.schedule_runs;
       if (progress) progress(CampaignProgress{cex.shrink_runs + cex.schedule_runs, 0, true});

@@ -94,21 +94,23 @@ constexpr std::array<std::uint64_t, 9> kFnvPowers = [] {
 
 }  // namespace
 
+std::uint64_t fnv1a_number(std::uint64_t h, std::int64_t v) {
+  // Most numbers are small and non-negative: their high zero bytes are one multiplication by a power
+  // of the prime, which is the value byte-by-byte FNV-1a gives (x ^ 0 = x) in a fraction of the
+  // serial multiplications.
+  auto u = static_cast<std::uint64_t>(v);
+  std::size_t k = 0;
+  for (; k < 8 && u != 0; ++k, u >>= 8) h = (h ^ (u & 0xff)) * kFnvPrime;
+  return h * kFnvPowers[8 - k];
+}
+
 std::uint64_t digest(const Observation& o) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
   auto bytes = [&](const void* p, std::size_t n) {
     const auto* c = static_cast<const unsigned char*>(p);
     for (std::size_t i = 0; i < n; ++i) h = (h ^ c[i]) * kFnvPrime;
   };
-  // A number's 8 little-endian bytes (as on Debian amd64/arm64). Most are small and non-negative:
-  // their high zero bytes are one multiplication by a power of the prime, which is the same value
-  // as FNV-1a byte by byte (x ^ 0 = x), in a fraction of the serial multiplications.
-  auto num = [&](std::int64_t v) {
-    auto u = static_cast<std::uint64_t>(v);
-    std::size_t k = 0;
-    for (; k < 8 && u != 0; ++k, u >>= 8) h = (h ^ (u & 0xff)) * kFnvPrime;
-    h *= kFnvPowers[8 - k];
-  };
+  auto num = [&](std::int64_t v) { h = fnv1a_number(h, v); };
   auto str = [&](const std::string& s) {
     num(static_cast<std::int64_t>(s.size()));
     bytes(s.data(), s.size());

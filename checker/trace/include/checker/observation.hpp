@@ -65,6 +65,8 @@ struct Observation {
 // A 64-bit digest of an observation (FNV-1a over a canonical rendering): equal observations,
 // equal digests, on any machine.
 std::uint64_t digest(const Observation& o);
+// The digest's step for one number: FNV-1a from state `h` over the 8 little-endian bytes of `v`.
+std::uint64_t fnv1a_number(std::uint64_t h, std::int64_t v);
 
 // The model's state as seen through §7, for hosts 0..hosts-1.
 Observation observe(const model::State& s, int hosts);
