@@ -11,10 +11,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include "checker/model_run.hpp"
+#include "impl/spare_thread.hpp"
 
 namespace lockstep::checker {
 
@@ -73,13 +73,15 @@ class Exploration {
 
   std::optional<FoundFailure> run() {
     const unsigned jobs = std::max(1u, c_.jobs);
-    // The helpers are detached and counted down, not joined: a program whose thread never yields
-    // keeps the OS thread its worker ran on (the watchdog moves the worker on to another one,
-    // impl/DESIGN.md "Fiber mode"), so that OS thread may never end.
+    // The helpers are pooled threads (impl::SpareThread), detached and counted down, not joined: a
+    // program whose thread never yields keeps the OS thread its worker ran on, and the watchdog's
+    // thread carries the worker on (impl/DESIGN.md "Fiber mode"). So a worker must neither be joined
+    // (its first OS thread may never end) nor end its thread (it may not be on its own stack); a
+    // pool thread goes back to waiting for jobs.
     auto left = std::make_shared<Countdown>();
     for (unsigned w = 1; w < jobs && w < count_; ++w) {
       left->add();
-      std::thread([this, left] {
+      impl::SpareThread([this, left] {
         work();
         left->done();  // the last use of `this`
       }).detach();
