@@ -232,18 +232,22 @@ void Fiber::entry(transfer_t t) {
   std::abort();  // nothing resumes a finished fiber
 }
 
-bool Fiber::take_over(std::uint64_t resume_no) {
-  std::unique_lock g(phase_mu_);
+bool Fiber::abandon(std::uint64_t resume_no) {
+  std::lock_guard g(phase_mu_);
   if (phase_ != Phase::running || resumes_ != resume_no) return false;
   phase_ = Phase::abandoned;
-  const fcontext_t control = ctl_.fctx;
-  g.unlock();
+  return true;
+}
+
+void Fiber::take_over() {
+  // The control context is parked in resume() until this jump, so the fiber (owned beside it) is
+  // alive here whatever the caller's own references.
   SwitchSide here;
 #ifdef LOCKSTEP_FIBER_TSAN
   here.tsan = __tsan_get_current_fiber();
 #endif
   start_switch(here, ctl_);
-  fiber_jump(control, &abandoned_tag, ctl_.tsan);
+  fiber_jump(ctl_.fctx, &abandoned_tag, ctl_.tsan);
   std::abort();  // nothing resumes a parked watchdog
 }
 

@@ -72,10 +72,14 @@ class Fiber {
 
   // How many times resume() was called (control side).
   std::uint64_t resumes() const { return resumes_; }
-  // Any thread: if the fiber is running its body in its resume number `resume_no` (resumed and not
-  // on its way back), continues the control context on the calling OS thread and does not return.
-  // False otherwise.
-  bool take_over(std::uint64_t resume_no);
+  // Any thread, in two steps. abandon(): if the fiber is running its body in its resume number
+  // `resume_no` (resumed and not on its way back), marks it abandoned (it can never come back) and
+  // says true; false otherwise. The caller must know the fiber alive for this call (its owner may
+  // free it as soon as it is back); after a true, it stays alive, because its control context
+  // waits for take_over(). take_over(): continues that control context on the calling OS thread;
+  // does not return.
+  bool abandon(std::uint64_t resume_no);
+  [[noreturn]] void take_over();
 
  private:
   enum class Phase { idle, entering, running, returning, abandoned };

@@ -85,18 +85,20 @@ class WatchdogThread {
         std::unique_lock lk(w->m);
         if (w->armed == nullptr || now < w->deadline) continue;
         detail::Fiber* f = std::exchange(w->armed, nullptr);
-        const std::uint64_t no = w->resume_no;
+        // Claimed under w->m: run() disarms under it before its backend may free the fiber, so the
+        // fiber is alive here (a claim after unlocking read freed memory when the fiber came back
+        // and its program ended in between).
+        if (!f->abandon(w->resume_no)) continue;  // it came back first
         lk.unlock();
         {
-          // This thread may become a control thread now: a successor watches from here on.
+          // This thread becomes a control thread now: a successor watches from here on.
           std::lock_guard g(m_);
           start_locked();
         }
         // Nothing may stay referenced only from this frame: after a take-over this stack is parked
         // for good, and no leak checker scans it.
         std::vector<std::shared_ptr<ControlledBackend::Watchdog>>().swap(live);
-        f->take_over(no);  // does not return when it takes over
-        return;            // the fiber came back first; the successor goes on
+        f->take_over();
       }
     }
   }

@@ -154,4 +154,29 @@ TEST(Fibers, AfterReleaseAllTheFibersRunByThemselves) {
   EXPECT_EQ(done, 3);
 }
 
+// A fiber that comes back just as the watchdog fires, and whose backend is freed right after: the
+// watchdog either takes the control over (the run ends in a watchdog stop) or lets it be, and never
+// touches the freed fiber. The sanitizer presets turn a touch into a report (a CI run caught one:
+// the claim came after the watchdog had let go of its lock, while it started its successor thread).
+// The spin lengths sweep across the watchdog's 5 ms polling period, so some end inside that window.
+TEST(Fibers, AFiberBackAtTheWatchdogsDeadlineIsNeverTouchedAfterItsBackendIsGone) {
+  int stops[2] = {0, 0};
+  for (int i = 0; i < 240; ++i) {
+    const auto spin = std::chrono::microseconds(800 + 50 * i);
+    CB b(fibers(1ms));
+    auto t = b.spawn("spinner", [spin] {
+      const auto until = std::chrono::steady_clock::now() + spin;
+      while (std::chrono::steady_clock::now() < until) {
+      }
+    });
+    const CB::Stop s = b.run(1).stop;
+    ASSERT_TRUE(s == CB::Stop::exited || s == CB::Stop::watchdog) << static_cast<int>(s);
+    ++stops[s == CB::Stop::watchdog];
+    t->join();  // a runaway ends by itself on its old thread
+  }
+  // Both outcomes happened, so the sweep did reach the deadline from both sides.
+  EXPECT_GT(stops[0], 0);
+  EXPECT_GT(stops[1], 0);
+}
+
 }  // namespace
