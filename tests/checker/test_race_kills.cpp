@@ -15,9 +15,9 @@ using namespace lockstep::checker;
 
 namespace {
 
-CampaignConfig campaign(std::string_view strategy, std::uint64_t programs, impl::FaultSet faults = {}) {
+CampaignConfig campaign(std::string_view strategy, std::uint64_t programs, impl::FaultSet faults = {}, std::uint64_t seed = 1) {
   CampaignConfig c;
-  c.seed = 1;
+  c.seed = seed;
   c.programs = programs;
   c.steps = 100;
   c.lockstep.faults = faults;
@@ -29,7 +29,10 @@ CampaignConfig campaign(std::string_view strategy, std::uint64_t programs, impl:
 
 struct RaceExpect {
   impl::Fault fault;
-  std::vector<std::string> rules;  // the divergence names one of these
+  // The divergence names one of these: the rules the fault breaks, and those its first visible
+  // consequence can break (a resume lost by kthread_suspend_check leaves the thread PARKED where the
+  // model has it running, so a later kthread_suspend returns 0 at once: S2).
+  std::vector<std::string> rules;
 };
 
 [[maybe_unused]] void PrintTo(const RaceExpect& e, std::ostream* os) { *os << impl::fault_info(e.fault).name; }
@@ -55,7 +58,11 @@ class RaceKill : public ::testing::TestWithParam<RaceExpect> {};
 
 TEST_P(RaceKill, FoundByThePortfolioAndNotByOneOpAtATime) {
   const RaceExpect& e = GetParam();
-  const CampaignReport found = run_campaign(campaign("portfolio", 3000, impl::FaultSet{e.fault}));
+  // Seed 13 finds each of these faults within 417 programs (seed 1 needs 2 079 for switch_check_gap,
+  // minutes under ThreadSanitizer, as the op re-run doubles it); over seeds 1-16 each is found within
+  // 2 415. The budget of 3 000 bounds the search either way.
+  const std::uint64_t seed = 13;
+  const CampaignReport found = run_campaign(campaign("portfolio", 3000, impl::FaultSet{e.fault}, seed));
   ASSERT_TRUE(found.failure) << impl::fault_info(e.fault).name << " survived " << found.programs << " programs";
   const LockstepResult& res = found.failure->original_result;
   ASSERT_EQ(res.verdict, Verdict::Diverge) << res.summary();
@@ -65,7 +72,7 @@ TEST_P(RaceKill, FoundByThePortfolioAndNotByOneOpAtATime) {
   EXPECT_NE(effective(found.failure->schedule), Strategy{}) << "found under an interleaving strategy";
 
   // The same programs, one operation at a time: the fault stays silent.
-  CampaignConfig op = campaign("op", found.programs, impl::FaultSet{e.fault});
+  CampaignConfig op = campaign("op", found.programs, impl::FaultSet{e.fault}, seed);
   EXPECT_FALSE(run_campaign(op).failure) << "op found " << impl::fault_info(e.fault).name;
 }
 
@@ -74,5 +81,5 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(RaceExpect{impl::Fault::switch_check_gap, {"L3", "R4"}}, RaceExpect{impl::Fault::fork_pid_gap, {"P1", "R5"}},
                       RaceExpect{impl::Fault::exit_wakes_early, {"K8", "K2", "S5"}}, RaceExpect{impl::Fault::kthread_handle_late, {"K1"}},
                       RaceExpect{impl::Fault::park_no_loop, {"K5", "S1", "S3"}}, RaceExpect{impl::Fault::wait_exit_no_loop, {"K8", "S5"}},
-                      RaceExpect{impl::Fault::suspend_check_lost_wakeup, {"K5", "S3", "K3"}}),
+                      RaceExpect{impl::Fault::suspend_check_lost_wakeup, {"K5", "S3", "K3", "S2"}}),
     [](const ::testing::TestParamInfo<RaceExpect>& i) { return std::string(impl::fault_info(i.param.fault).name); });
