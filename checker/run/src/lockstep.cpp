@@ -184,17 +184,9 @@ class Runner {
 
     // 2. The model takes the same step, binding the pid the impl chose.
     const Choice choice = pid_choice(acting);
-    // The invariants are checked incrementally (model/invariant_monitor.hpp): the monitor holds the
-    // state the step starts from, checked whole the first time and after a round it did not see.
-    std::vector<Violation> invariants;
-    if (c_.invariants && monitor_at_ != applied_) {
-      invariants = monitor_.full(model_.state());
-      monitor_at_ = applied_;
-    }
+    std::vector<Violation> invariants = monitor_catch_up();
     const std::size_t lwps_before = model_.state().lwps.size(), procs_before = model_.state().procs.size();
-    const StepResult mr = model_.apply(op, choice, c_.invariants ? &footprint_ : nullptr);
-    if (c_.invariants) monitor_at_ = ++applied_;
-    else ++applied_;
+    const StepResult mr = apply_checked(op, choice, invariants);
     // The step's event: the model's outcome and wake-ups; bindings and digest once they are known.
     TraceEvent& e = record(res, index, op, mr);
     // What the impl did, which the event keeps if the step diverges.
@@ -265,12 +257,30 @@ class Runner {
     }
 
     // 6. The invariants, on the model (a violation here is the model's own bug).
-    if (c_.invariants) {
+    if (!invariants.empty()) return diverge(res, invariants.front().rule, "model invariant", "holds", invariants.front().reason);
+    return true;
+  }
+
+  // The invariants are checked incrementally (model/invariant_monitor.hpp): the monitor holds the
+  // state a step starts from, checked whole the first time and after steps it did not see.
+  std::vector<Violation> monitor_catch_up() {
+    if (!c_.invariants || monitor_at_ == applied_) return {};
+    monitor_at_ = applied_;
+    return monitor_.full(model_.state());
+  }
+
+  // The model takes `op`; the monitor checks what the step touched, adding to `invariants`. A FATAL
+  // or refused step ends the program, and the whole-state check at its end covers it.
+  StepResult apply_checked(const Op& op, const Choice& choice, std::vector<Violation>& invariants) {
+    const StepResult mr = model_.apply(op, choice, c_.invariants ? &footprint_ : nullptr);
+    ++applied_;
+    if (!c_.invariants) return mr;
+    monitor_at_ = applied_;
+    if (!mr.outcome.is_fatal() && mr.outcome.kind != OutcomeKind::NotRunnable) {
       std::vector<Violation> v = monitor_.step(op, mr, footprint_, model_.state());
       invariants.insert(invariants.end(), v.begin(), v.end());
-      if (!invariants.empty()) return diverge(res, invariants.front().rule, "model invariant", "holds", invariants.front().reason);
     }
-    return true;
+    return mr;
   }
 
   // The impl's §7 state now, its console lines from before the current step or round replaced by
@@ -739,20 +749,10 @@ class Runner {
     }
     // The invariants of the order found, checked incrementally as step() checks them (the judge
     // searched without them: a model bug is reported as such, not as an order that explains nothing).
-    std::vector<Violation> invariants;
-    if (c_.invariants && monitor_at_ != applied_) {
-      invariants = monitor_.full(model_.state());
-      monitor_at_ = applied_;
-    }
+    std::vector<Violation> invariants = monitor_catch_up();
     for (std::size_t n = 0; n < j.steps.size(); ++n) {
       const RoundStep& s = j.steps[n];
-      const StepResult mr = model_.apply(ops[s.index], s.choice, c_.invariants ? &footprint_ : nullptr);
-      ++applied_;
-      if (c_.invariants && !mr.outcome.is_fatal()) {
-        std::vector<Violation> v = monitor_.step(ops[s.index], mr, footprint_, model_.state());
-        invariants.insert(invariants.end(), v.begin(), v.end());
-        monitor_at_ = applied_;
-      }
+      const StepResult mr = apply_checked(ops[s.index], s.choice, invariants);
       TraceEvent& e = record(res, first + n, ops[s.index], mr);
       if (n == 0 && j.steps.size() >= 2) e.round = j.steps.size();
       bind(ops[s.index], mr, in.ops[s.index].result, newborns[s.index], e);
@@ -1067,8 +1067,8 @@ class Runner {
   ImplSymbols sym_;                      // the symbols' impl handles
   std::map<ProcId, KthreadOpThread*> kthreads_;  // the kthreads the model knows, by model id
   Model model_;
-  // The incremental invariant checks of the steps run one at a time; applied_ counts the model's
-  // steps, monitor_at_ the step count the monitor has seen (a round's steps it has not).
+  // The incremental invariant checks (apply_checked): applied_ counts the model's steps, monitor_at_
+  // the step count the monitor has seen (steps applied without it make the next check a whole one).
   InvariantMonitor monitor_;
   Footprint footprint_;
   std::uint64_t applied_ = 0, monitor_at_ = ~std::uint64_t{0};
