@@ -169,11 +169,7 @@ Fiber* Fiber::current() { return current_slot(); }
 
 Fiber::Back Fiber::resume() {
   if (finished_) return Back::finished;
-  {
-    std::lock_guard g(phase_mu_);
-    phase_ = Phase::entering;
-    ++resumes_;
-  }
+  phase_.store(pack(++resumes_, Phase::entering), std::memory_order_relaxed);
   started_ = true;
 #ifdef LOCKSTEP_FIBER_TSAN
   ctl_.tsan = __tsan_get_current_fiber();  // the control context may have moved to another OS thread
@@ -183,10 +179,10 @@ Fiber::Back Fiber::resume() {
   const transfer_t back = fiber_jump(me_.fctx, this, me_.tsan);
   finish_switch(ctl_, nullptr);
   current_slot() = outer;
-  std::lock_guard g(phase_mu_);
-  // From a watchdog (take_over): `back.fctx` is that thread's old frame, parked for good.
-  if (phase_ == Phase::abandoned) return Back::abandoned;
-  phase_ = Phase::idle;
+  // From a watchdog (take_over): `back.fctx` is that thread's old frame, parked for good. Otherwise
+  // the fiber said `returning`, which no watchdog changes.
+  if (phase_of(phase_.load(std::memory_order_acquire)) == Phase::abandoned) return Back::abandoned;
+  phase_.store(pack(resumes_, Phase::idle), std::memory_order_relaxed);
   if (back.data == &finished_tag) {
     finished_ = true;
     me_.fctx = nullptr;
@@ -199,15 +195,18 @@ Fiber::Back Fiber::resume() {
 void Fiber::arrived(void* from) {
   ctl_.fctx = from;
   finish_switch(me_, &ctl_);
-  std::lock_guard g(phase_mu_);
-  phase_ = Phase::running;
+  // Release: a watchdog that claims the fiber reads ctl_ (entering is never claimed, so a store).
+  phase_.store(with_phase(phase_.load(std::memory_order_relaxed), Phase::running), std::memory_order_release);
 }
 
 void Fiber::leave() {
-  std::unique_lock g(phase_mu_);
+  std::uint64_t running = with_phase(phase_.load(std::memory_order_relaxed), Phase::running);
+  if (phase_.compare_exchange_strong(running, with_phase(running, Phase::returning), std::memory_order_acq_rel)) return;
   // The control context went on without this fiber (take_over): it has nowhere to go back to.
-  if (phase_ == Phase::abandoned) never_.wait(g, [] { return false; });
-  phase_ = Phase::returning;
+  std::mutex m;
+  std::condition_variable never;
+  std::unique_lock g(m);
+  never.wait(g, [] { return false; });
 }
 
 void Fiber::suspend() {
@@ -233,10 +232,8 @@ void Fiber::entry(transfer_t t) {
 }
 
 bool Fiber::abandon(std::uint64_t resume_no) {
-  std::lock_guard g(phase_mu_);
-  if (phase_ != Phase::running || resumes_ != resume_no) return false;
-  phase_ = Phase::abandoned;
-  return true;
+  std::uint64_t running = pack(resume_no, Phase::running);
+  return phase_.compare_exchange_strong(running, pack(resume_no, Phase::abandoned), std::memory_order_acq_rel);
 }
 
 void Fiber::take_over() {

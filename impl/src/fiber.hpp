@@ -17,6 +17,7 @@
 // switches back: deadlocks when the fiber holds a lock, and TSan delays the signal forever) are in
 // DESIGN.md, "Fiber mode".
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -92,11 +93,15 @@ class Fiber {
   boost::context::stack_context stack_;     // the mapping, its guard page included
   SwitchSide me_, ctl_;
   bool started_ = false, finished_ = false;
-  // Phase of the current resume, shared with a watchdog thread.
-  std::mutex phase_mu_;
-  std::condition_variable never_;  // an abandoned fiber waits here for good
-  Phase phase_ = Phase::idle;
-  std::uint64_t resumes_ = 0;
+  // The phase of resume number `no`, packed as no << 3 | phase: one atomic shared with a watchdog,
+  // whose claim (running -> abandoned, of one resume) races only the fiber's leave() (running ->
+  // returning). Atomics, not a mutex: a decision took 237 ns with four lock round trips per switch, 202
+  // ns without (lockstep_bench, alternating runs).
+  static constexpr std::uint64_t pack(std::uint64_t no, Phase p) { return no << 3 | static_cast<std::uint64_t>(p); }
+  static constexpr Phase phase_of(std::uint64_t packed) { return static_cast<Phase>(packed & 7); }
+  static constexpr std::uint64_t with_phase(std::uint64_t packed, Phase p) { return (packed & ~std::uint64_t{7}) | static_cast<std::uint64_t>(p); }
+  std::atomic<std::uint64_t> phase_{pack(0, Phase::idle)};
+  std::uint64_t resumes_ = 0;  // the control side's own count
 };
 
 }  // namespace lockstep::impl::sync::detail

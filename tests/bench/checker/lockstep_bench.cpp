@@ -85,6 +85,7 @@ double ns_per_decision(bool fibers, int n) {
 
 struct Rate {
   double steps_per_s = 0, programs_per_s = 0;
+  double decisions_per_step = 0;  // scheduling decisions (trace turns) per step
 };
 
 Rate lockstep_rate(std::size_t programs, std::size_t steps, const Strategy& strategy, bool fibers, std::uint64_t* total_steps) {
@@ -95,7 +96,7 @@ Rate lockstep_rate(std::size_t programs, std::size_t steps, const Strategy& stra
   c.program.chooser.misuse_percent = 0;  // a FATAL would end a program early
   std::vector<Program> progs;
   for (std::size_t i = 0; i < programs; ++i) progs.push_back(random_program(src, steps));
-  std::uint64_t n = 0;
+  std::uint64_t n = 0, turns = 0;
   const auto t0 = Clock::now();
   for (std::size_t i = 0; i < progs.size(); ++i) {
     const Program& p = progs[i];
@@ -107,10 +108,11 @@ Rate lockstep_rate(std::size_t programs, std::size_t steps, const Strategy& stra
       std::exit(1);
     }
     n += r.events.size();
+    for (const TraceEvent& e : r.events) turns += e.turns.size();
   }
-  *total_steps = n;
   const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-  return Rate{static_cast<double>(n) / s, static_cast<double>(progs.size()) / s};
+  *total_steps = n;
+  return Rate{static_cast<double>(n) / s, static_cast<double>(progs.size()) / s, static_cast<double>(turns) / static_cast<double>(n)};
 }
 
 }  // namespace
@@ -132,6 +134,7 @@ int main(int argc, char** argv) {
   // interleaving off (op): one operation at a time, control handed over at operation boundaries and
   // blocking points; interleaving on (portfolio, the default of `lockstep run`): preemption at every
   // sync point and rounds of overlapping operations, each judged over every order of its model steps.
+  double decisions_per_step[2] = {0, 0};
   for (const char* name : {"op", "portfolio"}) {
     const Strategy strategy = *parse_strategy(name);
     const char* mode = std::string(name) == "op" ? "interleaving off" : "interleaving on";
@@ -142,11 +145,17 @@ int main(int argc, char** argv) {
         const Rate r = lockstep_rate(programs, 100, strategy, fibers, &n);
         if (r.steps_per_s > best.steps_per_s) best = r;
       }
-      std::printf("  %-16s (%s), %-10s %6llu steps  %10.0f steps/s  %8.1f schedules/s  ratio to floor %.3f\n", mode, name,
-                  fibers ? "fibers" : "OS threads", static_cast<unsigned long long>(n), best.steps_per_s, best.programs_per_s,
-                  best.steps_per_s / floor);
+      std::printf("  %-16s (%s), %-10s %6llu steps  %10.0f steps/s  %8.1f schedules/s  ratio to floor %.3f  %.1f decisions/step\n", mode,
+                  name, fibers ? "fibers" : "OS threads", static_cast<unsigned long long>(n), best.steps_per_s, best.programs_per_s,
+                  best.steps_per_s / floor, best.decisions_per_step);
+      if (fibers) decisions_per_step[std::string(name) == "op" ? 0 : 1] = best.decisions_per_step;
     }
   }
+  // What the scheduling decisions alone allow: a step makes decisions_per_step of them at fiber_ns
+  // each, so no checker work at all would reach more than this many steps/s.
+  const double ceiling = 1e9 / (decisions_per_step[1] * fiber_ns);
+  std::printf("  interleaving on, decisions alone: %.1f decisions/step x %.0f ns = at most %.0f steps/s, ratio to floor %.2f\n",
+              decisions_per_step[1], fiber_ns, ceiling, ceiling / floor);
   // What `lockstep run` does by default: a campaign (RapidCheck's programs, a schedule per program,
   // portfolio, fibers), on one worker and on one per hardware thread (CampaignConfig::jobs). The
   // floor is one OS thread's figure, so this line is not read as a ratio to it.
