@@ -43,6 +43,22 @@ TEST(Observation, DifferencesNameTheirRule) {
   ASSERT_TRUE(d);
   EXPECT_EQ(d->rule, Rule::P7);
 
+  // A blocked caller the impl lost or kept: the rule of its wait (K8 for an exit, S2 for a suspend),
+  // whichever side lists it.
+  g = e;
+  g.blocked.push_back(ObsWait{1, "kthread_wait_exit", 2});
+  d = first_difference(e, g, Rule::P1);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->rule, Rule::K8) << d->text;
+  d = first_difference(g, e, Rule::P1);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->rule, Rule::K8) << d->text;
+  Observation suspended = e;
+  suspended.blocked.push_back(ObsWait{0, "kthread_suspend", 2});
+  d = first_difference(suspended, g, Rule::P1);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->rule, Rule::S2) << d->text;
+
   EXPECT_FALSE(first_difference(e, e, Rule::P1));
 }
 

@@ -217,7 +217,13 @@ std::optional<Difference> first_difference(const Observation& e, const Observati
       for (const ObsWait& w : v) s += fmt::format("{}H{} in {}(pid {})", s.empty() ? "" : ", ", w.host, w.what, w.target);
       return s.empty() ? std::string("none") : s;
     };
-    return diff(Rule::S2, fmt::format("blocked callers: expected [{}], observed [{}]", list(e.blocked), list(g.blocked)));
+    // The rule of the first caller the two lists disagree on: a waiter for an exit breaks K8, a
+    // suspender (kproc_shutdown's too) S2. (A parked kthread is no blocked caller: its state shows it.)
+    std::size_t k = 0;
+    while (k < e.blocked.size() && k < g.blocked.size() && e.blocked[k] == g.blocked[k]) ++k;
+    const ObsWait& first = k < e.blocked.size() ? e.blocked[k] : g.blocked[k];
+    const Rule rule = first.what == wait_name(WaitKind::Exit) ? Rule::K8 : Rule::S2;
+    return diff(rule, fmt::format("blocked callers: expected [{}], observed [{}]", list(e.blocked), list(g.blocked)));
   }
   if (e.files != g.files) {
     for (const auto& [path, size] : e.files) {
