@@ -244,6 +244,7 @@ class Step {
   // P8
   Outcome operator()(const op::Getuid&) { return ok(Rule::P8, s_.procs[s_.current_proc(host_)].uid); }
   Outcome operator()(const op::Setuid& o) {
+    // Reading: (uid_t)-1 is an ordinary uid (SEMANTICS.md 15), not setresuid's "unchanged".
     const ProcId id = s_.current_proc(host_);
     if (s_.procs[id].uid != 0 && s_.procs[id].uid != o.uid) return sys_error(Rule::P8, EPERM, "EPERM");
     wproc(id).uid = o.uid;

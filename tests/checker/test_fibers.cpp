@@ -53,7 +53,7 @@ TEST_P(FibersAndOsThreads, TheSameSeedGivesTheSameRun) {
 INSTANTIATE_TEST_SUITE_P(Strategies, FibersAndOsThreads,
                          ::testing::Values(Case{"op", ""}, Case{"random", ""}, Case{"pct:3", ""}, Case{"portfolio", ""},
                                            Case{"portfolio", "fork_pid_gap"}, Case{"portfolio", "park_no_loop"}, Case{"pct:3", "wait_exit_no_loop"},
-                                           Case{"op", "setuid_no_check"}),
+                                           Case{"op", "orphans_keep_ppid"}),
                          [](const ::testing::TestParamInfo<Case>& i) {
                            std::string n = i.param.strategy + (i.param.fault.empty() ? "" : "_" + i.param.fault);
                            for (char& ch : n)

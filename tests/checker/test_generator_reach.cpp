@@ -4,7 +4,9 @@
 // silently stops reaching a case (e.g. an argument drawn past a step's choices) fails here.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <map>
 
 #include "checker/coverage.hpp"
@@ -24,6 +26,11 @@ struct Situations {
   int resume_while_waiting = 0;  // a resume of a kthread that a suspender is waiting on
   int handoff = 0;               // a host switches to an lwp that another host created
   int orphaning_release = 0;     // a host releases the last lwp of a process in whose child another host runs
+  // Boundaries, where an off-by-one or a special case of an implementation shows:
+  int fd_past_ndfile = 0;        // an open or dup when the caller's table already holds fd 20 or more
+  int name_at_maxcomlen = 0;     // a kthread named with MAXCOMLEN (19) or MAXCOMLEN + 1 bytes
+  int setuid_minus_one = 0;      // setuid((uid_t)-1) by a caller whose uid is 0
+  int kthread_other_flags = 0;   // kthread_create with a flag bit other than RFFDG and RFCFDG
 };
 
 void observe_step(const State& s, const Op& op, Situations& out) {
@@ -34,6 +41,20 @@ void observe_step(const State& s, const Op& op, Situations& out) {
     }
   }
   if (op.actor.kind != Actor::Kind::Host) return;
+  const HostId host = static_cast<HostId>(op.actor.index);
+  const FdTable& table = s.fdtables[s.procs[s.current_proc(host)].fdtable];
+  if ((std::holds_alternative<op::Open>(op.body) || std::holds_alternative<op::Dup>(op.body)) && table.fds.size() > 20 &&
+      std::any_of(table.fds.begin() + 20, table.fds.end(), [](DescId d) { return d != kNoDesc; }))
+    ++out.fd_past_ndfile;
+  const std::string* name = nullptr;
+  if (const auto* kc = std::get_if<op::KthreadCreate>(&op.body)) {
+    name = &kc->name;
+    if ((kc->flags & ~(1 << 2) & ~(1 << 12)) != 0) ++out.kthread_other_flags;
+  }
+  if (const auto* ks = std::get_if<op::KprocStart>(&op.body)) name = &ks->name;
+  if (name != nullptr && (name->size() == kMaxComLen || name->size() == kMaxComLen + 1)) ++out.name_at_maxcomlen;
+  if (const auto* su = std::get_if<op::Setuid>(&op.body); su && su->uid == std::numeric_limits<Uid>::max() && s.procs[s.current_proc(host)].uid == 0)
+    ++out.setuid_minus_one;
   const bool fd_change = std::holds_alternative<op::Open>(op.body) || std::holds_alternative<op::Close>(op.body) ||
                          std::holds_alternative<op::Dup>(op.body);
   if (fd_change && s.fdtables[s.procs[s.current_proc(static_cast<HostId>(op.actor.index))].fdtable].refs > 1)
@@ -121,11 +142,17 @@ TEST(GeneratorReach, TheSituationsNoOutcomeLabelNames) {
   reach(400, &sit);
   std::printf("per 400 programs: several lwps %d, shared table changed %d, resume while waiting %d, hand-offs %d, orphaning releases %d\n",
               sit.several_lwps, sit.shared_table_changed, sit.resume_while_waiting, sit.handoff, sit.orphaning_release);
+  std::printf("boundaries: open/dup past fd 20 %d, names of MAXCOMLEN(+1) bytes %d, setuid(-1) by root %d, other kthread flag bits %d\n",
+              sit.fd_past_ndfile, sit.name_at_maxcomlen, sit.setuid_minus_one, sit.kthread_other_flags);
   EXPECT_GE(sit.several_lwps, 50) << "processes with several lwps";
   EXPECT_GE(sit.shared_table_changed, 50) << "fd tables shared, then changed by a sharer";
   EXPECT_GE(sit.resume_while_waiting, 10) << "resume while a suspender waits";
   EXPECT_GE(sit.handoff, 100) << "lwps handed between host threads";
   EXPECT_GE(sit.orphaning_release, 40) << "releases of a last lwp whose process's child another host runs in";
+  EXPECT_GE(sit.fd_past_ndfile, 15) << "opens and dups in a table past fd 20";
+  EXPECT_GE(sit.name_at_maxcomlen, 100) << "kthread names of MAXCOMLEN and MAXCOMLEN + 1 bytes";
+  EXPECT_GE(sit.setuid_minus_one, 30) << "setuid((uid_t)-1) by root";
+  EXPECT_GE(sit.kthread_other_flags, 3) << "kthread_create with other flag bits";
 }
 
 // A step resolved as a candidate for a round (ChooserConfig::focus) leans on what the round touched.

@@ -272,6 +272,11 @@ class Chooser {
   }
 
   OpBody host_op(HostId h) {
+    // A table that has grown keeps growing now and then, so fds past 20 (NetBSD's NDFILE, where a
+    // table outgrows its first array) are reached within a program. Below the threshold nothing is
+    // drawn here.
+    if (open_fds(h) >= kGrowingTable && c_.supports(kind_of<op::Open>) && c_.supports(kind_of<op::Dup>) && src_.percent(50))
+      return filled(Actor::host(h), src_.percent(70) ? kind_of<op::Open> : kind_of<op::Dup>).body;
     // Kinds a SUT does not export take no share of the draw (with all of them it is below(100)).
     std::uint32_t total = 0;
     for (const Weight& w : kHostWeights)
@@ -350,11 +355,16 @@ class Chooser {
   int kthread_flags() {
     const std::uint32_t r = src_.below(100);
     if (r >= 95) return kRfcfdg;
-    if (r >= 92) return 1;  // a bit other than RFFDG
+    // A bit other than RFFDG: among them FreeBSD's RFPROC (1<<4), RFMEM (1<<5) and RFSTOPPED (1<<17),
+    // flags a kthread_create caller might pass and an implementation might wrongly accept.
+    if (r >= 92) return pick(std::vector<int>{1, 1 << 4, 1 << 5, 1 << 17}, src_);
     return r < 46 ? 0 : kRffdg;
   }
+  // Names on both sides of MAXCOMLEN (19 bytes kept whole, 20 cut by one) as well as plainly short and
+  // long ones: a truncation off by one shows only at the boundary.
   std::string kthread_name() {
-    static const std::vector<std::string> names = {"kt", "pagedaemon", "a_name_longer_than_maxcomlen"};
+    static const std::vector<std::string> names = {"kt", "pagedaemon", "a_name_longer_than_maxcomlen", "nineteen_bytes_name",
+                                                   "twenty_bytes_name_xx"};
     return pick(names, src_);
   }
   // Choice 0 (what shrinking moves toward) is the plain case everywhere; misuse comes last.
@@ -393,6 +403,12 @@ class Chooser {
     if (!c_.user_proc_handles) return focused_pick(kthreads_, [&](ProcId p) { return in_focus(p); });  // host_allowed: not empty
     if (!kthreads_.empty() && src_.percent(85)) return focused_pick(kthreads_, [&](ProcId p) { return in_focus(p); });
     return src_.below(static_cast<std::uint32_t>(s_.procs.size()));
+  }
+
+  static constexpr std::size_t kGrowingTable = 7;
+  std::size_t open_fds(HostId h) const {
+    const FdTable& t = s_.fdtables[s_.procs[s_.current_proc(h)].fdtable];
+    return static_cast<std::size_t>(std::count_if(t.fds.begin(), t.fds.end(), [](DescId d) { return d != kNoDesc; }));
   }
 
   int some_fd(HostId h) {
@@ -494,7 +510,9 @@ class Chooser {
   }
 
   inline static const std::vector<std::string> kPaths = {"/a", "/b", "/tmp/c", "/dev/console"};
-  inline static const std::vector<Uid> kUids = {0, 1000, 1001};
+  // (uid_t)-1 too: an ordinary uid under SPEC P8 (model/SEMANTICS.md, Reading 15), where an
+  // implementation built on setresuid-style code would read "unchanged".
+  inline static const std::vector<Uid> kUids = {0, 1000, 1001, std::numeric_limits<Uid>::max()};
   inline static const std::vector<Pid> kRefusedPids = {1, 0, -1, kPidMax + 1};
 
   const State& s_;
