@@ -200,6 +200,27 @@ TEST(Conflict, OpsOnOneKthreadRaceAndOpsOnTwoDoNot) {
   EXPECT_TRUE(conflicts(model::Op{Actor::host(0), op::Rfork{}}, model::Op{Actor::host(2), op::Rfork{}}, s));
 }
 
+// Fd tables and files are objects too, also init's: host threads with no lwp of their own share
+// init's table, and two opens of one path race to create it from any processes.
+TEST(Conflict, OpsOnOneFdTableOrOnePathRaceWhateverTheirProcesses) {
+  model::Model m(model::Config{12, true, 12});
+  using model::Actor;
+  namespace op = model::op;
+  m.apply(model::Op{Actor::host(0), op::Init{}});
+  ASSERT_EQ(m.apply(model::Op{Actor::host(2), op::Open{"/a", true}}).outcome.ret, 3);  // in init, IMPLICIT
+  ASSERT_EQ(m.apply(model::Op{Actor::host(1), op::Rfork{model::kRumpRfcfdg}}).outcome.ret, 0);  // H1: its own, empty table
+  const model::State& s = m.state();
+  const model::Op dup_h0{Actor::host(0), op::Dup{3}}, dup_h2{Actor::host(2), op::Dup{3}};
+  EXPECT_TRUE(conflicts(dup_h0, dup_h2, s)) << "two dups on init's table";
+  EXPECT_TRUE(conflicts(model::Op{Actor::host(1), op::Open{"/b", true}}, model::Op{Actor::host(0), op::Open{"/b", true}}, s))
+      << "two creating opens of one path";
+  EXPECT_TRUE(conflicts(model::Op{Actor::host(1), op::Open{"/a", false}}, model::Op{Actor::host(0), op::Write{3, 5}}, s))
+      << "an open of a file and a write to it through another table";
+  EXPECT_FALSE(conflicts(model::Op{Actor::host(1), op::Open{"/b", true}}, model::Op{Actor::host(0), op::Open{"/c", true}}, s))
+      << "other paths, other tables";
+  for (model::ProcId p : touched_objects(dup_h0, s)) EXPECT_NE(p, 1u) << "init itself is never a conflict object";
+}
+
 }  // namespace
 
 // SPEC §5: when a suspender's timeout falls due at the tick that also lets the kthread acknowledge,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <string_view>
 #include <type_traits>
 
 #include "model/op_traits.hpp"
@@ -35,6 +36,29 @@ void add_context(ProcId p, const OpBody& b, const State& s, std::vector<ProcId>&
   }
 }
 
+ProcId path_object(std::string_view path) {
+  std::uint32_t h = 2166136261u;  // FNV-1a
+  for (const char c : path) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  return kPathObjects + (h & 0x3fffffffu);
+}
+
+// The fd table an fd op or rfork of process p works on, and the file (by path) an fd op's fd names.
+void add_fd_objects(ProcId p, const OpBody& b, const State& s, std::vector<ProcId>& out) {
+  const Process* proc = s.proc(p);
+  if (proc == nullptr || !fd_op(b)) return;
+  out.push_back(kFdTableObjects + proc->fdtable);
+  if (const auto* o = std::get_if<op::Open>(&b)) out.push_back(path_object(o->path));
+  int fd = -1;
+  std::visit(
+      [&](const auto& x) {
+        if constexpr (requires { x.fd; }) fd = x.fd;
+      },
+      b);
+  const FdTable& t = s.fdtables[proc->fdtable];
+  if (fd >= 0 && static_cast<std::size_t>(fd) < t.fds.size() && t.fds[static_cast<std::size_t>(fd)] != kNoDesc)
+    out.push_back(path_object(s.files[s.descs[t.fds[static_cast<std::size_t>(fd)]]].path));
+}
+
 // The process a pid argument names: the one in the table, else the last freed one that had it. A
 // stale pid races the exit that freed its process (the caller may still see it, or see ESRCH).
 std::optional<ProcId> named_by_pid(const State& s, Pid pid) {
@@ -49,7 +73,10 @@ std::optional<ProcId> named_by_pid(const State& s, Pid pid) {
 std::vector<ProcId> touched_objects(const Op& op, const State& s) {
   std::vector<ProcId> out;
   switch (op.actor.kind) {
-    case Actor::Kind::Host: add_context(s.current_proc(static_cast<HostId>(op.actor.index)), op.body, s, out); break;
+    case Actor::Kind::Host:
+      add_context(s.current_proc(static_cast<HostId>(op.actor.index)), op.body, s, out);
+      add_fd_objects(s.current_proc(static_cast<HostId>(op.actor.index)), op.body, s, out);
+      break;
     case Actor::Kind::Kthread: out.push_back(static_cast<ProcId>(op.actor.index)); break;
     case Actor::Kind::Clock:  // a tick races the events of the waits it may time out: their kthreads
       for (const Wait& w : s.waits)

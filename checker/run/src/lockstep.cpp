@@ -361,11 +361,11 @@ class Runner {
   // A step is focused only in the round that pulled it forward (seek_conflict).
   void unfocus(std::size_t pos) { focus_.erase(pos < order_.size() ? order_[pos] : pos); }
 
-  // What a round's later steps lean on: the processes its earlier steps touched (not the table).
+  // What a round's later steps lean on: the processes its earlier steps touched (not the pseudo-objects).
   static std::vector<ProcId> round_focus(const std::vector<std::vector<ProcId>>& touched) {
     std::vector<ProcId> focus;
     for (const auto& t : touched) focus.insert(focus.end(), t.begin(), t.end());
-    std::erase(focus, kProcTableObject);
+    std::erase_if(focus, [](ProcId p) { return !is_process_object(p); });
     std::sort(focus.begin(), focus.end());
     focus.erase(std::unique(focus.begin(), focus.end()), focus.end());
     return focus;
@@ -578,7 +578,7 @@ class Runner {
     return w == Witness::stale_name ? 4 : 3;
   }
 
-  // How much two touched sets share: 2 per process, 1 for the process table.
+  // How much two touched sets share: 2 per process, fd table or path, 1 for the process table.
   static std::size_t shared_weight(const std::vector<ProcId>& x, const std::vector<ProcId>& y) {
     std::size_t w = 0;
     for (ProcId p : x)

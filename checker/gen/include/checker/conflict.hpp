@@ -3,17 +3,21 @@
 // needs its operations in flight together; two ops on unrelated objects commute, so overlapping them
 // finds nothing), the way POS and SURW spend their choices on racing events.
 //
-// The objects are processes (a kthread is one) and one pseudo-object, the process table, which every
-// op that allocates or frees a pid touches. An op touches:
+// The objects are processes (a kthread is one) and pseudo-objects: the process table, which every op
+// that allocates or frees a pid touches; each fd table; and each file path. An op touches:
 //   - its actor's context: a host's current process, and what the op reaches through it (getppid:
 //     the parent; a release: the children it may reparent; an fd op or rfork: the processes sharing
 //     the fd table); a kthread's own process; for a tick, the kthreads of the timed waits pending
 //     (it may time them out, racing their acknowledgement, exit or resume);
 //   - every process its arguments name (a proc handle, an lwp's process, a pid; a pid no longer in
 //     the table names the last process freed with it: a stale pid races that process's release);
-//   - the process table, when it creates or may free a process.
+//   - the process table, when it creates or may free a process;
+//   - for an fd op or rfork, its process's fd table; for an open, the path; for an fd op, the path of
+//     the file its fd names. Two opens of one path race to create it, two dups on one table race
+//     for the lowest free fd, whatever processes the callers run in.
 // Processes 0 and 1 (the kernel and init) are in nearly every op's context, so sharing only them is
-// not a conflict: that would make every pair conflict and the focus would be lost.
+// not a conflict: that would make every pair conflict and the focus would be lost. (Their fd tables
+// and files are objects like any other: host threads with no lwp of their own share init's table.)
 #pragma once
 #include <vector>
 
@@ -22,8 +26,12 @@
 
 namespace lockstep::checker {
 
-// The process table as an object (never a real ProcId: ids are indexes into State::procs).
+// The pseudo-objects, numbered apart from real ProcIds (indexes into State::procs): the process
+// table; fd table t is kFdTableObjects + t; a path is kPathObjects + a 30-bit hash of it.
 inline constexpr model::ProcId kProcTableObject = static_cast<model::ProcId>(-2);
+inline constexpr model::ProcId kFdTableObjects = 0x40000000u;
+inline constexpr model::ProcId kPathObjects = 0x80000000u;
+inline constexpr bool is_process_object(model::ProcId p) { return p < kFdTableObjects; }
 
 // What `op` touches in state `s`, sorted, without duplicates, processes 0 and 1 left out.
 std::vector<model::ProcId> touched_objects(const model::Op& op, const model::State& s);
