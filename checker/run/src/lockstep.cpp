@@ -219,9 +219,11 @@ class Runner {
       return false;
     }
     // 3. The acting op's outcome.
-    if (auto why = compare(mr.outcome, acting, op.body, sym_))
+    if (auto why = compare(mr.outcome, acting, op.body, sym_)) {
+      if (!e.observed_bind) e.observed_bind = created_by_impl_alone(op, acting, e, lwps_before, procs_before);
       return diverge(res, mr.outcome.rule, fmt::format("{} outcome{}", op_name(op.body), *why), rendered,
                      acting ? render_impl(*acting, op.body, sym_) : "BLOCKED");
+    }
     if (mr.outcome.is_fatal()) return false;  // §2: both sides FATAL with the same id: agreement, the program ends
     bind(op, mr, acting, newborn, e);
     if (auto seen = newp_seen_wrong(newborn, acting))
@@ -738,6 +740,7 @@ class Runner {
           e = model_step(model_, ops[k], Choice{}, 0);
           if (in.ops[k].result) e.observed_bind = impl_bindings(ops[k], *in.ops[k].result, lwps_before, procs_before);
         }
+        if (!e.observed_bind) e.observed_bind = created_by_impl_alone(ops[k], in.ops[k].result, e, lwps_before, procs_before);
         e.step = first + k;
         if (k == 0) e.turns = take_turns(), e.round = ops.size() >= 2 ? ops.size() : 0;
         res.events.push_back(std::move(e));
@@ -936,6 +939,17 @@ class Runner {
       case Creates::Nothing: break;
     }
     return {};
+  }
+
+  // A process the impl created where the model's step created none (a call the SPEC refuses that the
+  // impl let through): its bindings, so that a judge of the observed history (verify) can name it.
+  static std::optional<std::vector<Binding>> created_by_impl_alone(const Op& op, const std::optional<ImplResult>& r, const TraceEvent& e,
+                                                                   std::size_t lwps_before, std::size_t procs_before) {
+    const bool model_created = e.outcome.kind == OutcomeKind::Returned && e.outcome.ret == 0 && e.outcome.err == 0;
+    if (!r || r->kind != ImplResult::Kind::Returned || r->ret != 0 || r->new_pid <= 0 || model_created) return std::nullopt;
+    std::vector<Binding> b = impl_bindings(op, *r, lwps_before, procs_before);
+    if (b.empty()) return std::nullopt;
+    return b;
   }
 
   // ---- verdicts and scheduling ---------------------------------------------------------------------
