@@ -45,6 +45,18 @@ constexpr std::array<FaultInfo, static_cast<unsigned>(Fault::count_)> kFaults{{
      "kthread_suspend_check busy-waits for the resume (drop the lock, retake it, test again) instead "
      "of sleeping: a livelock that never blocks",
      "K5, §5", false, false, true},
+    {Fault::comm_cut_late, "comm_cut_late",
+     "kthread_create cuts the name only when it is longer than sizeof(p_comm) = MAXCOMLEN + 1, so a name "
+     "of MAXCOMLEN + 1 bytes is kept whole",
+     "K1"},
+    {Fault::kthread_flags_loose, "kthread_flags_loose",
+     "kthread_create accepts RFPROC and RFMEM besides RFFDG (flags a fork path takes) instead of EINVAL", "K1"},
+    {Fault::setuid_minus_one_unchanged, "setuid_minus_one_unchanged",
+     "setuid((uid_t)-1) returns 0 and changes nothing (do_setresuid's 'unchanged' showing through)", "P8"},
+    {Fault::fd_array_fixed, "fd_array_fixed",
+     "the fd array is never grown past NetBSD's NDFILE (20): an open or dup that needs fd 20 or more fails "
+     "with EMFILE",
+     "P7"},
     {Fault::switch_check_gap, "switch_check_gap",
      "lwproc_switch checks that the target lwp is not running, drops its locks, and binds it in a second "
      "critical section: two hosts switching to one lwp can both pass the check",
@@ -77,6 +89,14 @@ constexpr std::array<FaultInfo, static_cast<unsigned>(Fault::count_)> kFaults{{
      "the K8 exit wait sleeps once instead of looping on the state: a spurious wakeup returns 0 while "
      "the thread still runs",
      "K8", false, true},
+    {Fault::dup_split, "dup_split",
+     "dup looks the descriptor up in one critical section and takes the new fd in another: a close of "
+     "the descriptor in between is not seen, and the closed description is installed again",
+     "P7", false, true},
+    {Fault::open_create_split, "open_create_split",
+     "open looks the path up in one critical section and inserts the file O_CREAT made in another: two "
+     "creators of one new path make two files",
+     "P7", false, true},
     {Fault::test_extra_kthread, "test_extra_kthread", "test only: kthread_create ignores maxproc, so it creates kthreads the model refuses",
      "K1", true},
     {Fault::test_extra_process, "test_extra_process", "test only: rfork also puts a second, hidden process in the table", "P1, R1",

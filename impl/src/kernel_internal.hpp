@@ -18,6 +18,7 @@ namespace lockstep::impl {
 // FreeBSD rfork(2) flag values (kthread_create's flags).
 inline constexpr int kRFFDG = 1 << 2;
 inline constexpr int kRFCFDG = 1 << 12;
+inline constexpr int kNdfile = 20;  // NetBSD's NDFILE: the fds a table's first array holds
 // rump's own rfork flags.
 inline constexpr int kRumpRFFDG = 0x01;
 inline constexpr int kRumpRFCFDG = 0x02;

@@ -34,7 +34,9 @@ detail::Proc& Kernel::self_kthread(HostContext& self, const char* op) {
 int Kernel::kthread_create(HostContext& h, std::function<void()> body, ::proc** newp, int flags, int /*pages*/,
                            std::string_view name) {
   (void)h;  // the creator does not matter: the parent is process 0
-  if ((flags & kRFCFDG) != 0 || (flags & ~kRFFDG) != 0) return EINVAL;
+  // FAULT kthread_flags_loose (breaks K1): RFPROC (1<<4) and RFMEM (1<<5) pass as if harmless.
+  const int allowed = fault(Fault::kthread_flags_loose) ? kRFFDG | (1 << 4) | (1 << 5) : kRFFDG;
+  if ((flags & kRFCFDG) != 0 || (flags & ~allowed) != 0) return EINVAL;
   ProcPtr p;
   {
     std::unique_lock t(proctable_lock_);
@@ -49,7 +51,9 @@ int Kernel::kthread_create(HostContext& h, std::function<void()> body, ::proc** 
       uid = proc0_->uid;
       fdt = copy_fdtable(*proc0_->fdt);  // RFFDG is implied: a copy of process 0's table
     }
-    p = make_proc_locked(pid, 0, ProcKind::kthread, std::string(name.substr(0, kMaxComLen)), uid, std::move(fdt));
+    // FAULT comm_cut_late (breaks K1): the name is cut only when longer than sizeof(p_comm).
+    const std::size_t keep = fault(Fault::comm_cut_late) && name.size() == kMaxComLen + 1 ? name.size() : kMaxComLen;
+    p = make_proc_locked(pid, 0, ProcKind::kthread, std::string(name.substr(0, keep)), uid, std::move(fdt));
     p->kt = std::make_unique<detail::Kthread>(*backend_, pid);
     p->kt->body = std::move(body);
     p->kt->host.reset(new HostContext(*this, "kthread" + std::to_string(pid), p.get()));

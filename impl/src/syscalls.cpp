@@ -35,7 +35,19 @@ int Kernel::open(HostContext& h, std::string_view path, int flags) {
   // atomic opens gives (SPEC §8; found by interleaving inside operations).
   std::unique_lock l(t.lock);
   std::shared_ptr<detail::File> f;
-  {
+  if (fault(Fault::open_create_split)) {
+    // FAULT open_create_split (breaks P7): the lookup and the creation are two critical sections (a
+    // namei, then a create without the directory held): two creators of one new path make two files.
+    {
+      std::unique_lock fl(files_lock_);
+      f = file_locked(path, false);
+    }
+    if (!f && (flags & kRumpOCreat) != 0) {
+      std::unique_lock fl(files_lock_);
+      f = std::make_shared<detail::File>(std::string(path));
+      files_.insert_or_assign(f->path, f);
+    }
+  } else {
     std::unique_lock fl(files_lock_);
     f = file_locked(path, (flags & kRumpOCreat) != 0);  // O_CREAT on an existing file just opens it
   }
@@ -43,6 +55,8 @@ int Kernel::open(HostContext& h, std::string_view path, int flags) {
   yield("open.description_id");  // next_id_ is shared, bumped without a lock
   auto desc = std::make_shared<detail::OpenFile>(next_id_.fetch_add(1), std::move(f));
   const int fd = t.lowest_free_locked();
+  // FAULT fd_array_fixed (breaks P7): the fd array never grows past NDFILE slots.
+  if (fault(Fault::fd_array_fixed) && fd >= kNdfile) return -EMFILE;
   t.fds.emplace(fd, std::move(desc));
   return fd;
 }
@@ -86,7 +100,14 @@ int Kernel::dup(HostContext& h, int fd) {
   auto it = t.fds.find(fd);
   if (it == t.fds.end()) return -EBADF;
   auto desc = it->second;
+  if (fault(Fault::dup_split)) {
+    // FAULT dup_split (breaks P7): the new fd is taken in a second critical section; a close of `fd`
+    // in between is not seen, and the closed description comes back under the new fd.
+    l.unlock();
+    l.lock();
+  }
   const int nfd = t.lowest_free_locked();
+  if (fault(Fault::fd_array_fixed) && nfd >= kNdfile) return -EMFILE;
   t.fds.emplace(nfd, std::move(desc));
   return nfd;
 }
@@ -100,6 +121,8 @@ uid_t Kernel::getuid(HostContext& h) {
 int Kernel::setuid(HostContext& h, uid_t uid) {
   const ProcPtr p = current_proc(h);
   std::unique_lock l(p->lock);
+  // FAULT setuid_minus_one_unchanged (breaks P8): -1 read as "leave unchanged", as do_setresuid does.
+  if (fault(Fault::setuid_minus_one_unchanged) && uid == static_cast<uid_t>(-1)) return 0;
   // FAULT setuid_no_check (breaks P8): any uid may become any other.
   if (p->uid != 0 && p->uid != uid && !fault(Fault::setuid_no_check)) return -EPERM;
   p->uid = uid;

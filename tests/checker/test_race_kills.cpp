@@ -81,5 +81,6 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(RaceExpect{impl::Fault::switch_check_gap, {"L3", "R4"}}, RaceExpect{impl::Fault::fork_pid_gap, {"P1", "R5"}},
                       RaceExpect{impl::Fault::exit_wakes_early, {"K8", "K2", "S5"}}, RaceExpect{impl::Fault::kthread_handle_late, {"K1"}},
                       RaceExpect{impl::Fault::park_no_loop, {"K5", "S1", "S3"}}, RaceExpect{impl::Fault::wait_exit_no_loop, {"K8", "S5"}},
-                      RaceExpect{impl::Fault::suspend_check_lost_wakeup, {"K5", "S3", "K3", "S2"}}),
+                      RaceExpect{impl::Fault::suspend_check_lost_wakeup, {"K5", "S3", "K3", "S2"}},
+                      RaceExpect{impl::Fault::dup_split, {"P7"}}),
     [](const ::testing::TestParamInfo<RaceExpect>& i) { return std::string(impl::fault_info(i.param.fault).name); });

@@ -191,6 +191,57 @@ TEST(Faults, SetuidNoCheck) {
   }
 }
 
+TEST(Faults, SetuidMinusOneUnchanged) {
+  for (bool on : {false, true}) {
+    Kernel k{with(on ? FaultSet{Fault::setuid_minus_one_unchanged} : FaultSet{})};
+    HostContext h{k};
+    ASSERT_EQ(k.rfork(h, 0), 0);
+    ASSERT_EQ(k.setuid(h, static_cast<uid_t>(-1)), 0);  // root may take any uid (P8)
+    EXPECT_EQ(k.getuid(h), on ? 0u : static_cast<uid_t>(-1));
+  }
+}
+
+// ---- fd faults --------------------------------------------------------------------------------------
+
+TEST(Faults, FdArrayFixed) {
+  for (bool on : {false, true}) {
+    Kernel k{with(on ? FaultSet{Fault::fd_array_fixed} : FaultSet{})};
+    HostContext h{k};
+    ASSERT_EQ(k.rfork(h, 0), 0);
+    int fd = -1;
+    while (fd < 19) ASSERT_GE(fd = k.open(h, "/x", 0x200), 0);
+    EXPECT_EQ(k.open(h, "/x", 0x200), on ? -EMFILE : 20);
+    EXPECT_EQ(k.dup(h, 0), on ? -EMFILE : 21);
+  }
+}
+
+// ---- kthread_create faults --------------------------------------------------------------------------
+
+TEST(Faults, CommCutLate) {
+  for (bool on : {false, true}) {
+    Kernel k{with(on ? FaultSet{Fault::comm_cut_late} : FaultSet{})};
+    HostContext h{k};
+    ::proc* a = nullptr;
+    ::proc* b = nullptr;
+    ASSERT_EQ(k.kthread_create(h, [] {}, &a, 0, 0, "twenty_bytes_name_xx"), 0);   // pid 2: MAXCOMLEN + 1 bytes
+    ASSERT_EQ(k.kthread_create(h, [] {}, &b, 0, 0, "a_name_longer_than_maxcomlen"), 0);  // pid 3
+    const Snapshot s = k.snapshot();
+    EXPECT_EQ(s.proc(2)->comm, on ? "twenty_bytes_name_xx" : "twenty_bytes_name_x");
+    EXPECT_EQ(s.proc(3)->comm, "a_name_longer_than_");  // cut to MAXCOMLEN either way
+  }
+}
+
+TEST(Faults, KthreadFlagsLoose) {
+  for (bool on : {false, true}) {
+    Kernel k{with(on ? FaultSet{Fault::kthread_flags_loose} : FaultSet{})};
+    HostContext h{k};
+    ::proc* p = nullptr;
+    EXPECT_EQ(k.kthread_create(h, [] {}, &p, 1 << 4, 0, "rfproc"), on ? 0 : EINVAL);
+    EXPECT_EQ(k.kthread_create(h, [] {}, &p, 1 << 5, 0, "rfmem"), on ? 0 : EINVAL);
+    EXPECT_EQ(k.kthread_create(h, [] {}, &p, 1, 0, "other"), EINVAL);  // any other bit still refused
+  }
+}
+
 // ---- suspend faults ---------------------------------------------------------------------------------
 
 TEST(Faults, ResumeNoWakeup) {

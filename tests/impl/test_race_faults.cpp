@@ -240,6 +240,56 @@ TEST(RaceFaults, WaitExitNoLoop) {
   }
 }
 
+// dup_split (P7). H1 and H2 run in one process (one fd table). Schedule: H1's dup(fd) runs until it
+// first unlocks the table, then H2's close(fd) runs to its end, then H1's dup. Correct: the dup is
+// complete there (a new fd for the description), and the close removes only fd. Fault: the dup has
+// only looked fd up; after the close it takes the lowest free fd, fd itself, so the closed description
+// comes back under its old number, which no order of an atomic dup and close gives.
+TEST(RaceFaults, DupSplit) {
+  for (bool on : {false, true}) {
+    SCOPED_TRACE(on ? "fault" : "correct");
+    RaceWorld w(only_if(on, Fault::dup_split));
+    int fd = -1, dupped = -1, closed = -1;
+    w.seq(w.a1, [&] {
+      ASSERT_EQ(w.k().rfork(w.h1, 0), 0);  // pid 2
+      fd = w.k().open(w.h1, "/x", 0x200);
+      ASSERT_GE(fd, 0);
+    });
+    w.seq(w.a2, [&] { ASSERT_EQ(w.k().newlwp(w.h2, 2), 0); });  // H2 in pid 2 too
+    const std::string table = "fdtable" + std::to_string(w.k().snapshot().proc(2)->fdtable) + ".lock";
+    w.a1.post([&] { dupped = w.k().dup(w.h1, fd); });
+    ASSERT_TRUE(run_until(w.b(), w.a1.id(), at(P::unlock, table)));
+    w.seq(w.a2, [&] { closed = w.k().close(w.h2, fd); });
+    ASSERT_TRUE(finished(run_job_thread(w.b(), w.a1), w.a1));
+    EXPECT_EQ(closed, 0);
+    if (on) EXPECT_EQ(dupped, fd);  // P7 broken: the closed fd is open again
+    else EXPECT_GT(dupped, fd);
+  }
+}
+
+// open_create_split (P7). H1 and H2 in two processes both open("/n", O_CREAT) of a path that does not
+// exist. Schedule: H1's open runs until it first unlocks files_lock, then H2's open runs to its end,
+// then H1's. Correct: H1 created /n there, and H2 opens that file. Fault: H1 has only looked /n up; H2
+// creates it, then H1 creates a second /n: a write through H2's fd does not show through H1's.
+TEST(RaceFaults, OpenCreateSplit) {
+  for (bool on : {false, true}) {
+    SCOPED_TRACE(on ? "fault" : "correct");
+    RaceWorld w(only_if(on, Fault::open_create_split));
+    int fd1 = -1, fd2 = -1;
+    w.seq(w.a1, [&] { ASSERT_EQ(w.k().rfork(w.h1, 2), 0); });  // pid 2, a fresh table (RFCFDG)
+    w.a1.post([&] { fd1 = w.k().open(w.h1, "/n", 0x200); });
+    ASSERT_TRUE(run_until(w.b(), w.a1.id(), at(P::unlock, "files_lock")));
+    w.seq(w.a2, [&] { fd2 = w.k().open(w.h2, "/n", 0x200); });
+    ASSERT_TRUE(finished(run_job_thread(w.b(), w.a1), w.a1));
+    ASSERT_GE(fd1, 0);
+    ASSERT_GE(fd2, 0);
+    std::uint64_t size = 99;
+    w.seq(w.a2, [&] { EXPECT_EQ(w.k().write(w.h2, fd2, 5), 5); });
+    w.seq(w.a1, [&] { EXPECT_EQ(w.k().fstat(w.h1, fd1, &size), 0); });
+    EXPECT_EQ(size, on ? 0u : 5u);  // P7 broken: one path, two files
+  }
+}
+
 // ---- silent without interleavings ------------------------------------------------------------------
 
 // A story touching every race fault's site, run one operation at a time (each op runs to its end or
@@ -273,6 +323,7 @@ std::vector<std::string> sequential_story(FaultSet f, CB::Preempt mode) {
   op(w.a1, [&] { fatal_of("switch l3", [&] { w.k().switch_lwp(w.h1, l3); }); });
   op(w.a1, [&] { fatal_of("switch null", [&] { w.k().switch_lwp(w.h1, nullptr); }); });
   op(w.a1, [&] { rec("open", w.k().open(w.h1, "/f", 0x200)); rec("write", w.k().write(w.h1, 3, 5)); });
+  op(w.a1, [&] { rec("dup", w.k().dup(w.h1, 3)); });
   ::proc* seen = nullptr;
   ::proc* p = nullptr;
   auto inner = w.st.body();

@@ -28,6 +28,10 @@ enum class Fault : unsigned {
   suspend_check_lost_wakeup,  // K5/S3, a race fault too (FaultInfo::race): the flag read outside the lock
   setuid_no_check,            // P8
   park_spins,                 // K5, §5 (a livelock: the checker's DEADLOCK verdict)
+  comm_cut_late,              // K1: the name cut only past MAXCOMLEN + 1 bytes
+  kthread_flags_loose,        // K1: RFPROC and RFMEM accepted
+  setuid_minus_one_unchanged, // P8: setuid((uid_t)-1) returns 0 and changes nothing
+  fd_array_fixed,             // P7: no fd past NetBSD's NDFILE (20): EMFILE
   // Race faults (FaultInfo::race): silent under one-operation-at-a-time execution; each shows only
   // when a thread is preempted inside an operation (ControlledBackend::Preempt::every_sync_point) or
   // woken spuriously (ControlledBackend::wake_spuriously). suspend_check_lost_wakeup, above, is one
@@ -40,6 +44,8 @@ enum class Fault : unsigned {
   kthread_handle_late,        // K1: *newp stored after the new thread may already run
   park_no_loop,               // K5/S1: the park sleeps once (a spurious wakeup lets it run PARKED)
   wait_exit_no_loop,          // K8: the exit wait sleeps once (a spurious wakeup returns 0)
+  dup_split,                  // P7: dup's lookup and its new fd in two critical sections
+  open_create_split,          // P7: open's lookup and O_CREAT's insert in two critical sections
   // Test-only faults: not realistic bugs but the ways an implementation can do more than, or other
   // than, the model, so that tests can prove the checker ends every such run with a verdict. They
   // are selectable by name like the others, but `lockstep mutants` and `lockstep faults` list only
