@@ -36,12 +36,6 @@ void add_context(ProcId p, const OpBody& b, const State& s, std::vector<ProcId>&
   }
 }
 
-ProcId path_object(std::string_view path) {
-  std::uint32_t h = 2166136261u;  // FNV-1a
-  for (const char c : path) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
-  return kPathObjects + (h & 0x3fffffffu);
-}
-
 // The fd table an fd op or rfork of process p works on, and the file (by path) an fd op's fd names.
 void add_fd_objects(ProcId p, const OpBody& b, const State& s, std::vector<ProcId>& out) {
   const Process* proc = s.proc(p);
@@ -69,6 +63,12 @@ std::optional<ProcId> named_by_pid(const State& s, Pid pid) {
 }
 
 }  // namespace
+
+ProcId path_object(std::string_view path) {
+  std::uint32_t h = 2166136261u;  // FNV-1a
+  for (const char c : path) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  return kPathObjects + (h & 0x3fffffffu);
+}
 
 std::vector<ProcId> touched_objects(const Op& op, const State& s) {
   std::vector<ProcId> out;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "checker/conflict.hpp"
 #include "model/op_traits.hpp"
 
 namespace lockstep::checker {
@@ -96,6 +97,7 @@ class Chooser {
       if (proc.kt.state == KState::Zombie) zombies_.push_back(p);
       if (proc.kt.state != KState::Reaped) ++alive_kthreads_;
     }
+    process_focus_ = std::any_of(c.focus.begin(), c.focus.end(), [](ProcId p) { return is_process_object(p); });
   }
 
   // Whether a process is one the round touched (always false for an unfocused step).
@@ -105,7 +107,7 @@ class Chooser {
   // unfocused one draws nothing extra, so a program means the same ops without a round around it.
   template <class T, class InFocus>
   T focused_pick(const std::vector<T>& all, InFocus in) {
-    if (!c_.focus.empty() && src_.percent(50)) {
+    if (process_focus_ && src_.percent(50)) {
       std::vector<T> near;
       for (const T& x : all)
         if (in(x)) near.push_back(x);
@@ -137,7 +139,7 @@ class Chooser {
     if (r < 33 && !running_kthreads_.empty() && any_kthread_op()) return kthread_op(focused_pick(running_kthreads_, [&](ProcId p) { return in_focus(p); }));
     const HostId h = focused_pick(free_hosts_, [&](HostId x) { return in_focus(s_.current_proc(x)); });
     if (src_.percent(c_.misuse_percent)) return Op{Actor::host(h), misuse(h)};
-    if (!c_.focus.empty()) {
+    if (process_focus_) {
       if (in_focus(s_.current_proc(h)) && src_.percent(40)) return Op{Actor::host(h), observer()};
       // A process the round has freed: does it still exist for everyone?
       if (const std::optional<Pid> gone = freed_focus_pid(); src_.percent(20) && gone) return Op{Actor::host(h), op::Newlwp{*gone}};
@@ -322,7 +324,7 @@ class Chooser {
   template <class V>
   V arg_value(const Actor& a, const OpTraits& row, const ArgTraits& arg, const V&) {
     if constexpr (std::is_same_v<V, std::string>) {
-      return arg.name == "path" ? pick(kPaths, src_) : kthread_name();
+      return arg.name == "path" ? some_path() : kthread_name();
     } else if constexpr (std::is_same_v<V, bool>) {
       return src_.percent(70);
     } else {
@@ -378,7 +380,7 @@ class Chooser {
   // A pid in the table most of the time, otherwise one that is not: often the pid of a process
   // that was freed (a stale pid, what a caller racing that process's exit still holds), else any.
   Pid some_pid() {
-    if (!c_.focus.empty() && src_.percent(50)) {
+    if (process_focus_ && src_.percent(50)) {
       std::vector<Pid> near;  // live or freed: a stale pid races the release that freed it
       for (ProcId p : c_.focus)
         if (p < s_.procs.size()) near.push_back(s_.procs[p].pid);
@@ -403,6 +405,16 @@ class Chooser {
     if (!c_.user_proc_handles) return focused_pick(kthreads_, [&](ProcId p) { return in_focus(p); });  // host_allowed: not empty
     if (!kthreads_.empty() && src_.percent(85)) return focused_pick(kthreads_, [&](ProcId p) { return in_focus(p); });
     return src_.below(static_cast<std::uint32_t>(s_.procs.size()));
+  }
+
+  // A path: half of the time one the round touched, when it touched one (an open racing another
+  // open or an fd op on that file); otherwise any.
+  std::string some_path() {
+    std::vector<std::string> near;
+    for (const std::string& p : kPaths)
+      if (std::binary_search(c_.focus.begin(), c_.focus.end(), path_object(p))) near.push_back(p);
+    if (!near.empty() && src_.percent(50)) return pick(near, src_);
+    return pick(kPaths, src_);
   }
 
   static constexpr std::size_t kGrowingTable = 7;
@@ -521,6 +533,7 @@ class Chooser {
   std::vector<HostId> free_hosts_;
   std::vector<ProcId> kthreads_, running_kthreads_, zombies_;
   int alive_kthreads_ = 0;
+  bool process_focus_ = false;  // the focus holds a process (not only paths)
 };
 
 }  // namespace

@@ -363,11 +363,12 @@ class Runner {
   // A step is focused only in the round that pulled it forward (seek_conflict).
   void unfocus(std::size_t pos) { focus_.erase(pos < order_.size() ? order_[pos] : pos); }
 
-  // What a round's later steps lean on: the processes its earlier steps touched (not the pseudo-objects).
+  // What a round's later steps lean on: the processes and the file paths its earlier steps touched
+  // (not the process table or the fd tables, which nearly every step shares).
   static std::vector<ProcId> round_focus(const std::vector<std::vector<ProcId>>& touched) {
     std::vector<ProcId> focus;
     for (const auto& t : touched) focus.insert(focus.end(), t.begin(), t.end());
-    std::erase_if(focus, [](ProcId p) { return !is_process_object(p); });
+    std::erase_if(focus, [](ProcId p) { return !is_process_object(p) && !is_path_object(p); });
     std::sort(focus.begin(), focus.end());
     focus.erase(std::unique(focus.begin(), focus.end()), focus.end());
     return focus;

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 namespace lockstep::checker {
 
 using namespace lockstep::model;
@@ -65,7 +67,14 @@ Observation observe_kernel(const impl::Kernel& k, const std::vector<impl::HostId
                                 w.kind == impl::WaitKind::suspend ? "kthread_suspend" : "kthread_wait_exit", w.target});
   }
   std::stable_sort(o.blocked.begin(), o.blocked.end(), [](const ObsWait& a, const ObsWait& b) { return a.host < b.host; });
-  for (const impl::FileSnapshot& f : snap.files) o.files[f.path] = static_cast<std::int64_t>(f.size);
+  // One path is one file (SPEC P7: an open of an existing path opens that file). A second file of
+  // a path, which a map by path would fold into the first, shows as a file the model lacks: two
+  // opens that raced to create a path are seen when they return, not only once a write is lost.
+  for (const impl::FileSnapshot& f : snap.files) {
+    std::string key = f.path;
+    for (int n = 2; o.files.contains(key); ++n) key = fmt::format("{} (file #{} of this path)", f.path, n);
+    o.files.emplace(std::move(key), static_cast<std::int64_t>(f.size));
+  }
   o.console = snap.console;
   return o;
 }

@@ -231,7 +231,8 @@ std::optional<Difference> first_difference(const Observation& e, const Observati
       if (it == g.files.end()) return diff(Rule::P7, fmt::format("file {}: expected size {}, missing", path, size));
       if (it->second != size) return diff(Rule::P7, fmt::format("file {} size: expected {}, observed {}", path, size, it->second));
     }
-    return diff(Rule::P7, "files: unexpected files present");
+    for (const auto& [path, size] : g.files)
+      if (!e.files.contains(path)) return diff(Rule::P7, fmt::format("file {}: expected none, observed size {}", path, size));
   }
   if (e.console != g.console) {
     for (std::size_t i = 0; i < std::max(e.console.size(), g.console.size()); ++i) {

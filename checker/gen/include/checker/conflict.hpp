@@ -19,6 +19,7 @@
 // not a conflict: that would make every pair conflict and the focus would be lost. (Their fd tables
 // and files are objects like any other: host threads with no lwp of their own share init's table.)
 #pragma once
+#include <string_view>
 #include <vector>
 
 #include "model/op.hpp"
@@ -32,6 +33,10 @@ inline constexpr model::ProcId kProcTableObject = static_cast<model::ProcId>(-2)
 inline constexpr model::ProcId kFdTableObjects = 0x40000000u;
 inline constexpr model::ProcId kPathObjects = 0x80000000u;
 inline constexpr bool is_process_object(model::ProcId p) { return p < kFdTableObjects; }
+inline constexpr bool is_path_object(model::ProcId p) { return p >= kPathObjects && p < kPathObjects + 0x40000000u; }
+
+// The pseudo-object of a file path.
+model::ProcId path_object(std::string_view path);
 
 // What `op` touches in state `s`, sorted, without duplicates, processes 0 and 1 left out.
 std::vector<model::ProcId> touched_objects(const model::Op& op, const model::State& s);

@@ -29,13 +29,15 @@ struct ChooserConfig {
                                             // (negative, huge, empty or long, never issued)
   std::uint32_t arbitrary_percent = 0;      // the op ignores the state: any kind, actor and arguments
 
-  // The processes that a round of overlapping operations has touched so far (checker/conflict.hpp),
-  // sorted; set by the runner when it resolves a step as a candidate to join that round, empty
-  // otherwise (and then it draws nothing). A focused step leans on them: a host or kthread in one of
-  // them acts, pids and handles name them, a host in one often observes (getppid, getpid, curlwp;
-  // getppid above all once the round has freed a process: its children's parent link changed), and
-  // any host may ask whether a process the round freed still exists (newlwp of its pid): a race
-  // inside an operation shows only to someone who looks while it runs.
+  // The processes and file paths that a round of overlapping operations has touched so far
+  // (checker/conflict.hpp: a path is its pseudo-object), sorted; set by the runner when it resolves a
+  // step as a candidate to join that round, empty otherwise (and then it draws nothing). A focused
+  // step leans on them: a host or kthread in one of the processes acts, pids and handles name them, a
+  // host in one often observes (getppid, getpid, curlwp; getppid above all once the round has freed
+  // a process: its children's parent link changed), any host may ask whether a process the round
+  // freed still exists (newlwp of its pid), and an open names a path in focus half of the time (two
+  // opens of a path that does not exist yet race to create it): a race inside an operation shows
+  // only to someone who looks while it runs. The process part draws only when it holds a process.
   std::vector<model::ProcId> focus{};
 
   // What a plug-in SUT offers (checker/sut): it exports only part of the C API, so only the op kinds
