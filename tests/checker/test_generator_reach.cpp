@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 
+#include "checker/conflict.hpp"
 #include "checker/coverage.hpp"
 #include "checker/program.hpp"
 #include "model/model.hpp"
@@ -194,4 +195,33 @@ TEST(GeneratorReach, AFocusedStepAsksWhatTheRoundChanged) {
   int plain_getppid = 0;
   for (int i = 0; i < n; ++i) plain_getppid += std::holds_alternative<op::Getppid>(choose_op(m.state(), pc.chooser, plain_src).body) ? 1 : 0;
   EXPECT_LT(plain_getppid * 4, h0_getppid) << "focus is what makes the parent link asked";
+}
+
+// A round that touched a path leans on it: an open names that path half of the time, so two opens of
+// a path that does not exist yet (a race to create it) meet in one round. Focus on a path alone
+// draws nothing of the process part (no host is picked for being in focus).
+TEST(GeneratorReach, AFocusedOpenNamesThePathTheRoundTouched) {
+  ProgramConfig pc;
+  Model m(Config{pc.maxproc, true, pc.pid_max});
+  ASSERT_FALSE(m.apply(Op{Actor::host(0), op::Init{}}).outcome.is_fatal());
+  ChooserConfig focused = pc.chooser;
+  focused.focus = {path_object("/b")};
+  auto count = [&](const ChooserConfig& c) {
+    SplitMix src(7);
+    int opens = 0, on_b = 0;
+    for (int i = 0; i < 20000; ++i) {
+      const Op op = choose_op(m.state(), c, src);
+      if (const auto* o = std::get_if<op::Open>(&op.body)) {
+        ++opens;
+        on_b += o->path == "/b" ? 1 : 0;
+      }
+    }
+    return std::pair{opens, on_b};
+  };
+  const auto [opens, on_b] = count(focused);
+  const auto [plain_opens, plain_on_b] = count(pc.chooser);
+  std::printf("focused on /b: %d of %d opens name it; unfocused: %d of %d\n", on_b, opens, plain_on_b, plain_opens);
+  ASSERT_GT(opens, 100);
+  EXPECT_GE(on_b * 2, opens) << "at least half of the focused opens name the focused path";
+  EXPECT_LT(plain_on_b * 3, plain_opens) << "unfocused, /b is one path of four";
 }

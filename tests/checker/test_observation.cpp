@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "checker/observation.hpp"
+#include "checker/observe_impl.hpp"
 #include "model/model.hpp"
 
 using namespace lockstep::checker;
@@ -110,4 +111,24 @@ TEST(Observation, DigestNumbersAreFnv1aByteByByte) {
     const std::uint64_t h = next();
     ASSERT_EQ(fnv1a_number(h, v), bytewise(h, v)) << "value " << v;
   }
+}
+
+// One path is one file (P7). An impl that keeps two files of one path (two creators raced) shows a
+// file the model lacks, where a map by path would have shown one of them and hidden the other.
+TEST(Observation, ASecondFileOfOnePathIsAFileTheModelLacks) {
+  Model m;
+  m.apply(Op{Actor::host(0), op::Open{"/a", true}});
+  const Observation e = observe(m.state(), 1);
+  ASSERT_TRUE(e.files.contains("/a"));
+  lockstep::impl::Snapshot snap;
+  for (const auto& [path, size] : e.files) snap.files.push_back({path, static_cast<std::uint64_t>(size)});
+  snap.files.push_back({"/a", 0});
+  const Observation g = observe_snapshot(snap, {}, {});
+  ASSERT_EQ(g.files.size(), e.files.size() + 1);
+  Observation same = e;
+  same.files = g.files;
+  const auto d = first_difference(e, same, Rule::P1);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->rule, Rule::P7);
+  EXPECT_NE(d->text.find("file /a (file #2 of this path): expected none, observed size 0"), std::string::npos) << d->text;
 }

@@ -19,7 +19,11 @@ Observation observe_impl(const Instance& inst, int hosts) {
 
 Observation observe_kernel(const impl::Kernel& k, const std::vector<impl::HostId>& hosts,
                            const std::map<impl::HostId, int>& host_index) {
-  const impl::Snapshot snap = k.snapshot();
+  return observe_snapshot(k.snapshot(), hosts, host_index);
+}
+
+Observation observe_snapshot(const impl::Snapshot& snap, const std::vector<impl::HostId>& hosts,
+                             const std::map<impl::HostId, int>& host_index) {
   Observation o;
   auto bound = [&](const std::optional<impl::HostId>& h) -> std::int32_t {
     if (!h) return kUnbound;

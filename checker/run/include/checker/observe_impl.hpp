@@ -16,5 +16,8 @@ namespace lockstep::checker {
 // Atomic with respect to kernel operations (Kernel::snapshot).
 Observation observe_kernel(const impl::Kernel& k, const std::vector<impl::HostId>& hosts,
                            const std::map<impl::HostId, int>& host_index);
+// The same, of a snapshot already taken.
+Observation observe_snapshot(const impl::Snapshot& snap, const std::vector<impl::HostId>& hosts,
+                             const std::map<impl::HostId, int>& host_index);
 
 }  // namespace lockstep::checker
