@@ -362,4 +362,11 @@ void Kernel::wait_end(std::uint64_t seq) {
   waits_.remove_if([&](const WaitRec& w) { return w.seq == seq; });
 }
 
+void Kernel::wake_waits(WaitKind kind, const detail::Proc& target) {
+  LOCKSTEP_ASSERT_HELD(target.lock);  // the wake-up's critical section: its sleepers cannot run yet
+  const std::uint64_t handle = encode(target.serial);
+  std::unique_lock l(waits_lock_);
+  waits_.remove_if([&](const WaitRec& w) { return w.kind == kind && w.target_handle == handle; });
+}
+
 }  // namespace lockstep::impl

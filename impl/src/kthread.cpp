@@ -125,7 +125,10 @@ void Kernel::kthread_exit(HostContext& self, int ecode) {
     // FAULT pid_reuse_zombie (breaks R5, P1): the pid goes back to the allocator now, not at reap.
     if (fault(Fault::pid_reuse_zombie)) p.pid_forgotten = true;
     // FAULT exit_no_wakeup (breaks K2, K8, S5): waiters for the exit keep sleeping.
-    if (!fault(Fault::exit_no_wakeup) && !fault(Fault::exit_wakes_early)) kt.exit_cv.notify_all();
+    if (!fault(Fault::exit_no_wakeup) && !fault(Fault::exit_wakes_early)) {
+      kt.exit_cv.notify_all();
+      wake_waits(WaitKind::wait_exit, p);
+    }
     // A suspender still waiting is not woken (K2): it times out.
   }
   unregister_host(self);
@@ -203,6 +206,7 @@ int Kernel::kthread_resume(HostContext& /*h*/, ::proc* p) {
   if (kt.state == KthreadState::parked && !fault(Fault::resume_no_wakeup)) {
     kt.state = KthreadState::running;  // it leaves PARKED now, before it can acknowledge again (S3)
     kt.park_cv.notify_all();
+    wake_waits(WaitKind::park, *t);
   }
   // (FAULT shared_wakeup_channel: the wakeup on the one channel also reaches pending suspenders.)
   if (fault(Fault::shared_wakeup_channel)) kt.ack_cv.notify_all();
@@ -228,7 +232,10 @@ void Kernel::kthread_suspend_check(HostContext& self, ::proc* p) {
   // Acknowledge: every suspender waiting now returns 0.
   ++kt.acks;
   // FAULT test_missing_wakeup (test only; breaks K5, S2): the suspenders are not woken.
-  if (!fault(Fault::test_missing_wakeup)) kt.ack_cv.notify_all();
+  if (!fault(Fault::test_missing_wakeup)) {
+    kt.ack_cv.notify_all();
+    wake_waits(WaitKind::suspend, me);
+  }
   kt.state = KthreadState::parked;  // suspend_requested stays set while PARKED
   const auto wait = wait_begin(self, WaitKind::park, me, std::nullopt);
   if (fault(Fault::park_spins)) {

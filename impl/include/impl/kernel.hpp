@@ -231,6 +231,10 @@ class Kernel {
   std::uint64_t wait_begin(HostContext& h, WaitKind kind, const detail::Proc& target,
                            std::optional<sync::Ticks> deadline);
   void wait_end(std::uint64_t seq);
+  // The waits of `kind` on `target` that a wake-up satisfies leave the list at the wake-up, as
+  // wakeup(9) takes its sleepers off the sleep queue, not when each sleeper next runs: a snapshot
+  // in between (real threads) shows them no longer blocked, which is how §7 counts them.
+  void wake_waits(WaitKind kind, const detail::Proc& target);
   void register_host(HostContext& h);
   void unregister_host(HostContext& h);
   HostId next_host_id() { return next_host_.fetch_add(1); }
