@@ -32,6 +32,7 @@ struct Situations {
   int name_at_maxcomlen = 0;     // a kthread named with MAXCOMLEN (19) or MAXCOMLEN + 1 bytes
   int setuid_minus_one = 0;      // setuid((uid_t)-1) by a caller whose uid is 0
   int kthread_other_flags = 0;   // kthread_create with a flag bit other than RFFDG and RFCFDG
+  int exit_code_wide = 0;        // kthread_exit with a code outside 0..255
 };
 
 void observe_step(const State& s, const Op& op, Situations& out) {
@@ -41,6 +42,7 @@ void observe_step(const State& s, const Op& op, Situations& out) {
       break;
     }
   }
+  if (const auto* ke = std::get_if<op::KthreadExit>(&op.body); ke && (ke->code < 0 || ke->code > 255)) ++out.exit_code_wide;
   if (op.actor.kind != Actor::Kind::Host) return;
   const HostId host = static_cast<HostId>(op.actor.index);
   const FdTable& table = s.fdtables[s.procs[s.current_proc(host)].fdtable];
@@ -143,8 +145,9 @@ TEST(GeneratorReach, TheSituationsNoOutcomeLabelNames) {
   reach(400, &sit);
   std::printf("per 400 programs: several lwps %d, shared table changed %d, resume while waiting %d, hand-offs %d, orphaning releases %d\n",
               sit.several_lwps, sit.shared_table_changed, sit.resume_while_waiting, sit.handoff, sit.orphaning_release);
-  std::printf("boundaries: open/dup past fd 20 %d, names of MAXCOMLEN(+1) bytes %d, setuid(-1) by root %d, other kthread flag bits %d\n",
-              sit.fd_past_ndfile, sit.name_at_maxcomlen, sit.setuid_minus_one, sit.kthread_other_flags);
+  std::printf("boundaries: open/dup past fd 20 %d, names of MAXCOMLEN(+1) bytes %d, setuid(-1) by root %d, other kthread flag bits %d, "
+              "exit codes outside a byte %d\n",
+              sit.fd_past_ndfile, sit.name_at_maxcomlen, sit.setuid_minus_one, sit.kthread_other_flags, sit.exit_code_wide);
   EXPECT_GE(sit.several_lwps, 50) << "processes with several lwps";
   EXPECT_GE(sit.shared_table_changed, 50) << "fd tables shared, then changed by a sharer";
   EXPECT_GE(sit.resume_while_waiting, 10) << "resume while a suspender waits";
@@ -154,6 +157,7 @@ TEST(GeneratorReach, TheSituationsNoOutcomeLabelNames) {
   EXPECT_GE(sit.name_at_maxcomlen, 100) << "kthread names of MAXCOMLEN and MAXCOMLEN + 1 bytes";
   EXPECT_GE(sit.setuid_minus_one, 30) << "setuid((uid_t)-1) by root";
   EXPECT_GE(sit.kthread_other_flags, 3) << "kthread_create with other flag bits";
+  EXPECT_GE(sit.exit_code_wide, 3) << "kthread_exit with a code that does not fit a byte";
 }
 
 // A step resolved as a candidate for a round (ChooserConfig::focus) leans on what the round touched.

@@ -343,10 +343,18 @@ class Chooser {
       if (arg.show == ArgShow::KthreadFlags) return static_cast<V>(kthread_flags());
       if (arg.name == "fd") return static_cast<V>(some_fd(static_cast<HostId>(a.index)));
       if (arg.name == "timo") return static_cast<V>(suspend_timo());
+      if (arg.name == "code") return static_cast<V>(exit_code());
       if (arg.name == "n") return static_cast<V>(a.kind == Actor::Kind::Clock ? tick_length() : static_cast<std::int64_t>(src_.below(5)) * 10);
       (void)row;
       return static_cast<V>(src_.below(4));  // "code", and any small number
     }
+  }
+
+  // An exit code: mostly small, sometimes one that does not fit a byte or is negative (K2 keeps the
+  // int whole: an implementation that stores it as a wait status would cut it to 8 bits).
+  int exit_code() {
+    if (src_.percent(85)) return static_cast<int>(src_.below(4));
+    return pick(std::vector<int>{255, 256, -1, std::numeric_limits<int>::max(), std::numeric_limits<int>::min()}, src_);
   }
 
   int rfork_flags() {
