@@ -346,7 +346,7 @@ class Chooser {
       if (arg.name == "code") return static_cast<V>(exit_code());
       if (arg.name == "n") return static_cast<V>(a.kind == Actor::Kind::Clock ? tick_length() : static_cast<std::int64_t>(src_.below(5)) * 10);
       (void)row;
-      return static_cast<V>(src_.below(4));  // "code", and any small number
+      return static_cast<V>(src_.below(4));  // any other small number
     }
   }
 
