@@ -649,6 +649,11 @@ Pid Model::reference_pid() const { return reference_pid_of(state_); }
 
 bool Model::pid_allowed(Pid pid) const { return pid >= 2 && pid <= state_.pid_max && !state_.table.contains(pid); }
 
+std::pair<Rule, std::string> Model::pid_refusal(Pid pid) const {
+  if (pid < 2 || pid > state_.pid_max) return {Rule::P1, fmt::format("pid {} (outside 2..{})", pid, state_.pid_max)};
+  return {Rule::R5, fmt::format("pid {} (in use)", pid)};
+}
+
 StepResult Model::apply(const Op& op, const Choice& choice, Footprint* fp) {
   if (fp != nullptr) *fp = Footprint::of(state_);
   StepResult r;

@@ -1,5 +1,7 @@
 // SPEC §1 initial state and §3 P0, P1, P2, L3, L4, L5, P6: the rump lwp/process
 // operations, one suite per rule, then scenarios written from rump_lwproc(3).
+#include <fmt/format.h>
+
 #include "helpers.hpp"
 
 namespace lockstep::model::testing {
@@ -157,6 +159,10 @@ TEST(P1, ChoiceOfADisallowedPidIsNotRunnable) {
     EXPECT_EQ(o.kind, OutcomeKind::NotRunnable);
     EXPECT_EQ(m.state(), before);
   }
+  // Why: a pid in use breaks R5; one outside 2..PID_MAX breaks P1 (a checker names that rule).
+  EXPECT_EQ(m.model().pid_refusal(2), (std::pair<Rule, std::string>{Rule::R5, "pid 2 (in use)"}));
+  EXPECT_EQ(m.model().pid_refusal(kPidMax + 1).first, Rule::P1);
+  EXPECT_EQ(m.model().pid_refusal(1).second, fmt::format("pid 1 (outside 2..{})", kPidMax));
 }
 
 TEST(P1, CommIsInheritedFromTheParent) {

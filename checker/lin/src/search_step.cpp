@@ -123,8 +123,8 @@ bool Search::own_outcome(const Item& it, std::uint32_t item, const Op& op, const
     case OutcomeKind::NotRunnable:
       if (mo.why == NotRunnableWhy::PidNotAllowed) {
         note([&] {
-          return Failure{item, Rule::R5, fmt::format("{} pid choice", op_text(op)), "a pid not in the table",
-                         fmt::format("pid {} (in use)", child.step.choice.pid.value_or(0))};
+          auto [rule, why] = levels_.back().state->pid_refusal(child.step.choice.pid.value_or(0));
+          return Failure{item, rule, fmt::format("{} pid choice", op_text(op)), "a free pid in 2..PID_MAX", std::move(why)};
         });
         return false;
       }

@@ -203,8 +203,8 @@ class Runner {
     if (gone) return diverge(res, mr.outcome.rule, fmt::format("{} outcome ({})", op_name(op.body), *gone), rendered, "never ran");
     if (mr.outcome.kind == OutcomeKind::NotRunnable) {
       const bool refused = mr.outcome.why == NotRunnableWhy::PidNotAllowed;
-      diverge(res, refused ? Rule::R5 : mr.outcome.rule, "pid choice", "a pid not in the table",
-              fmt::format("pid {} (in use)", choice.pid.value_or(0)));
+      const auto [rule, why] = model_.pid_refusal(choice.pid.value_or(0));
+      diverge(res, refused ? rule : mr.outcome.rule, "pid choice", "a free pid in 2..PID_MAX", why);
       // The event is what the step does under the SPEC, with the reference allocator's pid; what the
       // impl did is its observed outcome and wake-ups, and its choice of pid its observed_bind.
       if (refused) {

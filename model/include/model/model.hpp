@@ -59,6 +59,9 @@ class Model {
   // P1/K1: the set of pids the kernel may hand out now (any pid in 2..PID_MAX not in
   // the table), and the reference allocator's pick (0 when the table is full).
   bool pid_allowed(Pid pid) const;
+  // Why a pid that is not allowed is refused: P1 when it lies outside 2..PID_MAX, R5 when a process
+  // in the table has it; with the reason in words ("pid 13 (in use)").
+  std::pair<Rule, std::string> pid_refusal(Pid pid) const;
   Pid reference_pid() const;
   static Pid reference_pid_of(const State& s);
 
