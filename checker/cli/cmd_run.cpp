@@ -87,7 +87,7 @@ void add_run(CLI::App& app, int& exit_code) {
       a.steps = c.steps;
       a.threads = c.lockstep.program.chooser.hosts;
       a.kthreads = c.lockstep.program.chooser.max_kthreads;
-      if (cmd->count("--maxproc") > 0) a.maxproc = c.lockstep.program.maxproc;  // else the SPEC's default, 64
+      if (cmd->count("--maxproc") > 0) a.maxproc = c.lockstep.program.maxproc;  // else the SUT's default (SutRunArgs)
       if (cmd->count("--pid-max") > 0) a.pid_max = c.lockstep.program.pid_max;
       a.fault = o->fault;
       a.budget_s = cmd->count("--time-budget") > 0 ? o->budget_s : 60;

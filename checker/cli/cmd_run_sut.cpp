@@ -29,15 +29,18 @@ std::string join(const std::vector<std::string>& v, std::string_view sep = ", ")
   return s;
 }
 
-// The campaign's configuration, or an error for a SUT that cannot be loaded (exit 2).
-std::optional<SutCampaignConfig> configure(const SutRunArgs& a, SutNames& names, std::string& error) {
+// The limits a SUT that reads them from the environment runs with unless told otherwise: the built-in
+// run's, small enough that programs of 100 steps reach maxproc and wrap pids (EAGAIN, K6's panic,
+// the pid cursor's wrap); at the SPEC's 64 and 30000 they are never reached.
+constexpr int kSmallLimit = 12;
+
+// The campaign's configuration, or an error for a SUT that cannot be loaded (exit 2). Resolves the
+// limits `a` leaves to the SUT (SutRunArgs::maxproc).
+std::optional<SutCampaignConfig> configure(SutRunArgs& a, SutNames& names, std::string& error) {
   SutCampaignConfig c;
   c.run.spawn.host = default_host_path();
   c.run.spawn.library = a.sut.library;
   if (!a.fault.empty()) c.run.spawn.env.emplace_back("LOCKSTEP_FAULT", a.fault);
-  // The built-in implementation as a SUT reads these; a foreign SUT must be configured to match.
-  c.run.spawn.env.emplace_back("LOCKSTEP_MAXPROC", std::to_string(a.maxproc));
-  if (a.pid_max > 0) c.run.spawn.env.emplace_back("LOCKSTEP_PID_MAX", std::to_string(a.pid_max));
   if (std::error_code ec; !std::filesystem::exists(a.sut.library, ec)) {
     error = fmt::format("--sut: {}: no such file", a.sut.library);
     return std::nullopt;
@@ -49,11 +52,18 @@ std::optional<SutCampaignConfig> configure(const SutRunArgs& a, SutNames& names,
     error = fmt::format("--sut: {} does not export the required {}", a.sut.library, join(names.missing_required));
     return std::nullopt;
   }
+  const bool env_limits = (names.mask & bit(Call::EnvLimits)) != 0;
+  if (a.maxproc == 0) a.maxproc = env_limits ? kSmallLimit : model::kDefaultMaxproc;
+  if (a.pid_max == 0) a.pid_max = env_limits ? kSmallLimit : model::kPidMax;
+  // The built-in implementation as a SUT reads these (lockstep_sut_env_limits); a foreign SUT that
+  // does not must be configured to match.
+  c.run.spawn.env.emplace_back("LOCKSTEP_MAXPROC", std::to_string(a.maxproc));
+  c.run.spawn.env.emplace_back("LOCKSTEP_PID_MAX", std::to_string(a.pid_max));
   c.run.program.chooser.hosts = a.threads;
   c.run.program.chooser.max_kthreads = a.kthreads;
   c.run.program.maxproc = a.maxproc;
   restrict_to(c.run.program, names);
-  if (a.pid_max > 0) c.run.program.pid_max = a.pid_max;
+  c.run.program.pid_max = a.pid_max;
   c.run.tick_ns = static_cast<std::int64_t>(a.sut.tick_us) * 1000;
   c.run.block_window = std::chrono::milliseconds(a.sut.block_window_ms);
   c.run.watchdog = std::chrono::milliseconds(a.watchdog_ms);
@@ -85,6 +95,11 @@ std::string header_text(const SutRunArgs& a, const SutNames& n, const SutCampaig
       c.run.block_window.count(), c.run.probe ? "; every free host's curlwp / pid / ppid / uid after each step" : "",
       has_introspection(n.mask) ? "; and the whole SPEC §7 state after each step (lockstep_sut_state), except while a timed wait is pending"
                                 : "; no introspection (the SUT does not export lockstep_sut_name_host and lockstep_sut_state)");
+  s += fmt::format("  limits: maxproc {}, PID_MAX {} ({})\n", a.maxproc, a.pid_max,
+                   (n.mask & bit(Call::EnvLimits)) != 0
+                       ? "passed as LOCKSTEP_MAXPROC / LOCKSTEP_PID_MAX, which the SUT reads: it exports lockstep_sut_env_limits"
+                       : "passed as LOCKSTEP_MAXPROC / LOCKSTEP_PID_MAX; the SUT does not export lockstep_sut_env_limits, so it must "
+                         "be built with these");
   s += fmt::format("  time: the SUT's real ticks of {:.3f} ms ({})\n", static_cast<double>(n.tick_ns > 0 ? n.tick_ns : c.run.tick_ns) / 1e6,
                    n.tick_ns > 0 ? "lockstep_sut_tick_ns" : "not exported: --sut-tick-us");
   s += "  scheduler: none. A foreign SUT runs on its own OS threads, so the controlled scheduler does not apply: "
@@ -112,7 +127,7 @@ void write_traces(const SutRunArgs& a, SutCampaignConfig& c, std::string& trace_
       TraceHeader h;
       h.tool = "lockstep run --sut";
       h.seed = a.seed;
-      h.config = TraceConfig{a.threads, a.kthreads, a.maxproc, a.pid_max > 0 ? a.pid_max : model::kPidMax};
+      h.config = TraceConfig{a.threads, a.kthreads, a.maxproc, a.pid_max};
       if (!a.fault.empty()) h.faults.push_back(a.fault);
       h.program = encode(p);
       h.expect.verdict = r.verdict == SutVerdict::Deadlock ? Verdict::Deadlock : r.agreed() ? Verdict::Agree : Verdict::Diverge;
@@ -132,7 +147,7 @@ void write_traces(const SutRunArgs& a, SutCampaignConfig& c, std::string& trace_
 std::string reproduce(const SutRunArgs& a, const Program& p) {
   std::string cmd = fmt::format("lockstep run --sut {} --threads {} --kthreads {} --maxproc {}", a.sut.library, a.threads,
                                 a.kthreads, a.maxproc);
-  if (a.pid_max > 0) cmd += fmt::format(" --pid-max {}", a.pid_max);
+  cmd += fmt::format(" --pid-max {}", a.pid_max);
   if (!a.fault.empty()) cmd += fmt::format(" --fault {}", a.fault);
   return cmd + fmt::format(" --replay '{}'", encode(p));
 }

@@ -37,8 +37,11 @@ struct SutRunArgs {
   std::uint32_t steps = 100;
   int threads = 3;
   int kthreads = 2;
-  int maxproc = 64;
-  int pid_max = 0;               // 0: the SPEC's 30000; else LOCKSTEP_PID_MAX in the child
+  // 0: the default for the SUT (configure() in cmd_run_sut.cpp): the built-in run's small limits when
+  // it reads them from LOCKSTEP_MAXPROC / LOCKSTEP_PID_MAX (it exports lockstep_sut_env_limits), else
+  // the SPEC's 64 and 30000. Either way the child gets both variables.
+  int maxproc = 0;
+  int pid_max = 0;
   std::string fault;             // LOCKSTEP_FAULT in the child (the built-in impl as a SUT reads it)
   double budget_s = 60;
   double shrink_s = 30;

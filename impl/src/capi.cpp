@@ -141,6 +141,9 @@ int rump_init(void) {
 // The plug-in interface's reset (<lockstep/sut.h>): the kernel is set aside, never destroyed (a
 // thread lockstep left idle in a kthread body may still hold its context), so no handle it issued
 // can ever name an object of the next one; every thread's context is made anew on its next call.
+// maxproc and PID_MAX come from LOCKSTEP_MAXPROC / LOCKSTEP_PID_MAX at rump_init (the config above).
+int lockstep_sut_env_limits(void) { return 1; }
+
 int lockstep_sut_reset(void) {
   std::lock_guard l(g_init_m);
   static std::vector<Kernel*> set_aside;

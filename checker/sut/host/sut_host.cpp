@@ -219,6 +219,7 @@ Reply run(const Request& q) {
     case Call::ProcPid:
     case Call::TickNs:
     case Call::NameHost:
+    case Call::EnvLimits:
     case Call::Count: set_text(r.text, "not a request"); break;
   }
   return r;

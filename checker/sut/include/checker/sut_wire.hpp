@@ -15,7 +15,7 @@ enum class Call : std::uint8_t {
   Getpid, Getppid, Open, Write, Fstat, Close, Dup, Getuid, Setuid,     // <rump/rump_syscalls.h>
   KthreadCreate, KthreadExit, Suspend, Resume, SuspendCheck, KprocStart, KprocShutdown,  // <sys/kthread.h>
   WaitExit, Reap, Progress, ProcPid,                            // its documented extensions
-  TickNs, NameHost, State, Reset,                                      // <lockstep/sut.h>
+  TickNs, NameHost, State, Reset, EnvLimits,                           // <lockstep/sut.h>
   Count
 };
 inline constexpr std::size_t kCallCount = static_cast<std::size_t>(Call::Count);
@@ -30,7 +30,7 @@ inline constexpr std::array<std::string_view, kCallCount> kCallNames = {
     "kproc_shutdown",
     "kthread_wait_exit", "kthread_reap", "lockstep_kthread_progress", "lockstep_proc_pid",
     "lockstep_sut_tick_ns", "lockstep_sut_name_host", "lockstep_sut_state",
-    "lockstep_sut_reset"};
+    "lockstep_sut_reset", "lockstep_sut_env_limits"};
 
 constexpr std::uint64_t bit(Call c) { return std::uint64_t{1} << static_cast<unsigned>(c); }
 
