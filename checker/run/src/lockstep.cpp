@@ -764,7 +764,7 @@ class Runner {
         return diverge(res, Rule::K1,
                        fmt::format("{} outcome (*newp when the new thread ran its first instruction)", op_name(ops[s.index].body)),
                        "the new handle", *seen);
-      if (!j.ended_by_fatal) e.digest = digest(observe(model_.state(), c_.program.chooser.hosts));
+      if (!j.ended_by_fatal) e.digest = state_digest(model_.state(), c_.program.chooser.hosts);
       if (!invariants.empty()) return diverge(res, invariants.front().rule, "model invariant", "holds", invariants.front().reason);
     }
     return !j.ended_by_fatal;

@@ -585,7 +585,7 @@ class SutRun {
       e.bound.push_back(Binding{Binding::Kind::Proc, static_cast<std::uint32_t>(p), st.procs[p].pid});
     for (std::size_t l = lwps_before_; l < st.lwps.size(); ++l)
       e.bound.push_back(Binding{Binding::Kind::Lwp, static_cast<std::uint32_t>(l), st.procs[st.lwps[l].proc].pid});
-    if (r == nullptr && sut.empty() && st.fatal == Fatal::None && lwps_before_ != SIZE_MAX) e.digest = digest(observe(st, c_.program.chooser.hosts));
+    if (r == nullptr && sut.empty() && st.fatal == Fatal::None && lwps_before_ != SIZE_MAX) e.digest = state_digest(st, c_.program.chooser.hosts);
     r_.events.push_back(std::move(e));
     std::string model = render_model(res.outcome, op.body);
     for (const Completion& w : res.completions) model += fmt::format(", wakes {}", actor_name(w.actor));

@@ -104,17 +104,26 @@ std::uint64_t fnv1a_number(std::uint64_t h, std::int64_t v) {
   return h * kFnvPowers[8 - k];
 }
 
-std::uint64_t digest(const Observation& o) {
+namespace {
+
+// The digest's running hash: the canonical rendering is numbers (8 little-endian bytes each) and
+// strings (their length as a number, then their bytes).
+struct Fnv {
   std::uint64_t h = 0xcbf29ce484222325ULL;
-  auto bytes = [&](const void* p, std::size_t n) {
-    const auto* c = static_cast<const unsigned char*>(p);
-    for (std::size_t i = 0; i < n; ++i) h = (h ^ c[i]) * kFnvPrime;
-  };
-  auto num = [&](std::int64_t v) { h = fnv1a_number(h, v); };
-  auto str = [&](const std::string& s) {
+  void num(std::int64_t v) { h = fnv1a_number(h, v); }
+  void str(std::string_view s) {
     num(static_cast<std::int64_t>(s.size()));
-    bytes(s.data(), s.size());
-  };
+    for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * kFnvPrime;
+  }
+};
+
+}  // namespace
+
+std::uint64_t digest(const Observation& o) {
+  Fnv f;
+  auto num = [&](std::int64_t v) { f.num(v); };
+  auto str = [&](const std::string& s) { f.str(s); };
+  std::uint64_t& h = f.h;
   num(o.nprocs);
   for (const ObsProc& p : o.procs) {
     num(p.pid), num(p.ppid), str(p.comm), num(static_cast<int>(p.kind)), num(p.uid), num(p.fdtable);
@@ -127,6 +136,51 @@ std::uint64_t digest(const Observation& o) {
   for (const auto& [path, size] : o.files) str(path), num(size);
   for (const std::string& line : o.console) str(line);
   return h;
+}
+
+std::uint64_t state_digest(const State& s, int hosts) {
+  // observe()'s fields in digest()'s order. Canonical names by first appearance (canonicalize_fds),
+  // in buffers kept per thread: a run hashes a state after every step.
+  thread_local std::vector<std::uint64_t> tables, descs;
+  thread_local std::vector<std::pair<int, const Wait*>> waits;
+  thread_local std::vector<const File*> files;
+  auto name_of = [](std::vector<std::uint64_t>& seen, std::uint64_t key) {
+    for (std::size_t i = 0; i < seen.size(); ++i)
+      if (seen[i] == key) return static_cast<std::int64_t>(i);
+    seen.push_back(key);
+    return static_cast<std::int64_t>(seen.size() - 1);
+  };
+  tables.clear(), descs.clear(), waits.clear(), files.clear();
+  Fnv f;
+  f.num(s.nprocs);
+  for (const auto& [pid, id] : s.table) {
+    const Process& p = s.procs[id];
+    f.num(p.pid), f.num(p.ppid), f.str(p.comm), f.num(static_cast<int>(p.kind)), f.num(p.uid), f.num(name_of(tables, p.fdtable));
+    for (LwpId l : p.lwps) f.num(s.lwps[l].lid), f.num(s.lwps[l].bound), f.num(s.lwps[l].released);
+    const FdTable& t = s.fdtables[p.fdtable];
+    for (std::size_t fd = 0; fd < t.fds.size(); ++fd)
+      if (t.fds[fd] != kNoDesc) f.num(static_cast<int>(fd)), f.num(name_of(descs, t.fds[fd]));
+    const bool kt = p.kind == ProcKind::Kthread;
+    f.num(static_cast<int>(kt ? p.kt.state : KState::Running)), f.num(kt && p.kt.suspend_requested);
+    f.num(static_cast<std::int64_t>(kt ? p.kt.progress : 0)), f.num(kt ? p.kt.exit_code : 0);
+  }
+  for (int x = 0; x < hosts; ++x) {
+    const LwpId l = s.curlwp(static_cast<HostId>(x));
+    f.num(l != kNoLwp ? s.procs[s.lwps[l].proc].pid : -1), f.num(l != kNoLwp ? s.lwps[l].lid : -1);
+    f.num(s.procs[s.current_proc(static_cast<HostId>(x))].pid);
+  }
+  // observe() sorts its waits by host with std::sort: the same comparisons on the same sequence give
+  // the same order, ties included.
+  for (const Wait& w : s.waits) waits.emplace_back(w.host, &w);
+  std::sort(waits.begin(), waits.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [host, w] : waits) f.num(host), f.str(wait_name(w->kind)), f.num(s.procs[w->target].pid);
+  // observe()'s files are a map by path: sorted, and a later file of one path replaces an earlier.
+  for (const File& x : s.files) files.push_back(&x);
+  std::stable_sort(files.begin(), files.end(), [](const File* a, const File* b) { return a->path < b->path; });
+  for (std::size_t i = 0; i < files.size(); ++i)
+    if (i + 1 == files.size() || files[i + 1]->path != files[i]->path) f.str(files[i]->path), f.num(files[i]->size);
+  for (const std::string& line : s.console) f.str(line);
+  return f.h;
 }
 
 Observation observe(const State& s, int hosts) {

@@ -133,7 +133,7 @@ TraceEvent model_step(Model& m, const Op& op, const Choice& choice, int digest_h
     e.bound.push_back(Binding{Binding::Kind::Proc, static_cast<std::uint32_t>(p), s.procs[p].pid});
   for (std::size_t l = lwps_before; l < s.lwps.size(); ++l)
     e.bound.push_back(Binding{Binding::Kind::Lwp, static_cast<std::uint32_t>(l), s.procs[s.lwps[l].proc].pid});
-  if (digest_hosts > 0) e.digest = digest(observe(s, digest_hosts));
+  if (digest_hosts > 0) e.digest = state_digest(s, digest_hosts);
   return e;
 }
 

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "checker/campaign.hpp"
@@ -119,6 +120,9 @@ Rate lockstep_rate(std::size_t programs, std::size_t steps, const Strategy& stra
 
 int main(int argc, char** argv) {
   const std::size_t programs = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 200;
+  // `lockstep_bench N quick`: only the floor and the interleaving-on fiber line (for profiling and
+  // for comparing two builds quickly); the full bench prints every line.
+  const bool quick = argc > 2 && std::string(argv[2]) == "quick";
   // Best of three everywhere: the figures are rates, and interference only lowers them.
   double floor = 0;
   for (int i = 0; i < 3; ++i) floor = std::max(floor, round_trips_per_second(100000));
@@ -136,9 +140,11 @@ int main(int argc, char** argv) {
   // sync point and rounds of overlapping operations, each judged over every order of its model steps.
   double decisions_per_step[2] = {0, 0};
   for (const char* name : {"op", "portfolio"}) {
+    if (quick && std::string(name) == "op") continue;
     const Strategy strategy = *parse_strategy(name);
     const char* mode = std::string(name) == "op" ? "interleaving off" : "interleaving on";
     for (bool fibers : {false, true}) {
+      if (quick && !fibers) continue;
       std::uint64_t n = 0;
       Rate best;
       for (int i = 0; i < 3; ++i) {
@@ -153,6 +159,7 @@ int main(int argc, char** argv) {
   }
   // What the scheduling decisions alone allow: a step makes decisions_per_step of them at fiber_ns
   // each, so no checker work at all would reach more than this many steps/s.
+  if (quick) return 0;
   const double ceiling = 1e9 / (decisions_per_step[1] * fiber_ns);
   std::printf("  interleaving on, decisions alone: %.1f decisions/step x %.0f ns = at most %.0f steps/s, ratio to floor %.2f\n",
               decisions_per_step[1], fiber_ns, ceiling, ceiling / floor);
