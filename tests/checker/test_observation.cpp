@@ -116,6 +116,36 @@ TEST(Observation, DigestNumbersAreFnv1aByteByByte) {
   }
 }
 
+// observes_as(s, hosts, o) is observe(s, hosts) == o, with and without the console: against the
+// state's own observation, the previous state's, and the own one with one field changed.
+void check_observes_as(const State& s, int hosts, const Observation& previous) {
+  const Observation own = observe(s, hosts);
+  auto same = [&](const Observation& o) {
+    ASSERT_EQ(observes_as(s, hosts, o), own == o);
+    Observation no_console = o;
+    no_console.console = own.console;
+    ASSERT_EQ(observes_as(s, hosts, o, false), own == no_console);
+  };
+  same(own);
+  same(previous);
+  std::vector<Observation> changed(12, own);
+  changed[0].nprocs++;
+  changed[1].console.emplace_back("line");
+  changed[2].files["/x"] = 1;
+  changed[3].blocked.push_back(ObsWait{0, "kthread_suspend", 2});
+  changed[4].hosts.back().pid++;
+  if (!own.procs.empty()) {
+    changed[5].procs.back().ppid++;
+    changed[6].procs.front().fdtable++;
+    changed[7].procs.back().fds.emplace_back(99, 0);
+    changed[8].procs.back().lwps.push_back(ObsLwp{});
+    changed[9].procs.back().comm += "x";
+    changed[10].procs.back().progress++;
+  }
+  if (!own.files.empty()) changed[11].files.begin()->second++;
+  for (const Observation& o : changed) same(o);
+}
+
 // The digest a run records after every step, taken from the state directly, is the digest of its
 // observation: on the states of 300 random programs (misuse included), at 1 to 4 hosts.
 TEST(Observation, StateDigestIsTheDigestOfTheObservation) {
@@ -125,11 +155,16 @@ TEST(Observation, StateDigestIsTheDigestOfTheObservation) {
   for (int p = 0; p < 300; ++p) {
     const Program prog = random_program(src, 80);
     Model m(Config{c.maxproc, true, c.pid_max});
+    Observation previous = observe(m.state(), 3);
     for (const auto& step : prog.steps) {
       const StepResult r = m.apply(resolve(m.state(), c, step));
       if (r.outcome.is_fatal()) break;
       const State& s = m.state();
-      for (int hosts = 1; hosts <= 4; ++hosts) ASSERT_EQ(state_digest(s, hosts), digest(observe(s, hosts))) << "program " << p;
+      for (int hosts = 1; hosts <= 4; ++hosts) {
+        ASSERT_EQ(state_digest(s, hosts), digest(observe(s, hosts))) << "program " << p;
+        check_observes_as(s, hosts, previous);
+      }
+      previous = observe(s, 3);
       ++states;
       with_files += s.files.size() >= 2;
       with_waits += !s.waits.empty();

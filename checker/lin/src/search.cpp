@@ -42,7 +42,7 @@ Search::Search(const History& h, const Options& o)
   res_.stats.exact_cache = memo_.exact() && o.cache != CacheMode::Off;
 
   Level root;
-  auto m = std::make_shared<Model>(Model::from_state(h.before));
+  std::shared_ptr<Model> m = pool_.copy_of(h.before);
   console_ = h.before.console.size();
   if (strip_console_) m->take_console();
   const State& b = m->state();

@@ -143,7 +143,7 @@ class Search {
 
   const History& h_;
   Options o_;
-  StatePool pool_;  // before everything that holds its states, so that it outlives them
+  StatePool& pool_ = StatePool::of_this_thread();  // outlives every state the search holds
   Prepared p_;
   bool strip_console_;
   Memo memo_;

@@ -71,7 +71,11 @@ std::size_t count_created(const RoundInput& in, Binding::Kind k) {
 
 RoundJudgement judge_round(const Model& before, const ImplSymbols& symbols, const RoundInput& in) {
   const State& b = before.state();
-  lin::History h;
+  // The thread's history, refilled: copying the state into the storage of the last round's (a
+  // copy-assignment) costs a fraction of a fresh copy, and every round copies it.
+  thread_local lin::History h;
+  h.ops.clear();
+  h.observations.clear();
   h.before = b;
   h.hosts = in.hosts;
   // Positions are scheduling turns. The calls blocked before the round respond at its end (when in

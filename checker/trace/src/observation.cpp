@@ -138,28 +138,106 @@ std::uint64_t digest(const Observation& o) {
   return h;
 }
 
-std::uint64_t state_digest(const State& s, int hosts) {
-  // observe()'s fields in digest()'s order. Canonical names by first appearance (canonicalize_fds),
-  // in buffers kept per thread: a run hashes a state after every step.
-  thread_local std::vector<std::uint64_t> tables, descs;
-  thread_local std::vector<std::pair<int, const Wait*>> waits;
-  thread_local std::vector<const File*> files;
-  auto name_of = [](std::vector<std::uint64_t>& seen, std::uint64_t key) {
+namespace {
+
+// What observe() orders and names, taken from a state into buffers kept per thread (a run does this
+// after every step): fd tables and descriptions named by first appearance (canonicalize_fds), the
+// waits in observe()'s order, the files as observe()'s map by path holds them.
+struct StateView {
+  std::vector<std::uint64_t> tables, descs;
+  std::vector<std::pair<int, const Wait*>> waits;
+  std::vector<const File*> files;
+
+  static StateView& of(const State& s) {
+    thread_local StateView v;
+    v.tables.clear(), v.descs.clear(), v.waits.clear(), v.files.clear();
+    // observe() sorts its waits by host with std::sort: the same comparisons on the same sequence
+    // give the same order, ties included.
+    for (const Wait& w : s.waits) v.waits.emplace_back(w.host, &w);
+    std::sort(v.waits.begin(), v.waits.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    // A map by path: sorted, and a later file of one path replaces an earlier one.
+    for (const File& x : s.files) v.files.push_back(&x);
+    std::stable_sort(v.files.begin(), v.files.end(), [](const File* a, const File* b) { return a->path < b->path; });
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < v.files.size(); ++i)
+      if (i + 1 == v.files.size() || v.files[i + 1]->path != v.files[i]->path) v.files[kept++] = v.files[i];
+    v.files.resize(kept);
+    return v;
+  }
+  static int name_of(std::vector<std::uint64_t>& seen, std::uint64_t key) {
     for (std::size_t i = 0; i < seen.size(); ++i)
-      if (seen[i] == key) return static_cast<std::int64_t>(i);
+      if (seen[i] == key) return static_cast<int>(i);
     seen.push_back(key);
-    return static_cast<std::int64_t>(seen.size() - 1);
-  };
-  tables.clear(), descs.clear(), waits.clear(), files.clear();
+    return static_cast<int>(seen.size() - 1);
+  }
+  int table(std::uint64_t key) { return name_of(tables, key); }
+  int desc(std::uint64_t key) { return name_of(descs, key); }
+};
+
+}  // namespace
+
+bool observes_as(const State& s, int hosts, const Observation& o, bool console) {
+  if (o.nprocs != s.nprocs || o.procs.size() != s.table.size() || o.hosts.size() != static_cast<std::size_t>(std::max(hosts, 0)) ||
+      o.blocked.size() != s.waits.size() || (console && o.console != s.console))
+    return false;
+  StateView& v = StateView::of(s);
+  std::size_t k = 0;
+  for (const auto& [pid, id] : s.table) {
+    const Process& p = s.procs[id];
+    const ObsProc& x = o.procs[k++];
+    if (x.pid != p.pid || x.ppid != p.ppid || x.comm != p.comm || x.kind != p.kind || x.uid != p.uid || x.fdtable != v.table(p.fdtable) ||
+        x.lwps.size() != p.lwps.size())
+      return false;
+    for (std::size_t i = 0; i < p.lwps.size(); ++i) {
+      const Lwp& l = s.lwps[p.lwps[i]];
+      if (x.lwps[i] != ObsLwp{l.lid, l.bound, l.released}) return false;
+    }
+    const FdTable& t = s.fdtables[p.fdtable];
+    std::size_t n = 0;
+    for (std::size_t fd = 0; fd < t.fds.size(); ++fd) {
+      if (t.fds[fd] == kNoDesc) continue;
+      if (n >= x.fds.size() || x.fds[n].first != static_cast<int>(fd) || x.fds[n].second != v.desc(t.fds[fd])) return false;
+      ++n;
+    }
+    if (n != x.fds.size()) return false;
+    const bool kt = p.kind == ProcKind::Kthread;
+    if (x.kstate != (kt ? p.kt.state : KState::Running) || x.suspend_requested != (kt && p.kt.suspend_requested) ||
+        x.progress != (kt ? p.kt.progress : 0) || x.exit_code != (kt ? p.kt.exit_code : 0))
+      return false;
+  }
+  for (int h = 0; h < hosts; ++h) {
+    const ObsHost& x = o.hosts[static_cast<std::size_t>(h)];
+    const LwpId l = s.curlwp(static_cast<HostId>(h));
+    if (x.curlwp.has_value() != (l != kNoLwp)) return false;
+    if (x.curlwp && *x.curlwp != std::pair{s.procs[s.lwps[l].proc].pid, s.lwps[l].lid}) return false;
+    if (x.pid != s.procs[s.current_proc(static_cast<HostId>(h))].pid) return false;
+  }
+  for (std::size_t i = 0; i < v.waits.size(); ++i) {
+    const ObsWait& x = o.blocked[i];
+    const Wait& w = *v.waits[i].second;
+    if (x.host != w.host || x.what != wait_name(w.kind) || x.target != s.procs[w.target].pid) return false;
+  }
+  if (o.files.size() != v.files.size()) return false;
+  std::size_t i = 0;
+  for (const auto& [path, size] : o.files) {
+    if (path != v.files[i]->path || size != v.files[i]->size) return false;
+    ++i;
+  }
+  return true;
+}
+
+std::uint64_t state_digest(const State& s, int hosts) {
+  // observe()'s fields in digest()'s order.
+  StateView& v = StateView::of(s);
   Fnv f;
   f.num(s.nprocs);
   for (const auto& [pid, id] : s.table) {
     const Process& p = s.procs[id];
-    f.num(p.pid), f.num(p.ppid), f.str(p.comm), f.num(static_cast<int>(p.kind)), f.num(p.uid), f.num(name_of(tables, p.fdtable));
+    f.num(p.pid), f.num(p.ppid), f.str(p.comm), f.num(static_cast<int>(p.kind)), f.num(p.uid), f.num(v.table(p.fdtable));
     for (LwpId l : p.lwps) f.num(s.lwps[l].lid), f.num(s.lwps[l].bound), f.num(s.lwps[l].released);
     const FdTable& t = s.fdtables[p.fdtable];
     for (std::size_t fd = 0; fd < t.fds.size(); ++fd)
-      if (t.fds[fd] != kNoDesc) f.num(static_cast<int>(fd)), f.num(name_of(descs, t.fds[fd]));
+      if (t.fds[fd] != kNoDesc) f.num(static_cast<int>(fd)), f.num(v.desc(t.fds[fd]));
     const bool kt = p.kind == ProcKind::Kthread;
     f.num(static_cast<int>(kt ? p.kt.state : KState::Running)), f.num(kt && p.kt.suspend_requested);
     f.num(static_cast<std::int64_t>(kt ? p.kt.progress : 0)), f.num(kt ? p.kt.exit_code : 0);
@@ -169,16 +247,8 @@ std::uint64_t state_digest(const State& s, int hosts) {
     f.num(l != kNoLwp ? s.procs[s.lwps[l].proc].pid : -1), f.num(l != kNoLwp ? s.lwps[l].lid : -1);
     f.num(s.procs[s.current_proc(static_cast<HostId>(x))].pid);
   }
-  // observe() sorts its waits by host with std::sort: the same comparisons on the same sequence give
-  // the same order, ties included.
-  for (const Wait& w : s.waits) waits.emplace_back(w.host, &w);
-  std::sort(waits.begin(), waits.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [host, w] : waits) f.num(host), f.str(wait_name(w->kind)), f.num(s.procs[w->target].pid);
-  // observe()'s files are a map by path: sorted, and a later file of one path replaces an earlier.
-  for (const File& x : s.files) files.push_back(&x);
-  std::stable_sort(files.begin(), files.end(), [](const File* a, const File* b) { return a->path < b->path; });
-  for (std::size_t i = 0; i < files.size(); ++i)
-    if (i + 1 == files.size() || files[i + 1]->path != files[i]->path) f.str(files[i]->path), f.num(files[i]->size);
+  for (const auto& [host, w] : v.waits) f.num(host), f.str(wait_name(w->kind)), f.num(s.procs[w->target].pid);
+  for (const File* x : v.files) f.str(x->path), f.num(x->size);
   for (const std::string& line : s.console) f.str(line);
   return f.h;
 }

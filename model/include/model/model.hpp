@@ -45,6 +45,9 @@ class Model {
     m.state_ = std::move(s);
     return m;
   }
+  // Continues from `s` as from_state does, into this model's storage (a checker that copies states
+  // in a loop reuses their vectors and strings).
+  void assign(const State& s) { state_ = s; }
 
   // Whether `actor` can perform a step now: a host thread that is not blocked; a
   // kthread that exists and is RUNNING; the clock and the reaper always.

@@ -76,6 +76,11 @@ Observation observe(const model::State& s, int hosts);
 // about a twentieth of a step. Equal to the composition on every state (tested).
 std::uint64_t state_digest(const model::State& s, int hosts);
 
+// observe(s, hosts) == o, decided from the state without building the observation, and stopping at
+// the first difference (build the observation to say what it is). With `console` false the console
+// lines are left out of the comparison (a round's judge compares them on its own).
+bool observes_as(const model::State& s, int hosts, const Observation& o, bool console = true);
+
 // Renames fd tables and descriptions by first appearance. Input: per process in pid order,
 // an opaque table key and (fd, opaque description key) pairs, fds ascending.
 void canonicalize_fds(std::vector<ObsProc>& procs, const std::vector<std::uint64_t>& table_keys,
