@@ -655,9 +655,16 @@ class Runner {
       const std::optional<Sched::ThreadInfo> t = sched_->thread(a.tid);
       return !t || t->state == Sched::State::exited || (t->state == Sched::State::blocked && t->object == a.mbox->object_name());
     };
+    // Only a thread that ran changes its mailbox or leaves it: after one turn only that turn's
+    // thread is looked at (each look locks the mailbox, and a round's turns look often).
+    std::size_t watched_at = SIZE_MAX;  // turns_ at the last look
     auto watch = [&] {
+      if (turns_ == watched_at) return;
+      const bool one_turn = watched_at != SIZE_MAX && turns_ == watched_at + 1;
+      watched_at = turns_;
       for (std::size_t k = 0; k < ops.size(); ++k) {
         if (k >= threads.size() || threads[k] == nullptr || returned[k]) continue;
+        if (one_turn && threads[k]->tid != last_ran_) continue;
         if (!invoked[k] && threads[k]->mbox->taken()) invoked[k] = turns_;
         if (threads[k]->mbox->has_result() && back_in_mailbox(*threads[k])) returned[k] = turns_;
       }
@@ -1020,6 +1027,7 @@ class Runner {
     const std::chrono::milliseconds budget = turn_budget();
     if (budget.count() == 0) return Turn::out_of_time;
     ++turns_;
+    last_ran_ = tid;
     const Sched::RunResult r = sched_->run(tid, budget);
     const std::string name = thread_name(tid, r.thread.name);
     turns_log_.push_back(TraceTurn{false, name, stop_text(r)});
@@ -1101,6 +1109,7 @@ class Runner {
   std::map<std::uint64_t, std::uint64_t> shapes_seen_;  // round_key: rounds of each shape so far
   std::vector<std::size_t> order_;  // position -> program step (seek_conflict); identity where absent
   std::size_t turns_ = 0;
+  Sched::ThreadId last_ran_ = 0;  // the thread of the last turn
   std::vector<Sched::ThreadInfo> infos_;  // settle()'s view of the threads, reused from turn to turn
   std::vector<std::string> names_;        // by thread id: its name in traces (thread_name); empty: not yet known
   std::vector<TraceTurn> turns_log_;  // decisions not yet on an event  // scheduling turns run so far: the clock of a round's real-time order
