@@ -5,6 +5,7 @@
 #include "impl/controlled.hpp"
 
 #include "impl/assert.hpp"
+#include "impl/coarse_clock.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -624,7 +625,7 @@ ControlledBackend::RunResult ControlledBackend::run(ThreadId id, std::chrono::mi
       std::lock_guard g(watchdog_->m);
       watchdog_->armed = r->fiber.get();
       watchdog_->resume_no = r->fiber->resumes() + 1;
-      watchdog_->deadline = std::chrono::steady_clock::now() + watchdog;
+      watchdog_->deadline = coarse_steady_now() + watchdog;  // a few ms early at most (coarse_clock.hpp)
     }
     const bool back = resume_fiber(lk, r);
     {
@@ -684,12 +685,18 @@ std::vector<ControlledBackend::ThreadInfo> ControlledBackend::threads() const {
   return out;
 }
 
-void ControlledBackend::threads(std::vector<ThreadInfo>& out) const {
+void ControlledBackend::threads(std::vector<ThreadInfo>& out) const { fill_threads(out, false); }
+void ControlledBackend::live_threads(std::vector<ThreadInfo>& out) const { fill_threads(out, true); }
+
+// Into out's elements, which keep their strings' storage from call to call.
+void ControlledBackend::fill_threads(std::vector<ThreadInfo>& out, bool live_only) const {
   std::lock_guard lk(m_);
-  out.resize(recs_.size());
-  for (std::size_t i = 0; i < recs_.size(); ++i) {
-    const Rec& r = *recs_[i];
-    ThreadInfo& t = out[i];
+  std::size_t n = 0;
+  for (const auto& rec : recs_) {
+    const Rec& r = *rec;
+    if (live_only && r.state == State::exited) continue;
+    if (n == out.size()) out.emplace_back();
+    ThreadInfo& t = out[n++];
     t.id = r.id;
     t.name.assign(r.name);
     t.state = r.state;
@@ -700,6 +707,7 @@ void ControlledBackend::threads(std::vector<ThreadInfo>& out) const {
     t.point = r.reason == Reason::preempted ? r.point : Point::none;
     t.held = r.held;
   }
+  out.resize(n);
 }
 
 std::optional<ControlledBackend::ThreadInfo> ControlledBackend::thread(ThreadId id) const {

@@ -72,6 +72,12 @@ ProcId path_object(std::string_view path) {
 
 std::vector<ProcId> touched_objects(const Op& op, const State& s) {
   std::vector<ProcId> out;
+  touched_objects(op, s, out);
+  return out;
+}
+
+void touched_objects(const Op& op, const State& s, std::vector<ProcId>& out) {
+  out.clear();
   switch (op.actor.kind) {
     case Actor::Kind::Host:
       add_context(s.current_proc(static_cast<HostId>(op.actor.index)), op.body, s, out);
@@ -100,7 +106,6 @@ std::vector<ProcId> touched_objects(const Op& op, const State& s) {
   std::erase_if(out, [](ProcId p) { return p == 0 || p == 1; });
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
 }
 
 bool share_object(const std::vector<ProcId>& x, const std::vector<ProcId>& y) {

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "checker/conflict.hpp"
@@ -84,9 +85,23 @@ const T& pick(const std::vector<T>& v, Source& src) {
   return v[src.below(static_cast<std::uint32_t>(v.size()))];
 }
 
+// The chooser's working lists, kept from call to call on each thread: a round's look-ahead resolves
+// a dozen candidate steps per slot, and each call would otherwise allocate them afresh. A Chooser
+// lives for one choose_step() call and never calls another, so one set per thread is enough.
+struct ChooserLists {
+  std::vector<HostId> free_hosts;
+  std::vector<ProcId> kthreads, running_kthreads, zombies;
+  std::vector<LwpId> found;  // lwp_where's matches
+  std::vector<std::uint32_t> near_ids;  // focused_pick's, for processes and lwps (both 32-bit ids)
+  std::vector<HostId> near_hosts;
+};
+
 class Chooser {
  public:
-  Chooser(const State& s, const ChooserConfig& c, Source& src) : s_(s), c_(c), src_(src) {
+  Chooser(const State& s, const ChooserConfig& c, Source& src, ChooserLists& lists)
+      : s_(s), c_(c), src_(src), l_(lists), free_hosts_(lists.free_hosts), kthreads_(lists.kthreads),
+        running_kthreads_(lists.running_kthreads), zombies_(lists.zombies) {
+    free_hosts_.clear(), kthreads_.clear(), running_kthreads_.clear(), zombies_.clear();
     for (HostId h = 0; h < c.hosts; ++h)
       if (s.wait_of(h) == nullptr) free_hosts_.push_back(h);
     for (ProcId p = 0; p < s.procs.size(); ++p) {
@@ -108,7 +123,8 @@ class Chooser {
   template <class T, class InFocus>
   T focused_pick(const std::vector<T>& all, InFocus in) {
     if (process_focus_ && src_.percent(50)) {
-      std::vector<T> near;
+      std::vector<T>& near = near_buffer<T>();
+      near.clear();
       for (const T& x : all)
         if (in(x)) near.push_back(x);
       if (!near.empty()) return pick(near, src_);
@@ -253,9 +269,17 @@ class Chooser {
     return op::Switch{static_cast<LwpId>(s_.lwps.size() + src_.below(3))};  // never issued: L3-stale
   }
 
+  // focused_pick's list of the items in focus (never one of the lists it picks from).
+  template <class T>
+  std::vector<T>& near_buffer() {
+    if constexpr (std::is_same_v<T, HostId>) return l_.near_hosts;
+    else return l_.near_ids;
+  }
+
   template <class Pred>
   std::optional<LwpId> lwp_where(Pred p) {
-    std::vector<LwpId> found;
+    std::vector<LwpId>& found = l_.found;
+    found.clear();
     for (LwpId l = 1; l < s_.lwps.size(); ++l)  // lwp0 is never handed to a host
       if (p(s_.lwps[l]) && s_.lwps[l].bound != kKernelThread) found.push_back(l);
     if (found.empty()) return std::nullopt;
@@ -538,14 +562,18 @@ class Chooser {
   const State& s_;
   const ChooserConfig& c_;
   Source& src_;
-  std::vector<HostId> free_hosts_;
-  std::vector<ProcId> kthreads_, running_kthreads_, zombies_;
+  ChooserLists& l_;
+  std::vector<HostId>& free_hosts_;
+  std::vector<ProcId>&kthreads_, &running_kthreads_, &zombies_;
   int alive_kthreads_ = 0;
   bool process_focus_ = false;  // the focus holds a process (not only paths)
 };
 
 }  // namespace
 
-ChosenStep choose_step(const State& s, const ChooserConfig& c, Source& src) { return Chooser(s, c, src).choose(); }
+ChosenStep choose_step(const State& s, const ChooserConfig& c, Source& src) {
+  thread_local ChooserLists lists;
+  return Chooser(s, c, src, lists).choose();
+}
 
 }  // namespace lockstep::checker

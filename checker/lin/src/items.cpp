@@ -114,6 +114,11 @@ Prepared::Prepared(const History& h) : symbols(h.before.lwps.size(), h.before.pr
       named_pids.push_back(static_cast<Pid>(o.outcome.ret));
   }
 
+  // The pids only tell apart the pids an unbound process-creating call may take (Search::expand):
+  // without such a call nothing reads them, and gathering them costs a pass over the table.
+  const bool pids_read = std::any_of(items.begin(), items.end(), [](const Item& it) { return it.pid_open; });
+  if (!pids_read) named_pids.clear();
+
   std::vector<std::size_t> by_at(h.observations.size());
   std::iota(by_at.begin(), by_at.end(), 0u);
   std::stable_sort(by_at.begin(), by_at.end(), [&](std::size_t a, std::size_t b) { return h.observations[a].at < h.observations[b].at; });
@@ -134,7 +139,7 @@ Prepared::Prepared(const History& h) : symbols(h.before.lwps.size(), h.before.pr
     observation_items.push_back(id);
     specs.push_back({p.at, kRankObsCall, id, false});
     specs.push_back({p.at, kRankObsRet, id, true});
-    add_pids(named_pids, p.state);
+    if (pids_read) add_pids(named_pids, p.state);
     // The console only grows: the lines before the previous observation are its lines.
     const std::vector<std::string>& prev = k == 0 ? h.before.console : h.observations[by_at[k - 1]].state.console;
     console_grows.push_back(prev.size() <= p.state.console.size() && std::equal(prev.begin(), prev.end(), p.state.console.begin()));
@@ -145,6 +150,7 @@ Prepared::Prepared(const History& h) : symbols(h.before.lwps.size(), h.before.pr
     Item& it = items[specs[k].item];
     (specs[k].is_return ? it.ret_ev : it.call_ev) = ids[k];
   }
+  if (!pids_read) return;
   for (const auto& [pid, id] : h.before.table) named_pids.push_back(pid);
   std::sort(named_pids.begin(), named_pids.end());
   named_pids.erase(std::unique(named_pids.begin(), named_pids.end()), named_pids.end());

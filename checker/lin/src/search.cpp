@@ -31,7 +31,8 @@ bool exact_cache(const Options& o, std::size_t ops) {
 }  // namespace
 
 Search::Search(const History& h, const Options& o)
-    : h_(h), o_(o), p_(h), strip_console_(!o.invariants), memo_(exact_cache(o, h.ops.size())) {
+    : h_(h), o_(o), p_(h), strip_console_(!o.invariants), keyed_(o.cache != CacheMode::Off || o.compact_at_commits),
+      memo_(exact_cache(o, h.ops.size())) {
   start_ = std::chrono::steady_clock::now();
   status_.assign(p_.items.size(), Status::Open);
   placed_bits_.assign((p_.items.size() + 63) / 64, 0);
@@ -46,10 +47,11 @@ Search::Search(const History& h, const Options& o)
   console_ = h.before.console.size();
   if (strip_console_) m->take_console();
   const State& b = m->state();
-  for (auto [kind, n] : {std::pair{0, b.procs.size()}, {1, b.lwps.size()}, {2, b.fdtables.size()}, {3, b.descs.size()}, {4, b.files.size()}}) {
-    keys_[kind].resize(n);
-    std::iota(keys_[kind].begin(), keys_[kind].end(), std::uint64_t{0});
-  }
+  if (keyed_)
+    for (auto [kind, n] : {std::pair{0, b.procs.size()}, {1, b.lwps.size()}, {2, b.fdtables.size()}, {3, b.descs.size()}, {4, b.files.size()}}) {
+      keys_[kind].resize(n);
+      std::iota(keys_[kind].begin(), keys_[kind].end(), std::uint64_t{0});
+    }
   if (o.cache != CacheMode::Off) {  // the hashes only key the cache
     root.objects = objects_hash(b, id_keys());
     root.hash = hash_state(b, root.objects, id_keys(), false);
@@ -338,6 +340,7 @@ void Search::rollback(std::vector<Action>& undo) {
 IdKeys Search::id_keys() const { return IdKeys{keys_[0], keys_[1], keys_[2], keys_[3], keys_[4]}; }
 
 void Search::key_new_objects(std::uint32_t item, const State& before, const State& after, std::vector<Action>& undo) {
+  if (!keyed_) return;
   const std::size_t was[5] = {before.procs.size(), before.lwps.size(), before.fdtables.size(), before.descs.size(), before.files.size()};
   const std::size_t now[5] = {after.procs.size(), after.lwps.size(), after.fdtables.size(), after.descs.size(), after.files.size()};
   for (std::uint32_t kind = 0; kind < 5; ++kind) {

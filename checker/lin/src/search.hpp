@@ -146,6 +146,9 @@ class Search {
   StatePool& pool_ = StatePool::of_this_thread();  // outlives every state the search holds
   Prepared p_;
   bool strip_console_;
+  // Whether objects get keys (keys_): only the cache's hashes and compaction read them, so a search
+  // with neither (a round's quick search) skips a pass over every object of `before`.
+  bool keyed_;
   Memo memo_;
   std::vector<Status> status_;
   std::vector<std::uint64_t> keys_[5];  // per kind (procs, lwps, fd tables, descriptions, files), per serial id

@@ -19,7 +19,6 @@
 #include <algorithm>
 #include <numeric>
 #include <map>
-#include <set>
 #include <span>
 #include <memory>
 
@@ -30,6 +29,7 @@
 #include "checker/observation.hpp"
 #include "checker/random_source.hpp"
 #include "checker/schedule_policy.hpp"
+#include "impl/coarse_clock.hpp"
 #include "impl/controlled.hpp"
 #include "impl/kernel.hpp"
 #include "checker/impl_commands.hpp"
@@ -97,7 +97,7 @@ class Runner {
         run_planned(at, plan, res);
       } else {
         for (std::size_t i = 0; i < max_steps;) {
-          if (c_.deadline && Clock::now() >= *c_.deadline) {
+          if (c_.deadline && impl::coarse_steady_now() >= *c_.deadline) {
             res.cut_short = true;
             break;
           }
@@ -317,7 +317,7 @@ class Runner {
   void run_planned(const StepAt& at, const std::vector<PlannedRound>& plan, LockstepResult& res) {
     std::size_t next = 0;
     for (const PlannedRound& pr : plan) {
-      if (c_.deadline && Clock::now() >= *c_.deadline) {
+      if (c_.deadline && impl::coarse_steady_now() >= *c_.deadline) {
         res.cut_short = true;
         return;
       }
@@ -535,14 +535,15 @@ class Runner {
       return f == focus_.end() ? focus : f->second;
     };
     std::size_t best = end, best_score = 0;
-    std::set<Witness> kinds;  // what the round's ops witness already
-    for (const Op& o : ops) kinds.insert(witness_kind(o, s));
+    unsigned kinds = 0;  // what the round's ops witness already (bit per Witness)
+    for (const Op& o : ops) kinds |= witness_bit(witness_kind(o, s));
     for (std::size_t q = pos; q < end; ++q) {
       const std::optional<Op> cand = at(s, order_[q], focus_of(order_[q]));
       if (!cand) break;
       const bool again = std::any_of(ops.begin(), ops.end(), [&](const Op& o) { return o.actor == cand->actor; });
       if (again ? !may_follow(*cand, ops) : !joinable(*cand, ops)) continue;
-      const std::vector<ProcId> reach = touched_objects(*cand, s);
+      std::vector<ProcId>& reach = reach_;
+      touched_objects(*cand, s, reach);
       std::size_t score = 0;
       for (std::size_t k = 0; k < ops.size(); ++k)
         if (ops[k].actor != cand->actor) score = std::max(score, shared_weight(touched[k], reach));
@@ -575,9 +576,10 @@ class Runner {
                        std::holds_alternative<op::Fstat>(op.body);
     return query ? Witness::query : Witness::none;
   }
-  static std::size_t witness_bonus(const Op& op, const State& s, const std::set<Witness>& have) {
+  static unsigned witness_bit(Witness w) { return 1u << static_cast<unsigned>(w); }
+  static std::size_t witness_bonus(const Op& op, const State& s, unsigned have) {
     const Witness w = witness_kind(op, s);
-    if (w == Witness::none || have.contains(w)) return 0;
+    if (w == Witness::none || (have & witness_bit(w)) != 0) return 0;
     // Above what one more shared process adds (2): a call that repeats what the round already
     // witnesses must not push out the witness it lacks.
     return w == Witness::stale_name ? 4 : 3;
@@ -651,9 +653,16 @@ class Runner {
     // posted early, as kthread_exit's is, is not yet a response). Only the one thread running in a
     // turn changes its mailbox, so the turn count dates both exactly.
     std::vector<std::optional<std::size_t>> invoked(ops.size()), returned(ops.size());
+    // A thread's state after the last turn is the one that turn reported (last_stop_): nothing else
+    // changes whether it is back in its mailbox (a tick or a spurious wake-up never ends a mailbox
+    // wait, which has no deadline and is never woken spuriously, settle()).
     auto back_in_mailbox = [&](const OpThread& a) {
+      auto back = [&](const Sched::ThreadInfo& t) {
+        return t.state == Sched::State::exited || (t.state == Sched::State::blocked && t.object == a.mbox->object_name());
+      };
+      if (a.tid == last_ran_ && turns_ == last_stop_turn_) return back(last_stop_);
       const std::optional<Sched::ThreadInfo> t = sched_->thread(a.tid);
-      return !t || t->state == Sched::State::exited || (t->state == Sched::State::blocked && t->object == a.mbox->object_name());
+      return !t || back(*t);
     };
     // Only a thread that ran changes its mailbox or leaves it: after one turn only that turn's
     // thread is looked at (each look locks the mailbox, and a round's turns look often).
@@ -1019,7 +1028,7 @@ class Runner {
   // The watchdog of the next turn: the configured one, or less when the deadline is nearer.
   std::chrono::milliseconds turn_budget() const {
     if (!c_.deadline) return c_.watchdog;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*c_.deadline - Clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*c_.deadline - impl::coarse_steady_now());
     return std::clamp(left, std::chrono::milliseconds(0), c_.watchdog);
   }
 
@@ -1028,10 +1037,12 @@ class Runner {
     if (budget.count() == 0) return Turn::out_of_time;
     ++turns_;
     last_ran_ = tid;
-    const Sched::RunResult r = sched_->run(tid, budget);
-    const std::string name = thread_name(tid, r.thread.name);
+    Sched::RunResult r = sched_->run(tid, budget);
+    const std::string& name = thread_name(tid, r.thread.name);
     turns_log_.push_back(TraceTurn{false, name, stop_text(r)});
     policy_->ran(name);
+    last_stop_ = std::move(r.thread);
+    last_stop_turn_ = turns_;
     if (r.stop != Sched::Stop::watchdog) return Turn::ok;
     return budget < c_.watchdog ? Turn::out_of_time : Turn::watchdog;
   }
@@ -1044,8 +1055,9 @@ class Runner {
     for (std::size_t turns = 0;; ++turns) {
       if (turns == kMaxSettleTurns) return Turn::livelock;
       if (between_turns) between_turns();
-      // One query per turn, into buffers that keep their strings: [runnable | waiting | the rest].
-      sched_->threads(infos_);
+      // One query per turn (exited threads left out), into buffers that keep their strings:
+      // [runnable | waiting | the rest].
+      sched_->live_threads(infos_);
       const auto first_waiting = std::partition(infos_.begin(), infos_.end(), [](const Sched::ThreadInfo& t) { return t.state == Sched::State::runnable; });
       const auto rest = !policy_->interleaves() ? first_waiting : std::partition(first_waiting, infos_.end(), [](const Sched::ThreadInfo& t) {
         return t.state == Sched::State::blocked && t.reason == Sched::Reason::cond && !t.object.ends_with(sync::mailbox_suffix);
@@ -1108,8 +1120,11 @@ class Runner {
   std::map<std::size_t, std::vector<ProcId>> focus_;  // by step: the focus it was resolved with (seek_conflict)
   std::map<std::uint64_t, std::uint64_t> shapes_seen_;  // round_key: rounds of each shape so far
   std::vector<std::size_t> order_;  // position -> program step (seek_conflict); identity where absent
+  std::vector<ProcId> reach_;       // seek_conflict's candidate's touched objects, kept from call to call
   std::size_t turns_ = 0;
   Sched::ThreadId last_ran_ = 0;  // the thread of the last turn
+  Sched::ThreadInfo last_stop_;   // ... and where that turn left it (as of turn last_stop_turn_)
+  std::size_t last_stop_turn_ = SIZE_MAX;
   std::vector<Sched::ThreadInfo> infos_;  // settle()'s view of the threads, reused from turn to turn
   std::vector<std::string> names_;        // by thread id: its name in traces (thread_name); empty: not yet known
   std::vector<TraceTurn> turns_log_;  // decisions not yet on an event  // scheduling turns run so far: the clock of a round's real-time order

@@ -134,6 +134,9 @@ class ControlledBackend final : public Backend {
   // The same into `out`, whose elements' strings are reused: a scheduler asking at every turn
   // allocates nothing once its buffer has grown.
   void threads(std::vector<ThreadInfo>& out) const;
+  // The same for the threads that have not exited (a scheduler's per-turn view: exited threads stay
+  // listed for good, and a long program's would be copied at every turn for nothing).
+  void live_threads(std::vector<ThreadInfo>& out) const;
   std::optional<ThreadInfo> thread(ThreadId id) const;
   std::vector<ThreadId> runnable() const;            // earliest-runnable first
   std::optional<ThreadId> running() const;
@@ -193,6 +196,7 @@ class ControlledBackend final : public Backend {
   void join_thread(Rec* target);
   void wait_in_join_locked(std::unique_lock<std::mutex>& lk, Rec* me, Rec* target);
   static ThreadInfo info(const Rec& r);
+  void fill_threads(std::vector<ThreadInfo>& out, bool live_only) const;
   [[noreturn]] void misuse(const std::string& what);
 
   const Options opts_;

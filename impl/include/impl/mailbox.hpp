@@ -9,6 +9,7 @@
 // checker's op threads (a host thread H0.., the reaper, or a kthread body serving a Mailbox<ImplResult>).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <string>
@@ -53,18 +54,17 @@ class Mailbox {
     std::unique_lock lk(m_);
     std::optional<Result> r = std::move(result_);
     result_.reset();
+    has_result_.store(false, std::memory_order_release);
     return r;
   }
   // The server has taken the posted command (it is running it, or has run it): the call was invoked.
-  bool taken() {
-    std::unique_lock lk(m_);
-    return !has_cmd_;
-  }
+  // These two peeks read flags written under the mutex without taking it: an answer is already stale
+  // when it returns, so the lock would add nothing, and under a ControlledBackend a runner asks after
+  // every turn (each lock is a trip through the backend's bookkeeping). The mutex is never held
+  // across a blocking point, so a controlled thread that is stopped has left the flags consistent.
+  bool taken() const { return !has_cmd_.load(std::memory_order_acquire); }
   // A result is waiting to be taken: the call has returned.
-  bool has_result() {
-    std::unique_lock lk(m_);
-    return result_.has_value();
-  }
+  bool has_result() const { return has_result_.load(std::memory_order_acquire); }
   // No command posted or running.
   bool idle() {
     std::unique_lock lk(m_);
@@ -89,7 +89,7 @@ class Mailbox {
         if (quit_ && !has_cmd_) return;
         c = std::move(cmd_);
         cmd_ = nullptr;
-        has_cmd_ = false;
+        has_cmd_.store(false, std::memory_order_release);
         running_ = true;
       }
       Result r = c();
@@ -101,14 +101,16 @@ class Mailbox {
   void post_result(Result r) {
     std::unique_lock lk(m_);
     result_ = std::move(r);
+    has_result_.store(true, std::memory_order_release);
     running_ = false;
   }
 
  private:
   void put(Command c) {
     cmd_ = std::move(c);
-    has_cmd_ = true;
+    has_cmd_.store(true, std::memory_order_release);
     result_.reset();
+    has_result_.store(false, std::memory_order_release);
     cv_.notify_all();
   }
 
@@ -116,7 +118,8 @@ class Mailbox {
   Mutex m_;  // guards everything below
   CondVar cv_;
   Command cmd_;
-  bool has_cmd_ = false;
+  std::atomic<bool> has_cmd_{false};     // written under m_; read without it by taken()
+  std::atomic<bool> has_result_{false};  // result_.has_value(), for has_result()
   bool running_ = false;
   bool quit_ = false;
   std::optional<Result> result_;

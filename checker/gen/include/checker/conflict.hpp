@@ -40,6 +40,8 @@ model::ProcId path_object(std::string_view path);
 
 // What `op` touches in state `s`, sorted, without duplicates, processes 0 and 1 left out.
 std::vector<model::ProcId> touched_objects(const model::Op& op, const model::State& s);
+// The same into `out` (cleared first), for a caller that asks for many and keeps the storage.
+void touched_objects(const model::Op& op, const model::State& s, std::vector<model::ProcId>& out);
 
 // Whether two sorted object sets (touched_objects) have an object in common.
 bool share_object(const std::vector<model::ProcId>& x, const std::vector<model::ProcId>& y);
