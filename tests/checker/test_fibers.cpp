@@ -46,8 +46,12 @@ TEST_P(FibersAndOsThreads, TheSameSeedGivesTheSameRun) {
     for (const TraceEvent& e : fib.events) turns += e.turns.size();
   }
   EXPECT_GT(steps, 25u * 20);
-  if (GetParam().strategy != "op") EXPECT_GT(turns, steps) << "the runs interleaved nothing";
-  if (!GetParam().fault.empty()) EXPECT_GT(diverged, 0u) << "the fault was never found: the comparison saw no divergence";
+  if (GetParam().strategy != "op") {
+    EXPECT_GT(turns, steps) << "the runs interleaved nothing";
+  }
+  if (!GetParam().fault.empty()) {
+    EXPECT_GT(diverged, 0u) << "the fault was never found: the comparison saw no divergence";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Strategies, FibersAndOsThreads,

@@ -132,7 +132,9 @@ TEST(ScheduleShrinking, TakesPreemptionsOutAndTheResultReplaysStrictly) {
   // program, rounds re-form and more steps stay). Its text form carries the plan, as `--replay` and
   // traces do.
   EXPECT_FALSE(f.shrunk.plan.empty());
-  if (!f.shrink_budget_exhausted) EXPECT_LE(f.shrunk.steps.size(), 6u) << encode(f.shrunk);
+  if (!f.shrink_budget_exhausted) {
+    EXPECT_LE(f.shrunk.steps.size(), 6u) << encode(f.shrunk);
+  }
   Program decoded;
   std::string error;
   ASSERT_TRUE(decode(encode(f.shrunk), decoded, error)) << error;

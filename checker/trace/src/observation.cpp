@@ -121,21 +121,18 @@ struct Fnv {
 
 std::uint64_t digest(const Observation& o) {
   Fnv f;
-  auto num = [&](std::int64_t v) { f.num(v); };
-  auto str = [&](const std::string& s) { f.str(s); };
-  std::uint64_t& h = f.h;
-  num(o.nprocs);
+  f.num(o.nprocs);
   for (const ObsProc& p : o.procs) {
-    num(p.pid), num(p.ppid), str(p.comm), num(static_cast<int>(p.kind)), num(p.uid), num(p.fdtable);
-    for (const ObsLwp& l : p.lwps) num(l.lid), num(l.bound), num(l.released);
-    for (const auto& [fd, d] : p.fds) num(fd), num(d);
-    num(static_cast<int>(p.kstate)), num(p.suspend_requested), num(static_cast<std::int64_t>(p.progress)), num(p.exit_code);
+    f.num(p.pid), f.num(p.ppid), f.str(p.comm), f.num(static_cast<int>(p.kind)), f.num(p.uid), f.num(p.fdtable);
+    for (const ObsLwp& l : p.lwps) f.num(l.lid), f.num(l.bound), f.num(l.released);
+    for (const auto& [fd, d] : p.fds) f.num(fd), f.num(d);
+    f.num(static_cast<int>(p.kstate)), f.num(p.suspend_requested), f.num(static_cast<std::int64_t>(p.progress)), f.num(p.exit_code);
   }
-  for (const ObsHost& x : o.hosts) num(x.curlwp ? x.curlwp->first : -1), num(x.curlwp ? x.curlwp->second : -1), num(x.pid);
-  for (const ObsWait& w : o.blocked) num(w.host), str(w.what), num(w.target);
-  for (const auto& [path, size] : o.files) str(path), num(size);
-  for (const std::string& line : o.console) str(line);
-  return h;
+  for (const ObsHost& x : o.hosts) f.num(x.curlwp ? x.curlwp->first : -1), f.num(x.curlwp ? x.curlwp->second : -1), f.num(x.pid);
+  for (const ObsWait& w : o.blocked) f.num(w.host), f.str(w.what), f.num(w.target);
+  for (const auto& [path, size] : o.files) f.str(path), f.num(size);
+  for (const std::string& line : o.console) f.str(line);
+  return f.h;
 }
 
 namespace {

@@ -47,8 +47,8 @@ void for_each_symbol_arg(Body& body, F&& f) {
         const model::OpTraits& t = model::traits_of<T>();
         std::apply(
             [&](auto... member) {
-              std::size_t i = 0;
-              auto one = [&](const model::ArgTraits& arg, auto& value) {
+              [[maybe_unused]] std::size_t i = 0;  // unused by an op without arguments
+              [[maybe_unused]] auto one = [&](const model::ArgTraits& arg, auto& value) {
                 if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::uint32_t>) {
                   if (arg.kind == model::ArgKind::LwpSym && value != model::kNoLwp) f(Binding::Kind::Lwp, value);
                   else if (arg.kind == model::ArgKind::ProcSym) f(Binding::Kind::Proc, value);

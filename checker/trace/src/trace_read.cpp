@@ -489,8 +489,8 @@ std::optional<TraceEvent> TraceReader::next() {
         const OpTraits& t = traits_of<T>();
         std::apply(
             [&](auto... member) {
-              std::size_t n = 0;
-              auto one = [&](const ArgTraits& arg, auto& value) {
+              [[maybe_unused]] std::size_t n = 0;  // unused by an op without arguments
+              [[maybe_unused]] auto one = [&](const ArgTraits& arg, auto& value) {
                 using M = std::decay_t<decltype(value)>;
                 if constexpr (std::is_same_v<M, std::string>) value = a.string(arg.name);
                 else if constexpr (std::is_same_v<M, bool>) value = a.boolean(arg.name);
