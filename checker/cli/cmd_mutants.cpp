@@ -9,6 +9,7 @@
 #include "checker/atomic_file.hpp"
 #include "checker/junit.hpp"
 #include "checker/mutants.hpp"
+#include "checker/program.hpp"
 #include "commands.hpp"
 #include "sut_options.hpp"
 #include "strategy_option.hpp"
@@ -67,8 +68,8 @@ void add_mutants(CLI::App& app, int& exit_code) {
       m.run.seed = c->campaign.seed;
       m.run.steps = c->campaign.steps;
       m.run.threads = c->campaign.lockstep.program.chooser.hosts;
-      m.run.maxproc = cmd->count("--maxproc") > 0 ? c->campaign.lockstep.program.maxproc : 12;
-      m.run.pid_max = 12;  // pids wrap within a program, as in the built-in runs
+      m.run.maxproc = c->campaign.lockstep.program.maxproc;  // the built-in runs' (ProgramConfig) unless given
+      m.run.pid_max = ProgramConfig{}.pid_max;  // pids wrap within a program, as in the built-in runs
       m.run.budget_s = *budget;
       m.run.shrink_s = *shrink_s;
       m.run.watchdog_ms = *watchdog_ms;

@@ -10,6 +10,7 @@
 #include "checker/atomic_file.hpp"
 #include "checker/junit.hpp"
 #include "checker/progress.hpp"
+#include "checker/program.hpp"
 #include "checker/sut_campaign.hpp"
 #include "checker/sut_state.hpp"
 #include "checker/trace_io.hpp"
@@ -30,9 +31,10 @@ std::string join(const std::vector<std::string>& v, std::string_view sep = ", ")
 }
 
 // The limits a SUT that reads them from the environment runs with unless told otherwise: the built-in
-// run's, small enough that programs of 100 steps reach maxproc and wrap pids (EAGAIN, K6's panic,
+// run's (ProgramConfig), small enough that programs reach maxproc and wrap pids (EAGAIN, K6's panic,
 // the pid cursor's wrap); at the SPEC's 64 and 30000 they are never reached.
-constexpr int kSmallLimit = 12;
+const int kSmallMaxproc = checker::ProgramConfig{}.maxproc;
+const model::Pid kSmallPidMax = checker::ProgramConfig{}.pid_max;
 
 // The campaign's configuration, or an error for a SUT that cannot be loaded (exit 2). Resolves the
 // limits `a` leaves to the SUT (SutRunArgs::maxproc).
@@ -53,8 +55,8 @@ std::optional<SutCampaignConfig> configure(SutRunArgs& a, SutNames& names, std::
     return std::nullopt;
   }
   const bool env_limits = (names.mask & bit(Call::EnvLimits)) != 0;
-  if (a.maxproc == 0) a.maxproc = env_limits ? kSmallLimit : model::kDefaultMaxproc;
-  if (a.pid_max == 0) a.pid_max = env_limits ? kSmallLimit : model::kPidMax;
+  if (a.maxproc == 0) a.maxproc = env_limits ? kSmallMaxproc : model::kDefaultMaxproc;
+  if (a.pid_max == 0) a.pid_max = env_limits ? kSmallPidMax : model::kPidMax;
   // The built-in implementation as a SUT reads these (lockstep_sut_env_limits); a foreign SUT that
   // does not must be configured to match.
   c.run.spawn.env.emplace_back("LOCKSTEP_MAXPROC", std::to_string(a.maxproc));

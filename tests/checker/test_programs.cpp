@@ -38,7 +38,7 @@ TEST(ProgramText, EmptyTextIsTheEmptyProgram) {
 // A step of zero choices is a step: one such step must not encode as the empty text, which is the
 // empty program (found by fuzzing encode/decode).
 TEST(ProgramText, AStepOfZeroChoicesStaysAStep) {
-  for (const Program& p : {Program{{{0, 0, 0}}}, Program{{{0}, {0}}}, Program{{{5}, {0, 0}, {7}}}}) {
+  for (const Program& p : {Program{{{0, 0, 0}}, {}}, Program{{{0}, {0}}, {}}, Program{{{5}, {0, 0}, {7}}, {}}}) {
     const std::string text = encode(p);
     EXPECT_FALSE(text.empty());
     Program back;

@@ -36,7 +36,7 @@ rc::Gen<checker::Program> choices() {
   auto step = rc::gen::container<std::vector<std::uint32_t>>(
       step_choices(), rc::gen::inRange<std::uint32_t>(0, std::numeric_limits<std::uint32_t>::max()));
   return rc::gen::map(rc::gen::scale(2.0, rc::gen::container<std::vector<std::vector<std::uint32_t>>>(std::move(step))),
-                      [](std::vector<std::vector<std::uint32_t>> steps) { return checker::Program{std::move(steps)}; });
+                      [](std::vector<std::vector<std::uint32_t>> steps) { return checker::Program{std::move(steps), {}}; });
 }
 
 rc::Gen<ModelProgram> programs(bool allow_chaos) {

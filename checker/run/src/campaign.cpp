@@ -31,7 +31,7 @@ rc::Seq<Program> shrink_program(const Program& p) {
       }
     return rc::seq::fromContainer(std::move(simpler));
   };
-  auto as_program = [](std::vector<std::vector<std::uint32_t>> steps) { return Program{std::move(steps)}; };
+  auto as_program = [](std::vector<std::vector<std::uint32_t>> steps) { return Program{std::move(steps), {}}; };
   return rc::seq::map(rc::seq::concat(rc::shrink::removeChunks(p.steps), rc::shrink::eachElement(p.steps, zero_one_choice)),
                       as_program);
 }

@@ -17,8 +17,8 @@ bool names_only_earlier_symbols(const Op& op, const State& before) {
   for_each_arg(op.body, [&](const ArgTraits& a, const auto& v) {
     using V = std::decay_t<decltype(v)>;
     if constexpr (std::is_integral_v<V>) {
-      if (a.kind == ArgKind::LwpSym && v != kNoLwp && static_cast<std::size_t>(v) >= before.lwps.size()) ok = false;
-      if (a.kind == ArgKind::ProcSym && v != kNoProc && static_cast<std::size_t>(v) >= before.procs.size()) ok = false;
+      if (a.kind == ArgKind::LwpSym && static_cast<LwpId>(v) != kNoLwp && static_cast<std::size_t>(v) >= before.lwps.size()) ok = false;
+      if (a.kind == ArgKind::ProcSym && static_cast<ProcId>(v) != kNoProc && static_cast<std::size_t>(v) >= before.procs.size()) ok = false;
     }
   });
   if (op.actor.kind == Actor::Kind::Kthread && op.actor.index >= before.procs.size()) ok = false;

@@ -56,7 +56,8 @@ std::string history_svg(const lin::History& h, const lin::Judgement& j, const st
   std::map<std::size_t, std::size_t> order;  // op -> its place in the prefix (1-based)
   for (const lin::Step& s : j.order)
     if (!s.observation && !order.count(s.index)) order[s.index] = order.size() + 1;
-  const std::optional<std::size_t> culprit = j.culprit && !j.culprit_is_observation ? j.culprit : std::nullopt;
+  // The operation no order explains, if it is one (h.ops.size(): none, or an observation).
+  const std::size_t culprit = j.culprit && !j.culprit_is_observation ? *j.culprit : h.ops.size();
   std::string svg = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" font-family=\"monospace\" font-size=\"11\">\n"
       "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"10\" y=\"20\" font-size=\"13\">{}</text>\n"
@@ -73,7 +74,7 @@ std::string history_svg(const lin::History& h, const lin::Judgement& j, const st
     const lin::Operation& o = h.ops[i];
     const double y = top + lh * static_cast<double>(lane[{static_cast<int>(o.op.actor.kind), o.op.actor.index}]);
     const double x0 = left + cw * col(o.call), x1 = o.ret ? left + cw * col(*o.ret) + cw * 0.8 : width - 30;
-    const bool bad = culprit && *culprit == i;
+    const bool bad = culprit == i;
     const auto it = order.find(i);
     const std::string fill = bad ? "#f4b6b6" : it != order.end() ? "#c8ecc8" : "#e4e4e4";
     std::string label(op_name(o.op.body));

@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
     else if (value && !std::strcmp(argv[i], "--max-violation")) max_violation = std::strtoull(argv[++i], nullptr, 10);
   }
   std::printf("lin_bench: histories of N operations from 8 host threads (+ kthreads, clock, reaper), intervals\n"
-              "reaching up to %zu steps beyond their instants; maxproc 12, PID_MAX 12 as conformance runs use;\n"
+              "reaching up to %zu steps beyond their instants; maxproc 12, PID_MAX 12;\n"
               "%s; %s\n\n",
               stretch, observe_every ? ("an observation every " + std::to_string(observe_every) + " steps").c_str() : "no observations",
               record_lids ? "created lwps' lids recorded" : "lids not recorded");

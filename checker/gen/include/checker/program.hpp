@@ -25,7 +25,14 @@ inline std::size_t choices_per_step(const ChooserConfig& c) { return c.any_optio
 
 struct ProgramConfig {
   ChooserConfig chooser;
-  int maxproc = 12;
+  // Small, so that programs stand at the limit often: a check of nprocs against maxproc that is not
+  // atomic with the insert (two creators racing for the last slot) shows only there. At 12, a
+  // mutation sweep's kthread_create that dropped the table lock between its check and its insert
+  // died in 5-17 s; at 8 in 0.05-0.24 s, with every other fault of the scorecard and of the sweep
+  // killed as fast as at 12 (checker/gen/REACH.md). 8 leaves six processes besides proc0 and init:
+  // kthread situations (suspends, parks, exits) stay within a tenth of their rate at 12, where 6 cut
+  // them by a quarter.
+  int maxproc = 8;
   // A small pid space (the SPEC's allocator rule, scaled down) so that short programs wrap it and
   // reuse pids; the SPEC's own PID_MAX is 30000.
   model::Pid pid_max = 12;
