@@ -564,7 +564,9 @@ class Chooser {
   Source& src_;
   ChooserLists& l_;
   std::vector<HostId>& free_hosts_;
-  std::vector<ProcId>&kthreads_, &running_kthreads_, &zombies_;
+  std::vector<ProcId>& kthreads_;
+  std::vector<ProcId>& running_kthreads_;
+  std::vector<ProcId>& zombies_;
   int alive_kthreads_ = 0;
   bool process_focus_ = false;  // the focus holds a process (not only paths)
 };

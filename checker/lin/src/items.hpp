@@ -47,7 +47,9 @@ struct Prepared {
   std::vector<Item> items;                 // History::ops in order, then the observations by position
   Symbols symbols;
   EventList events;
-  std::vector<model::Pid> named_pids;      // every pid the history shows, sorted: what tells pids apart (empty when no item is pid_open: nothing reads it)
+  // Every pid the history shows, sorted: what tells pids apart. Empty when no item is pid_open (then
+  // nothing reads it).
+  std::vector<model::Pid> named_pids;
   std::vector<std::uint32_t> observation_items;  // the observations' items, in order
   std::vector<bool> console_grows;         // per observation: the previous one's console is a prefix of its
 };

@@ -665,7 +665,7 @@ class Runner {
       return !t || back(*t);
     };
     // Only a thread that ran changes its mailbox or leaves it: after one turn only that turn's
-    // thread is looked at (each look locks the mailbox, and a round's turns look often).
+    // thread is looked at (a round looks after every turn).
     std::size_t watched_at = SIZE_MAX;  // turns_ at the last look
     auto watch = [&] {
       if (turns_ == watched_at) return;
@@ -1121,13 +1121,13 @@ class Runner {
   std::map<std::uint64_t, std::uint64_t> shapes_seen_;  // round_key: rounds of each shape so far
   std::vector<std::size_t> order_;  // position -> program step (seek_conflict); identity where absent
   std::vector<ProcId> reach_;       // seek_conflict's candidate's touched objects, kept from call to call
-  std::size_t turns_ = 0;
+  std::size_t turns_ = 0;  // scheduling turns run so far: the clock of a round's real-time order
   Sched::ThreadId last_ran_ = 0;  // the thread of the last turn
   Sched::ThreadInfo last_stop_;   // ... and where that turn left it (as of turn last_stop_turn_)
   std::size_t last_stop_turn_ = SIZE_MAX;
   std::vector<Sched::ThreadInfo> infos_;  // settle()'s view of the threads, reused from turn to turn
   std::vector<std::string> names_;        // by thread id: its name in traces (thread_name); empty: not yet known
-  std::vector<TraceTurn> turns_log_;  // decisions not yet on an event  // scheduling turns run so far: the clock of a round's real-time order
+  std::vector<TraceTurn> turns_log_;  // decisions not yet on an event
   std::optional<Op> in_flight_;         // the op of the step being run
   // What the impl did in the step being run: its outcome, the blocked calls it returned from, and
   // its §7 observation when that differed from the model's.
