@@ -72,7 +72,7 @@ int lockstep_sut_reset(void);
 
 /* Limits (optional): exporting it says that rump_init takes maxproc from the environment variable
  * LOCKSTEP_MAXPROC and PID_MAX from LOCKSTEP_PID_MAX (SPEC §1), which lockstep always sets. lockstep then
- * runs with the limits of its built-in runs by default (12 and 12: programs reach maxproc and pids wrap)
+ * runs with the limits of its built-in runs by default (maxproc 8, PID_MAX 12: programs reach maxproc and pids wrap)
  * instead of the SPEC's 64 and 30000, which programs of 100 steps never reach. Never called. */
 int lockstep_sut_env_limits(void);
 
