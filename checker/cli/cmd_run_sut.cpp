@@ -210,6 +210,8 @@ int run_sut(SutRunArgs a) {
   if (rep.reused > 0 || rep.states_compared > 0)
     s += fmt::format("{} programs ran in a child reset with lockstep_sut_reset; {} §7 states compared with lockstep_sut_state\n",
                      rep.reused, rep.states_compared);
+  if (rep.armed_compared > 0)
+    s += fmt::format("{} states read while a timed wait pended: the timeouts the SUT armed compared with the model's\n", rep.armed_compared);
   if (rep.failure) {
     const SutFailure& f = *rep.failure;
     s += fmt::format("\nFAILURE in program {} ({} steps; shrunk to {} in {} runs{}):\n{}\n{}\n", f.program_index, f.original.steps.size(),

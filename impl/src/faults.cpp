@@ -114,6 +114,8 @@ constexpr std::array<FaultInfo, static_cast<unsigned>(Fault::count_)> kFaults{{
     {Fault::test_kthread_panics, "test_kthread_panics", "test only: a kthread's work unit panics", "K5", true},
     {Fault::test_thread_exits_early, "test_thread_exits_early",
      "test only: a kthread's OS thread ends inside a work unit, its state left RUNNING", "K2", true},
+    {Fault::test_late_deadline, "test_late_deadline",
+     "test only: the K8 exit wait arms its deadline one tick late (timo + 1)", "K8", true},
 }};
 
 }  // namespace

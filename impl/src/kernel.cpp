@@ -349,8 +349,7 @@ std::vector<std::string> Kernel::console() const {
 }
 
 std::uint64_t Kernel::wait_begin(HostContext& h, WaitKind kind, const detail::Proc& target,
-                                 std::optional<sync::Ticks> deadline) {
-  const sync::Ticks since = backend_->now();
+                                 std::optional<sync::Ticks> deadline, sync::Ticks since) {
   std::unique_lock l(waits_lock_);
   const auto seq = next_wait_++;
   waits_.push_back(WaitRec{seq, h.id(), h.name(), kind, target.pid, encode(target.serial), deadline, since});

@@ -158,11 +158,12 @@ int Kernel::kthread_suspend(HostContext& h, ::proc* p, int timo) {
   // request's instant. Read before the lock, a tick could pass between the two, and the wait would
   // time out a tick before timo ticks had passed since the request (no linearization allows that;
   // found by `lockstep stress` on real threads).
-  const std::optional<sync::Ticks> deadline = sync::deadline_after(backend_->now(), timo);
+  const sync::Ticks now = backend_->now();
+  const std::optional<sync::Ticks> deadline = sync::deadline_after(now, timo);
   kt.suspend_requested.store(true);
   if (kt.state == KthreadState::parked) return 0;
   const std::uint64_t start = kt.acks;
-  const auto wait = wait_begin(h, WaitKind::suspend, *t, deadline);
+  const auto wait = wait_begin(h, WaitKind::suspend, *t, deadline, now);
   int r;
   if (fault(Fault::shared_wakeup_channel)) {
     // FAULT shared_wakeup_channel (breaks K3, S2): FreeBSD 5 does
@@ -237,7 +238,7 @@ void Kernel::kthread_suspend_check(HostContext& self, ::proc* p) {
     wake_waits(WaitKind::suspend, me);
   }
   kt.state = KthreadState::parked;  // suspend_requested stays set while PARKED
-  const auto wait = wait_begin(self, WaitKind::park, me, std::nullopt);
+  const auto wait = wait_begin(self, WaitKind::park, me, std::nullopt, backend_->now());
   if (fault(Fault::park_spins)) {
     // FAULT park_spins (breaks K5, §5): polls for the resume instead of sleeping on park_cv. It
     // still works when another thread can take the lock in between, but it never blocks: under a
@@ -289,8 +290,12 @@ int Kernel::kthread_wait_exit(HostContext& h, ::proc* p, int timo) {
   if (kt.state == KthreadState::reaped) return ESRCH;
   if (kt.state == KthreadState::zombie) return 0;
   // Read with the state, in one critical section (as in kthread_suspend).
-  const std::optional<sync::Ticks> deadline = sync::deadline_after(backend_->now(), timo);
-  const auto wait = wait_begin(h, WaitKind::wait_exit, *t, deadline);
+  // FAULT test_late_deadline (test only): the deadline is armed a tick late, an off-by-one a real
+  // clock hides as latency (run --sut compares the armed timeout, SUT.md).
+  const int armed = fault(Fault::test_late_deadline) && timo > 0 ? timo + 1 : timo;
+  const sync::Ticks now = backend_->now();
+  const std::optional<sync::Ticks> deadline = sync::deadline_after(now, armed);
+  const auto wait = wait_begin(h, WaitKind::wait_exit, *t, deadline, now);
   int r;
   if (fault(Fault::test_extra_wakeup) || fault(Fault::wait_exit_no_loop)) {
     // FAULT test_extra_wakeup: any wake-up is taken for the exit.

@@ -96,7 +96,10 @@ std::string sut_state_json(const Snapshot& snap, const std::map<HostId, int>& ho
   for (const WaitSnapshot& w : snap.blocked) {
     if (w.kind == WaitKind::park) continue;  // a parked kthread shows as its state
     out += std::string(first ? "" : ",") + "{\"host\":" + std::to_string(host_of(w.host)) + ",\"what\":\"" +
-           (w.kind == WaitKind::suspend ? "kthread_suspend" : "kthread_wait_exit") + "\",\"target\":" + std::to_string(w.target) + "}";
+           (w.kind == WaitKind::suspend ? "kthread_suspend" : "kthread_wait_exit") + "\",\"target\":" + std::to_string(w.target);
+    // The timeout as armed: ticks from the wait's start to its deadline (lockstep/sut.h).
+    if (w.deadline) out += ",\"timo\":" + std::to_string(*w.deadline - w.since);
+    out += "}";
     first = false;
   }
   out += "],\"files\":{";

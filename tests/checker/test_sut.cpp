@@ -114,6 +114,26 @@ TEST(SutPlugin, IntrospectionFindsWhatNoAnswerShows) {
   expect_no_children();
 }
 
+// While a timed wait pends the §7 state is not compared (its deadline may pass in between), but the
+// timeout the SUT armed is (lockstep_sut_state's "timo"): a K8 deadline armed one tick late, which a
+// real clock shows only as latency, is found; the correct impl's armed timeouts agree.
+TEST(SutPlugin, ATimeoutArmedLateIsFoundWhileItsWaitPends) {
+  SutCampaignConfig c = config_for(LOCKSTEP_RUMP_SUT, {{"LOCKSTEP_TICK_US", "1000"}, {"LOCKSTEP_FAULT", "test_late_deadline"}});
+  c.programs = 100;
+  c.shrink = false;
+  const SutCampaignReport r = run_sut_campaign(c);
+  ASSERT_FALSE(r.agreed());
+  const SutRunResult& f = r.failure->shrunk_result;
+  EXPECT_EQ(f.rule, model::Rule::K8) << f.failure;
+  EXPECT_NE(f.failure.find("armed a timeout of"), std::string::npos) << f.failure;
+  SutCampaignConfig ok = config_for(LOCKSTEP_RUMP_SUT, {{"LOCKSTEP_TICK_US", "1000"}});
+  ok.programs = r.programs;
+  const SutCampaignReport fine = run_sut_campaign(ok);
+  EXPECT_TRUE(fine.agreed()) << (fine.failure ? fine.failure->shrunk_result.failure : "");
+  EXPECT_GT(fine.armed_compared, 0u) << "no state was read while a timed wait pended";
+  expect_no_children();
+}
+
 // Reset (lockstep_sut_reset): programs that end quiescent run one after another in one child, and
 // agree; a reset that forgets nothing is caught and named as such.
 TEST(SutPlugin, ResetRunsProgramsInOneChild) {

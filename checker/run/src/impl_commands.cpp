@@ -95,7 +95,7 @@ Mailbox::Command host_command(impl::Kernel& k, impl::HostContext& h, const Op& o
               return r;
             });
           },
-          [&](const op::Switch& o) {
+          [&](const op::Switch&) {
             return guarded([&k, &h, l = args.lwp] {
               k.switch_lwp(h, l);
               return value(0);
@@ -155,17 +155,17 @@ Mailbox::Command host_command(impl::Kernel& k, impl::HostContext& h, const Op& o
           [&](const op::Suspend& o) {
             return guarded([&k, &h, p = args.proc, t = o.timo] { return value(k.kthread_suspend(h, p, t)); });
           },
-          [&](const op::Resume& o) { return guarded([&k, &h, p = args.proc] { return value(k.kthread_resume(h, p)); }); },
-          [&](const op::SuspendCheck& o) {
+          [&](const op::Resume&) { return guarded([&k, &h, p = args.proc] { return value(k.kthread_resume(h, p)); }); },
+          [&](const op::SuspendCheck&) {
             return guarded([&k, &h, p = args.proc] { k.kthread_suspend_check(h, p); return value(0); });
           },
-          [&](const op::KprocShutdown& o) {
+          [&](const op::KprocShutdown&) {
             return guarded([&k, &h, p = args.proc] { k.kproc_shutdown(h, p, 0); return value(0); });
           },
           [&](const op::WaitExit& o) {
             return guarded([&k, &h, p = args.proc, t = o.timo] { return value(k.kthread_wait_exit(h, p, t)); });
           },
-          [&](const op::Reap& o) { return guarded([&k, &h, p = args.proc] { return value(k.kthread_reap(h, p)); }); },
+          [&](const op::Reap&) { return guarded([&k, &h, p = args.proc] { return value(k.kthread_reap(h, p)); }); },
           // Performed by other actors; a host never posts these.
           [&](const auto&) {
             return guarded([]() -> ImplResult { throw std::logic_error("op posted to the wrong actor"); });

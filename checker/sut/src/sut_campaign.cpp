@@ -95,6 +95,7 @@ SutCampaignReport run_sut_campaign(const SutCampaignConfig& c, const std::functi
     rep.calls += r.calls;
     rep.spawn_seconds += r.spawn_seconds;
     rep.states_compared += r.states_compared;
+    rep.armed_compared += r.armed_compared;
     rep.coverage.merge(r.coverage);
     if (progress) progress(SutProgress{rep.programs, rep.steps, false});
     if (!r.agreed()) {

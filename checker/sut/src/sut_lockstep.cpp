@@ -111,6 +111,7 @@ class SutRun {
     Actor actor;
     Op op;
     Clock::time_point sent;
+    std::optional<Tick> armed;  // a timed wait's timeout in the model: its deadline less the clock at the request
   };
 
   bool failed() const { return r_.verdict != SutVerdict::Agree; }
@@ -499,7 +500,12 @@ class SutRun {
     record(op, res, is_probe, "");
     answered(expect);
     for (const auto& [seq, w] : woken) pending_.erase(seq);
-    if (q && out.blocked()) pending_[q->seq] = Pending{op.actor, op, sent};
+    if (q && out.blocked()) {
+      const Wait* w = op.actor.kind == Actor::Kind::Host ? m_.state().wait_of(static_cast<HostId>(op.actor.index)) : nullptr;
+      std::optional<Tick> armed;
+      if (w != nullptr && w->deadline) armed = *w->deadline - m_.state().now;
+      pending_[q->seq] = Pending{op.actor, op, sent, armed};
+    }
     if (own_timed_out) {
       const Wait* w = m_.state().wait_of(static_cast<HostId>(op.actor.index));
       advance_clock(*w->deadline - m_.state().now);
@@ -686,14 +692,13 @@ class SutRun {
 
   // The SUT's whole §7 state (lockstep_sut_state) against the model's, after a step and its probes.
   // Skipped while a timed wait is pending: its deadline may pass in the SUT between the step and the
-  // state, which the model's clock only learns at the next step.
+  // state, which the model's clock only learns at the next step. Then only the timeouts the SUT's
+  // blocked callers armed are compared (when it reports them): a deadline armed late (timo + 1, or a
+  // wrong hz) is otherwise seen only as latency on a real clock, or never within a program.
   void compare_state() {
     if (m_.state().fatal != Fatal::None) return;
-    for (const Wait& w : m_.state().waits)
-      if (w.deadline) {
-        ++r_.states_skipped;
-        return;
-      }
+    const bool timed = std::any_of(m_.state().waits.begin(), m_.state().waits.end(), [](const Wait& w) { return w.deadline.has_value(); });
+    if (timed) ++r_.states_skipped;
     Request q;
     q.seq = ++seq_;
     q.call = Call::State;
@@ -705,12 +710,36 @@ class SutRun {
     }
     answered({q.seq});
     std::string error;
-    const std::optional<Observation> observed = read_state(p_, *r, c_.program.chooser.hosts, error);
+    std::map<int, std::int64_t> armed;
+    const std::optional<Observation> observed = read_state(p_, *r, c_.program.chooser.hosts, error, &armed);
     if (!observed) return fail(SutVerdict::Divergence, Rule::P0, error);
+    if (timed) return compare_armed(armed);
     ++r_.states_compared;
     const Observation expected = observe(m_.state(), c_.program.chooser.hosts);
     if (auto d = first_difference(expected, *observed, last_rule_))
       fail(SutVerdict::Divergence, d->rule, fmt::format("the §7 state (lockstep_sut_state) after the step: {}", d->text));
+  }
+
+  // Each call blocked in a timed wait in both, whose timeout the SUT reports: the SUT's armed timeout
+  // must be the model's (K3, K7's 60 * hz, K8). A wait that already ended in the SUT is not listed.
+  void compare_armed(const std::map<int, std::int64_t>& sut_armed) {
+    bool compared = false;
+    for (const auto& [seq, pd] : pending_) {
+      if (!pd.armed || pd.actor.kind != Actor::Kind::Host) continue;
+      const auto it = sut_armed.find(static_cast<int>(pd.actor.index));
+      if (it == sut_armed.end()) continue;
+      compared = true;
+      if (it->second != *pd.armed)
+        return fail(SutVerdict::Divergence, armed_rule(pd.op.body),
+                    fmt::format("{}'s timed wait (lockstep_sut_state after the step): the SUT armed a timeout of {} ticks, the model's is {} ticks",
+                                to_string(pd.op), it->second, *pd.armed));
+    }
+    if (compared) ++r_.armed_compared;
+  }
+  static Rule armed_rule(const OpBody& b) {
+    if (std::holds_alternative<op::KprocShutdown>(b)) return Rule::K7;
+    if (std::holds_alternative<op::WaitExit>(b)) return Rule::K8;
+    return Rule::K3;
   }
 
   // The end of the program: late answers (a call that returned though blocked), then the console.

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "checker/trace_io.hpp"
 
@@ -10,7 +11,8 @@ namespace lockstep::checker::sut {
 
 bool has_introspection(std::uint64_t mask) { return ((mask & bit(Call::NameHost)) != 0) && ((mask & bit(Call::State)) != 0); }
 
-std::optional<Observation> read_state(const SutProcess& p, const Reply& r, int hosts, std::string& error) {
+std::optional<Observation> read_state(const SutProcess& p, const Reply& r, int hosts, std::string& error,
+                                      std::map<int, std::int64_t>* armed) {
   if (r.text[0] != '\0') {
     error = fmt::format("lockstep_sut_state: {}", r.text);
     return std::nullopt;
@@ -26,6 +28,15 @@ std::optional<Observation> read_state(const SutProcess& p, const Reply& r, int h
   } catch (const TraceFormatError& e) {
     error = fmt::format("the SUT's state is not lockstep_sut_state's JSON (lockstep/sut.h): {}", e.what());
     return std::nullopt;
+  }
+  if (armed != nullptr) {
+    // Not part of the §7 observation (deadlines are not compared there): read beside it.
+    armed->clear();
+    const nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+    if (const auto b = j.is_object() ? j.find("blocked") : j.end(); j.is_object() && b != j.end() && b->is_array())
+      for (const nlohmann::json& w : *b)
+        if (w.is_object() && w.contains("host") && w["host"].is_number_integer() && w.contains("timo") && w["timo"].is_number_integer())
+          (*armed)[w["host"].get<int>()] = w["timo"].get<std::int64_t>();
   }
   // The SUT's keys for fd tables and descriptions are its own: renamed by first appearance.
   std::vector<std::uint64_t> tables;

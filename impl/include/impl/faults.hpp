@@ -58,6 +58,7 @@ enum class Fault : unsigned {
   test_host_op_hangs,         // getppid blocks its OS thread for ever, holding the process table lock
   test_kthread_panics,        // a kthread's work unit panics
   test_thread_exits_early,    // a kthread's OS thread ends inside a work unit, its state left RUNNING
+  test_late_deadline,         // K8: the exit wait's deadline is one tick late (timo + 1)
   count_
 };
 

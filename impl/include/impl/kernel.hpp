@@ -228,8 +228,10 @@ class Kernel {
   void drop_fdtable(detail::FdTable& t);
   std::shared_ptr<detail::File> file_locked(std::string_view path, bool create);
   void console_append(std::string line);
+  // `since`: the clock reading the deadline was computed from (so deadline - since is the timeout as
+  // armed, which lockstep_sut_state reports), or the wait's start when it has none.
   std::uint64_t wait_begin(HostContext& h, WaitKind kind, const detail::Proc& target,
-                           std::optional<sync::Ticks> deadline);
+                           std::optional<sync::Ticks> deadline, sync::Ticks since);
   void wait_end(std::uint64_t seq);
   // The waits of `kind` on `target` that a wake-up satisfies leave the list at the wake-up, as
   // wakeup(9) takes its sleepers off the sleep queue, not when each sleeper next runs: a snapshot

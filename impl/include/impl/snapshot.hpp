@@ -84,7 +84,7 @@ struct WaitSnapshot {
   pid_t target = 0;
   std::uint64_t target_handle = 0;
   std::optional<sync::Ticks> deadline;  // absolute, in ticks
-  sync::Ticks since = 0;                // when the wait began
+  sync::Ticks since = 0;                // when the wait began: the reading its deadline was computed from
 };
 
 struct FileSnapshot {

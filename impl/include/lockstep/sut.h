@@ -53,7 +53,9 @@ long long lockstep_sut_tick_ns(void);
  *               kthreads also: "kstate": "RUNNING"|"PARKED"|"ZOMBIE"|"REAPED", "suspend_requested", "progress",
  *               "exit_code"}, ...]                     by pid, zombies included
  *    "hosts": [{"curlwp": [pid, lid] | null, "pid": current pid}, ...]   by host index, every named host
- *    "blocked": [{"host", "what": "kthread_suspend"|"kthread_wait_exit", "target": pid}, ...]
+ *    "blocked": [{"host", "what": "kthread_suspend"|"kthread_wait_exit", "target": pid,
+ *                 "timo": ticks}, ...]   timo (optional): a timed wait's timeout as armed, from its
+ *                                        start to its deadline in the SUT's ticks
  *    "files": {"path": size, ...}, "console": ["line", ...]}
  * With it, lockstep compares the whole §7 state after every step of `run --sut`, and `stress --sut`
  * takes barriers (a quiescent point observed) that let its judge commit. */

@@ -71,6 +71,7 @@ struct SutRunResult {
   Coverage coverage;                    // the model's outcomes of every call, probes included
   std::uint64_t states_compared = 0;    // §7 states read with lockstep_sut_state and compared
   std::uint64_t states_skipped = 0;     // steps after which a timed wait was pending (no comparison)
+  std::uint64_t armed_compared = 0;     // ... of which the armed timeouts were compared (SUT.md)
   bool reused_process = false;          // ran in a child reset after an earlier program (lockstep_sut_reset)
   bool agreed() const { return verdict == SutVerdict::Agree; }
 };

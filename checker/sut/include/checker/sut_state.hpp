@@ -3,6 +3,7 @@
 // barriers).
 #pragma once
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -17,6 +18,9 @@ bool has_introspection(std::uint64_t mask);
 // The state a State request's reply announced (the JSON the child left in its state file), with fd
 // tables and descriptions renamed canonically and `hosts` hosts; nullopt with `error` (one paragraph
 // naming what was wrong) when there is no state or it is not lockstep_sut_state's JSON.
-std::optional<Observation> read_state(const SutProcess& p, const Reply& r, int hosts, std::string& error);
+// `armed`, when given, gets the timeouts the state's blocked callers armed ("timo": ticks from a timed
+// wait's start to its deadline), by host index; a SUT that does not report them leaves it empty.
+std::optional<Observation> read_state(const SutProcess& p, const Reply& r, int hosts, std::string& error,
+                                      std::map<int, std::int64_t>* armed = nullptr);
 
 }  // namespace lockstep::checker::sut
