@@ -21,6 +21,12 @@ struct Outcome {
   StressRecording rec;
   StressVerdict verdict;
   SutStressInfo info;
+  // The verdict line and the end of what the SUT wrote (a sanitizer's report in the child, a panic),
+  // for a failure message.
+  std::string why() const {
+    const std::string& out = info.output;
+    return verdict.line + (out.empty() ? std::string() : "\nSUT output (end):\n" + out.substr(out.size() > 6000 ? out.size() - 6000 : 0));
+  }
 };
 
 // rump_init's round trip places the SUT clock's phase and must take under half a tick: under
@@ -62,7 +68,7 @@ bool generated(const SutStressInfo& i, std::string_view op) { return std::find(i
 
 TEST(StressSut, ExampleSutAgrees) {
   const Outcome o = stress_sut(LOCKSTEP_EXAMPLE_SUT, {});
-  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Agree) << o.verdict.line;
+  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Agree) << o.why();
   EXPECT_GT(o.rec.history.ops.size(), 500u);
   EXPECT_TRUE(o.rec.plugin);
   EXPECT_FALSE(o.rec.introspected);  // the example exports no lockstep_sut_state
@@ -89,7 +95,7 @@ std::pair<std::size_t, std::size_t> kthreads_driven(const lin::History& h) {
 
 TEST(StressSut, BuiltInImplAgreesWithKthreadsAndTimeouts) {
   const Outcome o = stress_sut(LOCKSTEP_RUMP_SUT, {});
-  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Agree) << o.verdict.line;
+  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Agree) << o.why();
   EXPECT_GT(o.rec.stats.kthreads_created, 0);
   EXPECT_GT(o.rec.stats.kthread_ops, 0u);
   EXPECT_GT(o.rec.stats.ticks, 0u);
@@ -105,7 +111,7 @@ TEST(StressSut, EveryKthreadMadeRunsItsBody) {
   const auto [created, ran] = kthreads_driven(o.rec.history);
   EXPECT_GE(created, 8u) << "too few kthreads made to test the growth of the drivers";
   EXPECT_GE(ran + 1, created) << ran << " of " << created << " kthreads ran a call (the last one may be made at the end)";
-  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Agree) << o.verdict.line;
+  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Agree) << o.why();
   // With introspection and nothing else passed on, barriers are taken and they count: with the bug
   // every barrier waited out its limit and none counted. How many of them settle in time depends on
   // the machine's load (a CI run with two test processes on two cores skipped 4 of 11), so the test
@@ -121,7 +127,7 @@ TEST(StressSut, BarriersReadTheStateAndTheCorrectImplAgrees) {
   const Outcome o = stress_sut(LOCKSTEP_RUMP_SUT, {{"LOCKSTEP_DELAY_PROB", "0.05"}}, 3.0, 8000);
   EXPECT_TRUE(o.rec.introspected);
   EXPECT_GT(o.rec.history.observations.size(), 0u);
-  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Agree) << o.verdict.line;
+  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Agree) << o.why();
   expect_no_children();
 }
 
@@ -131,15 +137,15 @@ TEST(StressSut, BarriersReadTheStateAndTheCorrectImplAgrees) {
 TEST(StressSut, InjectedFaultsAreFoundThroughThePluginPath) {
   for (const auto& [fault, rule] : {std::pair{"setuid_no_check", "[P8]"}, std::pair{"nprocs_not_decremented", "[R6]"}}) {
     const Outcome o = stress_sut(LOCKSTEP_RUMP_SUT, {{"LOCKSTEP_FAULT", fault}}, 3.0, 20000);
-    EXPECT_EQ(o.verdict.kind, StressVerdictKind::Violation) << fault << ": " << o.verdict.line;
-    EXPECT_NE(o.verdict.line.find(rule), std::string::npos) << fault << ": " << o.verdict.line;
+    EXPECT_EQ(o.verdict.kind, StressVerdictKind::Violation) << fault << ": " << o.why();
+    EXPECT_NE(o.verdict.line.find(rule), std::string::npos) << fault << ": " << o.why();
   }
   expect_no_children();
 }
 
 TEST(StressSut, CrashingSutIsAViolationWithTheDeath) {
   const Outcome o = stress_sut(LOCKSTEP_MISBEHAVING_SUT, {{"LOCKSTEP_TEST_MISBEHAVE", "crash"}});
-  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Violation) << o.verdict.line;
+  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Violation) << o.why();
   ASSERT_TRUE(o.rec.panic);
   // Under a sanitizer its SEGV handler reports the crash and ends the process: AddressSanitizer with
   // status 1, ThreadSanitizer with 66.
@@ -150,15 +156,26 @@ TEST(StressSut, CrashingSutIsAViolationWithTheDeath) {
   expect_no_children();
 }
 
+// A SUT built with a sanitizer ends with the sanitizer's own status (ThreadSanitizer's 66): the
+// verdict names what the report found, not only the status.
+TEST(StressSut, SanitizerReportInTheSutIsNamed) {
+  const Outcome o = stress_sut(LOCKSTEP_MISBEHAVING_SUT, {{"LOCKSTEP_TEST_MISBEHAVE", "sanitizer"}});
+  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Violation) << o.why();
+  ASSERT_TRUE(o.rec.panic);
+  EXPECT_NE(o.rec.panic->find("exited with status 66 after a report: ThreadSanitizer: data race misbehaving_sut.c:42"), std::string::npos)
+      << *o.rec.panic;
+  expect_no_children();
+}
+
 TEST(StressSut, HangingSutIsADeadlock) {
   const Outcome o = stress_sut(LOCKSTEP_MISBEHAVING_SUT, {{"LOCKSTEP_TEST_MISBEHAVE", "hang"}});
-  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Deadlock) << o.verdict.line;
+  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Deadlock) << o.why();
   expect_no_children();
 }
 
 TEST(StressSut, LyingSutIsAViolation) {
   const Outcome o = stress_sut(LOCKSTEP_MISBEHAVING_SUT, {{"LOCKSTEP_TEST_MISBEHAVE", "wrong"}});
-  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Violation) << o.verdict.line;
+  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Violation) << o.why();
   expect_no_children();
 }
 

@@ -213,7 +213,9 @@ INSTANTIATE_TEST_SUITE_P(
                       Misbehaviour{"exit", SutVerdict::Untrusted, "exit(0)"},
                       Misbehaviour{"exit3", SutVerdict::Divergence, "the SUT's process ended"},
                       Misbehaviour{"hang", SutVerdict::Deadlock, "did not return"},
-                      Misbehaviour{"crash", SutVerdict::Divergence, "the SUT's process ended"}, Misbehaviour{"wrong", SutVerdict::Divergence, "4242"}),
+                      Misbehaviour{"crash", SutVerdict::Divergence, "the SUT's process ended"},
+                      Misbehaviour{"sanitizer", SutVerdict::Divergence, "after a report: ThreadSanitizer: data race misbehaving_sut.c:42"},
+                      Misbehaviour{"wrong", SutVerdict::Divergence, "4242"}),
     [](const ::testing::TestParamInfo<Misbehaviour>& i) { return std::string(i.param.mode); });
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
@@ -51,7 +52,16 @@ Api g_api;
 pid_t g_pid = 0;  // this process (a fork's copy sees another getpid())
 pthread_key_t g_exit_key;  // a kthread body's pending kthread_exit reply, written when its thread ends
 
+// Every reply is counted here (release) before it is written, and the main thread reads the count
+// (acquire) after each request it reads. lockstep sends a request only after the replies it depends
+// on (a kthread slot is reused after its last call answered), so everything a thread did before its
+// reply happens before what the next request does. That order goes through lockstep's process, where
+// a sanitizer cannot see it: without this edge, ThreadSanitizer reported the reuse of a slot whose
+// kthread_create had failed (EAGAIN at maxproc) as a race between the two callers' writes.
+std::atomic<std::uint64_t> g_replies{0};
+
 void write_reply(Reply r) {
+  g_replies.fetch_add(1, std::memory_order_release);
   r.pid = static_cast<std::int32_t>(getpid());
   const char* p = reinterpret_cast<const char*>(&r);
   std::size_t left = sizeof r;
@@ -322,6 +332,7 @@ int main(int argc, char** argv) {
   }
   Request q;
   while (read_request(q)) {
+    (void)g_replies.load(std::memory_order_acquire);  // the replies lockstep read before it sent q
     if (q.call == Call::State || q.call == Call::Reset) write_reply(run(q));  // on this thread: the SUT's threads are where lockstep left them
     else if (q.runner == Runner::Host && q.index < inboxes.size()) inboxes[q.index]->push(q);
     else if (q.runner == Runner::Kthread && q.index < kMaxSlots) g_slots[q.index].inbox.push(q);

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <regex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -215,6 +216,13 @@ std::string read_all(int fd) {
 }
 }  // namespace
 
+// The first "SUMMARY: <Name>Sanitizer: ..." line of a sanitizer's report, without "SUMMARY: ".
+std::string sanitizer_summary(const std::string& err) {
+  static const std::regex re(R"(SUMMARY: ([A-Za-z]+Sanitizer: [^\n]*))");
+  std::smatch m;
+  return std::regex_search(err, m, re) ? m[1].str() : std::string();
+}
+
 std::string SutProcess::stderr_text() const { return read_all(stderr_fd_); }
 std::string SutProcess::stdout_text() const { return read_all(stdout_fd_); }
 std::string SutProcess::output() const {
@@ -254,8 +262,12 @@ std::string SutProcess::termination() {
     kill();
     return "did not end when its output closed: killed";
   }
-  if (term_signal_ != 0) return fmt::format("killed by {}", signal_name(term_signal_));
-  return fmt::format("exited with status {}", exit_status_);
+  // A sanitizer built into the SUT ends it with a status of its own (ThreadSanitizer's 66): its
+  // summary line says what it found, where the status alone says nothing.
+  const std::string report = sanitizer_summary(stderr_text());
+  const std::string after = report.empty() ? std::string() : fmt::format(" after a report: {}", report);
+  if (term_signal_ != 0) return fmt::format("killed by {}{}", signal_name(term_signal_), after);
+  return fmt::format("exited with status {}{}", exit_status_, after);
 }
 
 void SutProcess::kill() {

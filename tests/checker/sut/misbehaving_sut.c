@@ -1,7 +1,8 @@
 /* A SUT that misbehaves on purpose, for tests/checker/test_sut.cpp: the example SUT
  * (checker/sut/example/minimal_sut.c) with a rump_sys_getpid that, from its 5th call on, does what
  * LOCKSTEP_TEST_MISBEHAVE says: "noise" writes junk to stdout and stderr on every call (then answers
- * right), "fork" forks, "exit" calls exit(0), "exit3" exit(3), "hang" never returns, "crash" raises SIGSEGV, "wrong"
+ * right), "fork" forks, "exit" calls exit(0), "exit3" exit(3), "hang" never returns, "crash" raises SIGSEGV,
+ * "sanitizer" writes a ThreadSanitizer-like report and ends with its status 66, "wrong"
  * answers a pid that does not exist; "badreset" exports a reset that forgets nothing. lockstep must end
  * each run with a verdict and leave nothing behind. */
 #define rump_sys_getpid example_getpid
@@ -39,6 +40,12 @@ SUT_API pid_t rump_sys_getpid(void) {
     for (;;) pause();
   } else if (strcmp(mode, "crash") == 0) {
     raise(SIGSEGV);
+  } else if (strcmp(mode, "sanitizer") == 0) {
+    static const char report[] =
+        "==================\nWARNING: ThreadSanitizer: data race (pid=1)\n  Write of size 8 by thread T1:\n"
+        "SUMMARY: ThreadSanitizer: data race misbehaving_sut.c:42 in rump_sys_getpid\n==================\n";
+    if (write(2, report, sizeof report - 1) < 0) abort();
+    _exit(66);
   } else if (strcmp(mode, "wrong") == 0) {
     return 4242;
   }

@@ -84,4 +84,8 @@ class SutProcess {
 // The lockstep-sut-host next to the running lockstep (or $LOCKSTEP_SUT_HOST).
 std::string default_host_path();
 
+// The first "SUMMARY: <Name>Sanitizer: ..." line of a sanitizer's report in `err` (without
+// "SUMMARY: "), or empty.
+std::string sanitizer_summary(const std::string& err);
+
 }  // namespace lockstep::checker::sut
