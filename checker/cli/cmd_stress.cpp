@@ -76,7 +76,7 @@ std::optional<StressRecording> record_plugin(const Opts& o, const stress::Progre
                 std::find(info.exported.begin(), info.exported.end(), "lockstep_sut_tick_ns") != info.exported.end() ? "lockstep_sut_tick_ns"
                                                                                                                     : "--tick-ms",
                 static_cast<double>(info.clock_slack_ns) / 1e6, info.spawn_seconds * 1e3);
-    std::printf("generated %s\n", fmt::format("{}", fmt::join(info.generated, ", ")).c_str());
+    std::printf("generated %s (timed waits of 1..%d ticks)\n", fmt::format("{}", fmt::join(info.generated, ", ")).c_str(), info.max_timo);
     if (!info.not_generated.empty()) std::printf("not drawn %s\n", fmt::format("{}", fmt::join(info.not_generated, "; ")).c_str());
     std::printf("compared  every answer (return values, errno, curlwp, pids, fstat sizes) against the model, in some order real time allows\n");
     if (rec.panic && !info.output.empty()) std::printf("SUT output (last lines):\n%s\n", info.output.substr(info.output.size() > 2000 ? info.output.size() - 2000 : 0).c_str());

@@ -93,12 +93,28 @@ std::pair<std::size_t, std::size_t> kthreads_driven(const lin::History& h) {
   return {created.size(), n};
 }
 
+// The timeouts of timed waits drawn, in ticks (0: a wait without one).
+std::vector<int> timeouts_drawn(const lin::History& h) {
+  std::vector<int> out;
+  for (const lin::Operation& o : h.ops) {
+    if (const auto* s = std::get_if<model::op::Suspend>(&o.op.body)) out.push_back(s->timo);
+    if (const auto* w = std::get_if<model::op::WaitExit>(&o.op.body)) out.push_back(w->timo);
+  }
+  return out;
+}
+
 TEST(StressSut, BuiltInImplAgreesWithKthreadsAndTimeouts) {
   const Outcome o = stress_sut(LOCKSTEP_RUMP_SUT, {});
   EXPECT_EQ(o.verdict.kind, StressVerdictKind::Agree) << o.why();
   EXPECT_GT(o.rec.stats.kthreads_created, 0);
   EXPECT_GT(o.rec.stats.kthread_ops, 0u);
   EXPECT_GT(o.rec.stats.ticks, 0u);
+  // At a plug-in's long ticks a timed wait lasts at most about 40 ms: ten ticks of 20 ms each kept
+  // the hosts in waits most of a run, making a quarter of the calls.
+  EXPECT_EQ(o.info.max_timo, kTickUs >= 40'000 ? 1 : 2);
+  const std::vector<int> timos = timeouts_drawn(o.rec.history);
+  EXPECT_GT(std::count_if(timos.begin(), timos.end(), [](int t) { return t > 0; }), 0);
+  for (int t : timos) EXPECT_LE(t, o.info.max_timo);
   expect_no_children();
 }
 

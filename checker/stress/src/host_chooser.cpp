@@ -67,6 +67,12 @@ constexpr std::size_t op_index(Kind k) {
 
 }  // namespace
 
+int max_timo_for_tick(std::int64_t tick_ns) {
+  constexpr std::int64_t kLongestWaitNs = 40'000'000;
+  if (tick_ns <= 0) return 10;
+  return static_cast<int>(std::clamp<std::int64_t>(kLongestWaitNs / tick_ns, 1, 10));
+}
+
 HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& lim, Source& rng) const {
   const std::size_t kts = reg.count();
   auto allowed = [&](Kind k) {
@@ -173,7 +179,7 @@ HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& l
     case kSuspend: {
       const bool forever = rng.percent(5);
       auto [p, h] = target(forever);
-      c.op.body = op::Suspend{p, forever ? 0 : 1 + static_cast<int>(rng.below(10))};
+      c.op.body = op::Suspend{p, forever ? 0 : 1 + static_cast<int>(rng.below(static_cast<std::uint32_t>(lim.max_timo)))};
       c.args.proc = h;
       break;
     }
@@ -192,7 +198,7 @@ HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& l
     case kWaitExit: {
       const bool forever = rng.percent(10);
       auto [p, h] = forever ? exiting() : target(false);
-      c.op.body = op::WaitExit{p, forever ? 0 : 1 + static_cast<int>(rng.below(10))};
+      c.op.body = op::WaitExit{p, forever ? 0 : 1 + static_cast<int>(rng.below(static_cast<std::uint32_t>(lim.max_timo)))};
       c.args.proc = h;
       break;
     }

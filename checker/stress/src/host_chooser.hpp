@@ -37,7 +37,15 @@ struct HostLimits {
   // only for kthreads, so without `user_proc_handles` no call names process 0, 1 or a forked one.
   std::uint32_t supported = ~0u;
   bool user_proc_handles = true;
+  // The longest timeout a timed suspend / wait_exit is given, in ticks (drawn from 1..max_timo).
+  // Most such waits end by their timeout (a kthread rarely exits), and a host in one makes no other
+  // call: with long ticks (a plug-in SUT's 20 ms) ten of them kept the hosts idle most of a run.
+  int max_timo = 10;
 };
+
+// The max_timo that keeps a timed wait within about 40 ms of real time at ticks of `tick_ns`
+// (1 to 10 ticks: 10 at the in-process stress's 1 ms, 2 at a plug-in SUT's 20 ms).
+int max_timo_for_tick(std::int64_t tick_ns);
 
 class HostView {
  public:

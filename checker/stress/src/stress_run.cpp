@@ -255,6 +255,7 @@ void host_loop(Run& run, int index, std::uint64_t seed) {
   HostView view(run.kernel->proc_handle(0), run.kernel->proc_handle(1));
   HostLimits lim;
   lim.max_kthreads = run.c.max_kthreads;
+  lim.max_timo = max_timo_for_tick(run.c.tick.count());
   // H0 starts the run's kthreads: they are the first calls of the history.
   if (index == 0)
     for (int i = 0; i < run.c.kthreads && !run.failed; ++i)

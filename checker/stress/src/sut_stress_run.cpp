@@ -122,6 +122,8 @@ class SutStress {
     }
     if (!missing.empty()) throw std::runtime_error(fmt::format("{} does not export the required {}", so.library, fmt::join(missing, ", ")));
     tick_ns_ = p_->tick_ns() > 0 ? p_->tick_ns() : s_.tick_ns;
+    lim_.max_timo = max_timo_for_tick(tick_ns_);
+    info_.max_timo = lim_.max_timo;
     introspect_ = sut::has_introspection(mask_);
     info_.tick_ns = tick_ns_;
     choose_kinds();

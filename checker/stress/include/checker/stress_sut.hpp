@@ -28,6 +28,7 @@ struct SutStressInfo {
   std::vector<std::string> not_generated;  // op kinds it could not, each with why
   std::int64_t tick_ns = 0;
   std::int64_t clock_slack_ns = 0;         // how long rump_init took: the uncertainty of the clock's phase
+  int max_timo = 0;                        // timed suspends and wait_exits draw their timeout from 1..max_timo ticks
   double spawn_seconds = 0;
   std::string output;                      // what the SUT wrote to stdout / stderr
 };
