@@ -92,8 +92,8 @@ std::string header_text(const SutRunArgs& a, const SutNames& n, const SutCampaig
   if (!absent.empty()) s += fmt::format("  not exported, so not generated: {}\n", join(absent));
   s += fmt::format(
       "  compared: what the API shows (return values and errno, pids and uids, curlwp by first appearance, fds and "
-      "fstat sizes, console lines on stderr, FATAL as the process's death with its panic rule, and whether a call "
-      "blocks: no return within {} ms){}{}\n",
+      "fstat sizes, console lines on stderr, FATAL as the process's death with its panic rule, whether a call "
+      "blocks: no return within {} ms, and whether a new kthread's first instruction finds *newp set){}{}\n",
       c.run.block_window.count(), c.run.probe ? "; every free host's curlwp / pid / ppid / uid after each step" : "",
       has_introspection(n.mask) ? "; and the whole SPEC §7 state after each step (lockstep_sut_state), except while a timed wait is pending"
                                 : "; no introspection (the SUT does not export lockstep_sut_name_host and lockstep_sut_state)");

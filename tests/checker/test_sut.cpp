@@ -134,6 +134,27 @@ TEST(SutPlugin, ATimeoutArmedLateIsFoundWhileItsWaitPends) {
   expect_no_children();
 }
 
+// SPEC K1 through the plug-in path: a SUT that stores *newp after it started the new thread. The host
+// lets a new kthread run before its creator goes on (checker/sut/host/first_run.hpp), so its body's
+// first read finds *newp unset at the first creation, call by call, where before only a lucky
+// stress --sut run could show it. The correct implementation is never flagged.
+TEST(SutPlugin, AHandleStoredAfterTheThreadStartedIsK1) {
+  SutCampaignConfig c = config_for(LOCKSTEP_RUMP_SUT, {{"LOCKSTEP_TICK_US", "1000"}, {"LOCKSTEP_FAULT", "kthread_handle_late"}});
+  c.programs = 50;
+  c.shrink = false;
+  const SutCampaignReport r = run_sut_campaign(c);
+  ASSERT_FALSE(r.agreed());
+  const SutRunResult& f = r.failure->shrunk_result;
+  EXPECT_EQ(f.verdict, SutVerdict::Divergence) << f.failure;
+  EXPECT_EQ(f.rule, model::Rule::K1) << f.failure;
+  EXPECT_NE(f.failure.find("first instruction read *newp as"), std::string::npos) << f.failure;
+  SutCampaignConfig ok = config_for(LOCKSTEP_RUMP_SUT, {{"LOCKSTEP_TICK_US", "1000"}});
+  ok.programs = std::max<std::size_t>(r.programs, 20);
+  const SutCampaignReport fine = run_sut_campaign(ok);
+  EXPECT_TRUE(fine.agreed()) << (fine.failure ? fine.failure->shrunk_result.failure : "");
+  expect_no_children();
+}
+
 // Reset (lockstep_sut_reset): programs that end quiescent run one after another in one child, and
 // agree; a reset that forgets nothing is caught and named as such.
 TEST(SutPlugin, ResetRunsProgramsInOneChild) {

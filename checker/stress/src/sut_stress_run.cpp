@@ -353,7 +353,9 @@ class SutStress {
     ir.st_size = r.b;
     ir.new_pid = static_cast<pid_t>(r.new_pid);
     ir.new_lwp = reinterpret_cast<::lwp*>(r.lwp);
-    if (rec.kind != OutcomeKind::Returned) ir.kind = ImplResult::Kind::Error;
+    // A finding of the host's (a body that ran before *newp was set) makes the record a violation for
+    // the judge, but the kthread exists and its body runs: it is tracked as made.
+    if (rec.kind != OutcomeKind::Returned && r.finding == sut::Finding::None) ir.kind = ImplResult::Kind::Error;
     const Creates creates = traits(op.body).creates;
     std::uint32_t lwp_sym = 0, proc_sym = 0;
     if (ir.kind == ImplResult::Kind::Returned && r.ret == 0 && (creates == Creates::Lwp || creates == Creates::ProcessAndLwp)) {

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "checker/sut_wire.hpp"
+#include "first_run.hpp"
 
 namespace {
 
@@ -104,7 +105,26 @@ struct Slot {
   void* proc = nullptr;  // *newp: the SUT stores the handle here before the body runs (K1)
   KprocDesc desc{};
   char name[kTextMax] = {};
+  FirstRun first;        // what the body read of *newp first thing
 };
+
+// Before a creation in slot `s`: the body has not run yet.
+void begin_create(Slot& s) {
+  s.proc = nullptr;
+  s.first.newp_seen = nullptr;
+  s.first.started.store(false, std::memory_order_relaxed);
+  set_creating(&s.first);
+}
+
+// After it: SPEC K1 wants *newp set before the new thread's first instruction, so a body that ran
+// first (first_run.hpp makes that likely) and read anything but the handle is a finding.
+void end_create(Slot& s, Reply& r) {
+  set_creating(nullptr);
+  if (!s.first.started.load(std::memory_order_acquire) || s.first.newp_seen == s.proc) return;
+  r.finding = Finding::NewpLate;
+  std::snprintf(r.text, sizeof r.text, "the new kthread's first instruction read *newp as %p, not the handle %p (SPEC K1)",
+                s.first.newp_seen, s.proc);
+}
 std::array<Slot, kMaxSlots> g_slots;
 
 // What a call that creates something reports besides its value: the caller's new curlwp and pid.
@@ -170,9 +190,10 @@ Reply run(const Request& q) {
     case Call::KthreadCreate: {
       if (q.slot >= kMaxSlots) { set_text(r.text, "no such kthread slot"); break; }
       Slot& s = g_slots[q.slot];
-      s.proc = nullptr;
+      begin_create(s);
       r.ret = g_api.get<int (*)(void (*)(void*), void*, void**, int, int, const char*, ...)>(q.call)(
           kthread_body, &s, &s.proc, a, static_cast<int>(q.b), "%s", q.text);
+      end_create(s, r);
       r.proc = reinterpret_cast<std::uint64_t>(s.proc);
       r.new_pid = proc_pid(s.proc);
       break;
@@ -180,10 +201,11 @@ Reply run(const Request& q) {
     case Call::KprocStart: {
       if (q.slot >= kMaxSlots) { set_text(r.text, "no such kthread slot"); break; }
       Slot& s = g_slots[q.slot];
-      s.proc = nullptr;
+      begin_create(s);
       set_text(s.name, q.text);
       s.desc = KprocDesc{s.name, kKprocEntries[q.slot], &s.proc};
       g_api.get<void (*)(const void*)>(q.call)(&s.desc);
+      end_create(s, r);
       r.proc = reinterpret_cast<std::uint64_t>(s.proc);
       r.new_pid = proc_pid(s.proc);
       break;
@@ -243,6 +265,10 @@ void reply_at_thread_end(void* pending) {
 // A kthread's body: the requests lockstep sends to its slot, until kthread_exit unwinds it.
 void kthread_body(void* arg) {
   Slot* s = static_cast<Slot*>(arg);
+  // First thing, as a kproc body reads its global_procpp. An atomic read: a SUT that stores *newp
+  // late races with it (that is the finding), and the read must not be undefined behaviour here.
+  s->first.newp_seen = __atomic_load_n(&s->proc, __ATOMIC_RELAXED);
+  s->first.started.store(true, std::memory_order_release);
   for (;;) write_reply(run(s->inbox.pop()));
 }
 

@@ -459,6 +459,11 @@ class SutRun {
     Rule rule = out.rule;
     if (q && !out.blocked()) {
       const Reply& r = got_.at(q->seq);
+      if (r.finding != Finding::None) {
+        record(op, res, is_probe, render_reply(r, op.body), &r);
+        fail(SutVerdict::Divergence, Rule::K1, fmt::format("{}: the SUT returned {}, but {}", to_string(op), render_reply(r, op.body), r.text));
+        return std::nullopt;
+      }
       if (!same(out, r, op.body)) {
         differs = fmt::format("{}: the model says {}, the SUT returned {}", to_string(op), render_model(out, op.body), render_reply(r, op.body));
         record(op, res, is_probe, render_reply(r, op.body), &r);

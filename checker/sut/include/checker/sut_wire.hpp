@@ -63,6 +63,12 @@ enum class ReplyKind : std::uint8_t {
   Exited,     // the SUT called exit(): `ret` is the status (0: untrusted; else a death, as a FATAL may be)
 };
 
+// Something the host itself saw wrong while it ran a call (`text` says it).
+enum class Finding : std::uint8_t {
+  None,
+  NewpLate,  // kthread_create / kproc_start: the new thread's first instruction read *newp unset or wrong (K1)
+};
+
 struct Reply {
   std::uint32_t seq = 0;
   ReplyKind kind = ReplyKind::Returned;
@@ -73,6 +79,7 @@ struct Reply {
   std::uint64_t proc = 0;     // kthread_create / kproc_start: *newp
   std::int64_t b = 0;         // fstat's st_size; Hello: tick ns
   std::int64_t new_pid = 0;   // after rfork / newlwp: getpid() on the caller; after a kthread create: its pid (-1 unknown)
+  Finding finding = Finding::None;
   char text[kTextMax] = {};
 };
 
