@@ -41,9 +41,8 @@ struct Opts {
 
 // `stress --sut LIB`: the same run from outside a plug-in SUT (checker/stress/src/sut_stress_run.cpp).
 // What lockstep cannot do there is said, never skipped silently: it has no controlled scheduler over
-// the SUT's threads, it cannot put delays into the SUT's sync points (the built-in implementation
-// as a SUT takes --delay-prob from LOCKSTEP_DELAY_PROB), and without introspection it compares answers,
-// never the §7 state. nullopt: the SUT could not be used (exit 2, one line on stderr).
+// the SUT's threads (its delays and spurious wake-ups go into the SUT's pthread calls instead), and
+// without introspection it compares answers, never the §7 state. nullopt: the SUT could not be used (exit 2, one line on stderr).
 std::optional<StressRecording> record_plugin(const Opts& o, const stress::Progress& progress, int& exit_code) {
   const StressConfig& c = o.c;
   SutStressOptions s;
@@ -53,9 +52,7 @@ std::optional<StressRecording> record_plugin(const Opts& o, const stress::Progre
   s.tick_ns = c.tick.count();
   if (!o.fault.empty()) s.spawn.env.emplace_back("LOCKSTEP_FAULT", o.fault);
   s.spawn.env.emplace_back("LOCKSTEP_TICK_US", std::to_string(std::max<long long>(100, c.tick.count() / 1000)));
-  s.spawn.env.emplace_back("LOCKSTEP_DELAY_PROB", fmt::format("{}", c.delay_probability < 1 ? c.delay_probability : 0.999));
-  s.spawn.env.emplace_back("LOCKSTEP_SPURIOUS_PROB", fmt::format("{}", c.spurious_probability));
-  s.spawn.env.emplace_back("LOCKSTEP_DELAY_SEED", std::to_string(c.seed == 0 ? 1 : c.seed));
+  for (auto& v : sut::noise_environment(c.delay_probability, c.spurious_probability, c.max_delay, c.seed)) s.spawn.env.push_back(std::move(v));
   if (std::error_code ec; !std::filesystem::exists(o.sut, ec)) {
     std::fprintf(stderr, "lockstep: --sut: %s: no such file\n", o.sut.c_str());
     exit_code = 2;
@@ -64,8 +61,9 @@ std::optional<StressRecording> record_plugin(const Opts& o, const stress::Progre
   std::printf("lockstep stress --sut %s: %d host threads, %d kthreads (up to %d), maxproc %d, seed %llu\n", o.sut.c_str(), c.threads,
               c.kthreads, c.max_kthreads, o.maxproc, static_cast<unsigned long long>(c.seed));
   std::printf("          the controlled scheduler does not apply to a plug-in SUT: its threads run free, lockstep records their calls\n");
-  std::printf("          delays: lockstep cannot inject them into a SUT; LOCKSTEP_DELAY_PROB=%g is passed on (the built-in implementation reads it)\n",
-              c.delay_probability);
+  std::printf("          noise: the SUT's pthread mutexes and condition variables are lockstep-sut-host's (checker/sut/host/noise.hpp): "
+              "a delay at %g of their sync points, a spurious wake-up at %g of their waits\n",
+              c.delay_probability, c.spurious_probability);
   std::fflush(stdout);
   SutStressInfo info;
   try {

@@ -1,7 +1,8 @@
 // `lockstep mutants --sut`: the race faults. Such a fault shows only while two calls are in flight at
 // once, which the call-by-call plug-in run never has; `stress --sut` has them (one call in flight on
 // every host and kthread body of the SUT's child), so each race fault gets one free-running stress
-// run of the fault's time budget, judged like `lockstep stress`. Whether a run's real threads hit
+// run of the fault's time budget, judged like `lockstep stress`, with delays and spurious wake-ups in
+// the SUT's pthread calls as for any plug-in. Whether a run's real threads hit
 // the window is chance, so a race fault stress misses is reported as not found, with the run's
 // figures, and does not fail the table; named with --fault it runs call by call like any other.
 #include <algorithm>
@@ -52,8 +53,8 @@ RaceFaultResult stress_race_fault(const SutMutantArgs& m, const std::string& fau
   c.tick = std::chrono::milliseconds(20);  // a clock phase placeable from outside (STRESS.md, "A plug-in SUT")
   c.delay_probability = m.stress_delay_probability;
   RaceFaultResult out;
-  // The caller's LOCKSTEP_DELAY_PROB / LOCKSTEP_SPURIOUS_PROB, when set, tune the runs (the child
-  // reads the same names); else stress's defaults.
+  // The caller's LOCKSTEP_DELAY_PROB / LOCKSTEP_SPURIOUS_PROB, when set, tune the runs' noise (the
+  // host puts it into the SUT's pthread calls, checker/sut/host/noise.hpp); else stress's defaults.
   try {
     c.delay_probability = probability_from_env("LOCKSTEP_DELAY_PROB", c.delay_probability);
     c.spurious_probability = probability_from_env("LOCKSTEP_SPURIOUS_PROB", c.spurious_probability);
@@ -65,11 +66,8 @@ RaceFaultResult stress_race_fault(const SutMutantArgs& m, const std::string& fau
   s.spawn.host = sut::default_host_path();
   s.spawn.library = m.run.sut.library;
   s.tick_ns = c.tick.count();
-  s.spawn.env = {{"LOCKSTEP_FAULT", fault},
-                 {"LOCKSTEP_TICK_US", "20000"},
-                 {"LOCKSTEP_DELAY_PROB", fmt::format("{}", c.delay_probability)},
-                 {"LOCKSTEP_SPURIOUS_PROB", fmt::format("{}", c.spurious_probability)},
-                 {"LOCKSTEP_DELAY_SEED", std::to_string(c.seed == 0 ? 1 : c.seed)}};
+  s.spawn.env = {{"LOCKSTEP_FAULT", fault}, {"LOCKSTEP_TICK_US", "20000"}};
+  for (auto& v : sut::noise_environment(c.delay_probability, c.spurious_probability, c.max_delay, c.seed)) s.spawn.env.push_back(std::move(v));
   stress::SutStressInfo info;
   try {
     const stress::StressRecording rec = stress::record_sut_stress(c, s, info);

@@ -219,11 +219,17 @@ class SutStress {
     d.sent = Clock::now();
     d.busy = true;
     in_flight_[q.seq] = di;
-    last_sent_ = di;
     if (!p_->send(q)) {
-      gone_ = true;
+      // The child is gone (it panicked before its reply pipe's end was read): this request never
+      // reached it, so the call stays in its lane without a response (the judge need not place it),
+      // and the calls in flight get what the child did. Setting only gone_ here left them all in
+      // flight: a panic at maxproc was judged a DEADLOCK of the calls it had stopped.
+      d.busy = false;
+      in_flight_.erase(q.seq);
+      died(p_->termination().empty() ? "ended" : p_->termination());
       return false;
     }
+    last_sent_ = di;
     ++calls_;
     return true;
   }

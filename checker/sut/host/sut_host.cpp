@@ -32,6 +32,7 @@
 
 #include "checker/sut_wire.hpp"
 #include "first_run.hpp"
+#include "noise.hpp"
 
 namespace {
 
@@ -262,6 +263,19 @@ void reply_at_thread_end(void* pending) {
   write_reply(*r);
 }
 
+// Runs the requests of `in` for ever: only the SUT's calls get noise (noise.hpp), not the host's
+// waiting and replying.
+[[noreturn]] void serve(Inbox& in) {
+  for (;;) {
+    set_quiet(true);
+    const Request q = in.pop();
+    set_quiet(false);
+    const Reply r = run(q);
+    set_quiet(true);
+    write_reply(r);
+  }
+}
+
 // A kthread's body: the requests lockstep sends to its slot, until kthread_exit unwinds it.
 void kthread_body(void* arg) {
   Slot* s = static_cast<Slot*>(arg);
@@ -269,14 +283,14 @@ void kthread_body(void* arg) {
   // late races with it (that is the finding), and the read must not be undefined behaviour here.
   s->first.newp_seen = __atomic_load_n(&s->proc, __ATOMIC_RELAXED);
   s->first.started.store(true, std::memory_order_release);
-  for (;;) write_reply(run(s->inbox.pop()));
+  serve(s->inbox);
 }
 
 // Host thread `index`: it names itself to the SUT first (lockstep_sut_name_host, optional), so that
 // the SUT's state names hosts as lockstep does.
 void host_thread(Inbox* in, int index) {
   if (void* f = g_api.fn[static_cast<std::size_t>(Call::NameHost)]) reinterpret_cast<void (*)(int)>(f)(index);
-  for (;;) write_reply(run(in->pop()));
+  serve(*in);
 }
 
 bool read_request(Request& q) {
@@ -317,6 +331,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   g_pid = getpid();
+  set_quiet(true);  // the main thread only reads requests and hands them out (and State / Reset)
   // A SUT that crashes must end at once: a core dump (seconds of writing on a busy disk) would keep the
   // pipes open past lockstep's deadlines, and leave a file behind.
   const rlimit no_core{0, 0};
@@ -329,6 +344,14 @@ int main(int argc, char** argv) {
   fcntl(kReplyFd, F_SETFD, FD_CLOEXEC);
   fcntl(kStateFd, F_SETFD, FD_CLOEXEC);
   const int hosts = std::atoi(argv[2]);
+  char noise_error[kTextMax] = {};
+  if (!configure_noise_from_env(noise_error, sizeof noise_error)) {
+    Reply r;
+    r.kind = ReplyKind::LoadError;
+    set_text(r.text, noise_error);
+    write_reply(r);
+    _exit(0);
+  }
   void* lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
   if (lib == nullptr) {
     Reply r;

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -215,6 +216,14 @@ std::string read_all(int fd) {
   return s;
 }
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> noise_environment(double delay, double spurious, std::chrono::microseconds max_delay,
+                                                                   std::uint64_t seed) {
+  return {{"LOCKSTEP_SUT_DELAY_PROB", fmt::format("{}", delay < 1 ? delay : 0.999)},
+          {"LOCKSTEP_SUT_SPURIOUS_PROB", fmt::format("{}", spurious < 1 ? spurious : 0.999)},
+          {"LOCKSTEP_SUT_MAX_DELAY_US", std::to_string(std::clamp<long long>(max_delay.count(), 1, 1'000'000))},
+          {"LOCKSTEP_DELAY_SEED", std::to_string(seed == 0 ? 1 : seed)}};
+}
 
 // The first "SUMMARY: <Name>Sanitizer: ..." line of a sanitizer's report, without "SUMMARY: ".
 std::string sanitizer_summary(const std::string& err) {

@@ -84,6 +84,12 @@ class SutProcess {
 // The lockstep-sut-host next to the running lockstep (or $LOCKSTEP_SUT_HOST).
 std::string default_host_path();
 
+// The environment that turns on lockstep-sut-host's noise in the SUT's pthread calls
+// (checker/sut/host/noise.hpp): delays at `delay` of their sync points, spurious wake-ups at
+// `spurious` of their condition waits, sleeps up to `max_delay`, from `seed`.
+std::vector<std::pair<std::string, std::string>> noise_environment(double delay, double spurious, std::chrono::microseconds max_delay,
+                                                                   std::uint64_t seed);
+
 // The first "SUMMARY: <Name>Sanitizer: ..." line of a sanitizer's report in `err` (without
 // "SUMMARY: "), or empty.
 std::string sanitizer_summary(const std::string& err);

@@ -1,0 +1,165 @@
+// The SUT's pthread synchronisation, seen from lockstep-sut-host (noise.hpp says why).
+//
+// No function-local statics and no allocation here: these run inside every lock of the process,
+// before main and inside the C++ runtime's own guards, where either could recurse.
+#include "noise.hpp"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+
+namespace lockstep::checker::sut {
+namespace {
+
+// Thresholds as fractions of 2^64 (0: never); written once before any thread starts.
+std::uint64_t g_delay_threshold = 0, g_spurious_threshold = 0;
+int g_max_delay_us = 200;
+std::uint64_t g_seed = 1;
+std::atomic<std::uint64_t> g_threads{0};
+
+thread_local bool tl_quiet = false;
+thread_local bool tl_seeded = false;
+thread_local std::uint64_t tl_rng = 0;
+
+std::uint64_t next_random() {
+  if (!tl_seeded) {
+    tl_rng = g_seed * 0x9E3779B97F4A7C15ULL + g_threads.fetch_add(1, std::memory_order_relaxed) + 1;
+    tl_seeded = true;
+  }
+  // splitmix64
+  std::uint64_t z = (tl_rng += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+bool noisy() { return g_delay_threshold != 0 && !tl_quiet; }
+
+void maybe_delay() {
+  if (!noisy() || next_random() >= g_delay_threshold) return;
+  const std::uint64_t r = next_random();
+  if ((r & 1) == 0) {
+    sched_yield();
+    return;
+  }
+  const timespec nap{0, static_cast<long>(1 + (r >> 1) % static_cast<std::uint64_t>(g_max_delay_us)) * 1000};
+  nanosleep(&nap, nullptr);
+}
+
+bool spurious_now() { return g_spurious_threshold != 0 && !tl_quiet && next_random() < g_spurious_threshold; }
+
+std::uint64_t threshold(double p) { return p <= 0 ? 0 : static_cast<std::uint64_t>(p * 18446744073709551616.0); }
+
+bool probability(const char* name, double& out, char* error, unsigned long len) {
+  const char* v = getenv(name);
+  if (v == nullptr || *v == '\0') return true;
+  char* end = nullptr;
+  const double p = strtod(v, &end);
+  if (end == v || *end != '\0' || !(p >= 0 && p < 1)) {
+    snprintf(error, len, "%s=%s: expected a probability in [0, 1)", name, v);
+    return false;
+  }
+  out = p;
+  return true;
+}
+
+// The next definitions after this executable's (libc's, or a sanitizer's interceptor before them),
+// looked up on first use without a guard: two threads that both look one up store the same value.
+template <class F>
+F next(std::atomic<F>& slot, const char* name) {
+  F f = slot.load(std::memory_order_acquire);
+  if (f == nullptr) {
+    f = reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+    slot.store(f, std::memory_order_release);
+  }
+  return f;
+}
+
+using MutexFn = int (*)(pthread_mutex_t*);
+using CondFn = int (*)(pthread_cond_t*);
+using WaitFn = int (*)(pthread_cond_t*, pthread_mutex_t*);
+using TimedWaitFn = int (*)(pthread_cond_t*, pthread_mutex_t*, const timespec*);
+using ClockWaitFn = int (*)(pthread_cond_t*, pthread_mutex_t*, clockid_t, const timespec*);
+std::atomic<MutexFn> g_lock{nullptr}, g_unlock{nullptr};
+std::atomic<CondFn> g_signal{nullptr}, g_broadcast{nullptr};
+std::atomic<WaitFn> g_wait{nullptr};
+std::atomic<TimedWaitFn> g_timedwait{nullptr};
+std::atomic<ClockWaitFn> g_clockwait{nullptr};
+
+// A spurious wake-up: the mutex dropped, a delay, the mutex taken again, as if notified.
+int spurious_wakeup(pthread_mutex_t* m) {
+  next(g_unlock, "pthread_mutex_unlock")(m);
+  sched_yield();
+  return next(g_lock, "pthread_mutex_lock")(m);
+}
+
+}  // namespace
+
+bool configure_noise_from_env(char* error, unsigned long error_len) {
+  double delay = 0, spurious = 0;
+  if (!probability("LOCKSTEP_SUT_DELAY_PROB", delay, error, error_len) || !probability("LOCKSTEP_SUT_SPURIOUS_PROB", spurious, error, error_len))
+    return false;
+  if (const char* v = getenv("LOCKSTEP_SUT_MAX_DELAY_US"); v != nullptr && *v != '\0') {
+    char* end = nullptr;
+    const long us = strtol(v, &end, 10);
+    if (end == v || *end != '\0' || us < 1 || us > 1'000'000) {
+      snprintf(error, error_len, "LOCKSTEP_SUT_MAX_DELAY_US=%s: expected 1..1000000", v);
+      return false;
+    }
+    g_max_delay_us = static_cast<int>(us);
+  }
+  if (const char* v = getenv("LOCKSTEP_DELAY_SEED"); v != nullptr && *v != '\0') g_seed = strtoull(v, nullptr, 10);
+  g_delay_threshold = threshold(delay);
+  g_spurious_threshold = threshold(spurious);
+  return true;
+}
+
+void set_quiet(bool quiet) { tl_quiet = quiet; }
+
+}  // namespace lockstep::checker::sut
+
+using namespace lockstep::checker::sut;
+
+extern "C" int pthread_mutex_lock(pthread_mutex_t* m) {
+  maybe_delay();
+  return next(g_lock, "pthread_mutex_lock")(m);
+}
+
+extern "C" int pthread_mutex_unlock(pthread_mutex_t* m) {
+  const int r = next(g_unlock, "pthread_mutex_unlock")(m);
+  maybe_delay();
+  return r;
+}
+
+extern "C" int pthread_cond_signal(pthread_cond_t* c) {
+  maybe_delay();
+  return next(g_signal, "pthread_cond_signal")(c);
+}
+
+extern "C" int pthread_cond_broadcast(pthread_cond_t* c) {
+  maybe_delay();
+  return next(g_broadcast, "pthread_cond_broadcast")(c);
+}
+
+extern "C" int pthread_cond_wait(pthread_cond_t* c, pthread_mutex_t* m) {
+  if (spurious_now()) return spurious_wakeup(m);
+  return next(g_wait, "pthread_cond_wait")(c, m);
+}
+
+extern "C" int pthread_cond_timedwait(pthread_cond_t* c, pthread_mutex_t* m, const timespec* abstime) {
+  if (spurious_now()) return spurious_wakeup(m);
+  return next(g_timedwait, "pthread_cond_timedwait")(c, m, abstime);
+}
+
+// std::condition_variable's wait_for / wait_until on the steady clock.
+extern "C" int pthread_cond_clockwait(pthread_cond_t* c, pthread_mutex_t* m, clockid_t clock, const timespec* abstime) {
+  if (spurious_now()) return spurious_wakeup(m);
+  return next(g_clockwait, "pthread_cond_clockwait")(c, m, clock, abstime);
+}
