@@ -7,6 +7,8 @@
 // each request on the OS thread lockstep names: host thread H<i> (one OS thread each, so curlwp is
 // per thread as in rump) or the body of a kthread it asked the SUT to create. It never tears anything
 // down: lockstep kills the whole process group when the program ends, whatever state the SUT is in.
+// It also defines the SUT's pthread_create (a new kthread runs first, for SPEC K1: first_run.hpp) and
+// its pthread mutex and condition calls (delays and spurious wake-ups when asked: noise.hpp).
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
