@@ -32,6 +32,15 @@ SutCampaignConfig config_for(const std::string& library, std::vector<std::pair<s
   return c;
 }
 
+// A campaign, unshrunk, on the built-in library with `fault` injected (1 ms ticks).
+SutCampaignReport fault_campaign(const char* fault, std::uint64_t programs, bool introspect = true) {
+  SutCampaignConfig c = config_for(LOCKSTEP_RUMP_SUT, {{"LOCKSTEP_TICK_US", "1000"}, {"LOCKSTEP_FAULT", fault}});
+  c.programs = programs;
+  c.shrink = false;
+  c.run.introspect = introspect;
+  return run_sut_campaign(c);
+}
+
 // No child of this test process is left: every SUT process was reaped (a zombie would be one).
 void expect_no_children() {
   int status = 0;
@@ -98,19 +107,14 @@ TEST(SutPlugin, InjectedFaultIsFoundAndItsTraceReplays) {
 // Introspection (lockstep_sut_state): the whole §7 state is compared after each step, so a fault no
 // answer shows (nprocs not decremented: only a full table would tell) is found as a state difference.
 TEST(SutPlugin, IntrospectionFindsWhatNoAnswerShows) {
-  SutCampaignConfig c = config_for(LOCKSTEP_RUMP_SUT, {{"LOCKSTEP_TICK_US", "1000"}, {"LOCKSTEP_FAULT", "nprocs_not_decremented"}});
-  c.programs = 100;
-  c.shrink = false;
-  const SutCampaignReport r = run_sut_campaign(c);
+  const SutCampaignReport r = fault_campaign("nprocs_not_decremented", 100);
   ASSERT_FALSE(r.agreed());
   const SutRunResult& f = r.failure->shrunk_result;
   EXPECT_EQ(f.rule, model::Rule::R6) << f.failure;
   EXPECT_NE(f.failure.find("lockstep_sut_state"), std::string::npos) << f.failure;
   EXPECT_GT(f.states_compared, 0u);
   // Without it the same programs agree: through the API alone the fault does not show in them.
-  c.run.introspect = false;
-  c.programs = r.programs;
-  EXPECT_TRUE(run_sut_campaign(c).agreed());
+  EXPECT_TRUE(fault_campaign("nprocs_not_decremented", r.programs, false).agreed());
   expect_no_children();
 }
 
@@ -118,10 +122,7 @@ TEST(SutPlugin, IntrospectionFindsWhatNoAnswerShows) {
 // timeout the SUT armed is (lockstep_sut_state's "timo"): a K8 deadline armed one tick late, which a
 // real clock shows only as latency, is found; the correct impl's armed timeouts agree.
 TEST(SutPlugin, ATimeoutArmedLateIsFoundWhileItsWaitPends) {
-  SutCampaignConfig c = config_for(LOCKSTEP_RUMP_SUT, {{"LOCKSTEP_TICK_US", "1000"}, {"LOCKSTEP_FAULT", "test_late_deadline"}});
-  c.programs = 100;
-  c.shrink = false;
-  const SutCampaignReport r = run_sut_campaign(c);
+  const SutCampaignReport r = fault_campaign("test_late_deadline", 100);
   ASSERT_FALSE(r.agreed());
   const SutRunResult& f = r.failure->shrunk_result;
   EXPECT_EQ(f.rule, model::Rule::K8) << f.failure;
@@ -139,10 +140,7 @@ TEST(SutPlugin, ATimeoutArmedLateIsFoundWhileItsWaitPends) {
 // first read finds *newp unset at the first creation, call by call, where before only a lucky
 // stress --sut run could show it. The correct implementation is never flagged.
 TEST(SutPlugin, AHandleStoredAfterTheThreadStartedIsK1) {
-  SutCampaignConfig c = config_for(LOCKSTEP_RUMP_SUT, {{"LOCKSTEP_TICK_US", "1000"}, {"LOCKSTEP_FAULT", "kthread_handle_late"}});
-  c.programs = 50;
-  c.shrink = false;
-  const SutCampaignReport r = run_sut_campaign(c);
+  const SutCampaignReport r = fault_campaign("kthread_handle_late", 50);
   ASSERT_FALSE(r.agreed());
   const SutRunResult& f = r.failure->shrunk_result;
   EXPECT_EQ(f.verdict, SutVerdict::Divergence) << f.failure;
