@@ -36,6 +36,7 @@ struct Opts {
   long barrier_ms = 10;
   bool no_shrink = false;
   std::string sut;
+  std::string sut_schedule = "mixed";
   int maxproc = 64;
 };
 
@@ -53,6 +54,7 @@ std::optional<StressRecording> record_plugin(const Opts& o, const stress::Progre
   if (!o.fault.empty()) s.spawn.env.emplace_back("LOCKSTEP_FAULT", o.fault);
   s.spawn.env.emplace_back("LOCKSTEP_TICK_US", std::to_string(std::max<long long>(100, c.tick.count() / 1000)));
   for (auto& v : sut::noise_environment(c.delay_probability, c.spurious_probability, c.max_delay, c.seed)) s.spawn.env.push_back(std::move(v));
+  for (auto& v : sut::schedule_environment(o.sut_schedule)) s.spawn.env.push_back(std::move(v));
   if (std::error_code ec; !std::filesystem::exists(o.sut, ec)) {
     std::fprintf(stderr, "lockstep: --sut: %s: no such file\n", o.sut.c_str());
     exit_code = 2;
@@ -60,9 +62,15 @@ std::optional<StressRecording> record_plugin(const Opts& o, const stress::Progre
   }
   std::printf("lockstep stress --sut %s: %d host threads, %d kthreads (up to %d), maxproc %d, seed %llu\n", o.sut.c_str(), c.threads,
               c.kthreads, c.max_kthreads, o.maxproc, static_cast<unsigned long long>(c.seed));
-  std::printf("          the controlled scheduler does not apply to a plug-in SUT: its threads run free, lockstep records their calls\n");
+  const char* serial_text = "one SUT call runs at a time, switched at the SUT's pthread mutex and condition calls, with windows after "
+                            "an unlock for the next call to run in (its own threads run free)";
+  if (o.sut_schedule == "serial") std::printf("          schedule: serial (checker/sut/host/serial.hpp): %s\n", serial_text);
+  else if (o.sut_schedule == "mixed")
+    std::printf("          schedule: mixed (checker/sut/host/serial.hpp): phases of 100-500 ms, serial (%s) and free (the OS schedules them)\n",
+                serial_text);
+  else std::printf("          schedule: free: the SUT's calls run on their threads as the OS schedules them\n");
   std::printf("          noise: the SUT's pthread mutexes and condition variables are lockstep-sut-host's (checker/sut/host/noise.hpp): "
-              "a delay at %g of their sync points, a spurious wake-up at %g of their waits\n",
+              "a delay at %g of their sync points (when not serial), a spurious wake-up at %g of their waits\n",
               c.delay_probability, c.spurious_probability);
   std::fflush(stdout);
   SutStressInfo info;
@@ -118,6 +126,10 @@ void add_stress(CLI::App& app, int& exit_code) {
   cmd->add_option("--junit", o->junit, "Write a JUnit XML report to FILE");
   cmd->add_option("--sut", o->sut, "Stress this shared library (the C API of <rump/rump.h>, <sys/kthread.h>) in a child process "
                                    "instead of the built-in implementation (README: Checking your implementation)");
+  cmd->add_option("--sut-schedule", o->sut_schedule,
+                  "With --sut: serial (one SUT call at a time, switched at the SUT's own sync points, a window after an unlock for "
+                  "the next call), free (the OS schedules the SUT's threads) or mixed (phases of 100-500 ms of each)")
+      ->capture_default_str()->check(CLI::IsMember({"serial", "mixed", "free"}));
   cmd->add_option("--maxproc", o->maxproc, "With --sut: the SUT's maxproc (LOCKSTEP_MAXPROC in the child)")
       ->capture_default_str()->check(CLI::Range(4, 100000));
   cmd->callback([o, tick_opt, &exit_code] {

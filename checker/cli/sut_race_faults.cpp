@@ -1,8 +1,8 @@
 // `lockstep mutants --sut`: the race faults. Such a fault shows only while two calls are in flight at
 // once, which the call-by-call plug-in run never has; `stress --sut` has them (one call in flight on
 // every host and kthread body of the SUT's child), so each race fault gets one free-running stress
-// run of the fault's time budget, judged like `lockstep stress`, with delays and spurious wake-ups in
-// the SUT's pthread calls as for any plug-in. Whether a run's real threads hit
+// run of the fault's time budget, judged like `lockstep stress`, with the host's mixed schedule
+// (serial and free phases), delays and spurious wake-ups in the SUT's pthread calls as for any plug-in. Whether a run's real threads hit
 // the window is chance, so a race fault stress misses is reported as not found, with the run's
 // figures, and does not fail the table; named with --fault it runs call by call like any other.
 #include <algorithm>
@@ -68,6 +68,8 @@ RaceFaultResult stress_race_fault(const SutMutantArgs& m, const std::string& fau
   s.tick_ns = c.tick.count();
   s.spawn.env = {{"LOCKSTEP_FAULT", fault}, {"LOCKSTEP_TICK_US", "20000"}};
   for (auto& v : sut::noise_environment(c.delay_probability, c.spurious_probability, c.max_delay, c.seed)) s.spawn.env.push_back(std::move(v));
+  // Serial and free phases, as `stress --sut` runs by default (checker/sut/host/serial.hpp).
+  for (auto& v : sut::schedule_environment("mixed")) s.spawn.env.push_back(std::move(v));
   stress::SutStressInfo info;
   try {
     const stress::StressRecording rec = stress::record_sut_stress(c, s, info);

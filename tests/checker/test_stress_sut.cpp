@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 #include <variant>
 
 #include <gtest/gtest.h>
@@ -118,6 +119,18 @@ TEST(StressSut, BuiltInImplAgreesWithKthreadsAndTimeouts) {
   expect_no_children();
 }
 
+// The host's schedules (checker/sut/host/serial.hpp) hold calls back, set stalled ones free and
+// switch phases: none of it may make the correct implementation look wrong or stop a run.
+TEST(StressSut, BuiltInImplAgreesUnderEverySchedule) {
+  for (const char* schedule : {"serial", "mixed"}) {
+    const Outcome o = stress_sut(LOCKSTEP_RUMP_SUT, {{"LOCKSTEP_SUT_SCHEDULE", schedule}}, 3.0, 0);
+    EXPECT_EQ(o.verdict.kind, StressVerdictKind::Agree) << schedule << ": " << o.why();
+    EXPECT_GT(o.rec.stats.kthread_ops, 0u) << schedule;
+    EXPECT_GT(o.rec.stats.host_ops, LOCKSTEP_TEST_SANITIZED ? 100u : 1000u) << schedule;
+  }
+  expect_no_children();
+}
+
 // Every kthread the SUT made gets its body driven, however many were made (the driver that runs a
 // body once lost its link to the kthread when the list of drivers grew: the bodies of most kthreads
 // made later never ran, every barrier waited its limit on a shutdown no body acknowledged, and the
@@ -209,12 +222,50 @@ TEST(StressSut, HostNoiseWakesASutsConditionWaitSpuriously) {
 }
 
 TEST(StressSut, ABadNoiseSettingIsAnErrorThatNamesIt) {
-  try {
-    stress_sut(LOCKSTEP_RUMP_SUT, {{"LOCKSTEP_SUT_DELAY_PROB", "2"}});
-    ADD_FAILURE() << "the run started";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("LOCKSTEP_SUT_DELAY_PROB=2: expected a probability in [0, 1)"), std::string::npos) << e.what();
+  for (const auto& [name, value, error] :
+       {std::tuple{"LOCKSTEP_SUT_DELAY_PROB", "2", "LOCKSTEP_SUT_DELAY_PROB=2: expected a probability in [0, 1)"},
+        std::tuple{"LOCKSTEP_SUT_SCHEDULE", "fifo", "LOCKSTEP_SUT_SCHEDULE=fifo: expected serial, mixed or free"},
+        std::tuple{"LOCKSTEP_SUT_SWITCH_PROB", "x", "LOCKSTEP_SUT_SWITCH_PROB=x: expected a probability in [0, 1]"},
+        std::tuple{"LOCKSTEP_SUT_WINDOW_US", "0", "LOCKSTEP_SUT_WINDOW_US=0: expected 1..1000000"}}) {
+    try {
+      stress_sut(LOCKSTEP_RUMP_SUT, {{name, value}});
+      ADD_FAILURE() << name << ": the run started";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(error), std::string::npos) << e.what();
+    }
   }
+  expect_no_children();
+}
+
+// The host's serial schedule (checker/sut/host/serial.hpp): one SUT call at a time, switched at its
+// pthread calls, with windows after an unlock for the next call to run in. A getpid that answers from
+// two critical sections and leaves a wrong value visible in the gap between them is a race only a
+// call inside that gap shows. With switches and windows off the calls never overlap and the run
+// agrees; with windows the next call runs in the gap.
+TEST(StressSut, SerialScheduleRunsACallInsideAnothersLockGap) {
+  const std::vector<std::pair<std::string, std::string>> split{{"LOCKSTEP_TEST_MISBEHAVE", "split"}, {"LOCKSTEP_SUT_SCHEDULE", "serial"},
+                                                               {"LOCKSTEP_SUT_DELAY_PROB", "0"}};
+  auto with = [&](std::vector<std::pair<std::string, std::string>> more) {
+    more.insert(more.end(), split.begin(), split.end());
+    return more;
+  };
+  const Outcome one_at_a_time =
+      stress_sut(LOCKSTEP_MISBEHAVING_SUT, with({{"LOCKSTEP_SUT_WINDOW_PROB", "0"}, {"LOCKSTEP_SUT_SWITCH_PROB", "0"}}), 2.0, 20000);
+  EXPECT_EQ(one_at_a_time.verdict.kind, StressVerdictKind::Agree) << one_at_a_time.why();
+  const Outcome windows = stress_sut(LOCKSTEP_MISBEHAVING_SUT, with({{"LOCKSTEP_SUT_WINDOW_PROB", "1"}}), 4.0, 0);
+  EXPECT_EQ(windows.verdict.kind, StressVerdictKind::Violation) << windows.why();
+  expect_no_children();
+}
+
+// A participant that waits where the host cannot see (a spin lock of the SUT's own, held across a
+// pthread mutex where the baton moves on) holds the baton while the spin lock's owner waits for it:
+// the watchdog sets the spinner free after kStallLimit, and the run goes on to its verdict.
+TEST(StressSut, SerialScheduleSetsFreeACallThatSpinsOnAnother) {
+  const Outcome o = stress_sut(LOCKSTEP_MISBEHAVING_SUT,
+                               {{"LOCKSTEP_TEST_MISBEHAVE", "spinlock"}, {"LOCKSTEP_SUT_SCHEDULE", "serial"}, {"LOCKSTEP_SUT_SWITCH_PROB", "1"}},
+                               2.0, 3000);
+  EXPECT_EQ(o.verdict.kind, StressVerdictKind::Agree) << o.why();
+  EXPECT_GE(o.rec.stats.host_ops, 500u) << o.why();
   expect_no_children();
 }
 

@@ -1,7 +1,9 @@
 // The SUT's pthread_create, seen from lockstep-sut-host (first_run.hpp says why).
 #include "first_run.hpp"
 
-#include <dlfcn.h>
+#include "next_symbol.hpp"
+#include "serial.hpp"
+
 #include <errno.h>
 #include <pthread.h>
 #include <time.h>
@@ -11,15 +13,15 @@ namespace {
 
 thread_local FirstRun* tl_creating = nullptr;
 
-using CreateFn = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
+std::atomic<CreateFn> g_create{nullptr};
 
-// The next definition after this executable's: libc's, or a sanitizer's interceptor before it.
-CreateFn next_create() {
-  static const CreateFn next = reinterpret_cast<CreateFn>(dlsym(RTLD_NEXT, "pthread_create"));
-  return next;
-}
-
+// Meanwhile the creator gives up serial scheduling's baton (serial.hpp): the other calls go on while
+// it waits, and a stall of up to kFirstRunWait is not the SUT's.
 void wait_first_run(const FirstRun& run) {
+  serial_step_away();
+  struct ComeBack {
+    ~ComeBack() { serial_come_back(); }
+  } come_back;
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
   const long long until = now.tv_sec * 1'000'000'000LL + now.tv_nsec +
@@ -40,7 +42,7 @@ void set_creating(FirstRun* run) { tl_creating = run; }
 
 extern "C" int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*), void* arg) {
   using namespace lockstep::checker::sut;
-  const CreateFn next = next_create();
+  const CreateFn next = next_symbol(g_create, "pthread_create");
   if (next == nullptr) return EAGAIN;
   const int r = next(thread, attr, start, arg);
   // Only the first thread that starts the body counts; a helper thread the SUT makes first costs

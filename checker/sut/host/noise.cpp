@@ -4,7 +4,9 @@
 // before main and inside the C++ runtime's own guards, where either could recurse.
 #include "noise.hpp"
 
-#include <dlfcn.h>
+#include "next_symbol.hpp"
+#include "serial.hpp"
+
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -40,7 +42,8 @@ std::uint64_t next_random() {
   return z ^ (z >> 31);
 }
 
-bool noisy() { return g_delay_threshold != 0 && !tl_quiet; }
+// A participant of serial scheduling is never delayed: the host switches it out instead.
+bool noisy() { return g_delay_threshold != 0 && !tl_quiet && !serial_scheduled(); }
 
 void maybe_delay() {
   if (!noisy() || next_random() >= g_delay_threshold) return;
@@ -70,23 +73,6 @@ bool probability(const char* name, double& out, char* error, unsigned long len) 
   return true;
 }
 
-// The next definitions after this executable's (libc's, or a sanitizer's interceptor before them),
-// looked up on first use without a guard: two threads that both look one up store the same value.
-template <class F>
-F next(std::atomic<F>& slot, const char* name) {
-  F f = slot.load(std::memory_order_acquire);
-  if (f == nullptr) {
-    f = reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
-    slot.store(f, std::memory_order_release);
-  }
-  return f;
-}
-
-using MutexFn = int (*)(pthread_mutex_t*);
-using CondFn = int (*)(pthread_cond_t*);
-using WaitFn = int (*)(pthread_cond_t*, pthread_mutex_t*);
-using TimedWaitFn = int (*)(pthread_cond_t*, pthread_mutex_t*, const timespec*);
-using ClockWaitFn = int (*)(pthread_cond_t*, pthread_mutex_t*, clockid_t, const timespec*);
 std::atomic<MutexFn> g_lock{nullptr}, g_unlock{nullptr};
 std::atomic<CondFn> g_signal{nullptr}, g_broadcast{nullptr};
 std::atomic<WaitFn> g_wait{nullptr};
@@ -94,10 +80,16 @@ std::atomic<TimedWaitFn> g_timedwait{nullptr};
 std::atomic<ClockWaitFn> g_clockwait{nullptr};
 
 // A spurious wake-up: the mutex dropped, a delay, the mutex taken again, as if notified.
+// Under serial scheduling the drop and the retake are the participant's own sync points, so the
+// baton may move in between (serial.hpp).
 int spurious_wakeup(pthread_mutex_t* m) {
-  next(g_unlock, "pthread_mutex_unlock")(m);
+  if (serial_scheduled()) {
+    pthread_mutex_unlock(m);
+    return pthread_mutex_lock(m);
+  }
+  real_mutex_unlock(m);
   sched_yield();
-  return next(g_lock, "pthread_mutex_lock")(m);
+  return real_mutex_lock(m);
 }
 
 }  // namespace
@@ -123,43 +115,66 @@ bool configure_noise_from_env(char* error, unsigned long error_len) {
 
 void set_quiet(bool quiet) { tl_quiet = quiet; }
 
+int real_mutex_lock(pthread_mutex_t* m) { return next_symbol(g_lock, "pthread_mutex_lock")(m); }
+int real_mutex_unlock(pthread_mutex_t* m) { return next_symbol(g_unlock, "pthread_mutex_unlock")(m); }
+int real_cond_wait(pthread_cond_t* c, pthread_mutex_t* m) { return next_symbol(g_wait, "pthread_cond_wait")(c, m); }
+int real_cond_broadcast(pthread_cond_t* c) { return next_symbol(g_broadcast, "pthread_cond_broadcast")(c); }
+int real_cond_timedwait(pthread_cond_t* c, pthread_mutex_t* m, const timespec* abstime) {
+  return next_symbol(g_timedwait, "pthread_cond_timedwait")(c, m, abstime);
+}
+
 }  // namespace lockstep::checker::sut
 
 using namespace lockstep::checker::sut;
 
+// Each: serial scheduling's switch point for a participant (serial.hpp), else noise (a delay).
 extern "C" int pthread_mutex_lock(pthread_mutex_t* m) {
+  if (serial_scheduled()) return serial_mutex_lock(m);
   maybe_delay();
-  return next(g_lock, "pthread_mutex_lock")(m);
+  return real_mutex_lock(m);
 }
 
 extern "C" int pthread_mutex_unlock(pthread_mutex_t* m) {
-  const int r = next(g_unlock, "pthread_mutex_unlock")(m);
+  const int r = real_mutex_unlock(m);
+  serial_mutex_unlocked(m);
   maybe_delay();
   return r;
 }
 
 extern "C" int pthread_cond_signal(pthread_cond_t* c) {
+  serial_switch_point();
   maybe_delay();
-  return next(g_signal, "pthread_cond_signal")(c);
+  return next_symbol(g_signal, "pthread_cond_signal")(c);
 }
 
 extern "C" int pthread_cond_broadcast(pthread_cond_t* c) {
+  serial_switch_point();
   maybe_delay();
-  return next(g_broadcast, "pthread_cond_broadcast")(c);
+  return real_cond_broadcast(c);
 }
 
+// A participant's condition wait gives the baton away for the real wait and queues again after it.
 extern "C" int pthread_cond_wait(pthread_cond_t* c, pthread_mutex_t* m) {
   if (spurious_now()) return spurious_wakeup(m);
-  return next(g_wait, "pthread_cond_wait")(c, m);
+  serial_wait_begins(m);
+  const int r = real_cond_wait(c, m);
+  serial_wait_ended();
+  return r;
 }
 
 extern "C" int pthread_cond_timedwait(pthread_cond_t* c, pthread_mutex_t* m, const timespec* abstime) {
   if (spurious_now()) return spurious_wakeup(m);
-  return next(g_timedwait, "pthread_cond_timedwait")(c, m, abstime);
+  serial_wait_begins(m);
+  const int r = real_cond_timedwait(c, m, abstime);
+  serial_wait_ended();
+  return r;
 }
 
 // std::condition_variable's wait_for / wait_until on the steady clock.
 extern "C" int pthread_cond_clockwait(pthread_cond_t* c, pthread_mutex_t* m, clockid_t clock, const timespec* abstime) {
   if (spurious_now()) return spurious_wakeup(m);
-  return next(g_clockwait, "pthread_cond_clockwait")(c, m, clock, abstime);
+  serial_wait_begins(m);
+  const int r = next_symbol(g_clockwait, "pthread_cond_clockwait")(c, m, clock, abstime);
+  serial_wait_ended();
+  return r;
 }

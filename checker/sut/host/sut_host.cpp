@@ -8,7 +8,8 @@
 // per thread as in rump) or the body of a kthread it asked the SUT to create. It never tears anything
 // down: lockstep kills the whole process group when the program ends, whatever state the SUT is in.
 // It also defines the SUT's pthread_create (a new kthread runs first, for SPEC K1: first_run.hpp) and
-// its pthread mutex and condition calls (delays and spurious wake-ups when asked: noise.hpp).
+// its pthread mutex and condition calls (delays and spurious wake-ups when asked: noise.hpp; serial
+// scheduling of the SUT's calls when asked: serial.hpp).
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -35,6 +36,7 @@
 #include "checker/sut_wire.hpp"
 #include "first_run.hpp"
 #include "noise.hpp"
+#include "serial.hpp"
 
 namespace {
 
@@ -261,18 +263,21 @@ Reply run(const Request& q) {
 }
 
 void reply_at_thread_end(void* pending) {
+  serial_leave();
   std::unique_ptr<Reply> r(static_cast<Reply*>(pending));
   write_reply(*r);
 }
 
-// Runs the requests of `in` for ever: only the SUT's calls get noise (noise.hpp), not the host's
-// waiting and replying.
+// Runs the requests of `in` for ever: only the SUT's calls get noise (noise.hpp) and take part in
+// serial scheduling (serial.hpp), not the host's waiting and replying.
 [[noreturn]] void serve(Inbox& in) {
   for (;;) {
     set_quiet(true);
     const Request q = in.pop();
     set_quiet(false);
+    serial_enter();
     const Reply r = run(q);
+    serial_leave();
     set_quiet(true);
     write_reply(r);
   }
@@ -347,7 +352,7 @@ int main(int argc, char** argv) {
   fcntl(kStateFd, F_SETFD, FD_CLOEXEC);
   const int hosts = std::atoi(argv[2]);
   char noise_error[kTextMax] = {};
-  if (!configure_noise_from_env(noise_error, sizeof noise_error)) {
+  if (!configure_noise_from_env(noise_error, sizeof noise_error) || !configure_serial_from_env(noise_error, sizeof noise_error)) {
     Reply r;
     r.kind = ReplyKind::LoadError;
     set_text(r.text, noise_error);

@@ -225,6 +225,10 @@ std::vector<std::pair<std::string, std::string>> noise_environment(double delay,
           {"LOCKSTEP_DELAY_SEED", std::to_string(seed == 0 ? 1 : seed)}};
 }
 
+std::vector<std::pair<std::string, std::string>> schedule_environment(const std::string& schedule) {
+  return {{"LOCKSTEP_SUT_SCHEDULE", schedule}};
+}
+
 // The first "SUMMARY: <Name>Sanitizer: ..." line of a sanitizer's report, without "SUMMARY: ".
 std::string sanitizer_summary(const std::string& err) {
   static const std::regex re(R"(SUMMARY: ([A-Za-z]+Sanitizer: [^\n]*))");

@@ -2,7 +2,11 @@
  * (checker/sut/example/minimal_sut.c) with a rump_sys_getpid that, from its 5th call on, does what
  * LOCKSTEP_TEST_MISBEHAVE says: "noise" writes junk to stdout and stderr on every call (then answers
  * right), "fork" forks, "exit" calls exit(0), "exit3" exit(3), "hang" never returns, "crash" raises SIGSEGV,
- * "sanitizer" writes a ThreadSanitizer-like report and ends with its status 66, "wrong"
+ * "sanitizer" writes a ThreadSanitizer-like report and ends with its status 66, "spinlock" takes a
+ * spin lock of its own around a pthread mutex's lock and unlock (a wait lockstep-sut-host's serial
+ * schedule cannot see: a caller spinning on it while the owner waits for the baton), "split" answers
+ * from two critical sections and leaves a wrong value visible between them (a race only a call
+ * inside that gap shows), "wrong"
  * answers a pid that does not exist; "badreset" exports a reset that forgets nothing. lockstep must end
  * each run with a verdict and leave nothing behind. */
 #define rump_sys_getpid example_getpid
@@ -15,6 +19,9 @@
 #include <unistd.h>
 
 static atomic_int calls;
+static atomic_flag spin = ATOMIC_FLAG_INIT;
+static pthread_mutex_t inner = PTHREAD_MUTEX_INITIALIZER;
+static int split_bias; /* under inner: 1000 between a "split" getpid's two critical sections */
 
 SUT_API pid_t rump_sys_getpid(void) {
   const char *mode = getenv("LOCKSTEP_TEST_MISBEHAVE");
@@ -26,6 +33,24 @@ SUT_API pid_t rump_sys_getpid(void) {
     printf("stopped\n"); /* not a console line lockstep may take for the kernel's: it goes to stdout */
     fflush(stdout);
     return example_getpid();
+  }
+  if (strcmp(mode, "spinlock") == 0) {
+    while (atomic_flag_test_and_set_explicit(&spin, memory_order_acquire)) {
+    }
+    pthread_mutex_lock(&inner);
+    pthread_mutex_unlock(&inner);
+    atomic_flag_clear_explicit(&spin, memory_order_release);
+    return example_getpid();
+  }
+  if (strcmp(mode, "split") == 0) {
+    pthread_mutex_lock(&inner);
+    const int bias = split_bias;
+    split_bias = 1000;
+    pthread_mutex_unlock(&inner);
+    pthread_mutex_lock(&inner);
+    split_bias = 0;
+    pthread_mutex_unlock(&inner);
+    return example_getpid() + bias;
   }
   if (n < 5) return example_getpid();
   if (strcmp(mode, "fork") == 0) {

@@ -90,6 +90,12 @@ std::string default_host_path();
 std::vector<std::pair<std::string, std::string>> noise_environment(double delay, double spurious, std::chrono::microseconds max_delay,
                                                                    std::uint64_t seed);
 
+// The environment that chooses how lockstep-sut-host schedules the SUT's calls
+// (checker/sut/host/serial.hpp): `serial` (one call at a time, switched at the SUT's own sync points,
+// with windows opened for new calls after an unlock), `free` (the OS schedules them) or `mixed`
+// (phases of each).
+std::vector<std::pair<std::string, std::string>> schedule_environment(const std::string& schedule);
+
 // The first "SUMMARY: <Name>Sanitizer: ..." line of a sanitizer's report in `err` (without
 // "SUMMARY: "), or empty.
 std::string sanitizer_summary(const std::string& err);
