@@ -67,9 +67,59 @@ std::size_t count_created(const RoundInput& in, Binding::Kind k) {
   return n;
 }
 
+// Whether the order in which the round's calls returned explains it, tried before any search: most
+// rounds of a conforming impl are explained by it, and it costs a model step per call and one §7
+// comparison, where the search builds a history, prepares it and places each operation. It is a
+// witness, never a refutation: when it does not explain the round, or the round holds what only the
+// search handles (calls blocked before it or at its end, the clock, a FATAL, a new kthread, a call the
+// model says blocks, console lines), nullopt, and the search decides. The order respects real time:
+// a call that returned before another was invoked also returned first.
+std::optional<RoundJudgement> in_response_order(const Model& before, const ImplSymbols& symbols, const RoundInput& in) {
+  if (!in.blocked_before.empty() || !in.returned.empty() || !in.observed) return std::nullopt;
+  thread_local std::vector<std::size_t> order;
+  order.clear();
+  for (std::size_t k = 0; k < in.ops.size(); ++k) {
+    const RoundOp& ro = in.ops[k];
+    if (!ro.result || ro.result->kind != ImplResult::Kind::Returned || !in.returned_at.at(k) || !in.invoked.at(k)) return std::nullopt;
+    if (ro.op.actor.kind == Actor::Kind::Clock || traits(ro.op.body).creates == Creates::Kthread || std::holds_alternative<op::KprocShutdown>(ro.op.body) ||
+        std::holds_alternative<op::KthreadExit>(ro.op.body))
+      return std::nullopt;
+    order.push_back(k);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
+    return std::pair{*in.returned_at[x], *in.invoked[x]} < std::pair{*in.returned_at[y], *in.invoked[y]};
+  });
+  thread_local Model scratch;
+  scratch.assign(before.state());
+  ImplSymbols sym = symbols;
+  RoundJudgement j;
+  for (const std::size_t k : order) {
+    const RoundOp& ro = in.ops[k];
+    Choice choice;
+    if (ro.result->new_pid > 0) choice.pid = ro.result->new_pid;
+    const StepResult mr = scratch.apply(ro.op, choice);
+    if (mr.outcome.kind != OutcomeKind::Returned || mr.outcome.is_fatal() || !mr.completions.empty()) return std::nullopt;
+    // The handles the call created, under the symbols the model gave them (as the runner binds them).
+    const State& s = scratch.state();
+    sym.reserve(s.lwps.size(), s.procs.size());
+    if (mr.outcome.ret == 0) {
+      const Creates creates = traits(ro.op.body).creates;
+      if (creates == Creates::Lwp || creates == Creates::ProcessAndLwp) sym.bind_lwp(static_cast<LwpId>(s.lwps.size() - 1), ro.result->new_lwp);
+      if (creates == Creates::ProcessAndLwp) sym.bind_proc(static_cast<ProcId>(s.procs.size() - 1), ro.result->new_proc);
+    }
+    if (compare(mr.outcome, ro.result, ro.op.body, sym)) return std::nullopt;
+    j.steps.push_back(RoundStep{k, choice});
+    j.steps_tried++;
+  }
+  if (!observes_as(scratch.state(), in.hosts, *in.observed)) return std::nullopt;
+  j.agrees = true;
+  return j;
+}
+
 }  // namespace
 
 RoundJudgement judge_round(const Model& before, const ImplSymbols& symbols, const RoundInput& in) {
+  if (std::optional<RoundJudgement> j = in_response_order(before, symbols, in)) return *j;
   const State& b = before.state();
   // The thread's history, refilled: copying the state into the storage of the last round's (a
   // copy-assignment) costs a fraction of a fresh copy, and every round copies it.
