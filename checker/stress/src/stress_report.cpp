@@ -18,7 +18,7 @@ std::string recording_summary(const StressRecording& rec, const StressConfig& c)
                        s.barriers_skipped ? fmt::format(", {} skipped", s.barriers_skipped) : std::string(),
                        rec.observed ? ", one at the end" : ", none at the end", s.kthreads_created);
   if (rec.plugin)
-    out += fmt::format("          delays: inside the SUT, if it injects them (lockstep sees only its calls); {}\n",
+    out += fmt::format("          delays: the host's, in the SUT's pthread calls (schedule and noise above); {}\n",
                        rec.introspected ? "§7 states read with lockstep_sut_state at barriers" : "no §7 observation (answers only: no introspection)");
   else
     out += fmt::format("          delays: {} of {} sync points ({:.2f}%), {} spurious wakeups\n", s.delays, s.sync_points,

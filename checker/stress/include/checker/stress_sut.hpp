@@ -2,8 +2,9 @@
 // child process (lockstep-sut-host); lockstep keeps a call in flight on every host thread and every
 // kthread body of the child at once, stamps each request before it writes it and each reply when it
 // reads it, and judges the recorded history with the same judge as in-process stress (STRESS.md,
-// "A plug-in SUT"). The controlled scheduler does not apply, and delays cannot be injected into a
-// foreign SUT's sync points (the built-in implementation as a SUT takes them from its environment).
+// "A plug-in SUT"). The controlled scheduler does not apply; the host schedules the SUT's calls at its
+// pthread calls instead (serial, mixed or free phases, with delays and spurious wake-ups:
+// checker/sut/host/serial.hpp, noise.hpp), as SpawnOptions::env asks.
 #pragma once
 #include <chrono>
 #include <cstdint>
