@@ -4,6 +4,7 @@
 // before main and inside the C++ runtime's own guards, where either could recurse.
 #include "noise.hpp"
 
+#include "host_env.hpp"
 #include "next_symbol.hpp"
 #include "serial.hpp"
 
@@ -58,20 +59,6 @@ void maybe_delay() {
 
 bool spurious_now() { return g_spurious_threshold != 0 && !tl_quiet && next_random() < g_spurious_threshold; }
 
-std::uint64_t threshold(double p) { return p <= 0 ? 0 : static_cast<std::uint64_t>(p * 18446744073709551616.0); }
-
-bool probability(const char* name, double& out, char* error, unsigned long len) {
-  const char* v = getenv(name);
-  if (v == nullptr || *v == '\0') return true;
-  char* end = nullptr;
-  const double p = strtod(v, &end);
-  if (end == v || *end != '\0' || !(p >= 0 && p < 1)) {
-    snprintf(error, len, "%s=%s: expected a probability in [0, 1)", name, v);
-    return false;
-  }
-  out = p;
-  return true;
-}
 
 std::atomic<MutexFn> g_lock{nullptr}, g_unlock{nullptr};
 std::atomic<CondFn> g_signal{nullptr}, g_broadcast{nullptr};
@@ -96,17 +83,12 @@ int spurious_wakeup(pthread_mutex_t* m) {
 
 bool configure_noise_from_env(char* error, unsigned long error_len) {
   double delay = 0, spurious = 0;
-  if (!probability("LOCKSTEP_SUT_DELAY_PROB", delay, error, error_len) || !probability("LOCKSTEP_SUT_SPURIOUS_PROB", spurious, error, error_len))
+  long max_delay_us = g_max_delay_us;
+  if (!probability_env("LOCKSTEP_SUT_DELAY_PROB", delay, false, error, error_len) ||
+      !probability_env("LOCKSTEP_SUT_SPURIOUS_PROB", spurious, false, error, error_len) ||
+      !microseconds_env("LOCKSTEP_SUT_MAX_DELAY_US", max_delay_us, error, error_len))
     return false;
-  if (const char* v = getenv("LOCKSTEP_SUT_MAX_DELAY_US"); v != nullptr && *v != '\0') {
-    char* end = nullptr;
-    const long us = strtol(v, &end, 10);
-    if (end == v || *end != '\0' || us < 1 || us > 1'000'000) {
-      snprintf(error, error_len, "LOCKSTEP_SUT_MAX_DELAY_US=%s: expected 1..1000000", v);
-      return false;
-    }
-    g_max_delay_us = static_cast<int>(us);
-  }
+  g_max_delay_us = static_cast<int>(max_delay_us);
   if (const char* v = getenv("LOCKSTEP_DELAY_SEED"); v != nullptr && *v != '\0') g_seed = strtoull(v, nullptr, 10);
   g_delay_threshold = threshold(delay);
   g_spurious_threshold = threshold(spurious);

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdio>
 
+#include "host_env.hpp"
 #include "next_symbol.hpp"
 
 namespace lockstep::checker::sut {
@@ -121,21 +122,6 @@ bool ensure_holding(int s) {
   return g_holder == s;
 }
 
-std::uint64_t threshold(double p) { return p >= 1 ? ~std::uint64_t{0} : static_cast<std::uint64_t>(p * 18446744073709551616.0); }
-
-bool probability_env(const char* name, double& out, char* error, unsigned long len) {
-  const char* v = getenv(name);
-  if (v == nullptr || *v == '\0') return true;
-  char* end = nullptr;
-  const double p = strtod(v, &end);
-  if (end == v || *end != '\0' || !(p >= 0 && p <= 1)) {
-    snprintf(error, len, "%s=%s: expected a probability in [0, 1]", name, v);
-    return false;
-  }
-  out = p;
-  return true;
-}
-
 // The holder `s` has just dropped a lock. If another call is queued the baton goes to it; else the
 // holder stays out for up to g_window_ns, and the first call to arrive meanwhile takes the baton and
 // runs inside the gap. Under g_m.
@@ -200,17 +186,12 @@ bool configure_serial_from_env(char* error, unsigned long error_len) {
     return false;
   }
   double p = 0.1, w = 0.3;
-  if (!probability_env("LOCKSTEP_SUT_SWITCH_PROB", p, error, error_len) || !probability_env("LOCKSTEP_SUT_WINDOW_PROB", w, error, error_len))
+  long window_us = 1000;
+  if (!probability_env("LOCKSTEP_SUT_SWITCH_PROB", p, true, error, error_len) ||
+      !probability_env("LOCKSTEP_SUT_WINDOW_PROB", w, true, error, error_len) ||
+      !microseconds_env("LOCKSTEP_SUT_WINDOW_US", window_us, error, error_len))
     return false;
-  if (const char* v = getenv("LOCKSTEP_SUT_WINDOW_US"); v != nullptr && *v != '\0') {
-    char* end = nullptr;
-    const long us = strtol(v, &end, 10);
-    if (end == v || *end != '\0' || us < 1 || us > 1'000'000) {
-      snprintf(error, error_len, "LOCKSTEP_SUT_WINDOW_US=%s: expected 1..1000000", v);
-      return false;
-    }
-    g_window_ns = us * 1000LL;
-  }
+  g_window_ns = window_us * 1000LL;
   g_window_threshold = threshold(w);
   if (const char* v = getenv("LOCKSTEP_DELAY_SEED"); v != nullptr && *v != '\0') g_rng = strtoull(v, nullptr, 10) * 0x2545F4914F6CDD1DULL + 7;
   g_switch_threshold = threshold(p);
