@@ -71,11 +71,13 @@ std::size_t count_created(const RoundInput& in, Binding::Kind k) {
 // rounds of a conforming impl are explained by it, and it costs a model step per call and one §7
 // comparison, where the search builds a history, prepares it and places each operation. It is a
 // witness, never a refutation: when it does not explain the round, or the round holds what only the
-// search handles (calls blocked before it or at its end, the clock, a FATAL, a new kthread, a call the
-// model says blocks, console lines), nullopt, and the search decides. The order respects real time:
-// a call that returned before another was invoked also returned first.
+// search handles (a call blocked before it that returned in it, a call blocked at its end, the clock,
+// a FATAL, a new kthread, a call the model says blocks or a step that wakes one, console lines),
+// nullopt, and the search decides. The order respects real time: a call that returned before another
+// was invoked also returned first. Calls blocked before the round that stay blocked through it (a
+// parked kthread) are still blocked in the model: no step of the order may wake them.
 std::optional<RoundJudgement> in_response_order(const Model& before, const ImplSymbols& symbols, const RoundInput& in) {
-  if (!in.blocked_before.empty() || !in.returned.empty() || !in.observed) return std::nullopt;
+  if (!in.returned.empty() || !in.observed) return std::nullopt;
   thread_local std::vector<std::size_t> order;
   order.clear();
   for (std::size_t k = 0; k < in.ops.size(); ++k) {

@@ -343,5 +343,4 @@ void serial_wait_begins(pthread_mutex_t* m) {
 
 void serial_wait_ended() { serial_come_back(); }
 
-
 }  // namespace lockstep::checker::sut
