@@ -112,6 +112,20 @@ void pass_on(int s) {
   if (g_holder == s) grant(pick(s));
 }
 
+// The holder `s` hands the baton to `other` and queues for it again. Under g_m.
+void hand_over(int s, int other) {
+  g_slot[s].st = St::Queued;
+  grant(other);
+  wait_turn(s);
+}
+
+// Mutex `m` has been released: the participants blocked on it queue again. Under g_m.
+void release_blocked_on(pthread_mutex_t* m) {
+  if (g_blocked.load() == 0) return;
+  for (int i = 0; i < kSlots; ++i)
+    if (g_slot[i].st == St::Blocked && g_slot[i].on == m) queue(i);
+}
+
 // The calling participant holds the baton when this returns (queueing for it if it was away), or
 // was set free meanwhile.
 bool ensure_holding(int s) {
@@ -127,9 +141,7 @@ bool ensure_holding(int s) {
 // runs inside the gap. Under g_m.
 void open_window(int s) {
   if (const int other = pick(s); other != kNone) {
-    g_slot[s].st = St::Queued;
-    grant(other);
-    wait_turn(s);
+    hand_over(s, other);
     return;
   }
   g_slot[s].st = St::Away;
@@ -255,11 +267,7 @@ void serial_switch_point() {
   if (!ensure_holding(s)) return;
   g_held_since_ns = now_ns();
   if (next_random() >= g_switch_threshold) return;
-  const int other = pick(s);
-  if (other == kNone) return;
-  g_slot[s].st = St::Queued;
-  grant(other);
-  wait_turn(s);
+  if (const int other = pick(s); other != kNone) hand_over(s, other);
 }
 
 int serial_mutex_lock(pthread_mutex_t* m) {
@@ -307,13 +315,10 @@ int serial_mutex_lock(pthread_mutex_t* m) {
 }
 
 void serial_mutex_unlocked(pthread_mutex_t* m) {
-  if (g_enabled && g_blocked.load() > 0) {
-    Guard g;
-    for (int i = 0; i < kSlots; ++i)
-      if (g_slot[i].st == St::Blocked && g_slot[i].on == m) queue(i);
-  }
-  if (tl_slot == kNone) return;
+  if (!g_enabled || (tl_slot == kNone && g_blocked.load() == 0)) return;
   Guard g;
+  release_blocked_on(m);
+  if (tl_slot == kNone) return;
   const int s = tl_slot;
   if (!ensure_holding(s)) return;
   g_held_since_ns = now_ns();
@@ -322,20 +327,14 @@ void serial_mutex_unlocked(pthread_mutex_t* m) {
     return;
   }
   if (next_random() >= g_switch_threshold) return;
-  if (const int other = pick(s); other != kNone) {
-    g_slot[s].st = St::Queued;
-    grant(other);
-    wait_turn(s);
-  }
+  if (const int other = pick(s); other != kNone) hand_over(s, other);
 }
 
 void serial_wait_begins(pthread_mutex_t* m) {
   if (!g_enabled) return;
   Guard g;
   // The real wait releases m without this host's unlock: whoever is blocked on it may try again.
-  if (g_blocked.load() > 0)
-    for (int i = 0; i < kSlots; ++i)
-      if (g_slot[i].st == St::Blocked && g_slot[i].on == m) queue(i);
+  release_blocked_on(m);
   if (tl_slot == kNone) return;
   g_slot[tl_slot].st = St::Away;
   pass_on(tl_slot);
