@@ -36,6 +36,7 @@ void add_run(CLI::App& app, int& exit_code) {
     bool no_traces = false;
     bool os_threads = false;
     unsigned jobs = 0;
+    double race_seconds = 10;
     SutOptions sut;
   };
   auto o = std::make_shared<Opts>();
@@ -47,6 +48,10 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--seed", o->c.seed, "Run seed; program i's seed derives from it")->capture_default_str();
   add_strategy_option(cmd, o, o->c.lockstep.schedule.strategy);
   add_sut_options(cmd, o->sut);
+  cmd->add_option("--race-seconds", o->race_seconds,
+                  "With --sut: seconds of concurrent stress on the library after its call-by-call programs (stress --sut: calls in "
+                  "flight on every host at once, judged for linearizability), taken from --time-budget (at most half of it); 0: none")
+      ->capture_default_str()->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--programs", o->c.programs, "Programs to run")->capture_default_str()->check(CLI::Range(1ull, 1ull << 40));
   cmd->add_option("--steps", o->c.steps, "Steps per program, at most")->capture_default_str()->check(CLI::Range(1u, 100000u));
   cmd->add_option("--threads", o->c.lockstep.program.chooser.hosts, "Host threads")->capture_default_str()->check(CLI::Range(1, 16));
@@ -99,11 +104,14 @@ void add_run(CLI::App& app, int& exit_code) {
       a.trace_dir = o->trace_dir;
       a.trace_name = o->trace_name;
       a.no_traces = o->no_traces;
+      a.race_seconds = o->race_seconds;
       for (const char* opt : {"--strategy", "--schedule-seed", "--shard", "--program"})
         if (cmd->count(opt) > 0) a.refused.emplace_back(opt);
       exit_code = run_sut(std::move(a));
       return;
     }
+    if (cmd->count("--race-seconds") > 0)
+      throw CLI::ValidationError("--race-seconds", "applies only with --sut (the built-in runs interleave inside operations)");
     c.shard = resolve_shard(o->shard);
     if (program_opt->count() > 0) c.program = o->program;
     std::string error;

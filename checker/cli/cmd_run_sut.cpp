@@ -12,6 +12,7 @@
 #include "checker/progress.hpp"
 #include "checker/program.hpp"
 #include "checker/sut_campaign.hpp"
+#include "checker/stress_files.hpp"
 #include "checker/sut_state.hpp"
 #include "checker/trace_io.hpp"
 #include "impl/faults.hpp"
@@ -109,7 +110,58 @@ std::string header_text(const SutRunArgs& a, const SutNames& n, const SutCampaig
   return s;
 }
 
-std::string verdict_line(const SutCampaignReport& r) {
+std::string race_phase_text(double seconds) {
+  if (seconds <= 0) return "  concurrent phase: none (--race-seconds 0): races inside operations are not looked for\n";
+  return fmt::format("  concurrent phase: then {:.0f} s of stress --sut on the same library: a call in flight on every host thread and "
+                     "kthread body at once, the host scheduling the SUT's calls at its pthread calls (serial and free phases, delays, "
+                     "spurious wake-ups), hosts meeting on one process, fd table and new path; the history judged for linearizability "
+                     "(SPEC §8)\n",
+                     seconds);
+}
+
+// The concurrent phase's share of the time budget: --race-seconds, at most half the budget; none for
+// a replay (one program) or with --race-seconds 0.
+double race_phase_seconds(const SutRunArgs& a) { return a.replay.empty() ? std::min(a.race_seconds, a.budget_s / 2) : 0; }
+
+// What the concurrent phase found, for the summary; writes its files on a failure (and with
+// --trace-dir). Returns false when the files could not be written.
+bool report_race_phase(const SutRunArgs& a, const RacePhase& p, std::string& s, std::string& error) {
+  s += "\nconcurrent phase (stress --sut):\n";
+  if (!p.ran()) {
+    s += fmt::format("not run: {}\n", p.could_not_run);
+    return true;
+  }
+  s += recording_summary(p.rec, p.config) + verdict_summary(p.rec, p.verdict);
+  const bool failed = p.verdict.kind != stress::StressVerdictKind::Agree;
+  if (a.no_traces || (!failed && a.trace_dir.empty())) return true;
+  const std::string dir = a.trace_dir.empty() ? "lockstep-traces" : a.trace_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::string name = a.trace_name;
+  if (name.empty()) name = a.fault.empty() ? fmt::format("sut-seed-{}", a.seed) : "sut-" + a.fault;
+  const stress::StressFiles files =
+      write_stress_files(dir, name + ".stress", p.rec, p.verdict, a.seed, a.fault.empty() ? std::vector<std::string>{} : std::vector<std::string>{a.fault});
+  for (const std::string& f : files.written) s += fmt::format("wrote     {}\n", f);
+  error = files.error;
+  return error.empty();
+}
+
+std::string verdict_line(const SutCampaignReport& r, const RacePhase* race) {
+  if (r.agreed() && race != nullptr && race->ran()) {
+    const stress::StressVerdict& v = race->verdict;
+    switch (v.kind) {
+      case stress::StressVerdictKind::Agree: break;
+      case stress::StressVerdictKind::Violation:
+        return fmt::format("VERDICT: violation in the concurrent phase ({}): every call-by-call program agreed\n", model::rule_name(v.judgement.rule));
+      case stress::StressVerdictKind::Deadlock:
+        return "VERDICT: deadlock in the concurrent phase: every call-by-call program agreed\n";
+      case stress::StressVerdictKind::Unknown:
+        return "VERDICT: unknown: every call-by-call program agreed; the judge of the concurrent phase ran out of budget (its history "
+               "is kept)\n";
+    }
+    return "VERDICT: agree (the SUT and the model agreed on every call of every program, and the concurrent phase's history is "
+           "linearizable)\n";
+  }
   if (r.agreed())
     return "VERDICT: agree (the SUT and the model agreed on every call of every program)\n";
   const SutRunResult& f = r.failure->shrunk_result;
@@ -154,17 +206,28 @@ std::string reproduce(const SutRunArgs& a, const Program& p) {
   return cmd + fmt::format(" --replay '{}'", encode(p));
 }
 
-std::string junit_text(const SutCampaignReport& r, const SutRunArgs& a) {
+std::string junit_text(const SutCampaignReport& r, const SutRunArgs& a, const RacePhase* race) {
   std::string cases;
-  const std::size_t failures = r.agreed() ? 0 : 1;
+  std::size_t failures = r.agreed() ? 0 : 1, tests = 1;
+  if (race != nullptr && race->ran()) {
+    ++tests;
+    const bool bad = race->verdict.kind != stress::StressVerdictKind::Agree;
+    failures += bad ? 1 : 0;
+    cases += fmt::format("  <testcase classname=\"lockstep.sut\" name=\"concurrent phase: {} calls, seed {}\" time=\"{:.3f}\">\n",
+                         race->rec.history.ops.size(), a.seed, race->rec.stats.seconds);
+    if (bad)
+      cases += fmt::format("    <failure message=\"{}\">{}</failure>\n", xml_escape(race->verdict.line),
+                           xml_escape(verdict_summary(race->rec, race->verdict)));
+    cases += "  </testcase>\n";
+  }
   cases += fmt::format("  <testcase classname=\"lockstep.sut\" name=\"{} programs, seed {}\" time=\"{:.3f}\">\n",
                        r.programs, a.seed, r.seconds);
   if (!r.agreed())
     cases += fmt::format("    <failure message=\"{}\">{}</failure>\n", xml_escape(r.failure->shrunk_result.failure),
                          xml_escape(sut_listing(r.failure->shrunk_result) + "\n" + reproduce(a, r.failure->shrunk)));
   cases += "  </testcase>\n";
-  return fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"lockstep run --sut {}\" tests=\"1\" failures=\"{}\" time=\"{:.3f}\">\n{}</testsuite>\n",
-                     xml_escape(a.sut.library), failures, r.seconds, cases);
+  return fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"lockstep run --sut {}\" tests=\"{}\" failures=\"{}\" time=\"{:.3f}\">\n{}</testsuite>\n",
+                     xml_escape(a.sut.library), tests, failures, r.seconds, cases);
 }
 
 }  // namespace
@@ -190,9 +253,12 @@ int run_sut(SutRunArgs a) {
     }
     c->replay = p;
   }
+  // The concurrent phase's seconds come out of the budget (at most half of it).
+  const double race_seconds = race_phase_seconds(a);
+  c->time_budget -= std::chrono::milliseconds(static_cast<long long>(race_seconds * 1000));
   std::string trace_error;
   write_traces(a, *c, trace_error);
-  std::fputs(header_text(a, names, *c).c_str(), stdout);
+  std::fputs((header_text(a, names, *c) + (c->replay ? "" : race_phase_text(race_seconds))).c_str(), stdout);
   std::fflush(stdout);
   SutCampaignReport rep;
   {
@@ -224,19 +290,43 @@ int run_sut(SutRunArgs a) {
     }
     s += fmt::format("reproduce: {}\n", reproduce(a, f.shrunk));
   }
-  s += verdict_line(rep);
+  // Races inside operations, which no call-by-call program shows: only after the programs agreed (a
+  // failure is reported as found, without a second opinion that could only repeat or hide it).
+  std::optional<RacePhase> race;
+  std::string race_error;
+  if (rep.agreed() && race_seconds > 0) {
+    std::fputs(s.c_str(), stdout);
+    std::fflush(stdout);
+    s.clear();
+    RacePhaseOptions ro;
+    ro.seconds = race_seconds;
+    ro.fault = a.fault;
+    ro.shrink = a.shrink;
+    ro.shrink_seconds = std::min(a.shrink_s, 10.0);
+    checker::Progress bar("concurrent phase", static_cast<std::uint64_t>(race_seconds * 1000));
+    ro.progress = [&bar](double secs, std::uint64_t calls) { bar.update(static_cast<std::uint64_t>(secs * 1000), fmt::format("ms, {} calls", calls)); };
+    race = run_race_phase(a, ro);
+    bar.finish();
+    if (!race->bad_input.empty()) {
+      std::fprintf(stderr, "lockstep: %s\n", race->bad_input.c_str());
+      return 2;
+    }
+    if (!report_race_phase(a, *race, s, race_error) && trace_error.empty()) trace_error = race_error;
+  }
+  s += verdict_line(rep, race ? &*race : nullptr);
   std::fputs(s.c_str(), stdout);
   if (!trace_error.empty()) {
     std::fprintf(stderr, "lockstep: %s\n", trace_error.c_str());
     return 2;
   }
   if (!a.junit.empty()) {
-    if (const std::string err = write_file_atomically(a.junit, junit_text(rep, a)); !err.empty()) {
+    if (const std::string err = write_file_atomically(a.junit, junit_text(rep, a, race ? &*race : nullptr)); !err.empty()) {
       std::fprintf(stderr, "lockstep: %s\n", err.c_str());
       return 2;
     }
   }
-  return rep.agreed() ? 0 : 1;
+  if (!rep.agreed() || (race && race->found())) return 1;
+  return race && race->ran() && race->verdict.kind == stress::StressVerdictKind::Unknown ? 3 : 0;
 }
 
 int mutants_sut(SutMutantArgs m) {

@@ -8,6 +8,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "checker/stress_sut.hpp"
+#include "checker/stress_verdict.hpp"
+
 namespace lockstep::cli {
 
 struct SutOptions {
@@ -49,6 +52,9 @@ struct SutRunArgs {
   bool shrink = true;
   std::string junit, replay, trace_dir, trace_name;
   bool no_traces = false;
+  // The concurrent phase after the call-by-call programs (seconds of stress --sut; 0: none). It counts
+  // against budget_s: the programs get budget_s less this, this at most half of budget_s.
+  double race_seconds = 10;
   std::vector<std::string> refused;  // options given that do not apply to a SUT (exit 2)
 };
 
@@ -66,6 +72,30 @@ struct SutMutantArgs {
   double stress_judge_seconds = 30;
   std::uint64_t control_programs = 40;
 };
+
+// One `stress --sut` run of a's library, judged (sut_race_faults.cpp): what a call-by-call run cannot
+// show, two calls in flight at once. The host's mixed schedule (serial and free phases), delays and
+// spurious wake-ups in the SUT's pthread calls, a 20 ms tick, a.threads hosts (at least 2), 2 kthreads.
+struct RacePhaseOptions {
+  double seconds = 10;
+  std::string fault;                 // LOCKSTEP_FAULT in the child (empty: none)
+  double delay_probability = 0.05;   // LOCKSTEP_DELAY_PROB, when set, overrides it (as the spurious one)
+  double judge_seconds = 30;
+  bool shrink = false;
+  double shrink_seconds = 10;
+  stress::Progress progress;         // seconds run and calls made, now and then
+};
+struct RacePhase {
+  stress::StressConfig config;
+  stress::SutStressInfo info;
+  stress::StressRecording rec;
+  stress::StressVerdict verdict;
+  std::string could_not_run;  // the SUT could not be stressed (it did not start, its rump_init is too slow): why
+  std::string bad_input;      // a bad LOCKSTEP_*_PROB in the environment (exit 2)
+  bool ran() const { return could_not_run.empty() && bad_input.empty(); }
+  bool found() const { return ran() && (verdict.kind == stress::StressVerdictKind::Violation || verdict.kind == stress::StressVerdictKind::Deadlock); }
+};
+RacePhase run_race_phase(const SutRunArgs& a, const RacePhaseOptions& o);
 
 // One race fault through `stress --sut` for the fault's time budget (sut_race_faults.cpp).
 struct RaceFaultResult {

@@ -1,9 +1,9 @@
-// `lockstep mutants --sut`: the race faults. Such a fault shows only while two calls are in flight at
-// once, which the call-by-call plug-in run never has; `stress --sut` has them (one call in flight on
-// every host and kthread body of the SUT's child), so each race fault gets one free-running stress
-// run of the fault's time budget, judged like `lockstep stress`, with the host's mixed schedule
-// (serial and free phases), delays and spurious wake-ups in the SUT's pthread calls as for any plug-in. Whether a run's real threads hit
-// the window is chance, so a race fault stress misses is reported as not found, with the run's
+// One `stress --sut` run of a plug-in, judged like `lockstep stress`: the concurrent phase of
+// `run --sut` and `mutants --sut`'s race faults. Such a race shows only while two calls are in flight
+// at once, which the call-by-call plug-in run never has; `stress --sut` has them (one call in flight
+// on every host and kthread body of the SUT's child), with the host's mixed schedule (serial and free
+// phases), delays and spurious wake-ups in the SUT's pthread calls. Whether a run's real threads hit
+// a window is chance: `mutants --sut` reports a race fault stress misses as not found, with the run's
 // figures, and does not fail the table; named with --fault it runs call by call like any other.
 #include <algorithm>
 #include <cstdlib>
@@ -43,16 +43,16 @@ std::string check_race_environment() {
   return {};
 }
 
-RaceFaultResult stress_race_fault(const SutMutantArgs& m, const std::string& fault) {
-  stress::StressConfig c;
-  c.threads = std::max(2, m.run.threads);
+RacePhase run_race_phase(const SutRunArgs& a, const RacePhaseOptions& o) {
+  RacePhase out;
+  stress::StressConfig& c = out.config;
+  c.threads = std::max(2, a.threads);
   c.kthreads = 2;
-  c.duration = m.race_seconds;
+  c.duration = o.seconds;
   c.ops = 0;
-  c.seed = m.run.seed;
+  c.seed = a.seed;
   c.tick = std::chrono::milliseconds(20);  // a clock phase placeable from outside (STRESS.md, "A plug-in SUT")
-  c.delay_probability = m.stress_delay_probability;
-  RaceFaultResult out;
+  c.delay_probability = o.delay_probability;
   // The caller's LOCKSTEP_DELAY_PROB / LOCKSTEP_SPURIOUS_PROB, when set, tune the runs' noise (the
   // host puts it into the SUT's pthread calls, checker/sut/host/noise.hpp); else stress's defaults.
   try {
@@ -64,29 +64,47 @@ RaceFaultResult stress_race_fault(const SutMutantArgs& m, const std::string& fau
   }
   stress::SutStressOptions s;
   s.spawn.host = sut::default_host_path();
-  s.spawn.library = m.run.sut.library;
+  s.spawn.library = a.sut.library;
   s.tick_ns = c.tick.count();
-  s.spawn.env = {{"LOCKSTEP_FAULT", fault}, {"LOCKSTEP_TICK_US", "20000"}};
+  s.spawn.env = {{"LOCKSTEP_TICK_US", "20000"}};
+  if (!o.fault.empty()) s.spawn.env.emplace_back("LOCKSTEP_FAULT", o.fault);
   for (auto& v : sut::noise_environment(c.delay_probability, c.spurious_probability, c.max_delay, c.seed)) s.spawn.env.push_back(std::move(v));
   // Serial and free phases, as `stress --sut` runs by default (checker/sut/host/serial.hpp).
   for (auto& v : sut::schedule_environment("mixed")) s.spawn.env.push_back(std::move(v));
-  stress::SutStressInfo info;
   try {
-    const stress::StressRecording rec = stress::record_sut_stress(c, s, info);
-    stress::VerdictOptions v;
-    v.budget.max_seconds = m.stress_judge_seconds;
-    v.shrink = false;
-    const stress::StressVerdict verdict = stress::judge_stress(rec, v);
-    out.seconds = rec.stats.seconds;
-    out.calls = rec.stats.host_ops + rec.stats.kthread_ops;
-    out.killed = verdict.kind == stress::StressVerdictKind::Violation || verdict.kind == stress::StressVerdictKind::Deadlock;
-    out.decided = verdict.kind != stress::StressVerdictKind::Unknown;
-    out.how = out.killed ? fmt::format("stress --sut: {}", verdict.line)
-              : out.decided ? fmt::format("stress --sut: agree after {} calls in {:.0f} s (the window was not hit)", out.calls, out.seconds)
-                            : fmt::format("stress --sut: UNKNOWN after {} calls (the judge's {:.0f} s ran out)", out.calls, v.budget.max_seconds);
+    out.rec = stress::record_sut_stress(c, s, out.info, o.progress);
   } catch (const std::exception& e) {
-    out.how = fmt::format("stress --sut could not run: {}", e.what());
+    out.could_not_run = e.what();
+    return out;
   }
+  stress::VerdictOptions v;
+  v.budget.max_seconds = o.judge_seconds;
+  v.shrink = o.shrink;
+  v.shrink_seconds = o.shrink_seconds;
+  out.verdict = stress::judge_stress(out.rec, v);
+  return out;
+}
+
+RaceFaultResult stress_race_fault(const SutMutantArgs& m, const std::string& fault) {
+  RacePhaseOptions o;
+  o.seconds = m.race_seconds;
+  o.fault = fault;
+  o.delay_probability = m.stress_delay_probability;
+  o.judge_seconds = m.stress_judge_seconds;
+  const RacePhase p = run_race_phase(m.run, o);
+  RaceFaultResult out;
+  out.bad_input = p.bad_input;
+  if (!p.ran()) {
+    if (p.bad_input.empty()) out.how = fmt::format("stress --sut could not run: {}", p.could_not_run);
+    return out;
+  }
+  out.seconds = p.rec.stats.seconds;
+  out.calls = p.rec.stats.host_ops + p.rec.stats.kthread_ops;
+  out.killed = p.found();
+  out.decided = p.verdict.kind != stress::StressVerdictKind::Unknown;
+  out.how = out.killed ? fmt::format("stress --sut: {}", p.verdict.line)
+            : out.decided ? fmt::format("stress --sut: agree after {} calls in {:.0f} s (the window was not hit)", out.calls, out.seconds)
+                          : fmt::format("stress --sut: UNKNOWN after {} calls (the judge's {:.0f} s ran out)", out.calls, o.judge_seconds);
   return out;
 }
 

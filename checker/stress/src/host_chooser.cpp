@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <string>
 #include <type_traits>
 #include <variant>
@@ -73,7 +74,96 @@ int max_timo_for_tick(std::int64_t tick_ns) {
   return static_cast<int>(std::clamp<std::int64_t>(kLongestWaitNs / tick_ns, 1, 10));
 }
 
+// Of a host's draws, the share that leans on the focus (host_chooser.hpp, "The focus").
+constexpr std::uint32_t kFocusPercent = 50;
+// How many distinct focus paths there are: each stretch opens its own ("/f<stretch mod N>"), new
+// until the stretches wrap. Bounded, because a file is never removed and every state the judge
+// copies holds the file table.
+constexpr std::uint32_t kFocusPaths = 256;
+
+std::optional<HostView::Choice> HostView::lean_on(Registry::Focus f, Actor self, const HostLimits& lim, Source& rng) const {
+  auto supported = [&](Kind k) { return ((lim.supported >> op_index(k)) & 1u) != 0; };
+  Choice c;
+  c.op.actor = self;
+  c.focused = true;
+  const OwnedLwp* cur = cur_ ? &lwps_[*cur_] : nullptr;
+  // The focus's parent, when this host forked the focus (its lwp there says so).
+  Pid parent = 0;
+  for (const OwnedLwp& o : lwps_)
+    if (o.pid == f.pid && o.parent != 0) parent = o.parent;
+  if (cur != nullptr && parent != 0 && cur->pid == parent && supported(kRelease) && rng.percent(70)) {
+    c.op.body = op::Release{};
+    return c;
+  }
+  const bool in_focus = cur != nullptr && (cur->pid == f.pid || cur->parent == f.pid);
+  if (!in_focus) {
+    // Back to the focus's parent to end it (now and then), else into the focus: an lwp this host owns
+    // there, else a new one (newlwp makes it the curlwp).
+    const Pid to = parent != 0 && rng.percent(30) ? parent : f.pid;
+    for (std::size_t i = 0; i < lwps_.size(); ++i)
+      if (lwps_[i].pid == to && (!cur_ || i != *cur_) && supported(kSwitch)) {  // never to the curlwp (L3-running)
+        c.op.body = op::Switch{lwps_[i].sym};
+        c.args.lwp = lwps_[i].handle;
+        return c;
+      }
+    if (supported(kNewlwp) && lwps_.size() < lim.max_lwps) {
+      c.op.body = op::Newlwp{f.pid};
+      return c;
+    }
+    return std::nullopt;
+  }
+  const std::string path = "/f" + std::to_string(f.stretch % kFocusPaths);
+  if (opened_stretch_ != f.stretch % kFocusPaths && supported(kOpen)) {
+    c.op.body = op::Open{path, true};
+    return c;
+  }
+  // In the focus (or a child of it): what meets the other hosts' calls there.
+  struct Weighted {
+    Kind kind;
+    std::uint32_t weight;
+  };
+  static constexpr std::array<Weighted, 11> kMix{{{kDup, 3}, {kClose, 3}, {kOpen, 3}, {kWrite, 2}, {kFstat, 3}, {kGetppid, 3},
+                                                  {kGetpid, 1}, {kRfork, 1}, {kRelease, 2}, {kSetuid, 1}, {kGetuid, 1}}};
+  auto allowed = [&](Kind k) { return supported(k) && (k != kRfork || lwps_.size() < lim.max_lwps); };
+  std::uint32_t total = 0;
+  for (const Weighted& w : kMix) total += allowed(w.kind) ? w.weight : 0;
+  if (total == 0) return std::nullopt;
+  std::uint32_t r = rng.below(total);
+  Kind kind = kGetppid;
+  for (const Weighted& w : kMix) {
+    if (!allowed(w.kind)) continue;
+    if (r < w.weight) {
+      kind = w.kind;
+      break;
+    }
+    r -= w.weight;
+  }
+  // The lowest descriptors: every lwp of the table shares them, whoever opened them, and a close
+  // frees the one the next open or dup takes.
+  const int fd = static_cast<int>(rng.below(4));
+  switch (kind) {
+    case kDup: c.op.body = op::Dup{fd}; break;
+    case kClose: c.op.body = op::Close{fd}; break;
+    case kOpen: c.op.body = op::Open{path, rng.percent(80)}; break;
+    case kWrite: c.op.body = op::Write{fd, 1 + rng.below(64)}; break;
+    case kFstat: c.op.body = op::Fstat{fd}; break;
+    case kGetpid: c.op.body = op::Getpid{}; break;
+    case kRfork: c.op.body = op::Rfork{static_cast<int>(rng.below(3))}; break;
+    case kRelease: c.op.body = op::Release{}; break;
+    case kSetuid: c.op.body = op::Setuid{rng.percent(50) ? 0u : 1 + rng.below(3)}; break;
+    case kGetuid: c.op.body = op::Getuid{}; break;
+    default: c.op.body = op::Getppid{}; break;
+  }
+  return c;
+}
+
 HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& lim, Source& rng) const {
+  reg.next_draw(rng.below(1u << 16));
+  if (const Registry::Focus f = reg.focus(); f.pid != 0 && rng.percent(kFocusPercent))
+    if (std::optional<Choice> c = lean_on(f, self, lim, rng)) {
+      reg.focused_draws.fetch_add(1, std::memory_order_relaxed);
+      return *std::move(c);
+    }
   const std::size_t kts = reg.count();
   auto allowed = [&](Kind k) {
     if (((lim.supported >> op_index(k)) & 1u) == 0) return false;
@@ -215,13 +305,15 @@ HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& l
 
 void HostView::learn(const Op& op, const ImplResult& r, std::uint32_t lwp_sym, std::uint32_t proc_sym) {
   if (r.kind != ImplResult::Kind::Returned) return;
+  if (const auto* o = std::get_if<op::Open>(&op.body); o && o->path.starts_with("/f"))
+    opened_stretch_ = static_cast<std::uint32_t>(std::strtoul(o->path.c_str() + 2, nullptr, 10));
   if ((std::holds_alternative<op::Open>(op.body) || std::holds_alternative<op::Dup>(op.body)) && r.ret >= 0) {
     fds_.push_back(static_cast<int>(r.ret));
     if (fds_.size() > 8) fds_.erase(fds_.begin());
   }
   if (const auto* c = std::get_if<op::Close>(&op.body); c && r.ret == 0) std::erase(fds_, c->fd);
   if (std::holds_alternative<op::Rfork>(op.body) && r.ret == 0) {
-    lwps_.push_back(OwnedLwp{lwp_sym, r.new_lwp, static_cast<Pid>(r.new_pid)});
+    lwps_.push_back(OwnedLwp{lwp_sym, r.new_lwp, static_cast<Pid>(r.new_pid), cur_ ? lwps_[*cur_].pid : Pid{0}});
     cur_ = lwps_.size() - 1;
     procs_.push_back(KnownProc{proc_sym, r.new_proc});
     if (procs_.size() > 10) procs_.erase(procs_.begin() + 2);  // keep processes 0 and 1

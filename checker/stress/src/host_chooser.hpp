@@ -6,6 +6,21 @@
 // and releases only its own curlwp, and no other host ever knows them. Everything else may fail
 // with an errno (a dead pid, a reaped kthread, a bad fd, a non-kthread to suspend): those are
 // outcomes the model checks like any other.
+//
+// The focus. Left to their own views, hosts rarely act on one object at one time: each works in
+// the processes it forked, on the descriptors it was given, and a race inside an operation needs a
+// second call on the same object inside its window (a close of the fd a dup is copying, a second
+// O_CREAT of the path being created, a getppid in a child while its parent's last lwp is released).
+// So, as the built-in runs' rounds seek conflicting operations (checker/conflict.hpp), the hosts
+// share a focus (Registry::focus): a recently forked process, moved every kFocusCalls draws. Half of
+// a host's draws lean on it:
+//   - a host in it, or in a child of it, first opens the stretch's own new path with O_CREAT (so the
+//     hosts there create one file at once), then draws what meets the others there: dups and closes
+//     of the low descriptors every lwp of the table shares, writes and fstats, more opens, getppid,
+//     rfork, release, setuid;
+//   - a host that forked it, when it holds an lwp in the focus's parent, goes back there and
+//     releases it: the parent's end (its children reparented) while the others ask their ppid;
+//   - any other host moves in (a switch to an lwp it owns there, else a newlwp).
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -23,6 +38,7 @@ struct OwnedLwp {
   std::uint32_t sym = 0;
   ::lwp* handle = nullptr;
   model::Pid pid = 0;
+  model::Pid parent = 0;  // rfork's: the pid of the process it was forked from (0: not known)
 };
 struct KnownProc {
   std::uint32_t sym = 0;
@@ -55,6 +71,7 @@ class HostView {
     model::Op op;
     OpHandles args;
     KthreadEntry* held = nullptr;  // a kthread held for the call (KthreadEntry::hold); release after it
+    bool focused = false;          // drawn leaning on the focus (StressStats::focused)
   };
   Choice choose(model::Actor self, Registry& reg, const HostLimits& lim, Source& rng) const;
   // Learns what a call that returned normally did. `lwp_sym` / `proc_sym` are the symbols the
@@ -69,6 +86,10 @@ class HostView {
   std::vector<KnownProc> procs_;     // processes 0 and 1, then the ones this host forked
   std::vector<model::Pid> pids_;     // pids this host has seen (forked, or of its lwps)
   std::vector<int> fds_;             // descriptors open and dup returned to this host, most recent last
+  std::uint32_t opened_stretch_ = ~0u;  // the last focus stretch whose path this host opened
+
+  // A draw that leans on the focus; nullopt when nothing fits (the ordinary mix is drawn instead).
+  std::optional<Choice> lean_on(Registry::Focus f, model::Actor self, const HostLimits& lim, Source& rng) const;
 };
 
 }  // namespace lockstep::checker::stress

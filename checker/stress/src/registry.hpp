@@ -83,6 +83,27 @@ class Registry {
   }
   model::Pid recent_pid(std::uint32_t pick) const { return recent_pids_[pick % recent_pids_.size()].load(std::memory_order_relaxed); }
 
+  // The focus (host_chooser.hpp, "The focus"): one recently forked process that every host leans on
+  // for a stretch of kFocusCalls draws, so that calls of different hosts meet in one process, one fd
+  // table and one new path at once; and the stretch's number, which names that path. Every draw calls
+  // next_draw(); the draw that starts a stretch moves the focus to another recent pid.
+  static constexpr std::uint32_t kFocusCalls = 48;
+  struct Focus {
+    model::Pid pid = 0;        // 0: none yet (no host has forked)
+    std::uint32_t stretch = 0;
+  };
+  Focus focus() const {
+    const std::uint64_t f = focus_.load(std::memory_order_relaxed);
+    return Focus{static_cast<model::Pid>(f & 0xffffffffu), static_cast<std::uint32_t>(f >> 32)};
+  }
+  void next_draw(std::uint32_t pick) {
+    if (draws_.fetch_add(1, std::memory_order_relaxed) % kFocusCalls != 0) return;
+    const Focus f = focus();
+    const model::Pid pid = recent_pid(pick);
+    focus_.store((static_cast<std::uint64_t>(f.stretch + 1) << 32) | static_cast<std::uint32_t>(pid == 0 ? f.pid : pid),
+                 std::memory_order_relaxed);
+  }
+
  private:
   std::atomic<std::uint32_t> next_lwp_, next_proc_;
   std::vector<std::unique_ptr<KthreadEntry>> slots_;
@@ -91,6 +112,10 @@ class Registry {
   std::unique_ptr<KthreadEntry*[]> order_;  // the published entries, in publication order
   std::array<std::atomic<model::Pid>, 32> recent_pids_{};
   std::atomic<std::uint32_t> recent_next_{0};
+  std::atomic<std::uint64_t> focus_{0};  // Focus: stretch << 32 | pid, one word so a reader sees a pair
+  std::atomic<std::uint64_t> draws_{0};
+ public:
+  std::atomic<std::uint64_t> focused_draws{0};  // draws that leaned on the focus (StressStats::focused)
   std::atomic<std::size_t> count_{0};
 };
 

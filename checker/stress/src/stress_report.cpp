@@ -17,6 +17,10 @@ std::string recording_summary(const StressRecording& rec, const StressConfig& c)
                        rec.history.ops.size(), s.ticks, rec.history.observations.size(), s.barriers,
                        s.barriers_skipped ? fmt::format(", {} skipped", s.barriers_skipped) : std::string(),
                        rec.observed ? ", one at the end" : ", none at the end", s.kthreads_created);
+  if (s.host_ops > 0)
+    out += fmt::format("          focus: {} of {} host calls ({:.0f}%) leaned on the process the hosts share for the stretch, its fd table "
+                       "and its new path (host_chooser.hpp)\n",
+                       s.focused, s.host_ops, 100.0 * static_cast<double>(s.focused) / static_cast<double>(s.host_ops));
   if (rec.plugin)
     out += fmt::format("          delays: the host's, in the SUT's pthread calls (schedule and noise above); {}\n",
                        rec.introspected ? "§7 states read with lockstep_sut_state at barriers" : "no §7 observation (answers only: no introspection)");

@@ -547,6 +547,7 @@ StressRecording record_stress(const StressConfig& c, const Progress& progress) {
   for (Lane* l : every) records.push_back(l->close());
   const std::int64_t end_ns = host_lanes[0]->now_ns();
   for (Lane* l : host_lanes) out.stats.host_ops += l->calls();
+  out.stats.focused = run->reg.focused_draws.load();
   for (Lane* l : kt_lanes) out.stats.kthread_ops += l->calls();
   out.stats.sync_points = run->delay->points();
   out.stats.delays = run->delay->delays();

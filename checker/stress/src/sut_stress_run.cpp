@@ -589,6 +589,7 @@ class SutStress {
       records.push_back(d.lane->close());
       (d.kind == Driver::Kind::Kthread ? out_.stats.kthread_ops : out_.stats.host_ops) += d.lane->calls();
     }
+    out_.stats.focused = reg_.focused_draws.load();
     info_.output = p_->output();
     p_->kill();
     out_.hosts = c_.threads;

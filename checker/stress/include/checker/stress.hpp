@@ -46,6 +46,7 @@ struct StressConfig {
 
 struct StressStats {
   std::uint64_t host_ops = 0;      // host calls made (reaper included)
+  std::uint64_t focused = 0;       // host calls drawn leaning on the shared focus (host_chooser.hpp)
   std::uint64_t kthread_ops = 0;   // kthread body calls made (suspend_check, work, exit)
   std::uint64_t ticks = 0;         // clock ticks in the history
   double seconds = 0;              // of free running
