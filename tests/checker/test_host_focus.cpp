@@ -1,0 +1,97 @@
+// The stress hosts' focus (checker/stress/src/host_chooser.hpp, "The focus"): what a host's draws
+// reach when they lean on the process the hosts share. A focus that never makes two hosts meet on
+// one object is a generator that never generates the interesting case.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <string>
+#include <variant>
+
+#include "checker/random_source.hpp"
+#include "host_chooser.hpp"
+
+namespace {
+
+using namespace lockstep::checker;
+using namespace lockstep::checker::stress;
+using namespace lockstep::model;
+
+// A host of its own, answered as a kernel would answer when every call succeeds: new lwps and pids
+// are fresh, an open or dup gets fd 3.
+struct SimulatedHost {
+  HostView view{nullptr, nullptr};
+  std::uintptr_t next = 0x1000;
+  Pid next_pid = 100;
+  std::map<std::uint32_t, Pid> lwp_pid;  // symbol -> pid of its process
+  std::optional<std::uint32_t> cur;      // curlwp's symbol
+
+  void answer(const Op& op) {
+    ImplResult r;
+    const std::uint32_t sym = static_cast<std::uint32_t>(next);
+    r.new_lwp = reinterpret_cast<::lwp*>(next++);
+    if (std::holds_alternative<op::Open>(op.body) || std::holds_alternative<op::Dup>(op.body)) r.ret = 3;
+    if (const auto* n = std::get_if<op::Newlwp>(&op.body)) lwp_pid[sym] = n->pid, cur = sym;
+    if (std::holds_alternative<op::Rfork>(op.body)) r.new_pid = next_pid, lwp_pid[sym] = next_pid++, cur = sym;
+    if (const auto* s = std::get_if<op::Switch>(&op.body)) cur = s->lwp == kNoLwp ? std::nullopt : std::optional(s->lwp);
+    if (std::holds_alternative<op::Release>(op.body)) cur.reset();
+    view.learn(op, r, sym, sym);
+  }
+  std::optional<Pid> cur_pid() const { return cur ? std::optional(lwp_pid.at(*cur)) : std::nullopt; }
+};
+
+TEST(HostFocus, DrawsMeetInTheSharedProcess) {
+  Registry reg(10, 10, 8);
+  constexpr Pid kFocus = 7;
+  for (int i = 0; i < 32; ++i) reg.publish_pid(kFocus);  // every recent pid is the focus
+  SimulatedHost h;
+  SplitMix rng(42);
+  HostLimits lim;
+  lim.supported &= ~(1u << OpBody(op::KthreadCreate{}).index()) & ~(1u << OpBody(op::KprocStart{}).index());
+  // The host starts in a process of its own, and forks the focus's parent's child: its lwp in the
+  // focus's parent (pid 5) is what ending the parent needs.
+  h.answer(Op{Actor::host(0), op::Newlwp{5}});
+  std::size_t draws = 0, newlwp_focus = 0, creates = 0, low_fd_calls = 0, getppid_in_focus = 0, parent_releases = 0;
+  std::set<std::string> paths;
+  for (; draws < 4000; ++draws) {
+    const HostView::Choice c = h.view.choose(Actor::host(0), reg, lim, rng);
+    // Never a FATAL misuse on purpose: a switch goes to an lwp the host owns and that is not running.
+    if (const auto* s = std::get_if<op::Switch>(&c.op.body); s && s->lwp != kNoLwp) {
+      ASSERT_TRUE(h.lwp_pid.contains(s->lwp));
+      ASSERT_NE(h.cur, std::optional(s->lwp)) << "a switch to the curlwp (L3-running)";
+    }
+    if (c.focused) {
+      if (const auto* n = std::get_if<op::Newlwp>(&c.op.body); n && n->pid == kFocus) ++newlwp_focus;
+      if (const auto* o = std::get_if<op::Open>(&c.op.body); o && o->create && o->path.starts_with("/f")) ++creates, paths.insert(o->path);
+      std::visit([&](const auto& b) {
+        if constexpr (requires { b.fd; }) low_fd_calls += b.fd >= 0 && b.fd < 4 ? 1 : 0;
+      }, c.op.body);
+      if (std::holds_alternative<op::Getppid>(c.op.body) && h.cur_pid() == kFocus) ++getppid_in_focus;
+      if (std::holds_alternative<op::Release>(c.op.body) && h.cur_pid() == Pid{5}) ++parent_releases;
+    }
+    h.answer(c.op);
+    // Once the host has left the parent for good, fork the focus from it again (as another host would).
+    if (draws % 200 == 0 && h.cur_pid() != Pid{5}) {
+      h.answer(Op{Actor::host(0), op::Newlwp{5}});
+      Op fork{Actor::host(0), op::Rfork{0}};
+      h.next_pid = kFocus;  // the child is the focus
+      h.answer(fork);
+      h.next_pid = 100 + static_cast<Pid>(draws);
+    }
+  }
+  const double focused = static_cast<double>(reg.focused_draws.load()) / static_cast<double>(draws);
+  // What the draws reached, in the test's output (the thresholds below are a fraction of it).
+  std::printf("focused %.2f newlwp %zu creates %zu paths %zu lowfd %zu getppid %zu parent_releases %zu\n", focused, newlwp_focus, creates, paths.size(), low_fd_calls, getppid_in_focus, parent_releases);
+  EXPECT_GT(focused, 0.3) << "half of the draws lean on the focus when it can be leaned on";
+  EXPECT_LT(focused, 0.7);
+  EXPECT_GT(newlwp_focus, 10u);
+  EXPECT_GT(creates, 40u);
+  EXPECT_GT(paths.size(), 40u) << "each stretch opens a path of its own";
+  EXPECT_GT(low_fd_calls, 300u);
+  EXPECT_GT(getppid_in_focus, 30u);
+  EXPECT_GT(parent_releases, 3u);
+}
+
+}  // namespace
