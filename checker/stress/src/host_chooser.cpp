@@ -81,7 +81,7 @@ constexpr std::uint32_t kFocusPercent = 50;
 // copies holds the file table.
 constexpr std::uint32_t kFocusPaths = 256;
 
-std::optional<HostView::Choice> HostView::lean_on(Registry::Focus f, Actor self, const HostLimits& lim, Source& rng) const {
+std::optional<HostView::Choice> HostView::lean_on(Registry::Focus f, std::size_t kthreads, Actor self, const HostLimits& lim, Source& rng) const {
   auto supported = [&](Kind k) { return ((lim.supported >> op_index(k)) & 1u) != 0; };
   Choice c;
   c.op.actor = self;
@@ -112,6 +112,10 @@ std::optional<HostView::Choice> HostView::lean_on(Registry::Focus f, Actor self,
     }
     return std::nullopt;
   }
+  // The kthread calls stay in the ordinary mix, which already aims them at the few kthreads still
+  // running (target() in choose): leaning must not thin out the suspends, resumes and waits whose
+  // races are on the kthreads' side.
+  if (kthreads > 0 && rng.percent(30)) return std::nullopt;
   const std::string path = "/f" + std::to_string(f.stretch % kFocusPaths);
   if (opened_stretch_ != f.stretch % kFocusPaths && supported(kOpen)) {
     c.op.body = op::Open{path, true};
@@ -160,7 +164,7 @@ std::optional<HostView::Choice> HostView::lean_on(Registry::Focus f, Actor self,
 HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& lim, Source& rng) const {
   reg.next_draw(rng.below(1u << 16));
   if (const Registry::Focus f = reg.focus(); f.pid != 0 && rng.percent(kFocusPercent))
-    if (std::optional<Choice> c = lean_on(f, self, lim, rng)) {
+    if (std::optional<Choice> c = lean_on(f, reg.count(), self, lim, rng)) {
       reg.focused_draws.fetch_add(1, std::memory_order_relaxed);
       return *std::move(c);
     }

@@ -17,7 +17,8 @@
 //   - a host in it, or in a child of it, first opens the stretch's own new path with O_CREAT (so the
 //     hosts there create one file at once), then draws what meets the others there: dups and closes
 //     of the low descriptors every lwp of the table shares, writes and fstats, more opens, getppid,
-//     rfork, release, setuid;
+//     rfork, release, setuid (and, a third of the time when there are kthreads, the ordinary mix,
+//     so that the kthread calls keep their share);
 //   - a host that forked it, when it holds an lwp in the focus's parent, goes back there and
 //     releases it: the parent's end (its children reparented) while the others ask their ppid;
 //   - any other host moves in (a switch to an lwp it owns there, else a newlwp).
@@ -88,8 +89,9 @@ class HostView {
   std::vector<int> fds_;             // descriptors open and dup returned to this host, most recent last
   std::uint32_t opened_stretch_ = ~0u;  // the last focus stretch whose path this host opened
 
-  // A draw that leans on the focus; nullopt when nothing fits (the ordinary mix is drawn instead).
-  std::optional<Choice> lean_on(Registry::Focus f, model::Actor self, const HostLimits& lim, Source& rng) const;
+  // A draw that leans on the focus; nullopt when nothing fits, or a kthread call's turn (the ordinary
+  // mix is drawn instead). `kthreads`: how many the registry has published.
+  std::optional<Choice> lean_on(Registry::Focus f, std::size_t kthreads, model::Actor self, const HostLimits& lim, Source& rng) const;
 };
 
 }  // namespace lockstep::checker::stress
