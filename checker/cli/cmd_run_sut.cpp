@@ -245,6 +245,11 @@ int run_sut(SutRunArgs a) {
     std::fprintf(stderr, "lockstep: %s\n", error.c_str());
     return 2;
   }
+  // A bad LOCKSTEP_*_PROB for the concurrent phase is refused before the programs run, not after.
+  if (const std::string bad = a.race_seconds > 0 && a.replay.empty() ? check_race_environment() : ""; !bad.empty()) {
+    std::fprintf(stderr, "lockstep: %s\n", bad.c_str());
+    return 2;
+  }
   if (!a.replay.empty()) {
     Program p;
     if (!decode(a.replay, p, error)) {

@@ -109,6 +109,9 @@ void add_stress(CLI::App& app, int& exit_code) {
   cmd->add_option("--seed", o->c.seed, "Seed of the op mix and of the delays (a real run is not reproducible by it)")->capture_default_str();
   cmd->add_option("--delay-prob", o->c.delay_probability, "Probability of a delay at each sync point (0: none)")->capture_default_str();
   cmd->add_option("--max-delay-us", o->max_delay_us, "Longest injected sleep, microseconds")->capture_default_str();
+  cmd->add_option("--focus-percent", o->c.focus_percent, "Share of a host's calls, in percent, that lean on the process the hosts share "
+                                                         "for a stretch (its fd table, a new path, its parent's end); 0: none")
+      ->capture_default_str();
   cmd->add_option("--spurious-prob", o->c.spurious_probability, "Probability that a condition wait wakes spuriously")->capture_default_str();
   auto* tick_opt = cmd->add_option("--tick-ms", o->tick_ms, "Length of a kernel tick, milliseconds (with --sut: 20 unless given; "
                                                             "LOCKSTEP_TICK_US in the child, assumed when the SUT does not export its tick)")

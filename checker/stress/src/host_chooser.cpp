@@ -74,8 +74,6 @@ int max_timo_for_tick(std::int64_t tick_ns) {
   return static_cast<int>(std::clamp<std::int64_t>(kLongestWaitNs / tick_ns, 1, 10));
 }
 
-// Of a host's draws, the share that leans on the focus (host_chooser.hpp, "The focus").
-constexpr std::uint32_t kFocusPercent = 50;
 // How many distinct focus paths there are: each stretch opens its own ("/f<stretch mod N>"), new
 // until the stretches wrap. Bounded, because a file is never removed and every state the judge
 // copies holds the file table.
@@ -149,7 +147,9 @@ std::optional<HostView::Choice> HostView::lean_on(Registry::Focus f, std::size_t
     case kDup: c.op.body = op::Dup{fd}; break;
     case kClose: c.op.body = op::Close{fd}; break;
     case kOpen: c.op.body = op::Open{path, rng.percent(80)}; break;
-    case kWrite: c.op.body = op::Write{fd, 1 + rng.below(64)}; break;
+    // Mostly through the descriptor this host was given last (the stretch's path, often): when two
+    // hosts' opens made two files of one path, their writes part, and an fstat of the other's fd shows it.
+    case kWrite: c.op.body = op::Write{!fds_.empty() && rng.percent(50) ? fds_.back() : fd, 1 + rng.below(64)}; break;
     case kFstat: c.op.body = op::Fstat{fd}; break;
     case kGetpid: c.op.body = op::Getpid{}; break;
     case kRfork: c.op.body = op::Rfork{static_cast<int>(rng.below(3))}; break;
@@ -163,7 +163,8 @@ std::optional<HostView::Choice> HostView::lean_on(Registry::Focus f, std::size_t
 
 HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& lim, Source& rng) const {
   reg.next_draw(rng.below(1u << 16));
-  if (const Registry::Focus f = reg.focus(); f.pid != 0 && rng.percent(kFocusPercent))
+  const Registry::Focus f = reg.focus();
+  if (f.pid != 0 && rng.percent(lim.focus_percent))
     if (std::optional<Choice> c = lean_on(f, reg.count(), self, lim, rng)) {
       reg.focused_draws.fetch_add(1, std::memory_order_relaxed);
       return *std::move(c);
@@ -211,6 +212,19 @@ HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& l
     const bool prefer_running = rng.percent(75);
     const auto recent = static_cast<std::uint32_t>(std::min<std::size_t>({kts, 2 * static_cast<std::size_t>(lim.max_kthreads), 64}));
     const auto window = static_cast<std::uint32_t>(std::min<std::size_t>(kts, 64));
+    // The stretch's kthread (host_chooser.hpp, "The focus"): the same running one for every host
+    // while the stretch lasts, so that suspends, resumes and waits meet on it and on its body's
+    // checks and exit.
+    if (prefer_running && rng.percent(lim.focus_percent))
+      for (std::uint32_t k = 0; k < recent; ++k) {
+        KthreadEntry& e = reg.at(kts - 1 - (f.stretch + k) % recent);
+        if (e.reaped.load() || e.exiting.load(std::memory_order_relaxed)) continue;
+        if (!live) return {e.sym, e.handle};
+        if (e.hold()) {
+          c.held = &e;
+          return {e.sym, e.handle};
+        }
+      }
     for (int tries = 0; tries < 8; ++tries) {
       KthreadEntry& e = reg.at(kts - 1 - rng.below(prefer_running ? recent : window));
       if (prefer_running && tries < 7 && (e.reaped.load() || e.exiting.load(std::memory_order_relaxed))) continue;

@@ -22,6 +22,8 @@
 //   - a host that forked it, when it holds an lwp in the focus's parent, goes back there and
 //     releases it: the parent's end (its children reparented) while the others ask their ppid;
 //   - any other host moves in (a switch to an lwp it owns there, else a newlwp).
+// The stretch also has a kthread: the same running one for every host, which that share of the
+// suspends, resumes, shutdowns and waits aim at.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -58,6 +60,7 @@ struct HostLimits {
   // Most such waits end by their timeout (a kthread rarely exits), and a host in one makes no other
   // call: with long ticks (a plug-in SUT's 20 ms) ten of them kept the hosts idle most of a run.
   int max_timo = 10;
+  std::uint32_t focus_percent = 50;  // the share of draws that lean on the focus (StressConfig::focus_percent)
 };
 
 // The max_timo that keeps a timed wait within about 40 ms of real time at ticks of `tick_ns`

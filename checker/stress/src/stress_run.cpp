@@ -255,6 +255,7 @@ void host_loop(Run& run, int index, std::uint64_t seed) {
   HostView view(run.kernel->proc_handle(0), run.kernel->proc_handle(1));
   HostLimits lim;
   lim.max_kthreads = run.c.max_kthreads;
+  lim.focus_percent = static_cast<std::uint32_t>(run.c.focus_percent);
   lim.max_timo = max_timo_for_tick(run.c.tick.count());
   // H0 starts the run's kthreads: they are the first calls of the history.
   if (index == 0)
@@ -440,6 +441,7 @@ std::optional<std::string> check_config(const StressConfig& c) {
   if (c.max_delay.count() < 0 || c.max_delay.count() > 1'000'000) return "the maximum delay must be in 0..1000000 us";
   if (c.tick.count() < 100'000 || c.tick > std::chrono::seconds(1)) return "--tick must be in 0.1..1000 ms";
   if (c.grace.count() < 10) return "the grace period must be at least 10 ms";
+  if (c.focus_percent < 0 || c.focus_percent > 100) return fmt::format("--focus-percent must be in 0..100, not {}", c.focus_percent);
   return std::nullopt;
 }
 

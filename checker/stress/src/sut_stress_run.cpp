@@ -133,6 +133,7 @@ class SutStress {
   // process needs its pid: rump_sys_getpid after rfork, lockstep_proc_pid after a kthread create).
   void choose_kinds() {
     lim_.max_kthreads = c_.max_kthreads;
+    lim_.focus_percent = static_cast<std::uint32_t>(c_.focus_percent);
     lim_.user_proc_handles = false;
     lim_.supported = 0;
     for (std::size_t k = 0; k < kOpKindCount; ++k) {

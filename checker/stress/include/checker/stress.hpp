@@ -32,6 +32,9 @@ struct StressConfig {
   double delay_probability = 0.05; // delay injection at sync points (impl/delay_backend.hpp); 0: off
   std::chrono::microseconds max_delay{200};
   double spurious_probability = 0.02;  // a condition wait returns spuriously (allowed; non-looping waits fail)
+  // The share of a host's draws that lean on the process the hosts share (host_chooser.hpp, "The
+  // focus"), in percent; 0: every host draws from its own view only.
+  int focus_percent = 50;
   std::chrono::nanoseconds tick = std::chrono::milliseconds(1);
   // Every `barrier` the threads pause at a gate until only untimed waits are in flight, and the
   // impl's §7 state is observed (0: only at the end). Each observation pins what no answer shows
