@@ -305,6 +305,7 @@ int run_sut(SutRunArgs a) {
     s.clear();
     RacePhaseOptions ro;
     ro.seconds = race_seconds;
+    ro.tick_us = a.sut.tick_us;
     ro.fault = a.fault;
     ro.shrink = a.shrink;
     ro.shrink_seconds = std::min(a.shrink_s, 10.0);

@@ -75,9 +75,13 @@ struct SutMutantArgs {
 
 // One `stress --sut` run of a's library, judged (sut_race_faults.cpp): what a call-by-call run cannot
 // show, two calls in flight at once. The host's mixed schedule (serial and free phases), delays and
-// spurious wake-ups in the SUT's pthread calls, a 20 ms tick, a.threads hosts (at least 2), 2 kthreads.
+// spurious wake-ups in the SUT's pthread calls, a.threads hosts (at least 2), 2 kthreads.
 struct RacePhaseOptions {
   double seconds = 10;
+  // The tick: LOCKSTEP_TICK_US in the child (a SUT that reads it, as the built-in one does, runs at it),
+  // and what is assumed of a SUT that does not export lockstep_sut_tick_ns. run --sut passes its
+  // --sut-tick-us, which is what such a SUT's tick is said to be.
+  int tick_us = 20000;
   std::string fault;                 // LOCKSTEP_FAULT in the child (empty: none)
   double delay_probability = 0.05;   // LOCKSTEP_DELAY_PROB, when set, overrides it (as the spurious one)
   double judge_seconds = 30;

@@ -51,7 +51,7 @@ RacePhase run_race_phase(const SutRunArgs& a, const RacePhaseOptions& o) {
   c.duration = o.seconds;
   c.ops = 0;
   c.seed = a.seed;
-  c.tick = std::chrono::milliseconds(20);  // a clock phase placeable from outside (STRESS.md, "A plug-in SUT")
+  c.tick = std::chrono::microseconds(o.tick_us);
   c.delay_probability = o.delay_probability;
   // The caller's LOCKSTEP_DELAY_PROB / LOCKSTEP_SPURIOUS_PROB, when set, tune the runs' noise (the
   // host puts it into the SUT's pthread calls, checker/sut/host/noise.hpp); else stress's defaults.
@@ -66,7 +66,7 @@ RacePhase run_race_phase(const SutRunArgs& a, const RacePhaseOptions& o) {
   s.spawn.host = sut::default_host_path();
   s.spawn.library = a.sut.library;
   s.tick_ns = c.tick.count();
-  s.spawn.env = {{"LOCKSTEP_TICK_US", "20000"}};
+  s.spawn.env = {{"LOCKSTEP_TICK_US", std::to_string(o.tick_us)}};
   if (!o.fault.empty()) s.spawn.env.emplace_back("LOCKSTEP_FAULT", o.fault);
   for (auto& v : sut::noise_environment(c.delay_probability, c.spurious_probability, c.max_delay, c.seed)) s.spawn.env.push_back(std::move(v));
   // Serial and free phases, as `stress --sut` runs by default (checker/sut/host/serial.hpp).
@@ -88,6 +88,7 @@ RacePhase run_race_phase(const SutRunArgs& a, const RacePhaseOptions& o) {
 RaceFaultResult stress_race_fault(const SutMutantArgs& m, const std::string& fault) {
   RacePhaseOptions o;
   o.seconds = m.race_seconds;
+  o.tick_us = 20000;  // the built-in library's clock phase placeable from outside (STRESS.md, "A plug-in SUT")
   o.fault = fault;
   o.delay_probability = m.stress_delay_probability;
   o.judge_seconds = m.stress_judge_seconds;

@@ -112,6 +112,8 @@ TEST(Stress, BadConfigurationsAreRefusedWithOneLine) {
   bad([](StressConfig& c) { c.delay_probability = -0.1; });
   bad([](StressConfig& c) { c.kthreads = -1; });
   bad([](StressConfig& c) { c.tick = std::chrono::nanoseconds(10); });
+  bad([](StressConfig& c) { c.focus_percent = 101; });
+  bad([](StressConfig& c) { c.focus_percent = -1; });
   EXPECT_FALSE(check_config(small(1)).has_value());
 }
 
