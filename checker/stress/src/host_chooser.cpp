@@ -194,6 +194,16 @@ HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& l
     r -= kWeight[k];
   }
   Choice c;
+  // The stretch's kthread (host_chooser.hpp, "The focus"): the same running one for every host while
+  // the stretch lasts, so that suspends, resumes and waits meet on it and on its body's checks and exit.
+  auto stretch_kthread = [&]() -> KthreadEntry* {
+    const auto recent = static_cast<std::uint32_t>(std::min<std::size_t>({kts, 2 * static_cast<std::size_t>(lim.max_kthreads), 64}));
+    for (std::uint32_t k = 0; k < recent; ++k) {
+      KthreadEntry& e = reg.at(kts - 1 - (f.stretch + k) % recent);
+      if (!e.reaped.load() && !e.exiting.load(std::memory_order_relaxed)) return &e;
+    }
+    return nullptr;
+  };
   // A kthread target: mostly a published kthread (alive, exited or reaped), sometimes a process
   // that is not one (EINVAL, S4). `live`: one held for the call (KthreadEntry::hold), for the calls
   // that would otherwise wait without end (a suspend without timeout of a kthread that exits never
@@ -212,18 +222,10 @@ HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& l
     const bool prefer_running = rng.percent(75);
     const auto recent = static_cast<std::uint32_t>(std::min<std::size_t>({kts, 2 * static_cast<std::size_t>(lim.max_kthreads), 64}));
     const auto window = static_cast<std::uint32_t>(std::min<std::size_t>(kts, 64));
-    // The stretch's kthread (host_chooser.hpp, "The focus"): the same running one for every host
-    // while the stretch lasts, so that suspends, resumes and waits meet on it and on its body's
-    // checks and exit.
     if (prefer_running && rng.percent(lim.focus_percent))
-      for (std::uint32_t k = 0; k < recent; ++k) {
-        KthreadEntry& e = reg.at(kts - 1 - (f.stretch + k) % recent);
-        if (e.reaped.load() || e.exiting.load(std::memory_order_relaxed)) continue;
-        if (!live) return {e.sym, e.handle};
-        if (e.hold()) {
-          c.held = &e;
-          return {e.sym, e.handle};
-        }
+      if (KthreadEntry* e = stretch_kthread(); e != nullptr && (!live || e->hold())) {
+        if (live) c.held = e;
+        return {e->sym, e->handle};
       }
     for (int tries = 0; tries < 8; ++tries) {
       KthreadEntry& e = reg.at(kts - 1 - rng.below(prefer_running ? recent : window));
@@ -305,7 +307,12 @@ HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& l
     }
     case kWaitExit: {
       const bool forever = rng.percent(10);
-      auto [p, h] = forever ? exiting() : target(false);
+      // An untimed waiter on the stretch's kthread asks it to exit, so that its exit wakes a waiter
+      // (a timed one that misses the wake-up still returns 0 at its deadline: only an untimed one
+      // shows a lost wake-up). Else one already exiting.
+      KthreadEntry* asked = forever && rng.percent(lim.focus_percent) ? stretch_kthread() : nullptr;
+      if (asked != nullptr) asked->exit_asked.store(true, std::memory_order_relaxed);
+      auto [p, h] = asked != nullptr ? std::pair<ProcId, ::proc*>{asked->sym, asked->handle} : forever ? exiting() : target(false);
       c.op.body = op::WaitExit{p, forever ? 0 : 1 + static_cast<int>(rng.below(static_cast<std::uint32_t>(lim.max_timo)))};
       c.args.proc = h;
       break;

@@ -23,7 +23,8 @@
 //     releases it: the parent's end (its children reparented) while the others ask their ppid;
 //   - any other host moves in (a switch to an lwp it owns there, else a newlwp).
 // The stretch also has a kthread: the same running one for every host, which that share of the
-// suspends, resumes, shutdowns and waits aim at.
+// suspends, resumes, shutdowns and waits aim at; an untimed wait_exit on it asks it to exit
+// (KthreadEntry::exit_asked), so that its exit meets a waiter that nothing but the exit wakes.
 #pragma once
 #include <cstdint>
 #include <optional>

@@ -22,6 +22,9 @@ struct KthreadEntry {
   model::Pid pid = 0;
   std::atomic<bool> exiting{false};  // its body chose to exit (the reaper's hint)
   std::atomic<bool> reaped{false};   // the reaper reaped it (it stops trying)
+  // A host about to wait for its exit without a timeout asked it to exit (host_chooser.hpp, "The
+  // focus"): the body exits at its next turn (when no hold keeps it), so the exit meets a waiter.
+  std::atomic<bool> exit_asked{false};
 
   // A host about to wait for the kthread's acknowledgement without a timeout (or with K7's long one)
   // holds it: the body does not exit while it is held, since an exit never acknowledges (K2) and

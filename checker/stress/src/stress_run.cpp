@@ -166,7 +166,7 @@ std::function<void()> kthread_body(Run* run, Lane* lane, std::atomic<impl::HostI
       guarded(lane->begin(Op{lane->actor(), op::SuspendCheck{sym}}), [&] { k.kthread_suspend_check(self->host, self->proc); });
       if (run->stop_kthreads.load(std::memory_order_relaxed)) break;
       guarded(lane->begin(Op{lane->actor(), op::Work{}}), [&] { k.kthread_progress(self->host); });
-      if (rng.below(1000) < 2 && entry->try_exit()) {
+      if ((entry->exit_asked.load(std::memory_order_relaxed) || rng.below(1000) < 2) && entry->try_exit()) {
         run->reg.alive.fetch_sub(1);
         // kthread_exit never returns: the response is written while its unwinding leaves this frame,
         // after the exit took effect (Kernel::kthread_exit changes the state before it unwinds).

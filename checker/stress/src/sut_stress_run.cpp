@@ -282,7 +282,7 @@ class SutStress {
     Driver& d = drivers_[di];
     const auto sym = static_cast<ProcId>(d.lane->actor().index);
     const bool can_check = kind_on<op::SuspendCheck>(), can_work = has(mask_, Call::Progress);
-    if (has(mask_, Call::KthreadExit) && d.rng.below(1000) < 2 && d.self->try_exit()) {
+    if (has(mask_, Call::KthreadExit) && (d.self->exit_asked.load(std::memory_order_relaxed) || d.rng.below(1000) < 2) && d.self->try_exit()) {
       reg_.alive.fetch_sub(1);
       d.exiting = true;
       send(di, Op{d.lane->actor(), op::KthreadExit{static_cast<int>(d.rng.below(4))}}, {});
