@@ -81,6 +81,8 @@ constexpr std::uint32_t kFocusPaths = 256;
 
 std::optional<HostView::Choice> HostView::lean_on(Registry::Focus f, std::size_t kthreads, Actor self, const HostLimits& lim, Source& rng) const {
   auto supported = [&](Kind k) { return ((lim.supported >> op_index(k)) & 1u) != 0; };
+  // A focus this host could not enter has ended (or is a kthread): nothing to lean on until it moves.
+  if (f.pid == refused_pid_) return std::nullopt;
   Choice c;
   c.op.actor = self;
   c.focused = true;
@@ -95,6 +97,13 @@ std::optional<HostView::Choice> HostView::lean_on(Registry::Focus f, std::size_t
   }
   const bool in_focus = cur != nullptr && (cur->pid == f.pid || cur->parent == f.pid);
   if (!in_focus) {
+    // Half the time the host leaves its curlwp's process by releasing the lwp: processes end as the
+    // hosts move on (their children reparented while hosts in them act), instead of keeping
+    // unbound lwps that hold every process a host was ever in alive.
+    if (cur != nullptr && supported(kRelease) && rng.percent(50)) {
+      c.op.body = op::Release{};
+      return c;
+    }
     // Back to the focus's parent to end it (now and then), else into the focus: an lwp this host owns
     // there, else a new one (newlwp makes it the curlwp).
     const Pid to = parent != 0 && rng.percent(30) ? parent : f.pid;
@@ -344,6 +353,8 @@ void HostView::learn(const Op& op, const ImplResult& r, std::uint32_t lwp_sym, s
     if (procs_.size() > 10) procs_.erase(procs_.begin() + 2);  // keep processes 0 and 1
     pids_.push_back(static_cast<Pid>(r.new_pid));
     if (pids_.size() > 16) pids_.erase(pids_.begin());
+  } else if (const auto* n = std::get_if<op::Newlwp>(&op.body); n && r.ret != 0) {
+    refused_pid_ = n->pid;
   } else if (const auto* n = std::get_if<op::Newlwp>(&op.body); n && r.ret == 0) {
     lwps_.push_back(OwnedLwp{lwp_sym, r.new_lwp, n->pid});
     cur_ = lwps_.size() - 1;

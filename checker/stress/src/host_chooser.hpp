@@ -21,7 +21,8 @@
 //     so that the kthread calls keep their share);
 //   - a host that forked it, when it holds an lwp in the focus's parent, goes back there and
 //     releases it: the parent's end (its children reparented) while the others ask their ppid;
-//   - any other host moves in (a switch to an lwp it owns there, else a newlwp).
+//   - any other host moves in (half the time it first releases its curlwp, so that the processes it
+//     leaves end while their children live on), by a switch to an lwp it owns there, else a newlwp.
 // The stretch also has a kthread: the same running one for every host, which that share of the
 // suspends, resumes, shutdowns and waits aim at; an untimed wait_exit on it asks it to exit
 // (KthreadEntry::exit_asked), so that its exit meets a waiter that nothing but the exit wakes.
@@ -92,6 +93,10 @@ class HostView {
   std::vector<model::Pid> pids_;     // pids this host has seen (forked, or of its lwps)
   std::vector<int> fds_;             // descriptors open and dup returned to this host, most recent last
   std::uint32_t opened_stretch_ = ~0u;  // the last focus stretch whose path this host opened
+  // The last pid a newlwp of this host's was refused in (ESRCH: the process ended; EBUSY: a
+  // kthread): a focus there is not leaned on (a run once spent four fifths of its calls on
+  // newlwps into a focus that had ended).
+  model::Pid refused_pid_ = 0;
 
   // A draw that leans on the focus; nullopt when nothing fits, or a kthread call's turn (the ordinary
   // mix is drawn instead). `kthreads`: how many the registry has published.

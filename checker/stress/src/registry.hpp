@@ -89,7 +89,8 @@ class Registry {
   // The focus (host_chooser.hpp, "The focus"): one recently forked process that every host leans on
   // for a stretch of kFocusCalls draws, so that calls of different hosts meet in one process, one fd
   // table and one new path at once; and the stretch's number, which names that path. Every draw calls
-  // next_draw(); the draw that starts a stretch moves the focus to another recent pid.
+  // next_draw(); the draw that starts a stretch moves the focus to another recent pid (half the time
+  // the newest).
   static constexpr std::uint32_t kFocusCalls = 48;
   struct Focus {
     model::Pid pid = 0;        // 0: none yet (no host has forked)
@@ -102,7 +103,9 @@ class Registry {
   void next_draw(std::uint32_t pick) {
     if (draws_.fetch_add(1, std::memory_order_relaxed) % kFocusCalls != 0) return;
     const Focus f = focus();
-    const model::Pid pid = recent_pid(pick);
+    // Half the time the newest fork (alive, most likely, and a child of a process hosts are in),
+    // else any of the recent ones.
+    const model::Pid pid = recent_pid(pick % 2 == 0 ? recent_next_.load(std::memory_order_relaxed) - 1 : pick / 2);
     focus_.store((static_cast<std::uint64_t>(f.stretch + 1) << 32) | static_cast<std::uint32_t>(pid == 0 ? f.pid : pid),
                  std::memory_order_relaxed);
   }
