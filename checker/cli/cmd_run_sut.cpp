@@ -209,8 +209,16 @@ std::string reproduce(const SutRunArgs& a, const Program& p) {
 std::string junit_text(const SutCampaignReport& r, const SutRunArgs& a, const RacePhase* race) {
   std::string cases;
   std::size_t failures = r.agreed() ? 0 : 1, tests = 1;
+  double seconds = r.seconds;
+  cases += fmt::format("  <testcase classname=\"lockstep.sut\" name=\"{} programs, seed {}\" time=\"{:.3f}\">\n",
+                       r.programs, a.seed, r.seconds);
+  if (!r.agreed())
+    cases += fmt::format("    <failure message=\"{}\">{}</failure>\n", xml_escape(r.failure->shrunk_result.failure),
+                         xml_escape(sut_listing(r.failure->shrunk_result) + "\n" + reproduce(a, r.failure->shrunk)));
+  cases += "  </testcase>\n";
   if (race != nullptr && race->ran()) {
     ++tests;
+    seconds += race->rec.stats.seconds;
     const bool bad = race->verdict.kind != stress::StressVerdictKind::Agree;
     failures += bad ? 1 : 0;
     cases += fmt::format("  <testcase classname=\"lockstep.sut\" name=\"concurrent phase: {} calls, seed {}\" time=\"{:.3f}\">\n",
@@ -220,14 +228,8 @@ std::string junit_text(const SutCampaignReport& r, const SutRunArgs& a, const Ra
                            xml_escape(verdict_summary(race->rec, race->verdict)));
     cases += "  </testcase>\n";
   }
-  cases += fmt::format("  <testcase classname=\"lockstep.sut\" name=\"{} programs, seed {}\" time=\"{:.3f}\">\n",
-                       r.programs, a.seed, r.seconds);
-  if (!r.agreed())
-    cases += fmt::format("    <failure message=\"{}\">{}</failure>\n", xml_escape(r.failure->shrunk_result.failure),
-                         xml_escape(sut_listing(r.failure->shrunk_result) + "\n" + reproduce(a, r.failure->shrunk)));
-  cases += "  </testcase>\n";
   return fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"lockstep run --sut {}\" tests=\"{}\" failures=\"{}\" time=\"{:.3f}\">\n{}</testsuite>\n",
-                     xml_escape(a.sut.library), tests, failures, r.seconds, cases);
+                     xml_escape(a.sut.library), tests, failures, seconds, cases);
 }
 
 }  // namespace
