@@ -231,6 +231,40 @@ TEST(Witness, ShrinksToTheCallsThatMatter) {
   EXPECT_NE(svg.find("#f4b6b6"), std::string::npos);  // the culprit's colour
 }
 
+// A witness the shrinker could not cut is listed so that it can be read: a run of clock ticks is one
+// line, and past 100 operations each thread shows its last calls (the culprit always), the history
+// file holding the rest.
+TEST(Witness, ALongWitnessIsListedReadably) {
+  StressRecording rec;
+  StressVerdict v;
+  v.kind = StressVerdictKind::Violation;
+  v.line = "VIOLATION";
+  Witness w;
+  std::size_t t = 0;
+  auto add = [&](Actor a, OpBody b) {
+    lin::Operation o;
+    o.op = Op{a, std::move(b)};
+    o.call = t;
+    o.ret = t + 1;
+    t += 2;
+    w.history.ops.push_back(std::move(o));
+  };
+  for (int i = 0; i < 300; ++i) add(Actor::host(0), op::Getuid{});
+  add(Actor::host(0), op::Getpid{});  // the culprit, last of H0
+  for (int i = 0; i < 40; ++i) add(Actor::host(1), i == 5 ? OpBody{op::Getppid{}} : OpBody{op::Getuid{}});
+  for (int i = 0; i < 50; ++i) add(Actor::clock(), op::Tick{1});
+  w.judgement.verdict = lin::Verdict::Violation;
+  w.judgement.culprit = 300;
+  v.witness = w;
+  const std::string text = verdict_summary(rec, v);
+  EXPECT_NE(text.find("(285 earlier operations of H0: the history file lists them)"), std::string::npos) << text;
+  EXPECT_NE(text.find("* H0 rump_sys_getpid()"), std::string::npos) << text;
+  EXPECT_NE(text.find("(24 earlier operations of H1"), std::string::npos) << text;
+  EXPECT_EQ(text.find("rump_sys_getppid"), std::string::npos) << "H1's 6th call is not among its last 16";
+  EXPECT_NE(text.find("clock: 16 ticks"), std::string::npos) << text;
+  EXPECT_LT(std::count(text.begin(), text.end(), '\n'), 60) << text;
+}
+
 }  // namespace
 
 // SPEC §5 under real time: a timed suspend whose kthread parks after the deadline's tick began but

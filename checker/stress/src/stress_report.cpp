@@ -1,4 +1,7 @@
 // The summaries and the JUnit report of `lockstep stress` (stress_files.hpp).
+#include <optional>
+#include <variant>
+
 #include <fmt/format.h>
 
 #include "checker/junit.hpp"
@@ -45,10 +48,45 @@ std::string verdict_summary(const StressRecording& rec, const StressVerdict& v) 
     out += fmt::format("shrunk    {:.2f} s: {} candidates judged; the witness has {} of {} operations\n", w.seconds, w.candidates,
                        w.history.ops.size(), rec.history.ops.size());
     out += fmt::format("witness   {}\n", lin::summary(w.history, w.judgement));
-    out += "          (its operations, by thread; * = the one no order explains)\n";
-    for (std::size_t i = 0; i < w.history.ops.size(); ++i) {
+    out += "          (its operations, by thread; * = the one no order explains; a run of clock ticks on one line)\n";
+    auto is_tick = [&](std::size_t i) { return std::holds_alternative<model::op::Tick>(w.history.ops[i].op.body); };
+    // A witness the shrinker could not cut (a violation seen only at a §7 observation keeps every
+    // call before it) would fill the screen: then each thread shows its last calls, and the history
+    // file holds them all.
+    // (Kthread bodies, which loop on suspend_check and work, show fewer.)
+    constexpr std::size_t kWholeUpTo = 100, kLastPerHost = 16, kLastPerBody = 4;
+    const std::size_t n = w.history.ops.size();
+    std::optional<std::size_t> culprit_op;
+    if (w.judgement.culprit && !w.judgement.culprit_is_observation) culprit_op = *w.judgement.culprit;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (n > kWholeUpTo && (i == 0 || w.history.ops[i - 1].op.actor != w.history.ops[i].op.actor)) {
+        std::size_t end = i;
+        while (end < n && w.history.ops[end].op.actor == w.history.ops[i].op.actor) ++end;
+        const std::size_t last = w.history.ops[i].op.actor.kind == model::Actor::Kind::Kthread ? kLastPerBody : kLastPerHost;
+        std::size_t from = end - std::min(end - i, last);
+        if (culprit_op && *culprit_op >= i && *culprit_op < from) from = *culprit_op;
+        if (from > i) {
+          out += fmt::format("            ({} earlier operations of {}: the history file lists them)\n", from - i,
+                             model::to_string(w.history.ops[i].op.actor));
+          i = from;
+        }
+      }
       const lin::Operation& o = w.history.ops[i];
       const bool culprit = w.judgement.culprit && !w.judgement.culprit_is_observation && *w.judgement.culprit == i;
+      // The clock's ticks (a 20 ms tick makes 50 a second) would bury the calls: a run of them that
+      // holds no culprit is one line with its count and its span.
+      std::size_t run = i;
+      while (run + 1 < w.history.ops.size() && is_tick(i) && is_tick(run + 1) &&
+             !(w.judgement.culprit && !w.judgement.culprit_is_observation && (*w.judgement.culprit == run + 1 || *w.judgement.culprit == i)))
+        ++run;
+      if (run > i) {
+        const lin::Operation& last = w.history.ops[run];
+        out += fmt::format("            clock: {} ticks                                    [{:.6f}, {}]\n", run - i + 1,
+                           static_cast<double>(o.call) / 2e9,
+                           last.ret ? fmt::format("{:.6f}", static_cast<double>(*last.ret) / 2e9) : std::string("in flight"));
+        i = run;
+        continue;
+      }
       out += fmt::format("          {} {:<48} [{:.6f}, {}] -> {}\n", culprit ? '*' : ' ', model::to_string(o.op),
                          static_cast<double>(o.call) / 2e9,
                          o.ret ? fmt::format("{:.6f}", static_cast<double>(*o.ret) / 2e9) : std::string("in flight"),
