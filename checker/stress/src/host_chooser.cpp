@@ -173,12 +173,14 @@ std::optional<HostView::Choice> HostView::lean_on(Registry::Focus f, std::size_t
 HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& lim, Source& rng) const {
   reg.next_draw(rng.below(1u << 16));
   const Registry::Focus f = reg.focus();
+  const std::size_t kts = reg.count();
   if (f.pid != 0 && rng.percent(lim.focus_percent))
-    if (std::optional<Choice> c = lean_on(f, reg.count(), self, lim, rng)) {
+    if (std::optional<Choice> c = lean_on(f, kts, self, lim, rng)) {
       reg.focused_draws.fetch_add(1, std::memory_order_relaxed);
       return *std::move(c);
     }
-  const std::size_t kts = reg.count();
+  // The kthreads most draws pick from: the latest, of which at most 2 x max_kthreads are alive or exiting.
+  const auto recent = static_cast<std::uint32_t>(std::min<std::size_t>({kts, 2 * static_cast<std::size_t>(lim.max_kthreads), 64}));
   auto allowed = [&](Kind k) {
     if (((lim.supported >> op_index(k)) & 1u) == 0) return false;
     switch (k) {
@@ -206,7 +208,6 @@ HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& l
   // The stretch's kthread (host_chooser.hpp, "The focus"): the same running one for every host while
   // the stretch lasts, so that suspends, resumes and waits meet on it and on its body's checks and exit.
   auto stretch_kthread = [&]() -> KthreadEntry* {
-    const auto recent = static_cast<std::uint32_t>(std::min<std::size_t>({kts, 2 * static_cast<std::size_t>(lim.max_kthreads), 64}));
     for (std::uint32_t k = 0; k < recent; ++k) {
       KthreadEntry& e = reg.at(kts - 1 - (f.stretch + k) % recent);
       if (!e.reaped.load() && !e.exiting.load(std::memory_order_relaxed)) return &e;
@@ -229,7 +230,6 @@ HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& l
     // 64, stale handles included. Older handles are never named again, which lets the judge drop
     // their processes (lin's compaction keeps whatever a later call names).
     const bool prefer_running = rng.percent(75);
-    const auto recent = static_cast<std::uint32_t>(std::min<std::size_t>({kts, 2 * static_cast<std::size_t>(lim.max_kthreads), 64}));
     const auto window = static_cast<std::uint32_t>(std::min<std::size_t>(kts, 64));
     if (prefer_running && rng.percent(lim.focus_percent))
       if (KthreadEntry* e = stretch_kthread(); e != nullptr && (!live || e->hold())) {
