@@ -20,6 +20,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
@@ -168,7 +169,13 @@ Reply run(const Request& q) {
   const int a = static_cast<int>(q.a);
   errno = 0;
   switch (q.call) {
-    case Call::RumpInit: r.ret = g_api.get<int (*)()>(q.call)(); break;
+    case Call::RumpInit: {
+      auto ns = [] { return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count(); };
+      r.began_ns = ns();
+      r.ret = g_api.get<int (*)()>(q.call)();
+      r.ended_ns = ns();
+      break;
+    }
     case Call::Rfork: r.ret = g_api.get<int (*)(int)>(q.call)(a); after_create(r); break;
     case Call::Newlwp: r.ret = g_api.get<int (*)(pid_t)>(q.call)(a); after_create(r); break;
     case Call::Switch: g_api.get<void (*)(void*)>(q.call)(h); break;

@@ -93,6 +93,7 @@ class SutRun {
         const ChosenStep st = resolve_step(m_.state(), c_.program, prog.steps[i]);
         r_.program_steps = i + 1;
         if (!catch_up()) break;
+        if (arms_timed_wait(st.op) && !align_clock_for_timed_wait()) break;
         if (std::holds_alternative<op::Tick>(st.op.body)) tick(std::get<op::Tick>(st.op.body).n);
         else step(st.op, false);
         if (!failed() && m_.state().fatal != Fatal::None) break;  // the instance is dead: the program ends
@@ -112,6 +113,7 @@ class SutRun {
     Op op;
     Clock::time_point sent;
     std::optional<Tick> armed;  // a timed wait's timeout in the model: its deadline less the clock at the request
+    Clock::time_point seen_blocked;  // when lockstep judged it blocked: the SUT's call had begun by then
   };
 
   bool failed() const { return r_.verdict != SutVerdict::Agree; }
@@ -133,6 +135,7 @@ class SutRun {
     Request q;
     q.seq = ++seq_;
     q.call = Call::RumpInit;
+    t_init_sent_ = Clock::now();
     if (!send(q)) return false;
     std::optional<Reply> r = await(q.seq, Clock::now() + c_.watchdog);
     if (!r) {
@@ -141,6 +144,10 @@ class SutRun {
     }
     answered({q.seq});
     t_init_ = Clock::now();
+    // The child's own readings around the call narrow the interval (same clock: CLOCK_MONOTONIC),
+    // when they are inside the round trip as they must be.
+    const Clock::time_point began{std::chrono::nanoseconds(r->began_ns)}, ended{std::chrono::nanoseconds(r->ended_ns)};
+    if (t_init_sent_ <= began && began <= ended && ended <= t_init_) t_init_sent_ = began, t_init_ = ended;
     return true;
   }
 
@@ -330,14 +337,18 @@ class SutRun {
       m_ = Model::from_state(before);
       std::vector<Completion> woke;
       advanced_.reset();
-      if (advance > 0) {
+      // A step of the clock itself is not put after the advance but stretched to it: the timeout
+      // the SUT showed says its clock reached that deadline, not that deadline plus the step (which
+      // could carry the model's clock past a later wait the SUT has not ended yet).
+      const Op attempt_op = clock && advance > 0 ? Op{Actor::clock(), op::Tick{std::max(std::get<op::Tick>(op.body).n, advance)}} : op;
+      if (advance > 0 && !clock) {
         advanced_ = m_.apply(Op{Actor::clock(), op::Tick{advance}});
         advanced_by_ = advance;
         woke = advanced_->completions;
       }
       lwps_before_ = m_.state().lwps.size();
       procs_before_ = m_.state().procs.size();
-      const StepResult res = m_.apply(op, choice);
+      const StepResult res = m_.apply(attempt_op, choice);
       if (!is_probe) last_rule_ = res.outcome.rule;
       if (res.outcome.kind == OutcomeKind::NotRunnable) {
         // The pid the SUT chose is one the SPEC does not allow (R5: it is in the table).
@@ -347,7 +358,7 @@ class SutRun {
         return;
       }
       woke.insert(woke.end(), res.completions.begin(), res.completions.end());
-      const std::optional<Tick> more = judge(op, q, sent, res, woke, attempt, is_probe, before, advance);
+      const std::optional<Tick> more = judge(attempt_op, q, sent, res, woke, attempt, is_probe, before, advance);
       if (failed() || !more) return;
       advance = *more;
     }
@@ -359,6 +370,7 @@ class SutRun {
                             const std::vector<Completion>& woke, int attempt, bool is_probe, const State& before, Tick advance) {
     const Tick base_now = before.now;
     const Outcome& out = res.outcome;
+    const bool clock_op = op.actor.kind == Actor::Kind::Clock;
     // Which replies must come: the call's own unless it blocks, and every wake-up's.
     std::vector<std::uint32_t> expect;
     if (q && !out.blocked()) expect.push_back(q->seq);
@@ -426,9 +438,19 @@ class SutRun {
     }
     // Every reply now in hand must be one the model predicts. A call that returned though the model
     // has it blocked is explained by a timeout the model's clock has not reached yet, once real time
-    // since the call covers timo - 1 ticks: an earlier call's, by judging the step again with the
-    // clock at that deadline first; the call's own, by the clock stepping to its deadline after it.
+    // since the call covers timo - 1 ticks. The call's own, by the clock stepping to its deadline
+    // after it. An earlier call's that came after this one was sent: first by a clock step after this
+    // one (deferred_to), and only if that order does not explain the step, by judging it again with
+    // the clock at that deadline first (need_first). Both orders are real-time orders; the first
+    // keeps the step at the clock's reading when it was sent, the second is the only one when the
+    // step's answer depends on the timeout (put first always, it made a wait that this step's own
+    // acknowledgement ended in the SUT time out in the model, when its deadline was the same).
     bool own_timed_out = false;
+    Tick deferred_to = 0, need_first = 0;
+    auto or_other_order = [&]() -> std::optional<Tick> {
+      if (deferred_to > 0) return need_first;
+      return std::nullopt;
+    };
     for (const auto& [seq, reply] : got_) {
       const bool own = q && seq == q->seq;
       if (own && !out.blocked()) continue;
@@ -444,6 +466,12 @@ class SutRun {
           continue;
         }
         const Tick need = *w->deadline - base_now;
+        const auto arrived = arrived_.find(seq);
+        if (advance == 0 && !clock_op && arrived != arrived_.end() && arrived->second >= sent) {
+          deferred_to = std::max(deferred_to, *w->deadline);
+          need_first = std::max(need_first, need);
+          continue;
+        }
         if (need > advance) return need;
       }
       record(op, res, is_probe, own ? render_reply(reply, op.body) : "");
@@ -465,6 +493,7 @@ class SutRun {
         return std::nullopt;
       }
       if (!same(out, r, op.body)) {
+        if (auto other = or_other_order()) return other;
         differs = fmt::format("{}: the model says {}, the SUT returned {}", to_string(op), render_model(out, op.body), render_reply(r, op.body));
         record(op, res, is_probe, render_reply(r, op.body), &r);
         fail(SutVerdict::Divergence, rule, differs);
@@ -474,6 +503,7 @@ class SutRun {
     for (const auto& [seq, w] : woken) {
       auto it = got_.find(seq);
       if (it == got_.end()) {
+        if (auto other = or_other_order()) return other;
         const Pending* pd = pending_of(seq);
         record(op, res, is_probe, "");
         fail(SutVerdict::Divergence, wake_rule(pd->op.body),
@@ -490,6 +520,7 @@ class SutRun {
           const Tick need = *was->deadline - base_now;
           if (need > advance) return need;
         }
+        if (auto other = or_other_order()) return other;
         record(op, res, is_probe, "");
         fail(SutVerdict::Divergence, wake_rule(pd->op.body),
              fmt::format("after {}, {} returned {} in the SUT; the model says {}", to_string(op), to_string(pd->op),
@@ -509,12 +540,12 @@ class SutRun {
       const Wait* w = op.actor.kind == Actor::Kind::Host ? m_.state().wait_of(static_cast<HostId>(op.actor.index)) : nullptr;
       std::optional<Tick> armed;
       if (w != nullptr && w->deadline) armed = *w->deadline - m_.state().now;
-      pending_[q->seq] = Pending{op.actor, op, sent, armed};
+      pending_[q->seq] = Pending{op.actor, op, sent, armed, Clock::now()};
     }
-    if (own_timed_out) {
-      const Wait* w = m_.state().wait_of(static_cast<HostId>(op.actor.index));
-      advance_clock(*w->deadline - m_.state().now);
-    }
+    if (deferred_to > m_.state().now) advance_clock(deferred_to - m_.state().now);
+    if (own_timed_out && !failed())
+      if (const Wait* w = m_.state().wait_of(static_cast<HostId>(op.actor.index)); w != nullptr && w->deadline)
+        advance_clock(*w->deadline - m_.state().now);
     return std::nullopt;
   }
 
@@ -605,19 +636,83 @@ class SutRun {
 
   // --- time ----------------------------------------------------------------------------------------
 
-  // Ticks that have certainly passed on the SUT's clock (it starts at rump_init, SPEC §1) plus the
-  // ticks that program steps added while nothing waited, so that no wait could tell.
-  Tick model_clock_target() const {
+  // Ticks the SUT's clock has read since rump_init by now, counted from when rump_init returned (its
+  // clock started before that, SPEC §1), plus the ticks that program steps added while nothing waited,
+  // so that no wait could tell (offset_). `margin` ticks are taken off: 1 for the model's clock as real
+  // time moves it (the SUT's clock may have started later than its reading says, and a tick thread
+  // may lag), 0 for align_clock_for_timed_wait's reading in the middle of a tick.
+  Tick real_time_target(Tick margin) const {
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t_init_).count();
-    return std::max<Tick>(0, ns / tick_ns_ - 1) + offset_;
+    return std::max<Tick>(0, ns / tick_ns_ - margin) + offset_;
   }
 
-  // The model's clock advanced `n` by the runner (not a program step): a clock event, judged.
+  // Where real time may move the model's clock to: real_time_target(margin), but short of the
+  // deadline of any timed wait the SUT may not have reached yet. A wait the model's clock ends early
+  // would be judged a timeout in the model while the SUT, its clock still short of the deadline, may
+  // take an acknowledgement in time (a false S2). A wait's deadline is certainly past in the SUT
+  // once the ticks surely counted since rump_init returned reach the most the SUT's clock can have
+  // read when the call began (counted from when rump_init was sent) plus its timeout; before that the
+  // model waits for the SUT's own answer, and a timeout it gives is explained as one (judge()).
+  Tick model_clock_target(Tick margin = 1) const {
+    Tick target = real_time_target(margin);
+    const Clock::time_point now = Clock::now();
+    auto ticks = [&](Clock::time_point from, Clock::time_point to) {
+      return std::chrono::duration_cast<std::chrono::nanoseconds>(to - from).count() / tick_ns_;
+    };
+    const Tick surely_counted = ticks(t_init_, now) - 1;
+    for (const auto& [seq, p] : pending_) {
+      if (!p.armed || p.actor.kind != Actor::Kind::Host) continue;
+      const Wait* w = m_.state().wait_of(static_cast<HostId>(p.actor.index));
+      if (w == nullptr || !w->deadline) continue;
+      if (surely_counted >= ticks(t_init_sent_, p.seen_blocked) + timo_of(p.op.body)) continue;
+      target = std::min(target, std::max(m_.state().now, *w->deadline - 1));
+    }
+    return target;
+  }
+
+  // The model's clock advanced `n` by the runner (not a program step): a clock event, judged. It
+  // may run ahead of real_time_target() after an explained timeout; real time then moves it on only
+  // once it has caught up (so offset_ stays the ticks program steps added, nothing else).
   void advance_clock(Tick n) {
     if (n <= 0 || failed()) return;
     step(Op{Actor::clock(), op::Tick{n}}, true);
-    offset_ = std::max(offset_, m_.state().now - model_clock_target() + offset_);
   }
+
+  // A host call that may arm a timed wait: its deadline is the clock's reading when it begins plus
+  // its timeout (SPEC §5).
+  static bool arms_timed_wait(const Op& op) {
+    return op.actor.kind == Actor::Kind::Host && timo_of(op.body) > 0;
+  }
+
+  // Before a call that may arm a timed wait, the model's clock must read what the SUT's will when the
+  // call begins. Lagging (as real time moves it, by up to two ticks) it would set the wait's deadline
+  // early: another wait's explained timeout can then carry the model's clock past it while the SUT's
+  // wait still runs, and an acknowledgement the SUT takes in time is judged a timeout (a false S2;
+  // found with an independently written SUT, tests/checker/sut/fine_grained_sut.c). So the call is sent
+  // in the middle of a tick, where every start the SUT's clock can have had (between rump_init's
+  // request and its answer) gives one reading, a quarter tick of slack on either side for the call to
+  // reach the SUT and for a tick thread to run late; and the model's clock is set to that reading.
+  // When rump_init's round trip leaves no such window, or the model's clock is ahead already, the
+  // call goes as before. False: the program ended meanwhile (a failure, or the child gone).
+  bool align_clock_for_timed_wait() {
+    const std::int64_t tick = tick_ns_;
+    const std::int64_t unsure = std::chrono::duration_cast<std::chrono::nanoseconds>(t_init_ - t_init_sent_).count();
+    const std::int64_t from = tick / 4, to = tick - tick / 4 - unsure;
+    if (to <= from) return true;
+    auto phase = [&] { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t_init_).count() % tick; };
+    auto inside = [&] { const std::int64_t p = phase(); return p >= from && p <= to; };
+    for (int waits = 0; waits < 8 && !inside(); ++waits) {
+      const std::int64_t p = phase();
+      const Clock::time_point until = Clock::now() + std::chrono::nanoseconds(p < from ? from - p : tick - p + from);
+      while (!failed() && !gone_ && receive(until)) {}
+      if (!catch_up()) return false;
+    }
+    if (!inside()) return true;  // the window kept being missed (a busy machine): the call goes as before
+    const Tick target = model_clock_target(0);
+    if (target > m_.state().now) advance_clock(target - m_.state().now);
+    return !failed();
+  }
+
 
   // Before each step: the model's clock catches up with real time, and anything the SUT answered
   // meanwhile is explained (an early timeout) or a divergence.
@@ -794,6 +889,7 @@ class SutRun {
   std::uint32_t next_slot_ = 0;
   std::vector<std::uint32_t> free_slots_;
   Clock::time_point t_init_;
+  Clock::time_point t_init_sent_;  // when rump_init was sent: the SUT's clock started after it
   Tick offset_ = 0;
   bool gone_ = false;
   std::optional<StepResult> advanced_;  // the clock step a retry put before the step being judged

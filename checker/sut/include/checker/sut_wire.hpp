@@ -79,6 +79,10 @@ struct Reply {
   std::uint64_t proc = 0;     // kthread_create / kproc_start: *newp
   std::int64_t b = 0;         // fstat's st_size; Hello: tick ns
   std::int64_t new_pid = 0;   // after rfork / newlwp: getpid() on the caller; after a kthread create: its pid (-1 unknown)
+  // rump_init: CLOCK_MONOTONIC (std::chrono::steady_clock) in ns just before and just after the call,
+  // so the parent knows within what interval the SUT's clock started (SPEC §1) better than its own
+  // round trip tells (sut_lockstep.cpp, align_clock_for_timed_wait).
+  std::int64_t began_ns = 0, ended_ns = 0;
   Finding finding = Finding::None;
   char text[kTextMax] = {};
 };
