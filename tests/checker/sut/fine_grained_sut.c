@@ -674,7 +674,7 @@ static void clock_tick(int64_t t) {
         ps[n++] = w->p;
       }
     unlock(&wait_lock);
-    qsort(ps, n, sizeof *ps, cmp_ptr);
+    if (n > 0) qsort(ps, n, sizeof *ps, cmp_ptr);  /* qsort(NULL, 0, ...) is undefined */
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
       if (k == 0 || ps[k - 1] != ps[i]) ps[k++] = ps[i];
@@ -685,14 +685,14 @@ static void clock_tick(int64_t t) {
     for (struct waiter *w = wait_head; w != NULL; w = w->next)
       if (due(w, t)) {
         m++;
-        if (bsearch(&w->p, ps, k, sizeof *ps, cmp_ptr) == NULL) covered = false;
+        if (k == 0 || bsearch(&w->p, ps, k, sizeof *ps, cmp_ptr) == NULL) covered = false;
       }
     if (covered) {
       struct waiter **ws = m ? xcalloc(m, sizeof *ws) : NULL;
       size_t j = 0;
       for (struct waiter *w = wait_head; w != NULL; w = w->next)
         if (due(w, t)) ws[j++] = w;
-      qsort(ws, m, sizeof *ws, cmp_due);
+      if (m > 0) qsort(ws, m, sizeof *ws, cmp_due);
       for (j = 0; j < m; j++) waiter_complete_locked(ws[j], EWOULDBLOCK);
       free(ws);
     }
