@@ -713,7 +713,6 @@ class SutRun {
     return !failed();
   }
 
-
   // Before each step: the model's clock catches up with real time, and anything the SUT answered
   // meanwhile is explained (an early timeout) or a divergence.
   bool catch_up() {
