@@ -96,7 +96,17 @@ std::optional<HostView::Choice> HostView::lean_on(Registry::Focus f, std::size_t
     return c;
   }
   const bool in_focus = cur != nullptr && (cur->pid == f.pid || cur->parent == f.pid);
+  const std::string path = "/f" + std::to_string(f.stretch % kFocusPaths);
+  const bool opened = opened_stretch_ == f.stretch % kFocusPaths;
   if (!in_focus) {
+    // Half the time, first the stretch's new path from where the host is: one path is one file
+    // whichever fd table opens it (SPEC P7), and the hosts in the focus share theirs, so a create
+    // that drops its namespace lock between the lookup and the insert races only the opens of other
+    // tables (another process's, or the implicit context's).
+    if (!opened && supported(kOpen) && rng.percent(50)) {
+      c.op.body = op::Open{path, true};
+      return c;
+    }
     // Half the time the host leaves its curlwp's process by releasing the lwp: processes end as the
     // hosts move on (their children reparented while hosts in them act), instead of keeping
     // unbound lwps that hold every process a host was ever in alive.
@@ -123,8 +133,7 @@ std::optional<HostView::Choice> HostView::lean_on(Registry::Focus f, std::size_t
   // running (target() in choose): leaning must not thin out the suspends, resumes and waits whose
   // races are on the kthreads' side.
   if (kthreads > 0 && rng.percent(30)) return std::nullopt;
-  const std::string path = "/f" + std::to_string(f.stretch % kFocusPaths);
-  if (opened_stretch_ != f.stretch % kFocusPaths && supported(kOpen)) {
+  if (!opened && supported(kOpen)) {
     c.op.body = op::Open{path, true};
     return c;
   }
