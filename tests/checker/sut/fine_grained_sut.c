@@ -470,6 +470,18 @@ static struct desc *fdt_get_locked(struct fdtab *t, int fd) {
   return fd >= 0 && fd < t->cap ? t->fd[fd] : NULL;
 }
 
+/* Takes t's lock and returns fd's description; or, when fd is not open, leaves it unlocked and
+ * returns NULL with errno EBADF. */
+static struct desc *fdt_lock_get(struct fdtab *t, int fd) {
+  lock(&t->lock);
+  struct desc *d = fdt_get_locked(t, fd);
+  if (d == NULL) {
+    unlock(&t->lock);
+    errno = EBADF;
+  }
+  return d;
+}
+
 static struct file *file_find_locked(const char *path) {
   for (struct file *f = files; f != NULL; f = f->next)
     if (strcmp(f->path, path) == 0) return f;
@@ -1120,13 +1132,8 @@ API ssize_t rump_sys_write(int fd, const void *buf, size_t n) {
 API int rump_sys_fstat(int fd, struct stat *sb) {
   need_init();
   struct fdtab *t = current_proc()->fdt;
-  lock(&t->lock);
-  struct desc *d = fdt_get_locked(t, fd);
-  if (d == NULL) {
-    unlock(&t->lock);
-    errno = EBADF;
-    return -1;
-  }
+  struct desc *d = fdt_lock_get(t, fd);
+  if (d == NULL) return -1;
   lock(&files_lock);
   int64_t size = d->f->size;
   unlock(&files_lock);
@@ -1141,13 +1148,8 @@ API int rump_sys_fstat(int fd, struct stat *sb) {
 API int rump_sys_close(int fd) {
   need_init();
   struct fdtab *t = current_proc()->fdt;
-  lock(&t->lock);
-  struct desc *d = fdt_get_locked(t, fd);
-  if (d == NULL) {
-    unlock(&t->lock);
-    errno = EBADF;
-    return -1;
-  }
+  struct desc *d = fdt_lock_get(t, fd);
+  if (d == NULL) return -1;
   t->fd[fd] = NULL;
   lock(&files_lock);
   desc_drop_locked(d);
@@ -1159,13 +1161,8 @@ API int rump_sys_close(int fd) {
 API int rump_sys_dup(int fd) {
   need_init();
   struct fdtab *t = current_proc()->fdt;
-  lock(&t->lock);
-  struct desc *d = fdt_get_locked(t, fd);
-  if (d == NULL) {
-    unlock(&t->lock);
-    errno = EBADF;
-    return -1;
-  }
+  struct desc *d = fdt_lock_get(t, fd);
+  if (d == NULL) return -1;
   int nfd = fdt_lowest_locked(t);
   t->fd[nfd] = d;
   lock(&files_lock);
