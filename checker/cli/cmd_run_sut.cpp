@@ -131,6 +131,11 @@ bool report_race_phase(const SutRunArgs& a, const RacePhase& p, std::string& s, 
     s += fmt::format("not run: {}\n", p.could_not_run);
     return true;
   }
+  if (p.info.requested_tick_ns != 0)
+    s += fmt::format("tick      {:.0f} ms, not {:.0f} ms: rump_init took {:.3f} ms, and the clock's phase is placed only when it takes under "
+                     "half a tick\n",
+                     static_cast<double>(p.info.tick_ns) / 1e6, static_cast<double>(p.info.requested_tick_ns) / 1e6,
+                     static_cast<double>(p.info.clock_slack_ns) / 1e6);
   s += recording_summary(p.rec, p.config) + verdict_summary(p.rec, p.verdict);
   const bool failed = p.verdict.kind != stress::StressVerdictKind::Agree;
   if (a.no_traces || (!failed && a.trace_dir.empty())) return true;

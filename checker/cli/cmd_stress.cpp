@@ -32,6 +32,7 @@ struct Opts {
   VerdictOptions v;
   std::string fault, junit, trace_dir, trace_name;
   double tick_ms = 1.0;
+  bool tick_given = false;  // --tick-ms: the user's tick, never lengthened
   long max_delay_us = 200;
   long barrier_ms = 10;
   bool no_shrink = false;
@@ -51,6 +52,7 @@ std::optional<StressRecording> record_plugin(const Opts& o, const stress::Progre
   s.spawn.library = o.sut;
   s.maxproc = o.maxproc;
   s.tick_ns = c.tick.count();
+  s.may_lengthen_tick = !o.tick_given;
   if (!o.fault.empty()) s.spawn.env.emplace_back("LOCKSTEP_FAULT", o.fault);
   s.spawn.env.emplace_back("LOCKSTEP_TICK_US", std::to_string(std::max<long long>(100, c.tick.count() / 1000)));
   for (auto& v : sut::noise_environment(c.delay_probability, c.spurious_probability, c.max_delay, c.seed)) s.spawn.env.push_back(std::move(v));
@@ -82,6 +84,9 @@ std::optional<StressRecording> record_plugin(const Opts& o, const stress::Progre
                 std::find(info.exported.begin(), info.exported.end(), "lockstep_sut_tick_ns") != info.exported.end() ? "lockstep_sut_tick_ns"
                                                                                                                     : "--tick-ms",
                 static_cast<double>(info.clock_slack_ns) / 1e6, info.spawn_seconds * 1e3);
+    if (info.requested_tick_ns != 0)
+      std::printf("          the tick is %.3g ms, not %.3g ms: rump_init took half of that or more in 5 children, and no --tick-ms was given\n",
+                  static_cast<double>(info.tick_ns) / 1e6, static_cast<double>(info.requested_tick_ns) / 1e6);
     std::printf("generated %s (timed waits of 1..%d ticks)\n", fmt::format("{}", fmt::join(info.generated, ", ")).c_str(), info.max_timo);
     if (!info.not_generated.empty()) std::printf("not drawn %s\n", fmt::format("{}", fmt::join(info.not_generated, "; ")).c_str());
     std::printf("compared  every answer (return values, errno, curlwp, pids, fstat sizes) against the model, in some order real time allows\n");
@@ -143,7 +148,8 @@ void add_stress(CLI::App& app, int& exit_code) {
     c.faults = *faults;
     // A SUT's clock starts somewhere inside rump_init, which lockstep times from outside (a few ms for
     // a SUT that builds its tables there): a tick several times longer keeps the phase placeable.
-    if (!o->sut.empty() && tick_opt->count() == 0) o->tick_ms = 20;
+    o->tick_given = tick_opt->count() != 0;
+    if (!o->sut.empty() && !o->tick_given) o->tick_ms = 20;
     if (!(o->tick_ms >= 0.1 && o->tick_ms <= 1000)) throw CLI::ValidationError("--tick-ms", "must be in [0.1, 1000]");
     if (o->max_delay_us < 0 || o->max_delay_us > 1'000'000) throw CLI::ValidationError("--max-delay-us", "must be in [0, 1000000]");
     if (!(o->v.budget.max_seconds > 0)) throw CLI::ValidationError("--judge-budget", "must be > 0");

@@ -82,11 +82,19 @@ class SutStress {
 
   StressRecording run() {
     // A rump_init that took half a tick or more (a loaded machine) leaves the clock's phase unknown:
-    // a fresh child tries again, a few times.
-    for (int attempt = 0;; ++attempt) {
+    // a fresh child tries again, a few times; then, when the tick is lockstep's to choose, a longer one.
+    info_.requested_tick_ns = 0;
+    for (int attempt = 1;; ++attempt) {
       start_child();
-      if (init() || attempt == 4) break;
+      if (init()) break;
+      if (attempt < 5) {
+        p_->kill();
+        continue;
+      }
+      if (!reads_clock() || !may_lengthen_tick()) break;
       p_->kill();
+      lengthen_tick();
+      attempt = 0;
     }
     if (2 * slack_ns_ >= tick_ns_ && reads_clock())
       throw std::runtime_error(fmt::format("rump_init took {:.3f} ms in 5 children, half the SUT's tick ({:.3f} ms) or more: the clock's "
@@ -104,7 +112,7 @@ class SutStress {
   // --- the child --------------------------------------------------------------------------------
 
   void start_child() {
-    sut::SpawnOptions so = s_.spawn;
+    sut::SpawnOptions so = spawn_;
     so.threads = c_.threads + 1;  // the hosts and the reaper
     so.env.emplace_back("LOCKSTEP_MAXPROC", std::to_string(s_.maxproc));
     std::string error;
@@ -172,6 +180,30 @@ class SutStress {
     slack_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count();
     return 2 * slack_ns_ < tick_ns_;
   }
+
+  // The child's LOCKSTEP_TICK_US, as lockstep passes it (0: none).
+  std::int64_t tick_us_asked() const {
+    for (const auto& [k, v] : spawn_.env)
+      if (k == "LOCKSTEP_TICK_US") return std::strtoll(v.c_str(), nullptr, 10);
+    return 0;
+  }
+
+  // Only a SUT that shows it runs at the tick lockstep asks for (it exports that tick) can be given a
+  // longer one; a SUT that does not export its tick is taken at the caller's word, which stays.
+  bool may_lengthen_tick() const {
+    return s_.may_lengthen_tick && p_->tick_ns() > 0 && p_->tick_ns() == tick_us_asked() * 1000 && tick_ns_ < kLongestTickNs;
+  }
+
+  // Four times rump_init's last time, in whole milliseconds, and at least twice the tick: two such
+  // steps cover a machine whose load keeps growing.
+  void lengthen_tick() {
+    if (info_.requested_tick_ns == 0) info_.requested_tick_ns = tick_ns_;
+    const std::int64_t ms = 1'000'000;
+    const std::int64_t next = std::min(kLongestTickNs, std::max(2 * tick_ns_, (4 * slack_ns_ + ms - 1) / ms * ms));
+    for (auto& [k, v] : spawn_.env)
+      if (k == "LOCKSTEP_TICK_US") v = std::to_string(next / 1000);
+  }
+  static constexpr std::int64_t kLongestTickNs = 1'000'000'000;
 
   // Whether a drawn call's answer depends on the clock (a timeout).
   bool reads_clock() const {
@@ -612,6 +644,7 @@ class SutStress {
 
   const StressConfig& c_;
   const SutStressOptions& s_;
+  sut::SpawnOptions spawn_ = s_.spawn;  // its LOCKSTEP_TICK_US lengthened when rump_init is too slow for the tick
   SutStressInfo& info_;
   const Progress& progress_;
   Model model_;

@@ -16,14 +16,16 @@
  *    recycled, generations never repeat, so no value is handed out twice and any value decodes safely.
  *    A struct proc * points to a small "ticket" that is never freed (one per process incarnation that
  *    got a handle); the process records behind tickets are recycled and carry a generation.
- *  - Time (§5): its own clock thread counts ticks of 10 ms from rump_init (FGSUT_TICK_US overrides);
+ *  - Time (§5): its own clock thread counts ticks of 10 ms from rump_init (FGSUT_TICK_US, else the
+ *    LOCKSTEP_TICK_US lockstep passes, overrides);
  *    each timed wait registers a deadline, and the clock ends due waits itself, all in one critical
  *    section, in deadline order (ties in start order). A kproc_shutdown's result line is written by
  *    whoever ends its wait (acknowledger or clock), at that instant. `now` itself is read off the
  *    steady clock (whole ticks since rump_init), never off the clock thread's progress.
  *  - Reset: exported; process records, lwp slots and the clock thread are recycled, tickets kept.
  * Environment (besides LOCKSTEP_MAXPROC / LOCKSTEP_PID_MAX, read at rump_init): FGSUT_PIDS (above),
- * FGSUT_TICK_US (tick length), FGSUT_DEBUG=FILE (appends a timeline of waits and acknowledgements).
+ * FGSUT_TICK_US (tick length), FGSUT_DEBUG=FILE (appends a timeline of waits and acknowledgements),
+ * FGSUT_INIT_DELAY_US (rump_init sleeps that long before its clock starts: a SUT that builds big tables).
  *
  * Locking (every call is linearizable: each takes effect inside one critical section, and no state
  * another call can observe is ever left half-changed between two sections). Lock order, outermost first:
@@ -304,6 +306,7 @@ static struct sproc *current_proc(void) {
 
 static long long tick_ns(void) {
   const char *e = getenv("FGSUT_TICK_US");
+  if (e == NULL) e = getenv("LOCKSTEP_TICK_US");
   long long us = e != NULL ? atoll(e) : 0;
   return us > 0 ? us * 1000LL : 10000000LL; /* 10 ms: hz 100 */
 }
@@ -805,6 +808,8 @@ API int rump_init(void) {
   nprocs = 2;
   clock_stop = false; /* no clock thread runs now */
   tick_len_ns = tick_ns();
+  const char *delay = getenv("FGSUT_INIT_DELAY_US");
+  if (delay != NULL && atoll(delay) > 0) usleep((useconds_t)atoll(delay));
   clock_gettime(CLOCK_MONOTONIC, &clock_t0);
   if (getenv("FGSUT_DEBUG")) dbg("rump_init t0 (now 0)\n");
   tl_private = false;
