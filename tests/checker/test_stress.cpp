@@ -4,6 +4,8 @@
 // threads with delays injected is exactly what TSan should watch).
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -161,6 +163,11 @@ TEST(Stress, TheCorrectImplAgrees) {
     const StressVerdict v = judge_stress(rec, vo);
     EXPECT_EQ(v.kind, StressVerdictKind::Agree) << v.line;
     EXPECT_EQ(exit_code(v.kind), 0);
+    if (v.kind != StressVerdictKind::Agree) {
+      // A false alarm of a free-running run cannot be replayed: keep what it recorded for the reader.
+      const StressFiles f = write_stress_files(".", fmt::format("the-correct-impl-agrees-{}", seed), rec, v, seed, {});
+      for (const std::string& w : f.written) std::printf("wrote %s\n", w.c_str());
+    }
   }
 }
 

@@ -242,7 +242,7 @@ void host_step(Run& run, int index, HostView& view, SplitMix& rng, const HostLim
   }
   if (kt_lane != nullptr && rec.n_created == 0) kt_lane->finish();  // never started
   if (ch.held != nullptr) ch.held->release();
-  view.learn(ch.op, r, lwp_sym, proc_sym);
+  view.learn(ch, r, lwp_sym, proc_sym);
   if (creates == Creates::ProcessAndLwp && lwp_sym != 0) run.reg.publish_pid(static_cast<Pid>(r.new_pid));
   record_answer(rec, r, std::holds_alternative<op::Curlwp>(ch.op.body) ? view.name(r.lwp) : -1);
   lane.end(effect_lock_ns(creates));
@@ -532,16 +532,21 @@ StressRecording record_stress(const StressConfig& c, const Progress& progress) {
 
   // The observation, at a quiescent point (only calls waiting in the kernel are in flight), then
   // the lanes' records up to now.
-  // No deadline falls due while it is taken (settle left every timed wait a tick or more), unless the
-  // observation itself took longer than that: then it is taken again.
+  // No deadline may fall due between the check that every timed wait's deadline is more than a tick
+  // away and the end of the observation: the impl's waiter would still show blocked where the model
+  // ended its wait at the tick. The hosts' settle above is too early for that check (the kthreads'
+  // settle can take ticks), so it is made again here, and the observation counts only if check and
+  // observation together took less than a tick; else both are made again.
   std::int64_t obs_ns = 0;
   std::optional<Observation> obs;
   for (int attempt = 0; attempt < 5 && out.stuck.empty() && c.record; ++attempt) {
+    const std::int64_t checked_ns = host_lanes[0]->now_ns();
+    out.stuck = settle(run, host_refs(*run), c.grace);
+    if (!out.stuck.empty()) break;
     obs_ns = host_lanes[0]->now_ns();
     obs = within<Observation>(c.grace, run, [r = run.get(), host_ids, host_index] { return observe_kernel(*r->kernel, host_ids, host_index); });
-    if (!obs || (host_lanes[0]->now_ns() - obs_ns) < c.tick.count()) break;
+    if (!obs || (host_lanes[0]->now_ns() - checked_ns) < c.tick.count()) break;
     obs.reset();
-    out.stuck = settle(run, host_refs(*run), c.grace);
   }
   std::vector<std::vector<Record>> records;
   std::vector<Lane*> every = host_lanes;
