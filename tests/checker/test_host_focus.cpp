@@ -37,7 +37,7 @@ struct SimulatedHost {
     if (std::holds_alternative<op::Rfork>(op.body)) r.new_pid = next_pid, lwp_pid[sym] = next_pid++, cur = sym;
     if (const auto* s = std::get_if<op::Switch>(&op.body)) cur = s->lwp == kNoLwp ? std::nullopt : std::optional(s->lwp);
     if (std::holds_alternative<op::Release>(op.body)) cur.reset();
-    view.learn(op, r, sym, sym);
+    view.learn(HostView::Choice{op, {}}, r, sym, sym);
   }
   std::optional<Pid> cur_pid() const { return cur ? std::optional(lwp_pid.at(*cur)) : std::nullopt; }
 };
@@ -92,6 +92,51 @@ TEST(HostFocus, DrawsMeetInTheSharedProcess) {
   EXPECT_GT(low_fd_calls, 300u);
   EXPECT_GT(getppid_in_focus, 30u);
   EXPECT_GT(parent_releases, 3u);
+}
+
+// A wait that returned 0 is followed by the same caller asking what the wake-up promised
+// (host_chooser.hpp, HostView::probe_): a wait_exit on the same kthread with a one-tick timeout
+// (always), or the same suspend again (half the time). A probe is never followed by another.
+TEST(HostFocus, AWakeUpIsFollowedByItsProbe) {
+  Registry reg(10, 10, 8);
+  SplitMix rng(7);
+  HostLimits lim;
+  ::proc* const kt = reinterpret_cast<::proc*>(std::uintptr_t{0x4000});
+  HostView view{nullptr, nullptr};
+  ImplResult ok;
+  std::size_t probes = 0, trials = 400, exit_probes = 0;
+  for (std::size_t i = 0; i < trials; ++i) {
+    HostView::Choice waited{Op{Actor::host(0), i % 2 == 0 ? OpBody(op::WaitExit{9, 0}) : OpBody(op::Suspend{9, 7})}, {}};
+    waited.args.proc = kt;
+    view.learn(waited, ok, 0, 0);
+    const HostView::Choice next = view.choose(Actor::host(0), reg, lim, rng);
+    if (!next.probe) continue;
+    ++probes;
+    ASSERT_EQ(next.args.proc, kt);
+    if (i % 2 == 0) {
+      ++exit_probes;
+      ASSERT_TRUE(std::holds_alternative<op::WaitExit>(next.op.body));
+      EXPECT_EQ(std::get<op::WaitExit>(next.op.body).proc, 9u);
+      EXPECT_EQ(std::get<op::WaitExit>(next.op.body).timo, 1);
+    } else {
+      ASSERT_TRUE(std::holds_alternative<op::Suspend>(next.op.body));
+      EXPECT_EQ(std::get<op::Suspend>(next.op.body).timo, 1);
+    }
+    view.learn(next, ok, 0, 0);  // the probe returned 0 too: no probe of the probe
+    EXPECT_FALSE(view.choose(Actor::host(0), reg, lim, rng).probe);
+  }
+  EXPECT_EQ(exit_probes, trials / 2) << "an exit's waiter always probes it";
+  EXPECT_GT(probes - exit_probes, trials / 6) << "a suspend's caller half the time";
+  EXPECT_LT(probes - exit_probes, trials / 3);
+  // A wait that did not return 0 (a timeout) promises nothing.
+  HostView::Choice timed_out{Op{Actor::host(0), op::WaitExit{9, 3}}, {}};
+  timed_out.args.proc = kt;
+  ImplResult ewouldblock;
+  ewouldblock.ret = 11;
+  for (int i = 0; i < 50; ++i) {
+    view.learn(timed_out, ewouldblock, 0, 0);
+    EXPECT_FALSE(view.choose(Actor::host(0), reg, lim, rng).probe);
+  }
 }
 
 }  // namespace

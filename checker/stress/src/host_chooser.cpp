@@ -181,6 +181,12 @@ std::optional<HostView::Choice> HostView::lean_on(Registry::Focus f, std::size_t
 
 HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& lim, Source& rng) const {
   reg.next_draw(rng.below(1u << 16));
+  // A kthread's exit is rare (its waiters' probes with it); suspends are not.
+  if (probe_ && (std::holds_alternative<op::WaitExit>(probe_->op.body) || rng.percent(50))) {
+    Choice c = *probe_;
+    c.op.actor = self;
+    return c;
+  }
   const Registry::Focus f = reg.focus();
   const std::size_t kts = reg.count();
   if (f.pid != 0 && rng.percent(lim.focus_percent))
@@ -346,8 +352,20 @@ HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& l
   return c;
 }
 
-void HostView::learn(const Op& op, const ImplResult& r, std::uint32_t lwp_sym, std::uint32_t proc_sym) {
+void HostView::learn(const Choice& c, const ImplResult& r, std::uint32_t lwp_sym, std::uint32_t proc_sym) {
+  const Op& op = c.op;
+  probe_.reset();
   if (r.kind != ImplResult::Kind::Returned) return;
+  if (!c.probe && r.ret == 0 && c.args.proc != nullptr) {
+    Choice next;
+    next.probe = true;
+    next.args.proc = c.args.proc;
+    bool follows = true;
+    if (const auto* w = std::get_if<op::WaitExit>(&op.body)) next.op.body = op::WaitExit{w->proc, 1};
+    else if (const auto* s = std::get_if<op::Suspend>(&op.body)) next.op.body = op::Suspend{s->proc, 1};
+    else follows = false;
+    if (follows) probe_ = std::move(next);
+  }
   if (const auto* o = std::get_if<op::Open>(&op.body); o && o->path.starts_with("/f"))
     opened_stretch_ = static_cast<std::uint32_t>(std::strtoul(o->path.c_str() + 2, nullptr, 10));
   if ((std::holds_alternative<op::Open>(op.body) || std::holds_alternative<op::Dup>(op.body)) && r.ret >= 0) {

@@ -78,11 +78,12 @@ class HostView {
     OpHandles args;
     KthreadEntry* held = nullptr;  // a kthread held for the call (KthreadEntry::hold); release after it
     bool focused = false;          // drawn leaning on the focus (StressStats::focused)
+    bool probe = false;            // the follow-up of a wake-up (HostView::probe_)
   };
   Choice choose(model::Actor self, Registry& reg, const HostLimits& lim, Source& rng) const;
-  // Learns what a call that returned normally did. `lwp_sym` / `proc_sym` are the symbols the
-  // creating call's new objects got.
-  void learn(const model::Op& op, const ImplResult& r, std::uint32_t lwp_sym, std::uint32_t proc_sym);
+  // Learns what the call `c` chose did, when it returned normally. `lwp_sym` / `proc_sym` are the
+  // symbols the creating call's new objects got.
+  void learn(const Choice& c, const ImplResult& r, std::uint32_t lwp_sym, std::uint32_t proc_sym);
   // curlwp's answer as a history symbol: -1 NULL, -2 a handle this host never owned.
   std::int64_t name(::lwp* l) const;
 
@@ -97,6 +98,13 @@ class HostView {
   // kthread): a focus there is not leaned on (a run once spent four fifths of its calls on
   // newlwps into a focus that had ended).
   model::Pid refused_pid_ = 0;
+  // The follow-up of a wait that just returned 0, drawn as the next call (after a suspend, half the
+  // time): what the wake-up promised is asked at once, before anything else can change it. After a
+  // wait_exit, a wait_exit with a one-tick timeout (the kthread is a zombie, or reaped: 0 or ESRCH
+  // at once); after a suspend, the same suspend again (it is parked: 0 at once). An implementation
+  // that wakes the waiter before the state it promises (wakes, unlocks, then changes it) is caught
+  // in that gap by the very caller it woke, where another host would need luck to land in it.
+  std::optional<Choice> probe_;
 
   // A draw that leans on the focus; nullopt when nothing fits, or a kthread call's turn (the ordinary
   // mix is drawn instead). `kthreads`: how many the registry has published.

@@ -428,7 +428,7 @@ class SutStress {
     }
     if (d.choice.held != nullptr) d.choice.held->release();
     d.choice.held = nullptr;
-    d.view->learn(op, ir, lwp_sym, proc_sym);
+    d.view->learn(d.choice, ir, lwp_sym, proc_sym);
     if (creates == Creates::ProcessAndLwp && lwp_sym != 0) reg_.publish_pid(static_cast<Pid>(r.new_pid));
     if (std::holds_alternative<op::Curlwp>(op.body)) rec.lwp = d.view->name(ir.lwp);
   }
