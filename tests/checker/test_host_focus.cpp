@@ -94,6 +94,40 @@ TEST(HostFocus, DrawsMeetInTheSharedProcess) {
   EXPECT_GT(parent_releases, 3u);
 }
 
+// A recorder that cannot tell a new lwp's lid (a plug-in SUT) keeps it as the host's curlwp until
+// the next observation shows it (HostView::keep_new_lwps_until_observed): no switch, newlwp or
+// rfork away from it before; afterwards they are drawn again.
+TEST(HostFocus, ANewLwpIsKeptUntilAnObservationShowsIt) {
+  Registry reg(10, 10, 8);
+  SplitMix rng(3);
+  HostLimits lim;
+  SimulatedHost h;
+  h.view.keep_new_lwps_until_observed();
+  h.answer(Op{Actor::host(0), op::Rfork{0}});
+  h.answer(Op{Actor::host(0), op::Newlwp{100}});
+  auto moves = [](const Op& op) {
+    return std::holds_alternative<op::Switch>(op.body) || std::holds_alternative<op::Newlwp>(op.body) ||
+           std::holds_alternative<op::Rfork>(op.body);
+  };
+  std::size_t kept = 0, released = 0;
+  for (int i = 0; i < 300; ++i) {
+    const HostView::Choice c = h.view.choose(Actor::host(0), reg, lim, rng);
+    ASSERT_FALSE(moves(c.op)) << to_string(c.op) << " leaves a new lwp no observation has shown";
+    if (std::holds_alternative<op::Release>(c.op.body)) {
+      ++released;
+      break;
+    }
+    ++kept;
+  }
+  EXPECT_GT(kept, 0u);
+  // Once observed, the host moves again.
+  if (released == 0) h.view.observed();
+  else h.answer(Op{Actor::host(0), op::Newlwp{100}}), h.view.observed();
+  std::size_t moved = 0;
+  for (int i = 0; i < 300; ++i) moved += moves(h.view.choose(Actor::host(0), reg, lim, rng).op) ? 1 : 0;
+  EXPECT_GT(moved, 10u);
+}
+
 // A wait that returned 0 is followed by the same caller asking what the wake-up promised
 // (host_chooser.hpp, HostView::probe_): a wait_exit on the same kthread with a one-tick timeout
 // (always), or the same suspend again (half the time). A probe is never followed by another.

@@ -340,6 +340,37 @@ TEST(LinJudge, QuiescentObservationsAreCompared) {
   EXPECT_EQ(j.rule, Rule::P7);
 }
 
+// Two lwps made at once in one process, their lids not recorded (a plug-in SUT's history), then
+// both unbound: an observation there shows two lwps that differ only in which symbol is which, and
+// only a later switch to one of them tells. Committing at that observation would keep whichever
+// order the search tried first (here the wrong one: the earlier middle); it is no commit point
+// (items.cpp, `lwp_symbols_ambiguous`), and the impl's order is found.
+TEST(LinJudge, LwpsThatOnlyALaterStepTellsApartMakeNoCommitPoint) {
+  History h = fresh(2);
+  h.ops.push_back(call(H0, op::Newlwp{1}, 10, 40, value(0), {lwp_of(20, 1)}));
+  h.ops.push_back(call(H1, op::Newlwp{1}, 20, 50, value(0), {lwp_of(21, 1)}));
+  h.ops.push_back(call(H0, op::Switch{kNoLwp}, 60, 61));
+  h.ops.push_back(call(H1, op::Switch{kNoLwp}, 62, 63));
+  h.ops.push_back(call(H1, op::Switch{21}, 80, 81));
+  Model m;
+  m.apply(Op{H1, op::Newlwp{1}});  // the impl's order: H1's lwp (symbol 21) is lwp#1, H0's lwp#2
+  m.apply(Op{H0, op::Newlwp{1}});
+  m.apply(Op{H0, op::Switch{kNoLwp}});
+  m.apply(Op{H1, op::Switch{kNoLwp}});
+  h.observations.push_back(ObservationPoint{70, observe(m.state(), h.hosts)});
+  m.apply(Op{H1, op::Switch{1}});
+  h.observations.push_back(ObservationPoint{90, observe(m.state(), h.hosts)});
+  const Judgement j = judge(h);
+  EXPECT_EQ(j.verdict, Verdict::Agree) << summary(h, j);
+  EXPECT_EQ(j.stats.commits, 1u) << "the second observation, where H1's curlwp names its lwp, is one";
+  // With the lids recorded there is nothing to tell apart: both observations are commit points.
+  h.ops[0].created_lids = {2};
+  h.ops[1].created_lids = {1};
+  const Judgement k = judge(h);
+  EXPECT_EQ(k.verdict, Verdict::Agree) << summary(h, k);
+  EXPECT_EQ(k.stats.commits, 2u);
+}
+
 TEST(LinJudge, ConsoleLinesAreComparedAtTheNextObservation) {
   History h = kthread_history();
   h.ops.push_back(call(H0, op::KprocShutdown{10}, 2, std::nullopt));

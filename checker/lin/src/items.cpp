@@ -1,6 +1,7 @@
 #include "items.hpp"
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 
 #include "model/op_traits.hpp"
@@ -38,6 +39,68 @@ std::vector<bool> quiescent_for_commit(const History& h, const std::vector<std::
 }
 
 using namespace lockstep::model;
+
+// Whether an observation shows two lwps of one process that only a later step can tell apart: made
+// by newlwp without a recorded lid (Operation::created_lids; a plug-in SUT's history has none), both
+// neither released nor seen as a host's curlwp at an observation. The states of two orders that
+// made them in turn then differ only in which symbol names which lwp, which no §7 observation shows
+// but a later switch to one of them reads, so committing there could keep the wrong one (the claim
+// "equal up to renaming" covers the model's ids, not the history's symbols). Such an observation is
+// no commit point. A host's curlwp at an observation pins its symbol to the lid shown; only a
+// quiescent observation pins (nothing in flight there changes a curlwp), and the host ops are
+// applied in the order of their responses, which is their order per host.
+static std::vector<bool> lwp_symbols_ambiguous(const History& h, const std::vector<std::size_t>& sorted_at, const std::vector<bool>& quiescent) {
+  std::vector<std::pair<std::uint64_t, std::size_t>> changes;  // (response, op) of host calls that move a curlwp
+  std::size_t hosts = static_cast<std::size_t>(std::max(h.hosts, 0));
+  for (std::size_t i = 0; i < h.ops.size(); ++i) {
+    const Operation& o = h.ops[i];
+    if (o.op.actor.kind != Actor::Kind::Host || !o.ret || o.outcome.kind != OutcomeKind::Returned) continue;
+    const auto& b = o.op.body;
+    if (std::holds_alternative<op::Newlwp>(b) || std::holds_alternative<op::Rfork>(b) || std::holds_alternative<op::Switch>(b) ||
+        std::holds_alternative<op::Release>(b)) {
+      changes.emplace_back(*o.ret, i);
+      hosts = std::max<std::size_t>(hosts, o.op.actor.index + 1);
+    }
+  }
+  std::sort(changes.begin(), changes.end());
+  std::vector<std::optional<std::uint32_t>> cur(hosts);  // each host's curlwp, as a symbol
+  std::map<std::uint32_t, Pid> unpinned;                 // lwp symbol -> its process's pid
+  std::map<Pid, int> per_process;                        // unpinned lwps per process
+  int crowded = 0;                                       // processes with two or more
+  auto pin = [&](std::uint32_t sym) {
+    const auto it = unpinned.find(sym);
+    if (it == unpinned.end()) return;
+    if (per_process[it->second]-- == 2) --crowded;
+    unpinned.erase(it);
+  };
+  std::vector<bool> out(sorted_at.size(), false);
+  std::size_t c = 0;
+  for (std::size_t k = 0; k < sorted_at.size(); ++k) {
+    for (; c < changes.size() && changes[c].first < sorted_at[k]; ++c) {
+      const Operation& o = h.ops[changes[c].second];
+      std::optional<std::uint32_t>& mine = cur[o.op.actor.index];
+      if (const auto* s = std::get_if<op::Switch>(&o.op.body)) {
+        mine = s->lwp == kNoLwp ? std::nullopt : std::optional<std::uint32_t>(s->lwp);
+      } else if (std::holds_alternative<op::Release>(o.op.body)) {
+        if (mine) pin(*mine);  // a released lwp is never named again
+        mine.reset();
+      } else if (o.outcome.ret == 0) {  // newlwp, rfork: the new lwp is the caller's curlwp
+        for (const Binding& b : o.created) {
+          if (b.kind != Binding::Kind::Lwp) continue;
+          mine = b.id;
+          if (std::holds_alternative<op::Newlwp>(o.op.body) && o.created_lids.empty() && unpinned.emplace(b.id, b.pid).second &&
+              ++per_process[b.pid] == 2)
+            ++crowded;
+        }
+      }
+    }
+    if (quiescent[k])
+      for (const auto& x : cur)
+        if (x) pin(*x);
+    out[k] = crowded > 0;
+  }
+  return out;
+}
 
 namespace {
 
@@ -125,6 +188,7 @@ Prepared::Prepared(const History& h) : symbols(h.before.lwps.size(), h.before.pr
   std::vector<std::size_t> sorted_at(by_at.size());
   for (std::size_t k = 0; k < by_at.size(); ++k) sorted_at[k] = h.observations[by_at[k]].at;
   const std::vector<bool> quiescent = quiescent_for_commit(h, sorted_at);
+  const std::vector<bool> ambiguous = lwp_symbols_ambiguous(h, sorted_at, quiescent);
   for (std::size_t k = 0; k < by_at.size(); ++k) {
     const ObservationPoint& p = h.observations[by_at[k]];
     const auto id = static_cast<std::uint32_t>(items.size());
@@ -134,7 +198,7 @@ Prepared::Prepared(const History& h) : symbols(h.before.lwps.size(), h.before.pr
     it.call_pos = p.at;
     it.ret_pos = p.at;
     it.responded = true;
-    it.commit_point = quiescent[k];
+    it.commit_point = quiescent[k] && !ambiguous[k];
     items.push_back(std::move(it));
     observation_items.push_back(id);
     specs.push_back({p.at, kRankObsCall, id, false});

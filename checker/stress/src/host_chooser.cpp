@@ -80,7 +80,7 @@ int max_timo_for_tick(std::int64_t tick_ns) {
 constexpr std::uint32_t kFocusPaths = 256;
 
 std::optional<HostView::Choice> HostView::lean_on(Registry::Focus f, std::size_t kthreads, Actor self, const HostLimits& lim, Source& rng) const {
-  auto supported = [&](Kind k) { return ((lim.supported >> op_index(k)) & 1u) != 0; };
+  auto supported = [&](Kind k) { return ((lim.supported >> op_index(k)) & 1u) != 0 && !moves_kept_curlwp(k); };
   // A focus this host could not enter has ended (or is a kthread): nothing to lean on until it moves.
   if (f.pid == refused_pid_) return std::nullopt;
   Choice c;
@@ -197,7 +197,7 @@ HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& l
   // The kthreads most draws pick from: the latest, of which at most 2 x max_kthreads are alive or exiting.
   const auto recent = static_cast<std::uint32_t>(std::min<std::size_t>({kts, 2 * static_cast<std::size_t>(lim.max_kthreads), 64}));
   auto allowed = [&](Kind k) {
-    if (((lim.supported >> op_index(k)) & 1u) == 0) return false;
+    if (((lim.supported >> op_index(k)) & 1u) == 0 || moves_kept_curlwp(k)) return false;
     switch (k) {
       case kRfork: case kNewlwp: return lwps_.size() < lim.max_lwps;
       case kSwitch: return lwps_.size() > (cur_ ? 1u : 0u);
@@ -352,6 +352,10 @@ HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& l
   return c;
 }
 
+bool HostView::moves_kept_curlwp(int kind) const {
+  return keeping_ && (kind == kSwitch || kind == kSwitchNull || kind == kNewlwp || kind == kRfork);
+}
+
 void HostView::learn(const Choice& c, const ImplResult& r, std::uint32_t lwp_sym, std::uint32_t proc_sym) {
   const Op& op = c.op;
   probe_.reset();
@@ -385,6 +389,7 @@ void HostView::learn(const Choice& c, const ImplResult& r, std::uint32_t lwp_sym
   } else if (const auto* n = std::get_if<op::Newlwp>(&op.body); n && r.ret == 0) {
     lwps_.push_back(OwnedLwp{lwp_sym, r.new_lwp, n->pid});
     cur_ = lwps_.size() - 1;
+    keeping_ = keep_new_lwps_;
   } else if (const auto* s = std::get_if<op::Switch>(&op.body)) {
     cur_.reset();
     for (std::size_t i = 0; i < lwps_.size(); ++i)
@@ -392,6 +397,7 @@ void HostView::learn(const Choice& c, const ImplResult& r, std::uint32_t lwp_sym
   } else if (std::holds_alternative<op::Release>(op.body) && cur_) {
     lwps_.erase(lwps_.begin() + static_cast<std::ptrdiff_t>(*cur_));
     cur_.reset();
+    keeping_ = false;  // a released lwp is never named again
   }
 }
 

@@ -86,6 +86,14 @@ class HostView {
   void learn(const Choice& c, const ImplResult& r, std::uint32_t lwp_sym, std::uint32_t proc_sym);
   // curlwp's answer as a history symbol: -1 NULL, -2 a handle this host never owned.
   std::int64_t name(::lwp* l) const;
+  // For a recorder that cannot tell which lid a newlwp made (a plug-in SUT: lockstep_sut_state may
+  // not be read while calls run): the host keeps such an lwp as its curlwp (no switch, newlwp or
+  // rfork away from it; a release is fine) until the next §7 observation, where its lid is then
+  // shown as this host's curlwp. Two lwps made at once in one process that no observation told
+  // apart would otherwise leave the judge no commit point (lin/LIN.md, "Hints and commits").
+  void keep_new_lwps_until_observed() { keep_new_lwps_ = true; }
+  // A §7 observation was taken with this host between calls.
+  void observed() { keeping_ = false; }
 
  private:
   std::vector<OwnedLwp> lwps_;
@@ -105,6 +113,10 @@ class HostView {
   // that wakes the waiter before the state it promises (wakes, unlocks, then changes it) is caught
   // in that gap by the very caller it woke, where another host would need luck to land in it.
   std::optional<Choice> probe_;
+  bool keep_new_lwps_ = false;  // keep_new_lwps_until_observed()
+  bool keeping_ = false;        // the curlwp is such an lwp, not yet observed
+  // Whether a call of kind k would leave the curlwp while it must be kept.
+  bool moves_kept_curlwp(int kind) const;
 
   // A draw that leans on the focus; nullopt when nothing fits, or a kthread call's turn (the ordinary
   // mix is drawn instead). `kthreads`: how many the registry has published.

@@ -220,7 +220,10 @@ class SutStress {
       d.index = static_cast<std::uint16_t>(i);
       d.lane = std::make_unique<Lane>(reaper ? "reaper" : fmt::format("H{}", i), reaper ? Actor::reaper() : Actor::host(static_cast<HostId>(i)),
                                       epoch_, true, reserve);
-      if (!reaper) d.view = std::make_unique<HostView>(nullptr, nullptr);
+      if (!reaper) {
+        d.view = std::make_unique<HostView>(nullptr, nullptr);
+        d.view->keep_new_lwps_until_observed();  // no lid of a new lwp is recorded here
+      }
       d.rng = SplitMix(seeds.next());
       d.active = !reaper || has(mask_, Call::Reap);
       d.due = started_;
@@ -585,7 +588,11 @@ class SutStress {
         last_progress = now;
       }
       if (introspect_ && c_.barrier.count() > 0 && now - last_barrier >= c_.barrier) {
-        if (auto o = barrier()) observations_.push_back(std::move(*o));
+        if (auto o = barrier()) {
+          observations_.push_back(std::move(*o));
+          for (Driver& d : drivers_)
+            if (d.view) d.view->observed();  // untimed waits in flight keep the curlwp too
+        }
         else ++out_.stats.barriers_skipped;
         last_barrier = Clock::now();
         continue;
