@@ -83,7 +83,6 @@ class SutStress {
   StressRecording run() {
     // A rump_init that took half a tick or more (a loaded machine) leaves the clock's phase unknown:
     // a fresh child tries again, a few times; then, when the tick is lockstep's to choose, a longer one.
-    info_.requested_tick_ns = 0;
     for (int attempt = 1;; ++attempt) {
       start_child();
       if (init()) break;
@@ -222,7 +221,9 @@ class SutStress {
                                       epoch_, true, reserve);
       if (!reaper) {
         d.view = std::make_unique<HostView>(nullptr, nullptr);
-        d.view->keep_new_lwps_until_observed();  // no lid of a new lwp is recorded here
+        // No lid of a new lwp is recorded here; barriers show them (without introspection there are
+        // no observations, so no commits, and nothing to keep).
+        if (introspect_) d.view->keep_new_lwps_until_observed();
       }
       d.rng = SplitMix(seeds.next());
       d.active = !reaper || has(mask_, Call::Reap);
@@ -592,8 +593,9 @@ class SutStress {
           observations_.push_back(std::move(*o));
           for (Driver& d : drivers_)
             if (d.view) d.view->observed();  // untimed waits in flight keep the curlwp too
+        } else {
+          ++out_.stats.barriers_skipped;
         }
-        else ++out_.stats.barriers_skipped;
         last_barrier = Clock::now();
         continue;
       }
