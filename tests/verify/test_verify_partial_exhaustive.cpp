@@ -19,6 +19,7 @@
 #include "checker/trace_reorder.hpp"
 #include "checker/verify_partial.hpp"
 #include "model_traces.hpp"
+#include "breadth.hpp"
 
 using namespace lockstep;
 using namespace lockstep::checker;
@@ -226,7 +227,7 @@ TEST(VerifyPartialOrderExhaustive, ReportsExactlyWhatSomeLinearisationBreaks) {
   constexpr std::size_t kLimit = 150;  // linearisations per history; larger histories are skipped
   std::size_t histories = 0, orders = 0, racy = 0, skipped = 0, orphaning = 0, orphaning_unscripted = 0;
   std::map<Rule, std::size_t> reached;
-  for (std::uint64_t seed = 1; seed <= 1000 && histories < 400; ++seed) {
+  for (std::uint64_t seed = 1; seed <= 1000 && histories < lockstep::test::breadth(400); seed += lockstep::test::kSeedStride) {
     bool orphan_race = false;
     const Trace tr = small_history(seed, &orphan_race);
     Brute b;
@@ -252,11 +253,11 @@ TEST(VerifyPartialOrderExhaustive, ReportsExactlyWhatSomeLinearisationBreaks) {
               orphaning_unscripted);
   RecordProperty("violations_by_rule", by_rule);
   RecordProperty("orphan_races", static_cast<int>(orphaning));
-  EXPECT_GE(histories, 350u);
-  EXPECT_GE(racy, 60u) << "the generator rarely reaches a racy history";
+  EXPECT_GE(histories, lockstep::test::reached(350, 117));
+  EXPECT_GE(racy, lockstep::test::reached(60, 50)) << "the generator rarely reaches a racy history";
   EXPECT_GE(reached.size(), 6u) << "too few invariants reached: " << by_rule;
   EXPECT_GT(reached[Rule::R5], 0u) << "no history reuses a pid in some order: " << by_rule;
-  EXPECT_GE(orphaning, 40u) << "the generator rarely lets a release orphan a child the file creates later";
+  EXPECT_GE(orphaning, lockstep::test::reached(40, 25)) << "the generator rarely lets a release orphan a child the file creates later";
 }
 
 // Window by window (checker/verify/VERIFY.md, "Windows"), with every quiescent point a cut: the same
@@ -266,7 +267,7 @@ TEST(VerifyPartialOrderExhaustive, ReportsExactlyWhatSomeLinearisationBreaks) {
 TEST(VerifyPartialOrderExhaustive, WindowByWindowReportsExactlyWhatSomeLinearisationBreaks) {
   constexpr std::size_t kLimit = 200;
   std::size_t histories = 0, windowed = 0, several = 0, racy = 0;
-  for (std::uint64_t seed = 1; seed <= 1000 && histories < 300; ++seed) {
+  for (std::uint64_t seed = 1; seed <= 1000 && histories < lockstep::test::breadth(300); seed += lockstep::test::kSeedStride) {
     Trace tr;
     if (seed % 4 == 1) {
       tr = small_history(seed);
@@ -305,10 +306,10 @@ TEST(VerifyPartialOrderExhaustive, WindowByWindowReportsExactlyWhatSomeLinearisa
   }
   std::printf("histories: %zu, judged in several windows: %zu, with several states across a cut: %zu, with a violating order: %zu\n", histories,
               windowed, several, racy);
-  EXPECT_GE(histories, 250u);
-  EXPECT_GE(windowed, 200u);
-  EXPECT_GE(several, 3u) << "no random window ends in several states";
-  EXPECT_GE(racy, 25u);
+  EXPECT_GE(histories, lockstep::test::reached(250, 90));
+  EXPECT_GE(windowed, lockstep::test::reached(200, 80));
+  EXPECT_GE(several, lockstep::test::reached(3, 2)) << "no random window ends in several states";
+  EXPECT_GE(racy, lockstep::test::reached(25, 9));
   // Windows that surely end in several states: a release racing a newlwp of its process (in one
   // order the process is freed, in the other not), then, after a cut, what each state makes of the
   // next events: the second lwp's release (frees it, or frees it again), a fork that reuses the pid

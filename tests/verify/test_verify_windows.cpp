@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <set>
 
 #include <fmt/format.h>
@@ -16,6 +17,7 @@
 #include "checker/trace_reorder.hpp"
 #include "checker/verify_partial.hpp"
 #include "model_traces.hpp"
+#include "breadth.hpp"
 
 using namespace lockstep;
 using namespace lockstep::checker;
@@ -133,7 +135,7 @@ TEST(Cuts, AreExactlyThePointsWhereNoOperationIsInFlight) {
 // history in which the sequential judge finds that invariant broken.
 TEST(Windows, AgreeWithOneWindowOnBurstyHistories) {
   std::size_t windowed = 0, carried_several = 0, merged = 0, witnesses = 0, violating = 0;
-  for (std::uint64_t seed = 1; seed <= 30; ++seed) {
+  for (std::uint64_t seed = 1; seed <= 30; seed += lockstep::test::kSeedStride) {
     const Trace tr = bursty_history(seed, 50 + seed % 30, 2 + seed % 4);
     const VTrace vt = to_vtrace(tr.header, tr.events);
     const HappensBefore hb(vt);
@@ -158,11 +160,11 @@ TEST(Windows, AgreeWithOneWindowOnBurstyHistories) {
       }
     }
   }
-  std::printf("windowed judgements: %zu (with several states across a cut: %zu; with a cut dropped for too many states: %zu); witnesses: %zu\n",
-              windowed, carried_several, merged, witnesses);
-  EXPECT_GT(violating, 5u);
-  EXPECT_GT(windowed, 60u);
-  EXPECT_GT(carried_several, 5u) << "no window ended in several states: the carried states are untested";
+  std::printf("histories with a violation: %zu; windowed judgements: %zu (with several states across a cut: %zu; with a cut dropped for too many states: %zu); witnesses: %zu\n",
+              violating, windowed, carried_several, merged, witnesses);
+  EXPECT_GT(violating, lockstep::test::reached(5, 2));
+  EXPECT_GT(windowed, lockstep::test::reached(60, 20));
+  EXPECT_GT(carried_several, lockstep::test::reached(5, 3)) << "no window ended in several states: the carried states are untested";
   EXPECT_GT(merged, 3u) << "no cut was dropped: the merging is untested";
 }
 
@@ -174,7 +176,7 @@ TEST(Windows, AViolationInALateWindowIsFoundAtItsEvent) {
   std::size_t planted = 0;
   // 80 seeds: about a quarter of the cases plant a violation the model sees in a history this long
   // (the count depends on what the generator draws: 14 of 60 once exit codes went past a byte).
-  for (std::uint64_t seed = 1; seed <= 80; ++seed) {
+  for (std::uint64_t seed = 1; seed <= 80; seed += lockstep::test::kSeedStride) {
     Case c = make_case(seed, 200, true);
     if (c.model_verdict.empty() || c.trace.events.size() < 100) continue;
     ++planted;
@@ -193,7 +195,8 @@ TEST(Windows, AViolationInALateWindowIsFoundAtItsEvent) {
     EXPECT_EQ(violated(w), violated(one)) << "seed " << seed << "\n" << render(w) << render(one);
     for (Rule x : c.model_verdict) EXPECT_FALSE(w.of(x).holds) << "seed " << seed << " " << model::rule_name(x);
   }
-  EXPECT_GT(planted, 15u);
+  std::printf("histories with a planted violation: %zu\n", planted);
+  EXPECT_GT(planted, lockstep::test::reached(15, 4));
 }
 
 // Two actors that never wait for each other (the clock's ticks and H0's getpid): no event of one
