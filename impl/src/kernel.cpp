@@ -348,6 +348,12 @@ std::vector<std::string> Kernel::console() const {
   return console_;
 }
 
+void Kernel::console_into(std::vector<std::string>& out) const {
+  std::unique_lock l(console_lock_);
+  out.resize(console_.size());
+  for (std::size_t i = 0; i < console_.size(); ++i) out[i].assign(console_[i]);
+}
+
 std::uint64_t Kernel::wait_begin(HostContext& h, WaitKind kind, const detail::Proc& target,
                                  std::optional<sync::Ticks> deadline, sync::Ticks since) {
   std::unique_lock l(waits_lock_);

@@ -1,9 +1,12 @@
 // The §7 observation: canonical names do not depend on either side's ids, and the
 // first difference names the SPEC rule it breaks.
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -201,4 +204,64 @@ TEST(Observation, ASecondFileOfOnePathIsAFileTheModelLacks) {
   ASSERT_TRUE(d);
   EXPECT_EQ(d->rule, Rule::P7);
   EXPECT_NE(d->text.find("file /a (file #2 of this path): expected none, observed size 0"), std::string::npos) << d->text;
+}
+
+// An observation refilled into the storage of an earlier one (the lockstep runner's, every step)
+// is the one taken afresh: through states that grow (processes, lwps, fds, files, a kthread, a
+// waiter) and shrink again, each snapshot and observation refilled from the state before.
+TEST(Observation, RefilledIntoOldStorageItIsTheFreshOne) {
+  using namespace lockstep::impl;
+  KernelConfig kc;
+  kc.tick = std::chrono::milliseconds(1);
+  kc.panic_hook = [](const PanicInfo&) {};
+  Kernel k{kc};
+  HostContext h0{k, "H0"}, h1{k, "H1"};
+  const std::vector<lockstep::impl::HostId> ids{h0.id(), h1.id()};
+  const std::map<lockstep::impl::HostId, int> index{{h0.id(), 0}, {h1.id(), 1}};
+  Snapshot snap;
+  Observation reused;
+  std::size_t compared = 0;
+  auto same = [&](const char* after) {
+    k.snapshot_into(snap);
+    observe_snapshot_into(snap, ids, index, reused);
+    EXPECT_EQ(reused, observe_snapshot(k.snapshot(), ids, index)) << "after " << after;
+    EXPECT_EQ(digest(reused), digest(observe_kernel(k, ids, index))) << "after " << after;
+    ++compared;
+  };
+  same("nothing");
+  ASSERT_EQ(k.rfork(h0, 0), 0);
+  same("rfork");
+  const pid_t child = k.getpid(h0);
+  constexpr int kOCreat = 0x0200;  // rump's O_CREAT (NetBSD's value), which Kernel::open takes
+  ASSERT_GE(k.open(h0, "/a", kOCreat), 0);
+  ASSERT_GE(k.open(h0, "/b", kOCreat), 0);
+  ASSERT_EQ(k.write(h0, 3, 5), 5);
+  same("opens");
+  ASSERT_EQ(k.newlwp(h1, child), 0);
+  same("newlwp");
+  ::proc* kt = nullptr;
+  std::atomic<bool> stop{false};
+  ASSERT_EQ(k.kthread_create(h1, [&stop] {
+    const KthreadSelf* s = this_kthread();
+    while (!stop.load()) {
+      s->kernel.kthread_suspend_check(s->host, s->proc);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    s->kernel.kthread_exit(s->host, 7);
+  }, &kt, 0, 0, "worker"), 0);
+  std::thread waiter([&] { (void)k.kthread_wait_exit(h1, kt, 0); });
+  for (int i = 0; i < 10000 && k.snapshot().blocked.empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_FALSE(k.snapshot().blocked.empty());
+  same("kthread_create and a waiter");
+  stop = true;
+  waiter.join();
+  same("the kthread's exit");
+  ASSERT_EQ(k.kthread_reap(h0, kt), 0);
+  k.releaselwp(h1);
+  ASSERT_EQ(k.rfork(h1, 0), 0);  // a process in the slot the kthread had, in the same refill
+  same("a reap, a release and an rfork");
+  ASSERT_EQ(k.close(h0, 3), 0);
+  k.releaselwp(h0);
+  same("close and the last release");
+  EXPECT_EQ(compared, 8u);
 }

@@ -80,5 +80,7 @@ namespace lockstep::checker {
 // The impl's §7 observation of the instance's hosts H0..H{hosts-1} (checker/observe_impl.hpp).
 // Call only when no registered thread of the instance is running.
 Observation observe_impl(const Instance& inst, int hosts);
+// The same through a snapshot and into an observation whose storage is reused (observe_snapshot_into).
+void observe_impl_into(const Instance& inst, int hosts, impl::Snapshot& snap, Observation& out);
 
 }  // namespace lockstep::checker

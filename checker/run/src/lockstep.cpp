@@ -250,7 +250,7 @@ class Runner {
                        fmt::format("woken ({})", render_impl(r.second, r.first.body, sym_)));
 
     // 5. Everything else SPEC §7 names.
-    const Observation observed = observe_now();
+    const Observation& observed = observe_now();
     e.digest = state_digest(model_.state(), c_.program.chooser.hosts);
     if (!observes_as(model_.state(), c_.program.chooser.hosts, observed)) {
       const Observation expected = observe(model_.state(), c_.program.chooser.hosts);
@@ -289,8 +289,10 @@ class Runner {
   // the model's: they were judged already. A round accepts overlapping calls' lines in any
   // interleaving that keeps each call's own order (round_judge.cpp), so the impl's order of them may
   // differ from the model's order of steps; they are not judged again.
-  Observation observe_now() {
-    Observation o = observe_impl(*inst_, c_.program.chooser.hosts);
+  // Into storage kept from step to step (snap_, obs_): valid until the next call.
+  const Observation& observe_now() {
+    Observation& o = obs_;
+    observe_impl_into(*inst_, c_.program.chooser.hosts, snap_, o);
     // The console only grows, so the model's lines before the step are still its first ones.
     const std::vector<std::string>& model = model_.state().console;
     for (std::size_t k = 0; k < console_judged_ && k < o.console.size() && k < model.size(); ++k) o.console[k] = model[k];
@@ -743,7 +745,7 @@ class Runner {
       in.returned.emplace(who, done.second);
       panicked |= done.second.kind == ImplResult::Kind::Fatal;
     }
-    if (!panicked) in.observed = observe_now();
+    if (!panicked) in.observed = &observe_now();
 
     const RoundJudgement j = judge_round(model_, sym_, in);
     impl_seen_ = ImplSeen{};
@@ -766,7 +768,7 @@ class Runner {
         impl_seen_.outcome = impl_outcome(in.ops[k].result, sym_);
       }
       for (const auto& [who, r] : in.returned) impl_seen_.woke.push_back(TraceCompletion{in.blocked_before.at(who).actor, impl_outcome(r, sym_)});
-      impl_seen_.state = in.observed;
+      if (in.observed) impl_seen_.state = *in.observed;
       return diverge(res, j.rule, j.what, j.expected, j.observed);
     }
     // The invariants of the order found, checked incrementally as step() checks them (the judge
@@ -1131,6 +1133,8 @@ class Runner {
   std::optional<Op> in_flight_;         // the op of the step being run
   // What the impl did in the step being run: its outcome, the blocked calls it returned from, and
   // its §7 observation when that differed from the model's.
+  impl::Snapshot snap_;  // observe_now's, kept so that each observation refills the last one's storage
+  Observation obs_;
   struct ImplSeen {
     TraceOutcome outcome;
     std::vector<TraceCompletion> woke;

@@ -17,6 +17,14 @@ Observation observe_impl(const Instance& inst, int hosts) {
   return observe_kernel(*inst.kernel, ids, inst.host_index);
 }
 
+void observe_impl_into(const Instance& inst, int hosts, impl::Snapshot& snap, Observation& out) {
+  thread_local std::vector<impl::HostId> ids;
+  ids.clear();
+  for (int i = 0; i < hosts; ++i) ids.push_back(inst.hosts[i]->ctx->id());
+  inst.kernel->snapshot_into(snap);
+  observe_snapshot_into(snap, ids, inst.host_index, out);
+}
+
 Observation observe_kernel(const impl::Kernel& k, const std::vector<impl::HostId>& hosts,
                            const std::map<impl::HostId, int>& host_index) {
   return observe_snapshot(k.snapshot(), hosts, host_index);
@@ -25,22 +33,39 @@ Observation observe_kernel(const impl::Kernel& k, const std::vector<impl::HostId
 Observation observe_snapshot(const impl::Snapshot& snap, const std::vector<impl::HostId>& hosts,
                              const std::map<impl::HostId, int>& host_index) {
   Observation o;
+  observe_snapshot_into(snap, hosts, host_index, o);
+  return o;
+}
+
+void observe_snapshot_into(const impl::Snapshot& snap, const std::vector<impl::HostId>& hosts,
+                           const std::map<impl::HostId, int>& host_index, Observation& o) {
   auto bound = [&](const std::optional<impl::HostId>& h) -> std::int32_t {
     if (!h) return kUnbound;
     if (const impl::HostSnapshot* hs = snap.host(*h); hs != nullptr && hs->kernel_thread) return kKernelThread;
     auto it = host_index.find(*h);
     return it == host_index.end() ? 1000 + static_cast<std::int32_t>(*h) : it->second;
   };
-  std::vector<std::uint64_t> table_keys;
-  std::vector<std::vector<std::pair<int, std::uint64_t>>> fd_keys;
-  for (const impl::ProcSnapshot& p : snap.procs) {
-    ObsProc op;
+  // The fd keys of each process, for canonicalize_fds; kept per thread from call to call.
+  thread_local std::vector<std::uint64_t> table_keys;
+  thread_local std::vector<std::vector<std::pair<int, std::uint64_t>>> fd_keys;
+  table_keys.clear();
+  fd_keys.resize(snap.procs.size());
+  o.procs.resize(snap.procs.size());
+  for (std::size_t i = 0; i < snap.procs.size(); ++i) {
+    const impl::ProcSnapshot& p = snap.procs[i];
+    ObsProc& op = o.procs[i];
     op.pid = p.pid;
     op.ppid = p.ppid;
-    op.comm = p.comm;
+    op.comm.assign(p.comm);
     op.kind = static_cast<ProcKind>(static_cast<int>(p.kind));
     op.uid = p.uid;
+    op.lwps.clear();
     for (const impl::LwpSnapshot& l : p.lwps) op.lwps.push_back(ObsLwp{l.lid, bound(l.bound_to), l.released});
+    const ObsProc blank;
+    op.kstate = blank.kstate;
+    op.suspend_requested = blank.suspend_requested;
+    op.progress = blank.progress;
+    op.exit_code = blank.exit_code;
     if (p.kthread) {
       op.kstate = static_cast<KState>(static_cast<int>(p.kthread->state));
       op.suspend_requested = p.kthread->suspend_requested;
@@ -48,22 +73,24 @@ Observation observe_snapshot(const impl::Snapshot& snap, const std::vector<impl:
       op.exit_code = p.kthread->exit_code.value_or(0);
     }
     table_keys.push_back(p.fdtable);
-    std::vector<std::pair<int, std::uint64_t>> fds;
+    std::vector<std::pair<int, std::uint64_t>>& fds = fd_keys[i];
+    fds.clear();
     if (const impl::FdTableSnapshot* t = snap.fdtable(p.fdtable))
       for (const impl::FdSnapshot& f : t->fds) fds.emplace_back(f.fd, f.description);
-    fd_keys.push_back(std::move(fds));
-    o.procs.push_back(std::move(op));
   }
+  // canonicalize_fds sets each process's fdtable and fds.
   canonicalize_fds(o.procs, table_keys, fd_keys);
   o.nprocs = snap.nprocs;
-  for (const impl::HostId id : hosts) {
-    ObsHost oh;
-    if (const impl::HostSnapshot* hs = snap.host(id)) {
+  o.hosts.resize(hosts.size());
+  for (std::size_t i = 0; i < hosts.size(); ++i) {
+    ObsHost& oh = o.hosts[i];
+    oh = ObsHost{};
+    if (const impl::HostSnapshot* hs = snap.host(hosts[i])) {
       if (hs->curlwp != 0 && hs->curlwp_pid && hs->curlwp_lid) oh.curlwp = std::pair{*hs->curlwp_pid, *hs->curlwp_lid};
       oh.pid = hs->current_pid;
     }
-    o.hosts.push_back(oh);
   }
+  o.blocked.clear();
   for (const impl::WaitSnapshot& w : snap.blocked) {
     if (w.kind == impl::WaitKind::park) continue;  // a parked kthread shows as its state
     auto it = host_index.find(w.host);
@@ -74,13 +101,14 @@ Observation observe_snapshot(const impl::Snapshot& snap, const std::vector<impl:
   // One path is one file (SPEC P7: an open of an existing path opens that file). A second file of
   // a path, which a map by path would fold into the first, shows as a file the model lacks: two
   // opens that raced to create a path are seen when they return, not only once a write is lost.
+  o.files.clear();
   for (const impl::FileSnapshot& f : snap.files) {
     std::string key = f.path;
     for (int n = 2; o.files.contains(key); ++n) key = fmt::format("{} (file #{} of this path)", f.path, n);
     o.files.emplace(std::move(key), static_cast<std::int64_t>(f.size));
   }
-  o.console = snap.console;
-  return o;
+  o.console.resize(snap.console.size());
+  for (std::size_t i = 0; i < snap.console.size(); ++i) o.console[i].assign(snap.console[i]);
 }
 
 }  // namespace lockstep::checker

@@ -49,7 +49,7 @@ struct RoundInput {
   // The impl's §7 state after the round (none after a panic). Its console lines from before the
   // round are the model's: they were judged already, possibly as an interleaving of overlapping
   // calls' lines, which the model keeps in its order of steps.
-  std::optional<Observation> observed;
+  const Observation* observed = nullptr;  // the caller's, alive through judge_round
   // Real time, in scheduling turns (SPEC §8): when ops[k]'s thread took it from its mailbox, and when
   // it was back there with its result (unset: never taken / not returned).
   std::vector<std::optional<std::size_t>> invoked, returned_at;

@@ -169,10 +169,14 @@ class Kernel {
   sync::Backend& backend() { return *backend_; }
   sync::Ticks now() { return backend_->now(); }
   std::vector<std::string> console() const;
+  void console_into(std::vector<std::string>& out) const;  // the same, into out's storage
   std::optional<PanicInfo> panicked() const;
   // Atomic with respect to kernel operations. Under a controlled backend call it when no registered
   // thread is running (e.g. after ControlledBackend::run returned).
   Snapshot snapshot() const;
+  // The same into `out`, whose storage (vectors, strings) is reused: a checker observes after every
+  // step, and building each snapshot afresh allocated every list and name in it.
+  void snapshot_into(Snapshot& out) const;
   // Teardown only: the instance is dying. Every caller blocked in a kernel wait returns (EINTR), a
   // parked kthread unwinds out of its body. Lets an owner get its host threads out of the kernel
   // before it destroys their HostContexts and then the Kernel. Releases a controlled backend first
@@ -243,7 +247,7 @@ class Kernel {
   void kthread_main(ProcPtr p);
   detail::Proc& self_kthread(HostContext& self, const char* op);
   int kthread_target(::proc* p, ProcPtr* out);
-  ProcSnapshot snap_proc_locked(const detail::Proc& p) const;
+  void snap_proc_locked(const detail::Proc& p, ProcSnapshot& out) const;
 
   const KernelConfig cfg_;
   const std::shared_ptr<sync::Backend> backend_;  // declared first among sync users: destroyed last

@@ -19,5 +19,9 @@ Observation observe_kernel(const impl::Kernel& k, const std::vector<impl::HostId
 // The same, of a snapshot already taken.
 Observation observe_snapshot(const impl::Snapshot& snap, const std::vector<impl::HostId>& hosts,
                              const std::map<impl::HostId, int>& host_index);
+// The same into `out`, whose storage is reused (a lockstep run observes after every step): every
+// field is set, nothing of what `out` held before survives.
+void observe_snapshot_into(const impl::Snapshot& snap, const std::vector<impl::HostId>& hosts,
+                           const std::map<impl::HostId, int>& host_index, Observation& out);
 
 }  // namespace lockstep::checker
