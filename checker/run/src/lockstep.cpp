@@ -1131,10 +1131,10 @@ class Runner {
   std::vector<std::string> names_;        // by thread id: its name in traces (thread_name); empty: not yet known
   std::vector<TraceTurn> turns_log_;  // decisions not yet on an event
   std::optional<Op> in_flight_;         // the op of the step being run
-  // What the impl did in the step being run: its outcome, the blocked calls it returned from, and
-  // its §7 observation when that differed from the model's.
   impl::Snapshot snap_;  // observe_now's, kept so that each observation refills the last one's storage
   Observation obs_;
+  // What the impl did in the step being run: its outcome, the blocked calls it returned from, and
+  // its §7 observation when that differed from the model's.
   struct ImplSeen {
     TraceOutcome outcome;
     std::vector<TraceCompletion> woke;
