@@ -1,9 +1,9 @@
 // How many random cases a breadth test draws. Tests whose worth is in how many histories, programs
 // or seeds they judge (every linearisation of 400 histories, 300 programs' states) take 30-95 s each
 // under ASan, a third of the sanitizer preset's time. Under a sanitizer they draw a third of their
-// cases: the sanitizer looks for memory and UB errors in the code those cases run, which the first
-// third already runs through; the optimised build draws them all, so no case is dropped from CI.
-// The thresholds a test asserts on what its cases reached are scaled with it.
+// cases: the sanitizer looks for memory, UB and race errors in the code those cases run, which a
+// third of them already runs through; the optimised build draws them all, so no case leaves CI.
+// The thresholds a test asserts on what its cases reached are measured on the third it draws.
 #pragma once
 
 #include <cstddef>
