@@ -336,6 +336,35 @@ TEST(StressMerge, AWaiterThatTimedOutLeavesTheTicksAlone) {
   EXPECT_EQ(*a.merged.history.ops[t2].ret, a.merged.history.ops[t2].call);
 }
 
+// With a phase known to 200 µs, a request that began 500 µs after tick 1's nominal instant read at
+// least tick 1: only one that began within the slack may have read tick 0 and have its deadline a
+// tick lower. So tick 1 is widened to the waiter's return for the second request only; widened for
+// the first, it would reach over everything between the request and the return (a barrier there
+// would be no commit point).
+TEST(StressMerge, OnlyARequestWithinATicksSlackMayHaveReadTheTickBefore) {
+  for (const std::int64_t request_us : {1500, 1100}) {
+    Model m;
+    m.apply(Op{Actor::host(0), op::KthreadCreate{0, "k"}}, {});
+    const auto k = static_cast<ProcId>(m.state().procs.size() - 1);
+    lockstep::checker::stress::MergeInput in;
+    in.before = m.state();
+    in.hosts = 1;
+    in.tick_ns = 1'000'000;
+    in.tick_slack_ns = 200'000;
+    in.end_ns = 3'000'000;
+    std::vector<std::vector<Record>> lanes(2);
+    lanes[0].push_back(call(Op{Actor::host(0), op::Suspend{k, 1}}, request_us, 1800, request_us, 0));
+    lanes[1].push_back(call(Op{Actor::kthread(k), op::SuspendCheck{k}}, 1700, -1, 1700));
+    const LateAck a{lockstep::checker::stress::merge_history(std::move(in), lanes)};
+    const std::size_t t1 = a.tick_at(1000);
+    ASSERT_LT(t1, a.merged.history.ops.size());
+    const auto& tick = a.merged.history.ops[t1];
+    if (request_us == 1500) EXPECT_EQ(*tick.ret, tick.call + 2u * 200'000) << "a request 500 µs into tick 1 widened it";
+    else EXPECT_EQ(*tick.ret, 2u * 1'800'000) << "a request within the slack may have read tick 0: tick 1 lasts until the waiter returned";
+    EXPECT_EQ(lockstep::checker::lin::judge(a.merged.history, lockstep::checker::lin::Options{}).verdict, lockstep::checker::lin::Verdict::Agree);
+  }
+}
+
 TEST(StressMerge, AWideningTickStopsShortOfTheNext) {
   // The waiter returns at 4.5 ms. Ticks 1-3 are one tick(3) at 3 ms (no event between them), which
   // carries the deadline's ticks 2 and 3: it may last until just before tick 4 begins, no further.

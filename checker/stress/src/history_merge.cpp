@@ -63,9 +63,15 @@ void widen_ticks_for_late_acknowledgements(Merged& m, std::int64_t tick_ns, std:
     const int timo = timo_of(o.op);
     if (timo <= 0 || !o.ret || o.outcome.kind != OutcomeKind::Returned || o.outcome.ret != 0) continue;
     const std::int64_t request_ns = (o.hint ? static_cast<std::int64_t>(*o.hint) : static_cast<std::int64_t>(o.call)) / 2;
-    // With an uncertain phase the request may have read the clock one tick lower.
+    // With an uncertain phase (tick k begins within the slack after k * tick_ns) a request that began
+    // within the slack after a tick's nominal instant may have read the clock one tick lower; one that
+    // began later read at least this tick, and widening the tick before it would only let the judge
+    // place that tick after the request, across the barrier between them (which then is no commit
+    // point).
     const std::int64_t deadline = request_ns / tick_ns + timo;
-    for (std::int64_t k : {deadline - (slack_ns > 0 ? 1 : 0), deadline, deadline + 1}) {
+    const bool may_read_lower = slack_ns > 0 && request_ns % tick_ns <= slack_ns;
+    for (std::int64_t k : {deadline - 1, deadline, deadline + 1}) {
+      if (k == deadline - 1 && !may_read_lower) continue;
       const std::uint64_t at = 2 * static_cast<std::uint64_t>(k * tick_ns);
       if (at >= *o.ret) continue;
       // The tick op that carries tick k: the first at or after its instant (ticks with no event
