@@ -107,6 +107,23 @@ void wait_turn(int s) {
   while (g_holder != s && g_slot[s].st != St::Away) real_cond_wait(&g_turn, &g_m);
 }
 
+// Waits, Blocked on a mutex, until `s` holds the baton (or was set free). The unlock of that mutex
+// through this host queues `s` again; but a condition wait releases its mutex inside the real call,
+// after serial_wait_begins looked for the slots blocked on it, and no hook sees that release. A slot
+// that became Blocked in between (its second try still found the mutex held) would wait for an
+// unlock that never comes, the baton passing among the others, and its call would look deadlocked:
+// so a Blocked slot queues itself again every kBlockedPoll, and tries the mutex once it has the
+// baton. Under g_m (released while waiting).
+void wait_turn_blocked(int s) {
+  while (g_holder != s && g_slot[s].st != St::Away) {
+    timespec until{};
+    clock_gettime(CLOCK_REALTIME, &until);  // g_turn's clock
+    const long long end = until.tv_sec * 1'000'000'000LL + until.tv_nsec + std::chrono::nanoseconds(kBlockedPoll).count();
+    until = timespec{static_cast<time_t>(end / 1'000'000'000LL), static_cast<long>(end % 1'000'000'000LL)};
+    if (real_cond_timedwait(&g_turn, &g_m, &until) == ETIMEDOUT && g_slot[s].st == St::Blocked) queue(s);
+  }
+}
+
 // The holder `s` lets the baton go on (to a queued participant, or nobody). Under g_m.
 void pass_on(int s) {
   if (g_holder == s) grant(pick(s));
@@ -297,7 +314,7 @@ int serial_mutex_lock(pthread_mutex_t* m) {
     const int other = pick(s);
     if (other != kNone) {
       grant(other);
-      wait_turn(s);  // queued again by the unlock, then given the baton
+      wait_turn_blocked(s);
       continue;
     }
     // No participant could unlock it: its owner runs without the baton (away in a wait, set free, or

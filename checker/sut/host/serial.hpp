@@ -15,7 +15,8 @@
 // What a participant cannot do while it holds the baton is block: so
 //   - a mutex another thread holds is taken with trylock; while it is busy the thread gives the baton
 //     away and is woken when the mutex is unlocked (through this host's unlock, or as a condition
-//     wait releases it), polling when no participant could release it;
+//     wait releases it), polling when no participant could release it, and every kBlockedPoll in any
+//     case (a condition wait's release happens inside the real call, after this host last looked);
 //   - a condition wait (timed or not) gives the baton away for the real wait and queues for it again
 //     when the wait returns;
 //   - a participant that holds the baton for kStallLimit without reaching a sync point (a semaphore, a
@@ -45,6 +46,9 @@
 namespace lockstep::checker::sut {
 
 inline constexpr std::chrono::milliseconds kStallLimit{2};
+// How often a participant blocked on a SUT mutex looks at it again by itself (serial.cpp,
+// wait_turn_blocked): a condition wait releases its mutex where this host cannot see it.
+inline constexpr std::chrono::microseconds kBlockedPoll{200};
 
 // Reads LOCKSTEP_SUT_SCHEDULE and LOCKSTEP_SUT_SWITCH_PROB; call once before any thread starts.
 // Starts the watchdog when serial. Returns false with `error` set on a bad value.
