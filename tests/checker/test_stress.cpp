@@ -301,9 +301,14 @@ struct LateAck {
   }
 };
 
-// H0 suspends kthread K (timo 2 ticks of 1 ms) at 0.5 ms; K parks at `park_us`; H0 returns `answer`
-// at `return_us`.
-LateAck late_ack(std::int64_t park_us, std::int64_t return_us, std::int64_t answer) {
+// H0 suspends kthread K (`timo` ticks of 1 ms, the clock's phase known to `slack_us`) at
+// `request_us`; K parks at `park_us`; H0 returns `answer` at `return_us`.
+struct SuspendAt {
+  std::int64_t request_us = 500;
+  int timo = 2;
+  std::int64_t slack_us = 0;
+};
+LateAck late_ack(std::int64_t park_us, std::int64_t return_us, std::int64_t answer, SuspendAt at = {}) {
   Model m;
   m.apply(Op{Actor::host(0), op::KthreadCreate{0, "k"}}, {});
   const auto k = static_cast<ProcId>(m.state().procs.size() - 1);
@@ -311,9 +316,10 @@ LateAck late_ack(std::int64_t park_us, std::int64_t return_us, std::int64_t answ
   in.before = m.state();
   in.hosts = 1;
   in.tick_ns = 1'000'000;
+  in.tick_slack_ns = at.slack_us * 1000;
   in.end_ns = 4'000'000;
   std::vector<std::vector<Record>> lanes(2);
-  lanes[0].push_back(call(Op{Actor::host(0), op::Suspend{k, 2}}, 500, return_us, 500, answer));
+  lanes[0].push_back(call(Op{Actor::host(0), op::Suspend{k, at.timo}}, at.request_us, return_us, at.request_us, answer));
   lanes[1].push_back(call(Op{Actor::kthread(k), op::SuspendCheck{k}}, park_us, -1, park_us));
   return LateAck{lockstep::checker::stress::merge_history(std::move(in), lanes)};
 }
@@ -343,19 +349,7 @@ TEST(StressMerge, AWaiterThatTimedOutLeavesTheTicksAlone) {
 // would be no commit point).
 TEST(StressMerge, OnlyARequestWithinATicksSlackMayHaveReadTheTickBefore) {
   for (const std::int64_t request_us : {1500, 1100}) {
-    Model m;
-    m.apply(Op{Actor::host(0), op::KthreadCreate{0, "k"}}, {});
-    const auto k = static_cast<ProcId>(m.state().procs.size() - 1);
-    lockstep::checker::stress::MergeInput in;
-    in.before = m.state();
-    in.hosts = 1;
-    in.tick_ns = 1'000'000;
-    in.tick_slack_ns = 200'000;
-    in.end_ns = 3'000'000;
-    std::vector<std::vector<Record>> lanes(2);
-    lanes[0].push_back(call(Op{Actor::host(0), op::Suspend{k, 1}}, request_us, 1800, request_us, 0));
-    lanes[1].push_back(call(Op{Actor::kthread(k), op::SuspendCheck{k}}, 1700, -1, 1700));
-    const LateAck a{lockstep::checker::stress::merge_history(std::move(in), lanes)};
+    const LateAck a = late_ack(1700, 1800, 0, SuspendAt{request_us, 1, 200});
     const std::size_t t1 = a.tick_at(1000);
     ASSERT_LT(t1, a.merged.history.ops.size());
     const auto& tick = a.merged.history.ops[t1];
