@@ -57,6 +57,15 @@ long long now_ns() {
   return t.tv_sec * 1'000'000'000LL + t.tv_nsec;
 }
 
+// The instant `ns` from now on g_turn's clock (CLOCK_REALTIME, a condition's default), for its
+// timed waits.
+timespec turn_clock_in(long long ns) {
+  timespec t{};
+  clock_gettime(CLOCK_REALTIME, &t);
+  const long long end = t.tv_sec * 1'000'000'000LL + t.tv_nsec + ns;
+  return timespec{static_cast<time_t>(end / 1'000'000'000LL), static_cast<long>(end % 1'000'000'000LL)};
+}
+
 std::uint64_t next_random() {  // splitmix64, under g_m
   std::uint64_t z = (g_rng += 0x9E3779B97F4A7C15ULL);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -116,10 +125,7 @@ void wait_turn(int s) {
 // baton. Under g_m (released while waiting).
 void wait_turn_blocked(int s) {
   while (g_holder != s && g_slot[s].st != St::Away) {
-    timespec until{};
-    clock_gettime(CLOCK_REALTIME, &until);  // g_turn's clock
-    const long long end = until.tv_sec * 1'000'000'000LL + until.tv_nsec + std::chrono::nanoseconds(kBlockedPoll).count();
-    until = timespec{static_cast<time_t>(end / 1'000'000'000LL), static_cast<long>(end % 1'000'000'000LL)};
+    const timespec until = turn_clock_in(std::chrono::nanoseconds(kBlockedPoll).count());
     if (real_cond_timedwait(&g_turn, &g_m, &until) == ETIMEDOUT && g_slot[s].st == St::Blocked) queue(s);
   }
 }
@@ -163,10 +169,7 @@ void open_window(int s) {
   }
   g_slot[s].st = St::Away;
   grant(kNone);
-  timespec until{};
-  clock_gettime(CLOCK_REALTIME, &until);  // g_turn's clock
-  const long long end = until.tv_sec * 1'000'000'000LL + until.tv_nsec + g_window_ns;
-  until = timespec{static_cast<time_t>(end / 1'000'000'000LL), static_cast<long>(end % 1'000'000'000LL)};
+  const timespec until = turn_clock_in(g_window_ns);
   while (g_holder == kNone)
     if (real_cond_timedwait(&g_turn, &g_m, &until) == ETIMEDOUT) break;
   ensure_holding(s);
