@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "checker/lin_judge.hpp"
+#include "checker/observation.hpp"
 #include "checker/stress.hpp"
 #include "checker/stress_files.hpp"
 #include "checker/stress_trace.hpp"
@@ -236,6 +237,46 @@ TEST(Witness, ShrinksToTheCallsThatMatter) {
   const std::string svg = history_svg(w.history, w.judgement, "witness");
   EXPECT_NE(svg.find("<svg"), std::string::npos);
   EXPECT_NE(svg.find("#f4b6b6"), std::string::npos);  // the culprit's colour
+}
+
+// A witness fails where the history failed, the same way. The console shows 25 bytes where 10 were
+// written (observation 1). Without H1's write, observation 0 (10 bytes) would fail under the same
+// rule, and observation 1 the other way (0 expected): a history the implementation never made. The
+// shrinker keeps the write and drops only the getuid that nothing depends on.
+TEST(Witness, FailsAtTheSameCulpritWithTheSameDifference) {
+  Model m;
+  lin::History h;
+  h.before = m.state();
+  h.hosts = 2;
+  auto add = [&](Actor a, OpBody b, std::int64_t ret, std::size_t call) {
+    lin::Operation o;
+    o.op = Op{a, std::move(b)};
+    o.call = call;
+    o.ret = call + 1;
+    o.outcome.ret = ret;
+    h.ops.push_back(std::move(o));
+  };
+  add(Actor::host(1), op::Write{1, 10}, 10, 0);
+  m.apply(h.ops[0].op, {});
+  h.observations.push_back(lin::ObservationPoint{2, observe(m.state(), 2)});
+  add(Actor::host(0), op::Getuid{}, 0, 3);
+  Observation wrong = observe(m.state(), 2);
+  ASSERT_EQ(wrong.files.count("/dev/console"), 1u);
+  wrong.files["/dev/console"] = 25;
+  h.observations.push_back(lin::ObservationPoint{5, wrong});
+  const lin::Judgement j = lin::judge(h);
+  ASSERT_EQ(j.verdict, lin::Verdict::Violation);
+  ASSERT_TRUE(j.culprit_is_observation);
+  ASSERT_EQ(j.culprit, 1u);
+  const Witness w = shrink_witness(h, j, lin::Budget{}, 10);
+  EXPECT_EQ(w.judgement.verdict, lin::Verdict::Violation);
+  EXPECT_TRUE(w.judgement.culprit_is_observation);
+  EXPECT_EQ(w.judgement.expected, j.expected);
+  EXPECT_EQ(w.judgement.observed, j.observed);
+  ASSERT_EQ(w.history.ops.size(), 1u) << lin::summary(w.history, w.judgement);
+  EXPECT_EQ(w.ops[0], 0u);
+  ASSERT_EQ(w.history.observations.size(), 1u);
+  EXPECT_EQ(w.history.observations[0].state.files.at("/dev/console"), 25);
 }
 
 // A witness the shrinker could not cut is listed so that it can be read: a run of clock ticks is one

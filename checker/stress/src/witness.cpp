@@ -33,7 +33,8 @@ std::vector<std::pair<bool, std::uint32_t>> named(const lin::Operation& o) {
 class Shrinker {
  public:
   Shrinker(const lin::History& h, const lin::Judgement& j, const lin::Budget& b, double seconds)
-      : h_(h), rule_(j.rule), culprit_(j.culprit), on_observation_(j.culprit_is_observation), budget_(b),
+      : h_(h), rule_(j.rule), culprit_(j.culprit), on_observation_(j.culprit_is_observation), expected_(j.expected),
+        observed_(j.observed), budget_(b),
         deadline_(Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds))) {
     for (std::size_t i = 0; i < h.ops.size(); ++i)
       for (const Binding& b2 : h.ops[i].created) creator_[{b2.kind == Binding::Kind::Proc, b2.id}] = i;
@@ -45,14 +46,15 @@ class Shrinker {
   Witness run(const lin::Judgement& j) {
     Witness w;
     std::vector<bool> keep(h_.ops.size(), true);
-    // 1. Nothing invoked after the culprit's response can help explain it.
-    if (culprit_ && !on_observation_ && h_.ops[*culprit_].ret) {
-      const std::size_t p = *h_.ops[*culprit_].ret;
+    // 1. Nothing invoked after the culprit's response (an observation's instant) can help explain it,
+    // and the observations before that instant still show states of the history kept: they stay,
+    // and let the judge commit, in this candidate only (every later one drops operations before them).
+    if (const std::optional<std::size_t> p = culprit_position()) {
       std::vector<bool> k = keep;
       for (std::size_t i = 0; i < h_.ops.size(); ++i)
-        if (h_.ops[i].call > p) k[i] = false;
+        if (h_.ops[i].call > *p) k[i] = false;
       close(k);
-      if (fails(k, w)) keep = k;
+      if (fails(k, w, *p)) keep = k;
     }
     // 2. Whole actors.
     std::map<std::pair<int, std::uint32_t>, std::vector<std::size_t>> by_actor;
@@ -120,7 +122,20 @@ class Shrinker {
     }
   }
 
-  bool fails(const std::vector<bool>& k, Witness& w) {
+  // Where the culprit lies on the history's order: its response, or the observation's instant.
+  std::optional<std::size_t> culprit_position() const {
+    if (!culprit_) return std::nullopt;
+    if (on_observation_) return h_.observations.at(*culprit_).at;
+    return h_.ops[*culprit_].ret;
+  }
+
+  // Whether the operations kept in `k` still fail as the history did. The observations kept are
+  // those before `observations_before` (none by default: a dropped operation changes the states they
+  // show), and the culprit's when it is one. Dropping operations can make a history fail in ways the
+  // implementation never did (the state an observation shows, or an answer, without the call that
+  // caused it): so a candidate counts only when it fails at the same culprit, under the same rule,
+  // with the same difference (what was expected and what was observed), not merely somewhere.
+  bool fails(const std::vector<bool>& k, Witness& w, std::optional<std::size_t> observations_before = std::nullopt) {
     if (culprit_ && !on_observation_ && !k[*culprit_]) return false;
     Candidate c;
     c.history.before = h_.before;
@@ -128,28 +143,38 @@ class Shrinker {
     std::optional<std::size_t> culprit_here;
     for (std::size_t i = 0; i < k.size(); ++i) {
       if (!k[i]) continue;
-      if (culprit_ && i == *culprit_) culprit_here = c.ops.size();
+      if (culprit_ && !on_observation_ && i == *culprit_) culprit_here = c.ops.size();
       c.ops.push_back(i);
       c.history.ops.push_back(h_.ops[i]);
     }
-    // The observation stays only while the culprit is the observation: a dropped op changes it.
-    if (on_observation_) c.history.observations = h_.observations;
+    for (std::size_t o = 0; o < h_.observations.size(); ++o) {
+      const bool the_culprit = on_observation_ && culprit_ && o == *culprit_;
+      if (!the_culprit && !(observations_before && h_.observations[o].at < *observations_before)) continue;
+      if (the_culprit) culprit_here = c.history.observations.size();
+      c.history.observations.push_back(h_.observations[o]);
+    }
     if (lin::validate(c.history)) return false;
     lin::Options opt;
     opt.budget = budget_;
-    opt.commit_at_quiescent_observations = false;  // a witness is small; its verdict must be the exhaustive one
+    // A witness's verdict is the exhaustive search's; only a candidate too long for it is judged with
+    // commits (a violation found with them is one: LIN.md), which needs the observations step 1 keeps.
+    opt.commit_at_quiescent_observations = c.history.ops.size() > kExhaustiveWitnessOps;
     ++w.candidates;
     c.judgement = lin::judge(c.history, opt);
     if (c.judgement.verdict != lin::Verdict::Violation || c.judgement.rule != rule_) return false;
-    if (!on_observation_ && culprit_ && c.judgement.culprit != culprit_here) return false;
+    if (culprit_ && (c.judgement.culprit != culprit_here || c.judgement.culprit_is_observation != on_observation_)) return false;
+    if (c.judgement.expected != expected_ || c.judgement.observed != observed_) return false;
     best_ = std::move(c);
     return true;
   }
+
+  static constexpr std::size_t kExhaustiveWitnessOps = 500;
 
   const lin::History& h_;
   const Rule rule_;
   const std::optional<std::size_t> culprit_;
   const bool on_observation_;
+  const std::string expected_, observed_;
   const lin::Budget budget_;
   const Clock::time_point deadline_;
   std::map<std::pair<bool, std::uint32_t>, std::size_t> creator_;
