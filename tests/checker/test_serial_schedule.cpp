@@ -48,7 +48,7 @@ void wait_for(const std::atomic<bool>& flag) {
 std::chrono::milliseconds blocked_wait_across_a_condition_wait() {
   pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
   pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-  std::atomic<bool> a_waits{false}, c_holds{false}, b_done{false};
+  std::atomic<bool> a_waits{false}, b_done{false};
   std::chrono::milliseconds b_waited{-1};
   std::thread a([&] {
     serial_enter();
@@ -68,7 +68,6 @@ std::chrono::milliseconds blocked_wait_across_a_condition_wait() {
   std::thread b;
   std::thread c([&] {
     serial_enter();
-    c_holds = true;
     b = std::thread([&] {
       serial_enter();
       const auto t0 = Clock::now();
