@@ -5,7 +5,7 @@
 # sanitizer builds keep the sanitizer's (tests/fuzz turns it off).
 option(LOCKSTEP_JEMALLOC "Link the lockstep tool and benchmarks with jemalloc when it is installed" ON)
 if(LOCKSTEP_JEMALLOC AND "${LOCKSTEP_SANITIZE}" STREQUAL "")
-  pkg_check_modules(JEMALLOC IMPORTED_TARGET jemalloc)
+  pkg_check_modules(JEMALLOC IMPORTED_TARGET GLOBAL jemalloc)
 endif()
 function(lockstep_use_fast_allocator target)
   if(TARGET PkgConfig::JEMALLOC)
