@@ -169,6 +169,7 @@ std::string verdict_line(const SutCampaignReport& r, const RacePhase* race) {
   }
   if (r.agreed())
     return "VERDICT: agree (the SUT and the model agreed on every call of every program)\n";
+  if (!r.error.empty()) return fmt::format("VERDICT: none: the run stopped, {}\n", r.error);
   const SutRunResult& f = r.failure->shrunk_result;
   return fmt::format("VERDICT: {} ({})\n", to_string(f.verdict), model::rule_name(f.rule));
 }
@@ -213,13 +214,14 @@ std::string reproduce(const SutRunArgs& a, const Program& p) {
 
 std::string junit_text(const SutCampaignReport& r, const SutRunArgs& a, const RacePhase* race) {
   std::string cases;
-  std::size_t failures = r.agreed() ? 0 : 1, tests = 1;
+  std::size_t failures = r.failure ? 1 : 0, errors = r.error.empty() ? 0 : 1, tests = 1;
   double seconds = r.seconds;
   cases += fmt::format("  <testcase classname=\"lockstep.sut\" name=\"{} programs, seed {}\" time=\"{:.3f}\">\n",
                        r.programs, a.seed, r.seconds);
-  if (!r.agreed())
+  if (r.failure)
     cases += fmt::format("    <failure message=\"{}\">{}</failure>\n", xml_escape(r.failure->shrunk_result.failure),
                          xml_escape(sut_listing(r.failure->shrunk_result) + "\n" + reproduce(a, r.failure->shrunk)));
+  if (!r.error.empty()) cases += fmt::format("    <error message=\"{}\"/>\n", xml_escape(r.error));
   cases += "  </testcase>\n";
   if (race != nullptr && race->ran()) {
     ++tests;
@@ -233,8 +235,8 @@ std::string junit_text(const SutCampaignReport& r, const SutRunArgs& a, const Ra
                            xml_escape(verdict_summary(race->rec, race->verdict)));
     cases += "  </testcase>\n";
   }
-  return fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"lockstep run --sut {}\" tests=\"{}\" failures=\"{}\" time=\"{:.3f}\">\n{}</testsuite>\n",
-                     xml_escape(a.sut.library), tests, failures, seconds, cases);
+  return fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"lockstep run --sut {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3f}\">\n{}</testsuite>\n",
+                     xml_escape(a.sut.library), tests, failures, errors, seconds, cases);
 }
 
 }  // namespace
@@ -300,7 +302,19 @@ int run_sut(SutRunArgs a) {
       if (out.size() > 800) out = "..." + out.substr(out.size() - 800);
       s += fmt::format("the SUT's output:\n{}\n", out);
     }
+    if (!f.shrink_error.empty()) s += fmt::format("shrinking stopped early: {}\n", f.shrink_error);
     s += fmt::format("reproduce: {}\n", reproduce(a, f.shrunk));
+  }
+  if (!rep.error.empty()) {
+    // Not a verdict on the SUT: the machine could not start its process (the host or the library
+    // went away, or no process can be made), so the run ends as an error, like one refused at start.
+    s += verdict_line(rep, nullptr);
+    std::fputs(s.c_str(), stdout);
+    std::fprintf(stderr, "lockstep: %s\n", rep.error.c_str());
+    if (!a.junit.empty())
+      if (const std::string err = write_file_atomically(a.junit, junit_text(rep, a, nullptr)); !err.empty())
+        std::fprintf(stderr, "lockstep: %s\n", err.c_str());
+    return 2;
   }
   // Races inside operations, which no call-by-call program shows: only after the programs agreed (a
   // failure is reported as found, without a second opinion that could only repeat or hide it).
@@ -368,6 +382,10 @@ int mutants_sut(SutMutantArgs m) {
       return 2;
     }
     const SutCampaignReport r = run_sut_campaign(*c);
+    if (!r.error.empty()) {
+      std::fprintf(stderr, "lockstep: %s: %s\n", fault.c_str(), r.error.c_str());
+      return 2;
+    }
     std::string how = "-";
     if (r.failure) {
       const SutRunResult& f = r.failure->shrunk_result;
@@ -388,6 +406,10 @@ int mutants_sut(SutMutantArgs m) {
     return 2;
   }
   const SutCampaignReport control = run_sut_campaign(*cc);
+  if (!control.error.empty()) {
+    std::fprintf(stderr, "lockstep: the control run: %s\n", control.error.c_str());
+    return 2;
+  }
   table += fmt::format("{:<28} {:<10} {:>9.1f} {:>8}  {}\n", "(control: no fault)", control.agreed() ? "agree" : "FALSE ALARM",
                        control.seconds, control.programs, control.agreed() ? "" : control.failure->shrunk_result.failure);
   const std::size_t killed = m.faults.size() - static_cast<std::size_t>(survived);

@@ -5,6 +5,9 @@
 // crashes, lies or writes junk to stdout and stderr ends the run with a verdict and leaves no child.
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include <gtest/gtest.h>
 
@@ -173,6 +176,28 @@ TEST(SutPlugin, ResetThatForgetsNothingIsCaught) {
   const SutCampaignReport r = run_sut_campaign(c);
   ASSERT_FALSE(r.agreed());
   EXPECT_NE(r.failure->shrunk_result.failure.find("the reset leaves state behind"), std::string::npos) << r.failure->shrunk_result.failure;
+  expect_no_children();
+}
+
+// A child that cannot be started in the middle of a campaign (here its host binary is removed after
+// three programs) says nothing of the SUT: the campaign stops with an error naming the program, and
+// reports no failure to shrink or replay.
+TEST(SutPlugin, AChildThatCannotBeStartedMidRunIsAnErrorNotAFailure) {
+  char dir_template[] = "/tmp/lockstep-host-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template, host = dir + "/lockstep-sut-host";
+  ASSERT_EQ(std::system(("cp " + std::string(LOCKSTEP_SUT_HOST) + " " + host).c_str()), 0);
+  SutCampaignConfig c = config_for(LOCKSTEP_EXAMPLE_SUT);
+  c.run.spawn.host = host;
+  c.programs = 10;
+  const SutCampaignReport r = run_sut_campaign(c, [&](const SutProgress& p) {
+    if (p.programs == 3) ::unlink(host.c_str());
+  });
+  ::rmdir(dir.c_str());
+  EXPECT_FALSE(r.agreed());
+  EXPECT_FALSE(r.failure);
+  EXPECT_EQ(r.programs, 3u);
+  EXPECT_NE(r.error.find("program 3 could not be run: the SUT could not be started"), std::string::npos) << r.error;
   expect_no_children();
 }
 

@@ -18,6 +18,7 @@ bool same_failure(const SutRunResult& a, const SutRunResult& b) { return a.verdi
 void shrink(const SutCampaignConfig& c, SutFailure& f, const std::function<void(const SutProgress&)>& progress) {
   const auto until = Clock::now() + c.shrink_budget;
   auto out_of_time = [&] {
+    if (!f.shrink_error.empty()) return true;
     if (Clock::now() < until) return false;
     f.shrink_budget_exhausted = true;
     return true;
@@ -26,6 +27,11 @@ void shrink(const SutCampaignConfig& c, SutFailure& f, const std::function<void(
     ++f.shrink_runs;
     if (progress) progress(SutProgress{f.shrink_runs, 0, true});
     SutRunResult r = run_sut_program(p, c.run);
+    if (r.verdict == SutVerdict::Error) {
+      // No child can be started any more: what was shrunk so far stands, and the time is not spent.
+      f.shrink_error = r.failure;
+      return false;
+    }
     if (r.agreed() || !same_failure(r, f.original_result)) return false;
     f.shrunk = p;
     f.shrunk_result = std::move(r);
@@ -76,11 +82,13 @@ SutCampaignReport run_sut_campaign(const SutCampaignConfig& c, const std::functi
     }
     SutRunResult r = run_sut_program(p, c.run, &child);
     if (r.reused_process) ++rep.reused;
-    if (!r.agreed() && r.reused_process) {
+    if (!r.agreed() && r.verdict != SutVerdict::Error && r.reused_process) {
       // A failure after a reset: the program again, in a fresh child. If it agrees there, the reset
       // left state behind (the SUT's bug, shown by this program after the earlier ones).
       SutRunResult fresh = run_sut_program(p, c.run);
-      if (fresh.agreed()) {
+      if (fresh.verdict == SutVerdict::Error) {
+        r = std::move(fresh);
+      } else if (fresh.agreed()) {
         r.failure = fmt::format("after lockstep_sut_reset this program failed, in a fresh process it agrees: the reset leaves state "
                                 "behind ({} programs ran in that process before it). What it did after the reset: {}",
                                 child_programs, r.failure);
@@ -88,6 +96,10 @@ SutCampaignReport run_sut_campaign(const SutCampaignConfig& c, const std::functi
       } else {
         r = std::move(fresh);
       }
+    }
+    if (r.verdict == SutVerdict::Error) {
+      rep.error = fmt::format("program {} could not be run: {}", i, r.failure);
+      break;
     }
     child_programs = r.reused_process ? child_programs + 1 : 1;
     ++rep.programs;

@@ -912,6 +912,7 @@ std::string_view to_string(SutVerdict v) {
     case SutVerdict::Divergence: return "divergence";
     case SutVerdict::Deadlock: return "deadlock";
     case SutVerdict::Untrusted: return "untrusted";
+    case SutVerdict::Error: return "error";
   }
   return "?";
 }
@@ -966,7 +967,7 @@ SutRunResult run_sut_program(const Program& prog, const SutRunConfig& c, SutChil
     k.free_slots.clear();
     if (!k.process) {
       SutRunResult r;
-      r.verdict = SutVerdict::Divergence;
+      r.verdict = SutVerdict::Error;
       r.failure = fmt::format("the SUT could not be started: {}", error);
       return r;
     }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 
 #include "checker/sut_lockstep.hpp"
 
@@ -34,6 +35,7 @@ struct SutFailure {
   std::uint64_t shrink_runs = 0;
   std::uint64_t shrinks_accepted = 0;
   bool shrink_budget_exhausted = false;
+  std::string shrink_error;  // shrinking stopped: a candidate's child could not be started (this is why)
 };
 
 struct SutCampaignReport {
@@ -48,7 +50,10 @@ struct SutCampaignReport {
   bool budget_exhausted = false;
   Coverage coverage;
   std::optional<SutFailure> failure;
-  bool agreed() const { return !failure; }
+  // The campaign stopped because a program could not be run (SutVerdict::Error): no verdict on the
+  // SUT. The text says which program and why.
+  std::string error;
+  bool agreed() const { return !failure && error.empty(); }
 };
 
 struct SutProgress {

@@ -44,7 +44,9 @@ void restrict_to(ProgramConfig& p, const SutNames& n);
 // The op kinds a run generates for those names, by C name (the summary prints them).
 std::vector<std::string> generated_ops(const SutNames& n);
 
-enum class SutVerdict { Agree, Divergence, Deadlock, Untrusted };
+// Error: the run could not be made (the SUT's process could not be started), which says nothing of
+// the SUT's behaviour; a campaign stops with it as an error, not as a failure to shrink.
+enum class SutVerdict { Agree, Divergence, Deadlock, Untrusted, Error };
 std::string_view to_string(SutVerdict v);
 
 struct SutStepRecord {
