@@ -239,6 +239,96 @@ TEST(Witness, ShrinksToTheCallsThatMatter) {
   EXPECT_NE(svg.find("#f4b6b6"), std::string::npos);  // the culprit's colour
 }
 
+// A history of overlapping writes, a quiescent observation, then a tail in which an fstat shows one
+// byte more than was written: the failure needs every write (each changes the size expected), and
+// none of the tail's other calls.
+lin::History writes_then_a_wrong_size(std::size_t pairs) {
+  Model m;
+  lin::History h;
+  h.before = m.state();
+  h.hosts = 2;
+  std::size_t t = 0;
+  auto add = [&](Actor a, OpBody b, std::size_t call, std::size_t ret, TraceOutcome out) {
+    lin::Operation o;
+    o.op = Op{a, std::move(b)};
+    o.call = call;
+    o.ret = ret;
+    o.outcome = out;
+    h.ops.push_back(std::move(o));
+  };
+  auto value = [](std::int64_t v) {
+    TraceOutcome o;
+    o.ret = v;
+    return o;
+  };
+  std::int64_t size = 0;
+  for (std::size_t i = 0; i < pairs; ++i) {  // H0's and H1's writes overlap, pair by pair
+    const std::int64_t a = 1 + static_cast<std::int64_t>(i), b = 2 + static_cast<std::int64_t>(i);
+    add(Actor::host(0), op::Write{1, static_cast<std::uint32_t>(a)}, t, t + 3, value(a));
+    add(Actor::host(1), op::Write{1, static_cast<std::uint32_t>(b)}, t + 1, t + 4, value(b));
+    m.apply(h.ops[h.ops.size() - 2].op, {});
+    m.apply(h.ops.back().op, {});
+    size += a + b;
+    t += 6;
+  }
+  h.observations.push_back(lin::ObservationPoint{t, observe(m.state(), 2)});
+  t += 2;
+  add(Actor::host(0), op::Getuid{}, t, t + 3, value(0));
+  TraceOutcome wrong = value(0);
+  wrong.st_size = size + 1;
+  add(Actor::host(1), op::Fstat{1}, t + 1, t + 4, wrong);
+  add(Actor::host(0), op::Getppid{}, t + 5, t + 6, value(0));
+  return h;
+}
+
+// The judge reports how much of the order it committed to: up to and including the observation.
+TEST(Witness, TheJudgeSaysWhatItCommittedTo) {
+  const lin::History h = writes_then_a_wrong_size(20);
+  const lin::Judgement j = lin::judge(h);
+  ASSERT_EQ(j.verdict, lin::Verdict::Violation) << lin::summary(h, j);
+  ASSERT_EQ(j.committed, 41u) << lin::summary(h, j);
+  EXPECT_TRUE(j.order[j.committed - 1].observation);
+  lin::Options no_commits;
+  no_commits.commit_at_quiescent_observations = false;
+  EXPECT_EQ(lin::judge(h, no_commits).committed, 0u);
+}
+
+// What the judge committed to is narrowed to the order it kept: the writes become a sequence (the
+// witness's search walks it), the tail is shrunk to the failing fstat, and the failure is the same.
+TEST(Witness, WhatTheJudgeCommittedToIsNarrowedToItsOrder) {
+  const lin::History h = writes_then_a_wrong_size(20);
+  const lin::Judgement j = lin::judge(h);
+  ASSERT_EQ(j.verdict, lin::Verdict::Violation);
+  const Witness w = shrink_witness(h, j, lin::Budget{}, 20);
+  ASSERT_EQ(w.judgement.verdict, lin::Verdict::Violation) << lin::summary(w.history, w.judgement);
+  EXPECT_EQ(w.judgement.rule, j.rule);
+  EXPECT_EQ(w.judgement.expected, j.expected);
+  EXPECT_EQ(w.judgement.observed, j.observed);
+  ASSERT_EQ(w.history.ops.size(), 41u) << lin::summary(w.history, w.judgement);  // the 40 writes and the fstat
+  EXPECT_TRUE(std::holds_alternative<op::Fstat>(w.history.ops.back().op.body));
+  ASSERT_EQ(w.narrowed.size(), 40u);
+  // The narrowed writes follow one another, in the order the judge committed to.
+  std::vector<std::pair<std::size_t, std::size_t>> spans;
+  for (std::size_t i : w.narrowed) spans.emplace_back(w.history.ops[i].call, *w.history.ops[i].ret);
+  std::sort(spans.begin(), spans.end());
+  for (std::size_t k = 1; k < spans.size(); ++k) EXPECT_LT(spans[k - 1].second, spans[k].first);
+  // The witness is judged as it stands: the same failure again.
+  const lin::Judgement again = lin::judge(w.history);
+  EXPECT_EQ(again.verdict, lin::Verdict::Violation);
+  EXPECT_EQ(again.expected, j.expected);
+  // The summary says what was narrowed, and lists the fstat and the writes it depends on.
+  StressRecording rec;
+  rec.history = h;
+  StressVerdict v;
+  v.kind = StressVerdictKind::Violation;
+  v.line = "VIOLATION";
+  v.witness = w;
+  const std::string text = verdict_summary(rec, v);
+  EXPECT_NE(text.find("40 of its operations came before the last observation the judge committed to"), std::string::npos) << text;
+  EXPECT_NE(text.find("* H1 rump_sys_fstat(1)"), std::string::npos) << text;
+  EXPECT_NE(text.find("H0 rump_sys_write(1, 20)"), std::string::npos) << text;
+}
+
 // A witness fails where the history failed, the same way. The console shows 25 bytes where 10 were
 // written (observation 1). Without H1's write, observation 0 (10 bytes) would fail under the same
 // rule, and observation 1 the other way (0 expected): a history the implementation never made. The

@@ -112,6 +112,7 @@ Judgement judge(const History& h, const Options& options) {
     j.after = std::move(m);
     return j;
   }
+  j.committed = std::min(r.committed, j.order.size());
   explain(h, r, j);  // for Unknown too: how far the search got, and what stopped it there
   return j;
 }

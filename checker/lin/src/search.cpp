@@ -105,6 +105,7 @@ SearchResult Search::run() {
     const Cand c = top.cands[top.next++];
     attempt(c);
   }
+  if (res_.verdict != Verdict::Agree) res_.committed = committed_prefix();
   res_.stats.states = pushes_ + 1;
   res_.stats.cache_bytes = memo_.bytes();
   res_.stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -211,6 +212,18 @@ void Search::attempt(const Cand& c) {
   }
   push(std::move(child));
   if (placed && it.observation && it.commit_point && o_.commit_at_quiescent_observations) commit();
+}
+
+// The best node's path usually runs through the floor, but a best node snapshot on a branch left
+// before the last commit need not: the committed prefix is reported only where the path holds it.
+std::size_t Search::committed_prefix() const {
+  if (floor_ == 0 || res_.path.size() < floor_ || levels_.size() <= floor_) return 0;
+  for (std::size_t d = 1; d <= floor_; ++d) {
+    const PathStep& a = res_.path[d - 1];
+    const PathStep& b = levels_[d].step;
+    if (a.item != b.item || a.observation != b.observation || a.choice.pid != b.choice.pid) return 0;
+  }
+  return floor_;
 }
 
 // Below the observation just placed nothing is reconsidered: its state is kept (replays start from

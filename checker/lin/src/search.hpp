@@ -44,6 +44,7 @@ struct Failure {
 struct SearchResult {
   Verdict verdict = Verdict::Unknown;
   std::vector<PathStep> path;    // Agree: the order; Violation: the longest prefix found
+  std::size_t committed = 0;     // Violation/Unknown: leading steps of `path` below the last commit
   bool ended_by_fatal = false;
   std::uint32_t culprit = kNone;  // Violation: the item whose response the prefix could not pass
   bool culprit_requested = false; // ... whose request the prefix placed (it waits for a wake-up)
@@ -91,6 +92,8 @@ class Search {
   void pop();
   void push(Level&& l);
   void commit();
+  // How many leading steps of the reported path are the committed levels (0 when the path left them).
+  std::size_t committed_prefix() const;
   // Compaction at a commit (LIN.md, "Compaction"): the floor's state loses the tombstones no
   // remaining operation can name, so that copying a state costs what is alive, not what ever lived.
   void compact_floor();

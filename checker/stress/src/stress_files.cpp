@@ -113,7 +113,12 @@ StressFiles write_stress_files(const std::string& dir, const std::string& name, 
   } else if (v.kind == StressVerdictKind::Violation) {
     const lin::History& wh = v.witness ? v.witness->history : rec.history;
     const lin::Judgement& wj = v.witness ? v.witness->judgement : v.judgement;
-    const StressTrace t = stress_trace(wh, wj, rec, seed, faults, request_positions(rec, v.witness ? v.witness->ops : std::vector<std::size_t>{}));
+    std::vector<std::int64_t> request_at = request_positions(rec, v.witness ? v.witness->ops : std::vector<std::size_t>{});
+    // A narrowed call's request took effect at its place in the order the judge committed to.
+    if (v.witness)
+      for (std::size_t i : v.witness->narrowed)
+        if (i < request_at.size() && request_at[i] >= 0) request_at[i] = static_cast<std::int64_t>(wh.ops[i].call);
+    const StressTrace t = stress_trace(wh, wj, rec, seed, faults, request_at);
     put(base + ".trace.jsonl", write_trace(base + ".trace.jsonl", t.header, t.events));
     if (wh.ops.size() <= 400)
       put(base + ".svg", write_file_atomically(base + ".svg", history_svg(wh, wj, fmt::format("lockstep stress: {} ({})", name, to_string(v.kind)))));

@@ -1,11 +1,14 @@
 // The summaries and the JUnit report of `lockstep stress` (stress_files.hpp).
+#include <map>
 #include <optional>
+#include <set>
 #include <variant>
 
 #include <fmt/format.h>
 
 #include "checker/junit.hpp"
 #include "checker/stress_files.hpp"
+#include "witness_narrow.hpp"
 
 namespace lockstep::checker::stress {
 
@@ -36,6 +39,55 @@ std::string recording_summary(const StressRecording& rec, const StressConfig& c)
   return out;
 }
 
+namespace {
+
+constexpr std::size_t kLastCommittedPerThread = 6;
+
+// Which of a witness's operations the summary lists. A witness of up to kWholeUpTo operations shows
+// them all. A longer one the shrinker could not cut (a violation seen only at a §7 observation keeps
+// every call before it) shows each thread's last calls; the history file holds them all. (Kthread
+// bodies, which loop on suspend_check and work, show fewer.) A narrowed witness (witness_narrow.hpp)
+// shows what follows the committed observation, and of what precedes it the calls that name an
+// object those name, each thread's last few.
+std::vector<bool> shown_ops(const Witness& w) {
+  constexpr std::size_t kWholeUpTo = 100, kLastPerHost = 16, kLastPerBody = 4;
+  const std::size_t n = w.history.ops.size();
+  std::vector<bool> shown(n, n <= kWholeUpTo);
+  std::optional<std::size_t> culprit;
+  if (w.judgement.culprit && !w.judgement.culprit_is_observation) culprit = *w.judgement.culprit;
+  auto last_of_each_actor = [&](const std::vector<bool>& eligible, auto&& how_many) {
+    std::map<std::pair<int, std::uint32_t>, std::size_t> left;
+    for (std::size_t i = n; i-- > 0;) {
+      if (!eligible[i]) continue;
+      const model::Actor a = w.history.ops[i].op.actor;
+      auto [it, fresh] = left.try_emplace({static_cast<int>(a.kind), a.index}, how_many(a));
+      if (it->second > 0) shown[i] = true, --it->second;
+    }
+  };
+  if (w.narrowed.empty()) {
+    if (n > kWholeUpTo)
+      last_of_each_actor(std::vector<bool>(n, true),
+                         [](const model::Actor& a) { return a.kind == model::Actor::Kind::Kthread ? kLastPerBody : kLastPerHost; });
+  } else {
+    std::vector<bool> committed(n, false);
+    for (std::size_t i : w.narrowed) committed[i] = true;
+    std::set<std::pair<bool, std::uint32_t>> later;
+    for (std::size_t i = 0; i < n; ++i)
+      if (!committed[i]) {
+        shown[i] = true;
+        for (const auto& s : named_objects(w.history.ops[i])) later.insert(s);
+      }
+    std::vector<bool> related(n, false);
+    for (std::size_t i : w.narrowed)
+      for (const auto& s : named_objects(w.history.ops[i])) related[i] = related[i] || later.contains(s);
+    last_of_each_actor(related, [](const model::Actor&) { return kLastCommittedPerThread; });
+  }
+  if (culprit) shown[*culprit] = true;
+  return shown;
+}
+
+}  // namespace
+
 std::string verdict_summary(const StressRecording& rec, const StressVerdict& v) {
   std::string out;
   if (v.kind != StressVerdictKind::Deadlock) {
@@ -48,36 +100,45 @@ std::string verdict_summary(const StressRecording& rec, const StressVerdict& v) 
     out += fmt::format("shrunk    {:.2f} s: {} candidates judged; the witness has {} of {} operations\n", w.seconds, w.candidates,
                        w.history.ops.size(), rec.history.ops.size());
     out += fmt::format("witness   {}\n", lin::summary(w.history, w.judgement));
+    if (!w.narrowed.empty())
+      out += fmt::format("          ({} of its operations came before the last observation the judge committed to: they are kept\n"
+                         "          in the order it committed to, each narrowed to its place in that order; shown below: those\n"
+                         "          that name an object a later operation names, each thread's last {}; the trace replays them all)\n",
+                         w.narrowed.size(), kLastCommittedPerThread);
     out += "          (its operations, by thread; * = the one no order explains; a run of clock ticks on one line)\n";
+    const std::vector<bool> shown = shown_ops(w);
     auto is_tick = [&](std::size_t i) { return std::holds_alternative<model::op::Tick>(w.history.ops[i].op.body); };
-    // A witness the shrinker could not cut (a violation seen only at a §7 observation keeps every
-    // call before it) would fill the screen: then each thread shows its last calls, and the history
-    // file holds them all.
-    // (Kthread bodies, which loop on suspend_check and work, show fewer.)
-    constexpr std::size_t kWholeUpTo = 100, kLastPerHost = 16, kLastPerBody = 4;
+    const bool is_culprit_op = w.judgement.culprit && !w.judgement.culprit_is_observation;
     const std::size_t n = w.history.ops.size();
-    std::optional<std::size_t> culprit_op;
-    if (w.judgement.culprit && !w.judgement.culprit_is_observation) culprit_op = *w.judgement.culprit;
+    // A thread with nothing shown is not listed, only counted (a narrowed witness keeps every thread
+    // of the prefix, most of which the failure does not name).
+    std::set<std::pair<int, std::uint32_t>> listed;
+    for (std::size_t i = 0; i < n; ++i)
+      if (shown[i]) listed.insert({static_cast<int>(w.history.ops[i].op.actor.kind), w.history.ops[i].op.actor.index});
+    std::size_t unlisted_ops = 0;
+    std::set<std::pair<int, std::uint32_t>> unlisted;
     for (std::size_t i = 0; i < n; ++i) {
-      if (n > kWholeUpTo && (i == 0 || w.history.ops[i - 1].op.actor != w.history.ops[i].op.actor)) {
+      if (!shown[i]) {
+        const model::Actor a = w.history.ops[i].op.actor;
         std::size_t end = i;
-        while (end < n && w.history.ops[end].op.actor == w.history.ops[i].op.actor) ++end;
-        const std::size_t last = w.history.ops[i].op.actor.kind == model::Actor::Kind::Kthread ? kLastPerBody : kLastPerHost;
-        std::size_t from = end - std::min(end - i, last);
-        if (culprit_op && *culprit_op >= i && *culprit_op < from) from = *culprit_op;
-        if (from > i) {
-          out += fmt::format("            ({} earlier operations of {}: the history file lists them)\n", from - i,
-                             model::to_string(w.history.ops[i].op.actor));
-          i = from;
+        while (end < n && !shown[end] && w.history.ops[end].op.actor == a) ++end;
+        if (listed.contains({static_cast<int>(a.kind), a.index})) {
+          out += fmt::format("            ({} {} operations of {}: the history file lists them)\n", end - i,
+                             w.narrowed.empty() ? "earlier" : "other", model::to_string(a));
+        } else {
+          unlisted_ops += end - i;
+          unlisted.insert({static_cast<int>(a.kind), a.index});
         }
+        i = end - 1;
+        continue;
       }
       const lin::Operation& o = w.history.ops[i];
-      const bool culprit = w.judgement.culprit && !w.judgement.culprit_is_observation && *w.judgement.culprit == i;
+      const bool culprit = is_culprit_op && *w.judgement.culprit == i;
       // The clock's ticks (a 20 ms tick makes 50 a second) would bury the calls: a run of them that
       // holds no culprit is one line with its count and its span.
       std::size_t run = i;
-      while (run + 1 < w.history.ops.size() && is_tick(i) && is_tick(run + 1) &&
-             !(w.judgement.culprit && !w.judgement.culprit_is_observation && (*w.judgement.culprit == run + 1 || *w.judgement.culprit == i)))
+      while (run + 1 < n && shown[run + 1] && is_tick(i) && is_tick(run + 1) &&
+             !(is_culprit_op && (*w.judgement.culprit == run + 1 || *w.judgement.culprit == i)))
         ++run;
       if (run > i) {
         const lin::Operation& last = w.history.ops[run];
@@ -92,6 +153,8 @@ std::string verdict_summary(const StressRecording& rec, const StressVerdict& v) 
                          o.ret ? fmt::format("{:.6f}", static_cast<double>(*o.ret) / 2e9) : std::string("in flight"),
                          o.ret ? render(o.outcome) : std::string("-"));
     }
+    if (unlisted_ops > 0)
+      out += fmt::format("            ({} operations of {} other threads: the history file lists them)\n", unlisted_ops, unlisted.size());
   }
   if (v.kind == StressVerdictKind::Unknown || (v.kind == StressVerdictKind::Violation && !v.witness)) {
     if (!v.judgement.expected.empty()) out += fmt::format("          expected: {}\n", v.judgement.expected);

@@ -42,7 +42,9 @@ StressVerdict judge_stress(const StressRecording& rec, const VerdictOptions& o) 
   // On a long history the exhaustive search rarely finishes; the violation then stands as found with
   // commits, and the line says it was not confirmed.
   bool unconfirmed = false;
+  std::optional<lin::Judgement> with_commits;  // what the witness's narrowing reads (witness_narrow.hpp)
   if (v.judgement.verdict == lin::Verdict::Violation && opt.commit_at_quiescent_observations) {
+    with_commits = v.judgement;
     opt.commit_at_quiescent_observations = false;
     opt.budget.max_seconds = o.budget.max_seconds - v.judgement.stats.seconds;
     lin::Judgement full = opt.budget.max_seconds > 0 ? lin::judge(rec.history, opt) : lin::Judgement{};
@@ -69,7 +71,9 @@ StressVerdict judge_stress(const StressRecording& rec, const VerdictOptions& o) 
                            unconfirmed ? " (found with commits at quiescent observations; the exhaustive search that confirms it "
                                          "ran out of the budget)"
                                        : "");
-      if (o.shrink) v.witness = shrink_witness(rec.history, v.judgement, lin::Budget{o.budget.max_steps, std::min(o.budget.max_seconds, 10.0)}, o.shrink_seconds);
+      if (o.shrink)
+        v.witness = shrink_witness(rec.history, v.judgement, lin::Budget{o.budget.max_steps, std::min(o.budget.max_seconds, 10.0)}, o.shrink_seconds,
+                                   with_commits ? &*with_commits : nullptr);
       break;
   }
   return v;

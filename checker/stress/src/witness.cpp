@@ -5,6 +5,7 @@
 #include <set>
 
 #include "checker/stress_verdict.hpp"
+#include "witness_narrow.hpp"
 #include "model/op_traits.hpp"
 
 namespace lockstep::checker::stress {
@@ -15,31 +16,20 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The symbols an op names (arguments, a kthread actor, curlwp's answer), as (is_proc, symbol).
-std::vector<std::pair<bool, std::uint32_t>> named(const lin::Operation& o) {
-  std::vector<std::pair<bool, std::uint32_t>> out;
-  for_each_arg(o.op.body, [&](const ArgTraits& a, const auto& v) {
-    using V = std::decay_t<decltype(v)>;
-    if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
-      if (a.kind == ArgKind::LwpSym && static_cast<std::int64_t>(v) != static_cast<std::int64_t>(kNoLwp)) out.emplace_back(false, static_cast<std::uint32_t>(v));
-      if (a.kind == ArgKind::ProcSym && static_cast<std::int64_t>(v) != static_cast<std::int64_t>(kNoProc)) out.emplace_back(true, static_cast<std::uint32_t>(v));
-    }
-  });
-  if (o.op.actor.kind == Actor::Kind::Kthread) out.emplace_back(true, o.op.actor.index);
-  if (o.ret && o.outcome.lwp != kNoLwp) out.emplace_back(false, o.outcome.lwp);
-  return out;
-}
-
 class Shrinker {
  public:
-  Shrinker(const lin::History& h, const lin::Judgement& j, const lin::Budget& b, double seconds)
+  // `frozen_until`: the instant of an observation the judge commits at (a narrowed history,
+  // witness_narrow.hpp). What was invoked before it stays, and so do the observations up to it: each
+  // candidate's search commits there and only searches what follows, the part that is shrunk.
+  Shrinker(const lin::History& h, const lin::Judgement& j, const lin::Budget& b, double seconds,
+           std::optional<std::size_t> frozen_until = std::nullopt)
       : h_(h), rule_(j.rule), culprit_(j.culprit), on_observation_(j.culprit_is_observation), expected_(j.expected),
-        observed_(j.observed), budget_(b),
+        observed_(j.observed), budget_(b), frozen_until_(frozen_until),
         deadline_(Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds))) {
     for (std::size_t i = 0; i < h.ops.size(); ++i)
       for (const Binding& b2 : h.ops[i].created) creator_[{b2.kind == Binding::Kind::Proc, b2.id}] = i;
     for (std::size_t i = 0; i < h.ops.size(); ++i)
-      for (auto s : named(h.ops[i]))
+      for (auto s : named_objects(h.ops[i]))
         if (auto it = creator_.find(s); it != creator_.end() && it->second != i) users_[it->second].push_back(i);
   }
 
@@ -59,7 +49,7 @@ class Shrinker {
     // 2. Whole actors.
     std::map<std::pair<int, std::uint32_t>, std::vector<std::size_t>> by_actor;
     for (std::size_t i = 0; i < h_.ops.size(); ++i)
-      if (keep[i]) by_actor[{static_cast<int>(h_.ops[i].op.actor.kind), h_.ops[i].op.actor.index}].push_back(i);
+      if (keep[i] && !frozen(i)) by_actor[{static_cast<int>(h_.ops[i].op.actor.kind), h_.ops[i].op.actor.index}].push_back(i);
     for (const auto& [actor, ops] : by_actor) {
       if (Clock::now() > deadline_) break;
       if (culprit_ && !on_observation_ && std::find(ops.begin(), ops.end(), *culprit_) != ops.end()) continue;
@@ -72,7 +62,7 @@ class Shrinker {
     for (std::size_t chunk = std::max<std::size_t>(1, count(keep) / 2); chunk >= 1; chunk /= 2) {
       std::vector<std::size_t> live;
       for (std::size_t i = 0; i < keep.size(); ++i)
-        if (keep[i] && (!culprit_ || on_observation_ || i != *culprit_)) live.push_back(i);
+        if (keep[i] && !frozen(i) && (!culprit_ || on_observation_ || i != *culprit_)) live.push_back(i);
       for (std::size_t s = 0; s < live.size() && Clock::now() <= deadline_; s += chunk) {
         std::vector<bool> k = keep;
         bool any = false;
@@ -84,6 +74,9 @@ class Shrinker {
       }
       if (chunk == 1) break;
     }
+    // 4. The observations step 1 kept, when every later candidate failed without dropping an
+    // operation: without them, if the failure does not need them.
+    if (best_ && best_->history.observations.size() > (on_observation_ ? 1u : 0u) && Clock::now() <= deadline_) fails(keep, w);
     if (!best_) {  // nothing smaller fails the same way: the witness is the history as judged
       w.history = h_;
       w.ops.resize(h_.ops.size());
@@ -103,6 +96,8 @@ class Shrinker {
     std::vector<std::size_t> ops;
     lin::Judgement judgement;
   };
+
+  bool frozen(std::size_t i) const { return frozen_until_ && (h_.ops[i].carried || h_.ops[i].call < *frozen_until_); }
 
   static std::size_t count(const std::vector<bool>& k) { return static_cast<std::size_t>(std::count(k.begin(), k.end(), true)); }
 
@@ -149,7 +144,8 @@ class Shrinker {
     }
     for (std::size_t o = 0; o < h_.observations.size(); ++o) {
       const bool the_culprit = on_observation_ && culprit_ && o == *culprit_;
-      if (!the_culprit && !(observations_before && h_.observations[o].at < *observations_before)) continue;
+      const bool committed = frozen_until_ && h_.observations[o].at <= *frozen_until_;
+      if (!the_culprit && !committed && !(observations_before && h_.observations[o].at < *observations_before)) continue;
       if (the_culprit) culprit_here = c.history.observations.size();
       c.history.observations.push_back(h_.observations[o]);
     }
@@ -158,7 +154,7 @@ class Shrinker {
     opt.budget = budget_;
     // A witness's verdict is the exhaustive search's; only a candidate too long for it is judged with
     // commits (a violation found with them is one: LIN.md), which needs the observations step 1 keeps.
-    opt.commit_at_quiescent_observations = c.history.ops.size() > kExhaustiveWitnessOps;
+    opt.commit_at_quiescent_observations = frozen_until_ || c.history.ops.size() > kExhaustiveWitnessOps;
     ++w.candidates;
     c.judgement = lin::judge(c.history, opt);
     if (c.judgement.verdict != lin::Verdict::Violation || c.judgement.rule != rule_) return false;
@@ -176,18 +172,58 @@ class Shrinker {
   const bool on_observation_;
   const std::string expected_, observed_;
   const lin::Budget budget_;
+  const std::optional<std::size_t> frozen_until_;
   const Clock::time_point deadline_;
   std::map<std::pair<bool, std::uint32_t>, std::size_t> creator_;
   std::map<std::size_t, std::vector<std::size_t>> users_;
   std::optional<Candidate> best_;
 };
 
+constexpr double kWholeCandidateSeconds = 2;
+
+bool same_failure(const lin::Judgement& a, const lin::Judgement& b) {
+  return a.verdict == lin::Verdict::Violation && b.verdict == lin::Verdict::Violation && a.rule == b.rule && a.culprit == b.culprit &&
+         a.culprit_is_observation == b.culprit_is_observation && a.expected == b.expected && a.observed == b.observed;
+}
+
 }  // namespace
 
-Witness shrink_witness(const lin::History& h, const lin::Judgement& j, const lin::Budget& budget, double seconds) {
+Witness shrink_witness(const lin::History& h, const lin::Judgement& j, const lin::Budget& budget, double seconds,
+                       const lin::Judgement* with_commits) {
   const auto t0 = Clock::now();
-  Shrinker s(h, j, budget, seconds);
-  Witness w = s.run(j);
+  auto left = [&] { return std::max(0.0, seconds - std::chrono::duration<double>(Clock::now() - t0).count()); };
+  // 0. What the judge committed to, as the order it kept (witness_narrow.hpp): shrunk from there
+  // when it fails just as the history did.
+  std::optional<NarrowedHistory> n = narrow_to_commit(h, with_commits ? *with_commits : j);
+  std::optional<lin::Judgement> nj;
+  if (n) {
+    lin::Options opt;
+    opt.budget = budget;
+    lin::Judgement r = lin::judge(n->history, opt);
+    if (same_failure(r, j)) nj = std::move(r);
+  }
+  Witness w;
+  if (nj) {
+    // What follows the commit is shrunk first, with the narrowed prefix kept and committed to (each
+    // candidate's search is then short); then the whole, the prefix included, in the time left, with
+    // a short budget per candidate: a prefix the failure does not need goes, where the judge of a
+    // candidate without the committed observation is quick enough to show it.
+    Shrinker s(n->history, *nj, budget, left(), n->until);
+    const Witness tail = s.run(*nj);
+    Shrinker whole(tail.history, tail.judgement, lin::Budget{budget.max_steps, std::min(budget.max_seconds, kWholeCandidateSeconds)}, left());
+    const Witness cut = whole.run(tail.judgement);
+    w = cut;
+    for (std::size_t& i : w.ops) i = tail.ops[i];
+    w.candidates += tail.candidates;
+    std::vector<bool> was_narrowed(h.ops.size(), false);
+    for (std::size_t x : n->narrowed) was_narrowed[x] = true;
+    for (std::size_t i = 0; i < w.ops.size(); ++i)
+      if (was_narrowed[w.ops[i]]) w.narrowed.push_back(i);
+  } else {
+    Shrinker s(h, j, budget, left());
+    w = s.run(j);
+  }
+  w.candidates += n ? 1 : 0;
   w.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return w;
 }

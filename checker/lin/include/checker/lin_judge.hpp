@@ -91,6 +91,11 @@ struct Judgement {
   // flight at the end appear iff the order lets them take effect.
   // Violation (and Unknown): the longest linearizable prefix found (most responses explained).
   std::vector<Step> order;
+  // Violation (and Unknown): how many leading steps of `order` the search committed to (they end with
+  // the last observation it committed at, Options::commit_at_quiescent_observations): every order
+  // that explains the history up to that observation reaches the same state, so the failure after it
+  // does not depend on how they were ordered. 0: no commit, or the prefix reported is not that one.
+  std::size_t committed = 0;
   std::optional<model::Model> after;  // Agree: the model after the order (console included)
   bool ended_by_fatal = false;
   // Violation: the first operation no order explains (the first response the longest prefix could

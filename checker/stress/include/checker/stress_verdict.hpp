@@ -26,6 +26,9 @@ struct Witness {
   lin::History history;             // a sub-history of the recording's
   std::vector<std::size_t> ops;     // per op of `history`: its index in the recording's history
   lin::Judgement judgement;         // a violation
+  // Operations of `history` (indices) before the judge's last commit, whose intervals were narrowed
+  // to the order it committed to (witness_narrow.hpp); every other one keeps its recorded interval.
+  std::vector<std::size_t> narrowed;
   std::size_t candidates = 0;       // sub-histories judged while shrinking
   double seconds = 0;
 };
@@ -39,9 +42,13 @@ struct StressVerdict {
 
 StressVerdict judge_stress(const StressRecording& rec, const VerdictOptions& o);
 
-// Shrinks a violating history (the search's culprit and rule must stay the same): drops what comes
+// Shrinks a violating history (the search's culprit and rule must stay the same): first narrows what
+// the judge committed to to the order it kept (when that fails the same way), then drops what comes
 // after the culprit, then whole threads, then operations in halving chunks, judging each candidate
 // within `budget`; an operation goes together with everything that names an object it created.
-Witness shrink_witness(const lin::History& h, const lin::Judgement& j, const lin::Budget& budget, double seconds);
+// `with_commits`: the judgement of `h` with commits when `j` is the exhaustive search's (its
+// committed prefix is what the narrowing reads); `j` itself when null.
+Witness shrink_witness(const lin::History& h, const lin::Judgement& j, const lin::Budget& budget, double seconds,
+                       const lin::Judgement* with_commits = nullptr);
 
 }  // namespace lockstep::checker::stress
