@@ -201,6 +201,22 @@ TEST(Stress, WithoutRecordingNothingIsKeptButCallsAreCounted) {
   EXPECT_TRUE(rec.stuck.empty());
 }
 
+// History building for the witness tests: an answer, and an operation with its interval.
+TraceOutcome returning(std::int64_t v) {
+  TraceOutcome o;
+  o.ret = v;
+  return o;
+}
+
+void add_op(lin::History& h, Actor a, OpBody b, std::size_t call, std::size_t ret, TraceOutcome out) {
+  lin::Operation o;
+  o.op = Op{a, std::move(b)};
+  o.call = call;
+  o.ret = ret;
+  o.outcome = out;
+  h.ops.push_back(std::move(o));
+}
+
 // A history in which one getpid cannot be explained, among unrelated calls of other threads: the
 // witness keeps the culprit and what it needs, and drops the rest.
 TEST(Witness, ShrinksToTheCallsThatMatter) {
@@ -209,19 +225,10 @@ TEST(Witness, ShrinksToTheCallsThatMatter) {
   h.hosts = 3;
   std::size_t t = 0;
   auto add = [&](Actor a, OpBody b, TraceOutcome out) {
-    lin::Operation o;
-    o.op = Op{a, std::move(b)};
-    o.call = t;
-    o.ret = t + 3;
+    add_op(h, a, std::move(b), t, t + 3, out);
     t += 4;
-    o.outcome = out;
-    h.ops.push_back(std::move(o));
   };
-  auto value = [](std::int64_t v) {
-    TraceOutcome o;
-    o.ret = v;
-    return o;
-  };
+  auto value = returning;
   for (int i = 0; i < 20; ++i) add(Actor::host(1 + i % 2), op::Getuid{}, value(0));
   add(Actor::host(0), op::Getpid{}, value(7));  // the implicit context is process 1
   for (int i = 0; i < 20; ++i) add(Actor::host(1 + i % 2), op::Getppid{}, value(0));
@@ -248,19 +255,8 @@ lin::History writes_then_a_wrong_size(std::size_t pairs) {
   h.before = m.state();
   h.hosts = 2;
   std::size_t t = 0;
-  auto add = [&](Actor a, OpBody b, std::size_t call, std::size_t ret, TraceOutcome out) {
-    lin::Operation o;
-    o.op = Op{a, std::move(b)};
-    o.call = call;
-    o.ret = ret;
-    o.outcome = out;
-    h.ops.push_back(std::move(o));
-  };
-  auto value = [](std::int64_t v) {
-    TraceOutcome o;
-    o.ret = v;
-    return o;
-  };
+  auto add = [&](Actor a, OpBody b, std::size_t call, std::size_t ret, TraceOutcome out) { add_op(h, a, std::move(b), call, ret, out); };
+  auto value = returning;
   std::int64_t size = 0;
   for (std::size_t i = 0; i < pairs; ++i) {  // H0's and H1's writes overlap, pair by pair
     const std::int64_t a = 1 + static_cast<std::int64_t>(i), b = 2 + static_cast<std::int64_t>(i);
