@@ -199,6 +199,7 @@ Witness shrink_witness(const lin::History& h, const lin::Judgement& j, const lin
   if (n) {
     lin::Options opt;
     opt.budget = budget;
+    opt.budget.max_seconds = std::min(budget.max_seconds, seconds);
     lin::Judgement r = lin::judge(n->history, opt);
     if (same_failure(r, j)) nj = std::move(r);
   }
@@ -210,11 +211,14 @@ Witness shrink_witness(const lin::History& h, const lin::Judgement& j, const lin
     // candidate without the committed observation is quick enough to show it.
     Shrinker s(n->history, *nj, budget, left(), n->until);
     const Witness tail = s.run(*nj);
-    Shrinker whole(tail.history, tail.judgement, lin::Budget{budget.max_steps, std::min(budget.max_seconds, kWholeCandidateSeconds)}, left());
-    const Witness cut = whole.run(tail.judgement);
-    w = cut;
-    for (std::size_t& i : w.ops) i = tail.ops[i];
-    w.candidates += tail.candidates;
+    w = tail;
+    // Only in time left over: a run then ends within the shrink budget plus one candidate's budget.
+    if (left() > 0) {
+      Shrinker whole(tail.history, tail.judgement, lin::Budget{budget.max_steps, std::min(budget.max_seconds, kWholeCandidateSeconds)}, left());
+      w = whole.run(tail.judgement);
+      for (std::size_t& i : w.ops) i = tail.ops[i];
+      w.candidates += tail.candidates;
+    }
     std::vector<bool> was_narrowed(h.ops.size(), false);
     for (std::size_t x : n->narrowed) was_narrowed[x] = true;
     for (std::size_t i = 0; i < w.ops.size(); ++i)
