@@ -43,6 +43,9 @@ namespace {
 
 constexpr std::size_t kLastCommittedPerThread = 6;
 
+// A thread as a key of the summary's per-thread sets and counts.
+std::pair<int, std::uint32_t> thread_key(const model::Actor& a) { return {static_cast<int>(a.kind), a.index}; }
+
 // Which of a witness's operations the summary lists. A witness of up to kWholeUpTo operations shows
 // them all. A longer one the shrinker could not cut (a violation seen only at a §7 observation keeps
 // every call before it) shows each thread's last calls; the history file holds them all. (Kthread
@@ -60,7 +63,7 @@ std::vector<bool> shown_ops(const Witness& w) {
     for (std::size_t i = n; i-- > 0;) {
       if (!eligible[i]) continue;
       const model::Actor a = w.history.ops[i].op.actor;
-      auto [it, fresh] = left.try_emplace({static_cast<int>(a.kind), a.index}, how_many(a));
+      auto [it, fresh] = left.try_emplace(thread_key(a), how_many(a));
       if (it->second > 0) shown[i] = true, --it->second;
     }
   };
@@ -114,7 +117,7 @@ std::string verdict_summary(const StressRecording& rec, const StressVerdict& v) 
     // of the prefix, most of which the failure does not name).
     std::set<std::pair<int, std::uint32_t>> listed;
     for (std::size_t i = 0; i < n; ++i)
-      if (shown[i]) listed.insert({static_cast<int>(w.history.ops[i].op.actor.kind), w.history.ops[i].op.actor.index});
+      if (shown[i]) listed.insert(thread_key(w.history.ops[i].op.actor));
     std::size_t unlisted_ops = 0;
     std::set<std::pair<int, std::uint32_t>> unlisted;
     for (std::size_t i = 0; i < n; ++i) {
@@ -122,12 +125,12 @@ std::string verdict_summary(const StressRecording& rec, const StressVerdict& v) 
         const model::Actor a = w.history.ops[i].op.actor;
         std::size_t end = i;
         while (end < n && !shown[end] && w.history.ops[end].op.actor == a) ++end;
-        if (listed.contains({static_cast<int>(a.kind), a.index})) {
+        if (listed.contains(thread_key(a))) {
           out += fmt::format("            ({} {} operations of {}: the history file lists them)\n", end - i,
                              w.narrowed.empty() ? "earlier" : "other", model::to_string(a));
         } else {
           unlisted_ops += end - i;
-          unlisted.insert({static_cast<int>(a.kind), a.index});
+          unlisted.insert(thread_key(a));
         }
         i = end - 1;
         continue;
