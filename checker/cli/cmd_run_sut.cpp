@@ -292,6 +292,9 @@ int run_sut(SutRunArgs a) {
                      rep.reused, rep.states_compared);
   if (rep.armed_compared > 0)
     s += fmt::format("{} states read while a timed wait pended: the timeouts the SUT armed compared with the model's\n", rep.armed_compared);
+  if (rep.kthread_pids_asked > 0)
+    s += fmt::format("{} kthread pids learnt with {} newlwp requests (scans of the pids the model has free; EBUSY names the kthread's): the SUT does not export lockstep_proc_pid\n",
+                     rep.kthread_pids_asked, rep.pid_probes);
   if (rep.failure) {
     const SutFailure& f = *rep.failure;
     s += fmt::format("\nFAILURE in program {} ({} steps; shrunk to {} in {} runs{}):\n{}\n{}\n", f.program_index, f.original.steps.size(),

@@ -177,7 +177,20 @@ Reply run(const Request& q) {
       break;
     }
     case Call::Rfork: r.ret = g_api.get<int (*)(int)>(q.call)(a); after_create(r); break;
-    case Call::Newlwp: r.ret = g_api.get<int (*)(pid_t)>(q.call)(a); after_create(r); break;
+    case Call::Newlwp:
+      if (q.b > q.a) {  // a scan (sut_wire.hpp)
+        r.ret = ESRCH;
+        r.new_pid = -1;
+        for (std::int64_t pid = q.a; pid <= q.b && r.ret == ESRCH; ++pid) {
+          r.ret = g_api.get<int (*)(pid_t)>(q.call)(static_cast<pid_t>(pid));
+          if (r.ret != ESRCH) r.new_pid = pid;
+        }
+        if (r.ret == 0) r.lwp = reinterpret_cast<std::uint64_t>(g_api.get<void* (*)()>(Call::Curlwp)());
+        break;
+      }
+      r.ret = g_api.get<int (*)(pid_t)>(q.call)(a);
+      after_create(r);
+      break;
     case Call::Switch: g_api.get<void (*)(void*)>(q.call)(h); break;
     case Call::Release: g_api.get<void (*)()>(q.call)(); break;
     case Call::Curlwp: r.lwp = reinterpret_cast<std::uint64_t>(g_api.get<void* (*)()>(q.call)()); break;

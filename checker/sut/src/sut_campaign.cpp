@@ -108,6 +108,8 @@ SutCampaignReport run_sut_campaign(const SutCampaignConfig& c, const std::functi
     rep.spawn_seconds += r.spawn_seconds;
     rep.states_compared += r.states_compared;
     rep.armed_compared += r.armed_compared;
+    rep.kthread_pids_asked += r.kthread_pids_asked;
+    rep.pid_probes += r.pid_probes;
     rep.coverage.merge(r.coverage);
     if (progress) progress(SutProgress{rep.programs, rep.steps, false});
     if (!r.agreed()) {

@@ -328,6 +328,10 @@ class SutRun {
         return;
       }
       if (r && r->ret == 0 && r->new_pid > 0) choice.pid = static_cast<Pid>(r->new_pid);
+      else if (r && r->ret == 0 && r->proc != 0 && traits(op.body).creates == Creates::Kthread) {
+        choice.pid = learn_kthread_pid(op);
+        if (failed()) return;
+      }
     }
     const State before = m_.state();
     // The ticks to let pass before the step: the model's clock catching up with a timeout the SUT
@@ -776,6 +780,66 @@ class SutRun {
       step(Op{Actor::clock(), op::Tick{rest}}, false);
       offset_ += rest;
     }
+  }
+
+  // The pid of a kthread just made, for a SUT that does not say it (no lockstep_proc_pid). SPEC K1
+  // allows any free pid, and the model must hold the one the SUT took, or a later rfork or newlwp
+  // naming it diverges over a choice the SPEC allows. newlwp asks without changing anything: a
+  // kthread's pid answers EBUSY, a free one ESRCH (P2). The reference allocator's pid is asked first,
+  // then the other pids the model has free, lowest first (the two allocators SUTs mostly use), as
+  // scans the host runs (sut_wire.hpp): a random allocator costs one reply per run of free pids, not
+  // one per pid. nullopt: no free host to ask from, or no free pid answered EBUSY (the model's own pick
+  // then stands, and the SUT's answers to later calls are judged against it).
+  std::optional<Pid> learn_kthread_pid(const Op& op) {
+    std::optional<HostId> via;
+    if (op.actor.kind == Actor::Kind::Host) via = static_cast<HostId>(op.actor.index);
+    for (HostId h = 0; !via && h < static_cast<HostId>(c_.program.chooser.hosts); ++h)
+      if (m_.state().wait_of(h) == nullptr) via = h;
+    if (!via) return std::nullopt;
+    const State& s = m_.state();
+    const Pid first = Model::reference_pid_of(s);
+    // What to ask, in order: [lo, hi] runs of free pids, at most kScan pids each so that a scan
+    // answers within the watchdog even in a slow SUT.
+    constexpr Pid kScan = 4096;
+    std::vector<std::pair<Pid, Pid>> runs;
+    if (first != 0) runs.emplace_back(first, first);
+    for (Pid lo = 2; lo <= s.pid_max;) {
+      while (lo <= s.pid_max && (lo == first || s.table.contains(lo))) ++lo;
+      Pid hi = lo;
+      while (hi < s.pid_max && hi + 1 != first && !s.table.contains(hi + 1) && hi + 1 - lo < kScan) ++hi;
+      if (lo <= s.pid_max) runs.emplace_back(lo, hi);
+      lo = hi + 1;
+    }
+    ++r_.kthread_pids_asked;
+    for (const auto& [lo, hi] : runs) {
+      Request q;
+      q.seq = ++seq_;
+      q.runner = Runner::Host;
+      q.index = static_cast<std::uint16_t>(*via);
+      q.call = Call::Newlwp;
+      q.a = lo;
+      q.b = hi > lo ? hi : 0;
+      ++r_.pid_probes;
+      if (!send(q)) return std::nullopt;
+      const std::optional<Reply> r = await(q.seq, Clock::now() + c_.watchdog);
+      if (!r) {
+        if (!failed())
+          fail(SutVerdict::Deadlock, Rule::P2, fmt::format("rump_pub_lwproc_newlwp on pids {}..{}, asked to learn the pid of the kthread {} made, did not return within {} ms",
+                                                           lo, hi, to_string(op), c_.watchdog.count()));
+        return std::nullopt;
+      }
+      answered({q.seq});
+      const Pid pid = hi > lo ? static_cast<Pid>(r->new_pid) : lo;
+      if (r->ret == EBUSY) return pid;
+      if (r->ret != ESRCH) {
+        fail(SutVerdict::Divergence, Rule::P2,
+             fmt::format("rump_pub_lwproc_newlwp({}), asked after {} to learn the new kthread's pid, returned {}: the model has no process {}, "
+                         "and no call made one (SPEC P2: ESRCH, or EBUSY for the new kthread's pid)",
+                         pid, to_string(op), r->ret, pid));
+        return std::nullopt;
+      }
+    }
+    return std::nullopt;
   }
 
   // What every free host sees: curlwp, and pid, ppid and uid where the SUT exports them.

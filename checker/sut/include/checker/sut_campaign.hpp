@@ -46,6 +46,8 @@ struct SutCampaignReport {
   double spawn_seconds = 0;         // summed over programs: start of a child to its Hello
   std::uint64_t reused = 0;         // programs run in a child reset after an earlier one (lockstep_sut_reset)
   std::uint64_t states_compared = 0;  // §7 states compared (lockstep_sut_state)
+  std::uint64_t kthread_pids_asked = 0;  // kthreads whose pid was learnt by newlwp (no lockstep_proc_pid)
+  std::uint64_t pid_probes = 0;          // ... in this many newlwp requests (scans)
   std::uint64_t armed_compared = 0;   // states read while a timed wait pended: its armed timeout compared
   bool budget_exhausted = false;
   Coverage coverage;

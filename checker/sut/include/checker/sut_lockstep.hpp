@@ -74,6 +74,8 @@ struct SutRunResult {
   std::uint64_t states_compared = 0;    // §7 states read with lockstep_sut_state and compared
   std::uint64_t states_skipped = 0;     // steps after which a timed wait was pending (no comparison)
   std::uint64_t armed_compared = 0;     // ... of which the armed timeouts were compared (SUT.md)
+  std::uint64_t kthread_pids_asked = 0; // kthreads whose pid the SUT did not say (no lockstep_proc_pid), learnt by newlwp
+  std::uint64_t pid_probes = 0;         // ... the newlwp requests that took (scans of free pids; SUT.md, "pids")
   bool reused_process = false;          // ran in a child reset after an earlier program (lockstep_sut_reset)
   bool agreed() const { return verdict == SutVerdict::Agree; }
 };

@@ -43,13 +43,16 @@ enum class Runner : std::uint8_t { Host, Kthread };
 inline constexpr std::uint32_t kMaxSlots = 256;
 inline constexpr std::size_t kTextMax = 160;
 
+// A newlwp request with b > a is a scan: the host calls newlwp(pid) for pid = a..b in turn and replies
+// once, with the first answer other than ESRCH and its pid (lockstep asks only pids the model has
+// free, to learn a new kthread's pid from its EBUSY: sut_lockstep.cpp, learn_kthread_pid).
 struct Request {
   std::uint32_t seq = 0;
   Call call = Call::RumpInit;
   Runner runner = Runner::Host;
   std::uint16_t index = 0;
   std::int64_t a = 0;        // flags, pid, fd, uid, timo, code
-  std::int64_t b = 0;        // write's n, kthread_create's pages
+  std::int64_t b = 0;        // write's n, kthread_create's pages; newlwp: 0, or the last pid of a scan (below)
   std::uint64_t handle = 0;  // a struct lwp * or struct proc * the SUT handed out (or a never-issued value)
   std::uint32_t slot = 0;    // kthread_create / kproc_start: the new kthread's slot
   char text[kTextMax] = {};  // open's path, kthread_create's name, kproc_start's arg0 (NUL-terminated)
@@ -78,7 +81,8 @@ struct Reply {
   std::uint64_t lwp = 0;      // curlwp's answer; after a creating call, the caller's new curlwp
   std::uint64_t proc = 0;     // kthread_create / kproc_start: *newp
   std::int64_t b = 0;         // fstat's st_size; Hello: tick ns
-  std::int64_t new_pid = 0;   // after rfork / newlwp: getpid() on the caller; after a kthread create: its pid (-1 unknown)
+  std::int64_t new_pid = 0;   // after rfork / newlwp: getpid() on the caller; after a kthread create: its pid (-1 unknown);
+                              // after a newlwp scan: the pid whose answer ended it (-1: every pid answered ESRCH)
   // rump_init: CLOCK_MONOTONIC (std::chrono::steady_clock) in ns just before and just after the call,
   // so the parent knows within what interval the SUT's clock started (SPEC §1) better than its own
   // round trip tells (sut_lockstep.cpp, align_clock_for_timed_wait).
