@@ -136,6 +136,12 @@ bool report_race_phase(const SutRunArgs& a, const RacePhase& p, std::string& s, 
                      "half a tick\n",
                      static_cast<double>(p.info.tick_ns) / 1e6, static_cast<double>(p.info.requested_tick_ns) / 1e6,
                      static_cast<double>(p.info.clock_slack_ns) / 1e6);
+  if (p.episodes > 1 || p.config.ops != 0)
+    s += fmt::format("episodes  {} of at most {} calls, each in a fresh child and judged on its own (no introspection, so no barrier "
+                     "to commit at: one long history outgrows the judge), {} calls in all{}; below: {}\n",
+                     p.episodes, p.config.ops, p.episode_calls,
+                     p.episodes_unknown > 0 ? fmt::format(", {} left UNKNOWN by the judge", p.episodes_unknown) : "",
+                     p.verdict.kind == stress::StressVerdictKind::Agree ? "the last" : "the one that decides the verdict");
   s += recording_summary(p.rec, p.config) + verdict_summary(p.rec, p.verdict);
   const bool failed = p.verdict.kind != stress::StressVerdictKind::Agree;
   if (a.no_traces || (!failed && a.trace_dir.empty())) return true;
@@ -333,6 +339,7 @@ int run_sut(SutRunArgs a) {
     ro.fault = a.fault;
     ro.shrink = a.shrink;
     ro.shrink_seconds = std::min(a.shrink_s, 10.0);
+    if (!has_introspection(names.mask)) ro.episode_ops = kEpisodeOps;
     checker::Progress bar("concurrent phase", static_cast<std::uint64_t>(race_seconds * 1000));
     ro.progress = [&bar](double secs, std::uint64_t calls) { bar.update(static_cast<std::uint64_t>(secs * 1000), fmt::format("ms, {} calls", calls)); };
     race = run_race_phase(a, ro);

@@ -6,6 +6,7 @@
 // a window is chance: `mutants --sut` reports a race fault stress misses as not found, with the run's
 // figures, and does not fail the table; named with --fault it runs call by call like any other.
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -62,29 +63,74 @@ RacePhase run_race_phase(const SutRunArgs& a, const RacePhaseOptions& o) {
     out.bad_input = e.what();
     return out;
   }
-  stress::SutStressOptions s;
-  s.spawn.host = sut::default_host_path();
-  s.spawn.library = a.sut.library;
-  s.tick_ns = c.tick.count();
-  s.spawn.env = {{"LOCKSTEP_TICK_US", std::to_string(o.tick_us)}};
-  // A SUT that runs at the tick it is given (it exports it) gets a longer one when its rump_init is too
-  // slow for this (a sanitizer build on a loaded machine): its calls are checked either way.
-  s.may_lengthen_tick = true;
-  if (!o.fault.empty()) s.spawn.env.emplace_back("LOCKSTEP_FAULT", o.fault);
-  for (auto& v : sut::noise_environment(c.delay_probability, c.spurious_probability, c.max_delay, c.seed)) s.spawn.env.push_back(std::move(v));
-  // Serial and free phases, as `stress --sut` runs by default (checker/sut/host/serial.hpp).
-  for (auto& v : sut::schedule_environment("mixed")) s.spawn.env.push_back(std::move(v));
-  try {
-    out.rec = stress::record_sut_stress(c, s, out.info, o.progress);
-  } catch (const std::exception& e) {
-    out.could_not_run = e.what();
-    return out;
+  auto options = [&](std::uint64_t seed) {
+    stress::SutStressOptions s;
+    s.spawn.host = sut::default_host_path();
+    s.spawn.library = a.sut.library;
+    s.tick_ns = c.tick.count();
+    s.spawn.env = {{"LOCKSTEP_TICK_US", std::to_string(o.tick_us)}};
+    // A SUT that runs at the tick it is given (it exports it) gets a longer one when its rump_init is
+    // too slow for this (a sanitizer build on a loaded machine): its calls are checked either way.
+    s.may_lengthen_tick = true;
+    if (!o.fault.empty()) s.spawn.env.emplace_back("LOCKSTEP_FAULT", o.fault);
+    for (auto& v : sut::noise_environment(c.delay_probability, c.spurious_probability, c.max_delay, seed)) s.spawn.env.push_back(std::move(v));
+    // Serial and free phases, as `stress --sut` runs by default (checker/sut/host/serial.hpp).
+    for (auto& v : sut::schedule_environment("mixed")) s.spawn.env.push_back(std::move(v));
+    return s;
+  };
+  // One run, or episodes: each a fresh child (an instance of its own, so a history of its own) with
+  // the next seed, judged within what is left of the judge's budget. The first violation or deadlock
+  // ends the phase; an UNKNOWN episode is kept as the verdict unless a later one is found violating.
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  double judge_left = o.judge_seconds;
+  bool kept = false;
+  out.episodes = 0;
+  for (std::uint64_t e = 0;; ++e) {
+    const double left = o.seconds - std::chrono::duration<double>(Clock::now() - start).count();
+    if (e > 0 && (o.episode_ops == 0 || left < 0.5 || judge_left < 0.5)) break;
+    stress::StressConfig ce = c;
+    ce.seed = c.seed + e;
+    if (o.episode_ops != 0) {
+      ce.ops = o.episode_ops;
+      ce.duration = std::max(left, 0.5);
+    }
+    stress::SutStressInfo info;
+    stress::StressRecording rec;
+    const double offset = o.seconds - left;
+    const std::uint64_t calls_before = out.episode_calls;
+    const stress::Progress progress = o.progress ? stress::Progress([&](double secs, std::uint64_t calls) { o.progress(offset + secs, calls_before + calls); })
+                                                 : stress::Progress();
+    try {
+      rec = stress::record_sut_stress(ce, options(ce.seed), info, progress);
+    } catch (const std::exception& ex) {
+      if (e == 0) {
+        out.could_not_run = ex.what();
+        return out;
+      }
+      break;  // a later child that cannot be stressed: what ran stands
+    }
+    stress::VerdictOptions v;
+    v.budget.max_seconds = judge_left;
+    v.shrink = o.shrink;
+    v.shrink_seconds = o.shrink_seconds;
+    const auto j0 = Clock::now();
+    stress::StressVerdict verdict = stress::judge_stress(rec, v);
+    judge_left -= std::chrono::duration<double>(Clock::now() - j0).count();
+    ++out.episodes;
+    out.episode_calls += rec.stats.host_ops + rec.stats.kthread_ops;
+    const bool unknown = verdict.kind == stress::StressVerdictKind::Unknown;
+    if (unknown) ++out.episodes_unknown;
+    const bool found = verdict.kind == stress::StressVerdictKind::Violation || verdict.kind == stress::StressVerdictKind::Deadlock;
+    if (found || !kept) {
+      out.config = ce;
+      out.info = std::move(info);
+      out.rec = std::move(rec);
+      out.verdict = std::move(verdict);
+      kept = unknown;  // an unknown episode stays the verdict unless a violation follows
+    }
+    if (found) break;
   }
-  stress::VerdictOptions v;
-  v.budget.max_seconds = o.judge_seconds;
-  v.shrink = o.shrink;
-  v.shrink_seconds = o.shrink_seconds;
-  out.verdict = stress::judge_stress(out.rec, v);
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
+#include <cerrno>
 
 #include "model/op_traits.hpp"
 
@@ -165,13 +166,21 @@ Prepared::Prepared(const History& h) : symbols(h.before.lwps.size(), h.before.pr
     it.created_lwp_lids = o.created_lids;
     it.may_block = o.blocked.value_or(traits(o.op.body).can_block);
     const Creates c = traits(o.op.body).creates;
-    it.pid_open = (c == Creates::ProcessAndLwp || c == Creates::Kthread) && it.created_procs.empty();
+    // Open: the history does not bind the new process's pid (no process recorded, or one whose pid
+    // the kernel did not say), so the search tries the pids that make a difference (Search::expand).
+    it.pid_open = (c == Creates::ProcessAndLwp || c == Creates::Kthread) &&
+                  (it.created_procs.empty() || it.created_proc_pids.front() == kPidUnsaid);
+    it.kthread_pid_open = it.pid_open && c == Creates::Kthread;
 
     if (!o.carried) specs.push_back({o.call, kRankCall, static_cast<std::uint32_t>(i), false});
     if (it.ret_pos != kNever) specs.push_back({it.ret_pos, kRankRet, static_cast<std::uint32_t>(i), true});
 
-    if (const auto* nl = std::get_if<op::Newlwp>(&o.op.body)) named_pids.push_back(nl->pid);
-    for (const Binding& b : o.created) named_pids.push_back(b.pid);
+    if (const auto* nl = std::get_if<op::Newlwp>(&o.op.body)) {
+      named_pids.push_back(nl->pid);
+      if (it.responded && o.outcome.kind == OutcomeKind::Returned && o.outcome.ret == EBUSY) kthread_pids.push_back(nl->pid);
+    }
+    for (const Binding& b : o.created)
+      if (b.pid != kPidUnsaid) named_pids.push_back(b.pid);
     if (it.responded && o.outcome.kind == OutcomeKind::Returned &&
         (std::holds_alternative<op::Getpid>(o.op.body) || std::holds_alternative<op::Getppid>(o.op.body)))
       named_pids.push_back(static_cast<Pid>(o.outcome.ret));
@@ -180,7 +189,7 @@ Prepared::Prepared(const History& h) : symbols(h.before.lwps.size(), h.before.pr
   // The pids only tell apart the pids an unbound process-creating call may take (Search::expand):
   // without such a call nothing reads them, and gathering them costs a pass over the table.
   const bool pids_read = std::any_of(items.begin(), items.end(), [](const Item& it) { return it.pid_open; });
-  if (!pids_read) named_pids.clear();
+  if (!pids_read) named_pids.clear(), kthread_pids.clear();
 
   std::vector<std::size_t> by_at(h.observations.size());
   std::iota(by_at.begin(), by_at.end(), 0u);
@@ -203,7 +212,7 @@ Prepared::Prepared(const History& h) : symbols(h.before.lwps.size(), h.before.pr
     observation_items.push_back(id);
     specs.push_back({p.at, kRankObsCall, id, false});
     specs.push_back({p.at, kRankObsRet, id, true});
-    if (pids_read) add_pids(named_pids, p.state);
+    if (pids_read) add_pids(named_pids, p.state), add_pids(kthread_pids, p.state);
     // The console only grows: the lines before the previous observation are its lines.
     const std::vector<std::string>& prev = k == 0 ? h.before.console : h.observations[by_at[k - 1]].state.console;
     console_grows.push_back(prev.size() <= p.state.console.size() && std::equal(prev.begin(), prev.end(), p.state.console.begin()));
@@ -218,6 +227,8 @@ Prepared::Prepared(const History& h) : symbols(h.before.lwps.size(), h.before.pr
   for (const auto& [pid, id] : h.before.table) named_pids.push_back(pid);
   std::sort(named_pids.begin(), named_pids.end());
   named_pids.erase(std::unique(named_pids.begin(), named_pids.end()), named_pids.end());
+  std::sort(kthread_pids.begin(), kthread_pids.end());
+  kthread_pids.erase(std::unique(kthread_pids.begin(), kthread_pids.end()), kthread_pids.end());
 }
 
 }  // namespace lockstep::checker::lin::detail

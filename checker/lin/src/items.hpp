@@ -40,6 +40,7 @@ struct Item {
   std::vector<model::Pid> created_proc_pids, created_lwp_pids;
   std::vector<int> created_lwp_lids;       // Operation::created_lids (empty: not recorded)
   bool pid_open = false;                   // creates a process whose pid the history does not bind
+  bool kthread_pid_open = false;           // ... and that process is a kthread (Prepared::kthread_pids)
 };
 
 struct Prepared {
@@ -50,6 +51,12 @@ struct Prepared {
   // Every pid the history shows, sorted: what tells pids apart. Empty when no item is pid_open (then
   // nothing reads it).
   std::vector<model::Pid> named_pids;
+  // The pids that can tell where a kthread whose pid is unsaid lives, sorted: those a newlwp answered
+  // EBUSY for, and those of an observation. Elsewhere a kthread's pid shows only by colliding with a
+  // pid the history gives a user process, which a pid the history never names avoids; so these and
+  // one unnamed pid are its only different outcomes (Search::expand). Trying every named pid instead
+  // made a plug-in SUT's 4·10^3-call histories take 10^6 backtracks.
+  std::vector<model::Pid> kthread_pids;
   std::vector<std::uint32_t> observation_items;  // the observations' items, in order
   std::vector<bool> console_grows;         // per observation: the previous one's console is a prefix of its
 };

@@ -164,6 +164,13 @@ void Search::expand(Level& l) {
     // different outcome, and all the pids it never names are alike (nothing tells them apart), so
     // one of those stands for them all.
     const std::size_t first = l.cands.size();
+    // A kthread first tries the pids some newlwp found a kthread at (EBUSY) that are free here: a SUT
+    // that reuses pids at once (the lowest free) gives a kthread the pid a freed process had, which
+    // the hosts still name; tried last, each such EBUSY cost a backtrack over everything between the
+    // creation and the newlwp (10^6 backtracks in 4·10^3 calls).
+    if (p_.items[i].kthread_pid_open)
+      for (Pid named : p_.kthread_pids)
+        if (m.pid_allowed(named)) l.cands.push_back(Cand{i, named});
     const Pid max = m.state().pid_max;
     Pid pid = m.reference_pid();
     for (Pid tries = 0; pid != 0 && tries < max - 1; ++tries, pid = pid >= max ? 2 : pid + 1) {
@@ -172,8 +179,9 @@ void Search::expand(Level& l) {
         break;
       }
     }
-    for (Pid named : p_.named_pids)
-      if (m.pid_allowed(named)) l.cands.push_back(Cand{i, named});
+    if (!p_.items[i].kthread_pid_open)
+      for (Pid named : p_.named_pids)
+        if (m.pid_allowed(named)) l.cands.push_back(Cand{i, named});
     if (l.cands.size() == first) l.cands.push_back(Cand{i, 0});  // no pid free: the model answers EAGAIN
   }
 }

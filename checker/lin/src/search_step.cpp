@@ -70,7 +70,7 @@ bool Search::place_operation(const Item& it, const Cand& c, Level& child) {
   }
   Choice choice;
   if (c.pid != 0) choice.pid = c.pid;
-  else if (!it.created_proc_pids.empty()) choice.pid = it.created_proc_pids.front();
+  else if (!it.created_proc_pids.empty() && it.created_proc_pids.front() != kPidUnsaid) choice.pid = it.created_proc_pids.front();
   const std::shared_ptr<const Model>& from = levels_.back().state;
   std::shared_ptr<Model> m = pool_.copy_of(*from);
   const StepResult r = m->apply(op, choice);
@@ -174,14 +174,14 @@ bool Search::bind_created(const Item& it, std::uint32_t item, const State& befor
                  fmt::format("{} processes and {} lwps", it.created_procs.size(), it.created_lwps.size()));
   for (std::size_t i = 0; i < it.created_procs.size(); ++i) {
     const auto id = static_cast<ProcId>(before.procs.size() + i);
-    if (after.procs[id].pid != it.created_proc_pids[i])
+    if (it.created_proc_pids[i] != kPidUnsaid && after.procs[id].pid != it.created_proc_pids[i])
       return wrong(fmt::format("pid {}", after.procs[id].pid), fmt::format("pid {}", it.created_proc_pids[i]));
     bind(Binding::Kind::Proc, it.created_procs[i], id, undo);
   }
   for (std::size_t i = 0; i < it.created_lwps.size(); ++i) {
     const auto id = static_cast<LwpId>(before.lwps.size() + i);
     const Pid pid = after.procs[after.lwps[id].proc].pid;
-    if (pid != it.created_lwp_pids[i])
+    if (it.created_lwp_pids[i] != kPidUnsaid && pid != it.created_lwp_pids[i])
       return wrong(fmt::format("an lwp of pid {}", pid), fmt::format("an lwp of pid {}", it.created_lwp_pids[i]));
     if (i < it.created_lwp_lids.size() && after.lwps[id].lid != it.created_lwp_lids[i])
       return wrong(fmt::format("lid {} of pid {}", after.lwps[id].lid, pid), fmt::format("lid {} of pid {}", it.created_lwp_lids[i], pid));

@@ -123,7 +123,7 @@ std::optional<HostView::Choice> HostView::lean_on(Registry::Focus f, std::size_t
         c.args.lwp = lwps_[i].handle;
         return c;
       }
-    if (supported(kNewlwp) && lwps_.size() < lim.max_lwps) {
+    if (supported(kNewlwp) && lwps_.size() < lim.max_lwps && !may_be_a_kthread(f.pid, lim)) {
       c.op.body = op::Newlwp{f.pid};
       return c;
     }
@@ -283,7 +283,7 @@ HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& l
       if (rng.percent(40)) pid = reg.recent_pid(rng.below(1u << 16));  // another host's process, often
       else if (!pids_.empty() && rng.percent(80)) pid = pids_[rng.below(static_cast<std::uint32_t>(pids_.size()))];
       else if (kts > 0 && rng.percent(50)) pid = reg.at(rng.below(static_cast<std::uint32_t>(kts))).pid;  // EBUSY
-      if (pid == 0) pid = 1;
+      if (pid <= 0 || may_be_a_kthread(pid, lim)) pid = 1;  // 0: none; kPidUnsaid: a kthread whose pid the SUT did not say
       c.op.body = op::Newlwp{pid};
       break;
     }

@@ -137,11 +137,13 @@ class SutStress {
   }
 
   // The op kinds drawn: those whose call the SUT exports, and whose new objects the run can name (a
-  // process needs its pid: rump_sys_getpid after rfork, lockstep_proc_pid after a kthread create).
+  // process needs its pid: rump_sys_getpid after rfork). A kthread's pid is not needed: without
+  // lockstep_proc_pid it is left to the judge (kPidUnsaid), since only an EBUSY could show it.
   void choose_kinds() {
     lim_.max_kthreads = c_.max_kthreads;
     lim_.focus_percent = static_cast<std::uint32_t>(c_.focus_percent);
     lim_.user_proc_handles = false;
+    lim_.kthread_pids_unsaid = !has(mask_, Call::ProcPid);
     lim_.supported = 0;
     for (std::size_t k = 0; k < kOpKindCount; ++k) {
       const OpBody b = default_op(k);
@@ -150,8 +152,6 @@ class SutStress {
       if (call == Call::Count || call == Call::RumpInit) continue;  // the clock; rump_init is the run's own first call
       if (!has(mask_, call)) why = fmt::format("{} not exported", sut::kCallNames[static_cast<std::size_t>(call)]);
       else if (std::holds_alternative<op::Rfork>(b) && !has(mask_, Call::Getpid)) why = "needs rump_sys_getpid for the new pid";
-      else if ((std::holds_alternative<op::KthreadCreate>(b) || std::holds_alternative<op::KprocStart>(b)) && !has(mask_, Call::ProcPid))
-        why = "needs lockstep_proc_pid for the new pid";
       if (why.empty()) {
         lim_.supported |= 1u << k;
         info_.generated.emplace_back(kOpTraits[k].name);
@@ -415,7 +415,7 @@ class SutStress {
       Driver& k = drivers_[d.creating_driver];
       if (ir.kind == ImplResult::Kind::Returned && r.ret == 0 && r.proc != 0) {
         e->handle = reinterpret_cast<::proc*>(r.proc);
-        e->pid = static_cast<Pid>(r.new_pid);
+        e->pid = r.new_pid > 0 ? static_cast<Pid>(r.new_pid) : kPidUnsaid;
         rec.created[rec.n_created++] = Binding{Binding::Kind::Proc, d.kt_proc, e->pid};
         rec.created[rec.n_created++] = Binding{Binding::Kind::Lwp, d.kt_lwp, e->pid};
         rec.lid = 1;  // a kthread's one lwp (SPEC §4)

@@ -33,9 +33,12 @@ std::string_view to_string(Verdict v);
 struct Binding {
   enum class Kind : std::uint8_t { Lwp, Proc } kind = Kind::Lwp;
   std::uint32_t id = 0;   // model LwpId / ProcId: the symbol
-  model::Pid pid = 0;     // the pid the kernel chose (Proc), or the lwp's process (Lwp)
+  model::Pid pid = 0;     // the pid the kernel chose (Proc), or the lwp's process (Lwp); kPidUnsaid: not known
   friend bool operator==(const Binding&, const Binding&) = default;
 };
+// The pid of a process the kernel made without saying which pid it took (a plug-in SUT's kthread when
+// the SUT does not export lockstep_proc_pid): any pid SPEC K1 allows, left to the judge.
+inline constexpr model::Pid kPidUnsaid = -1;
 
 struct TraceConfig {
   int hosts = 3;
