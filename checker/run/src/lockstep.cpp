@@ -111,6 +111,7 @@ class Runner {
           console_judged_ = model_.state().console.size();
           const std::uint64_t rng = round_rng_.state();
           const bool ok = ops.size() == 1 ? step(i, *op, res) : round(i, ops, res, ran);
+          if (ok) in_flight_.clear();
           // Every op the round posted, also a held-back one that never ran (it runs again as the
           // next round's first op): the round's size draws its choices (round(), round_begins).
           std::vector<std::size_t> took;
@@ -132,6 +133,7 @@ class Runner {
     } catch (const std::exception& e) {
       // The impl left the scheduler in a state the checker cannot drive or observe (for example a
       // thread stopped while holding a lock the observation needs): the run cannot go on.
+      res.stuck = in_flight_;
       deadlock(res, fmt::format("(the checker could not go on: {})", e.what()));
     }
     // The end of the program: the model's state checked whole once more (the monitor also samples
@@ -147,7 +149,7 @@ class Runner {
  private:
   // ---- one step ------------------------------------------------------------------------------------
   bool step(std::size_t index, const Op& op, LockstepResult& res) {
-    in_flight_ = op;
+    in_flight_ = {op};
     if (!model_.runnable(op.actor)) return false;  // a resolved step always names a runnable actor
 
     // 1. The impl runs the step, then every thread it woke runs to its next blocking point.
@@ -358,6 +360,7 @@ class Runner {
       std::size_t ran = 1;
       const std::size_t first = res.events.size();
       const bool ok = ops.size() == 1 ? step(first, ops.front(), res) : round(first, ops, res, ran);
+      if (ok) in_flight_.clear();
       record_round(took, focused, pr.rng, pr.key);
       if (!ok) return;
     }
@@ -601,7 +604,7 @@ class Runner {
   // `ran` is how many of `ops` ran (all, or all but a second op whose thread's first op blocked).
   bool round(std::size_t first, std::vector<Op> ops, LockstepResult& res, std::size_t& ran) {
     ran = ops.size();  // all of them, unless the queued one never runs (below)
-    in_flight_ = ops.front();
+    in_flight_ = ops;
     RoundInput in;
     in.hosts = c_.program.chooser.hosts;
     for (auto& h : hosts_)
@@ -1130,7 +1133,7 @@ class Runner {
   std::vector<Sched::ThreadInfo> infos_;  // settle()'s view of the threads, reused from turn to turn
   std::vector<std::string> names_;        // by thread id: its name in traces (thread_name); empty: not yet known
   std::vector<TraceTurn> turns_log_;  // decisions not yet on an event
-  std::optional<Op> in_flight_;         // the op of the step being run
+  std::vector<Op> in_flight_;           // the ops of the step or round being run
   impl::Snapshot snap_;  // observe_now's, kept so that each observation refills the last one's storage
   Observation obs_;
   // What the impl did in the step being run: its outcome, the blocked calls it returned from, and
@@ -1211,8 +1214,9 @@ std::string listing(const LockstepResult& r) {
     }
     last_op.insert_or_assign(actor_name(e.op.actor), e.op.body);
   }
-  if (r.stuck)
-    out += fmt::format("  {:>3}  {:<52} model: {:<22} impl: {}\n", r.events.size(), to_string(*r.stuck), "-", "never finished");
+  for (const Op& op : r.stuck)
+    out += fmt::format("  {:>3}  {:<52} model: {:<22} impl: {}\n", r.events.size(), to_string(op), "-",
+                       r.stuck.size() > 1 ? "in a round that never finished" : "never finished");
   out += fmt::format("  => {}\n", r.summary());
   if (!r.deadlock_report.empty()) out += r.deadlock_report;
   if (!r.abandoned.empty() && r.deadlock_report.find(r.abandoned) == std::string::npos) out += r.abandoned;

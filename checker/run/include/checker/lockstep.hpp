@@ -58,7 +58,9 @@ struct LockstepResult {
   std::vector<TraceEvent> events;
   std::optional<Divergence> divergence;
   std::string deadlock_report;  // every thread's state, on DEADLOCK
-  std::optional<model::Op> stuck;  // DEADLOCK inside a step: its op, which has no event
+  // DEADLOCK inside a step or a round: its ops, which have no events (a round is judged only when
+  // every op in it has returned or blocked, so none of a round that never got there has one).
+  std::vector<model::Op> stuck;
   // The run reached LockstepConfig::deadline before its program ended: what it ran is judged, the
   // rest was not run. Never set together with a DIVERGE or DEADLOCK verdict.
   bool cut_short = false;
