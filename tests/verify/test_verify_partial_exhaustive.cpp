@@ -340,7 +340,9 @@ TEST(VerifyPartialOrderExhaustive, WindowByWindowReportsExactlyWhatSomeLinearisa
     ASSERT_TRUE(brute_force(scripted(motifs[i], 3), kLimit, b, PartialOrderOptions{.min_window = 1}));
     EXPECT_TRUE(b.mismatch.empty()) << "motif " << i << "\n" << b.mismatch;
     EXPECT_GT(b.windows, 2u) << "motif " << i;
-    if (i < 2) EXPECT_GT(b.states, 1u) << "motif " << i;
+    if (i < 2) {
+      EXPECT_GT(b.states, 1u) << "motif " << i;
+    }
   }
 }
 

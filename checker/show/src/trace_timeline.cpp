@@ -25,7 +25,7 @@ std::string arg_text(const ArgTraits& a, const V& v) {
   } else if constexpr (std::is_same_v<V, bool>) {
     return a.show == ArgShow::OpenCreate ? (v ? "O_CREAT" : "0") : (v ? "true" : "false");
   } else {
-    if (a.kind == ArgKind::LwpSym) return v == kNoLwp ? std::string("NULL") : fmt::format("lwp#{}", v);
+    if (a.kind == ArgKind::LwpSym) return static_cast<LwpId>(v) == kNoLwp ? std::string("NULL") : fmt::format("lwp#{}", v);
     if (a.kind == ArgKind::ProcSym) return fmt::format("proc#{}", v);
     if (a.show == ArgShow::RforkFlags) {
       if (v == kRumpRffdShare) return "RUMP_RFFD_SHARE";
