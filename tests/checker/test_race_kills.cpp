@@ -47,7 +47,7 @@ TEST_P(NoFalseAlarm, TheCorrectImplAgreesOnEveryProgram) {
   EXPECT_FALSE(r.failure) << r.failure->original_result.summary() << "\n" << listing(r.failure->original_result);
 }
 
-INSTANTIATE_TEST_SUITE_P(Strategies, NoFalseAlarm, ::testing::Values("random", "pct:2", "pct:3", "pos", "gap", "portfolio"),
+INSTANTIATE_TEST_SUITE_P(Strategies, NoFalseAlarm, ::testing::Values("random", "pct:2", "pct:3", "pos", "gap", "lead", "portfolio"),
                          [](const ::testing::TestParamInfo<std::string>& i) {
                            std::string n = i.param;
                            std::replace(n.begin(), n.end(), ':', '_');

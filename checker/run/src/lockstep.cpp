@@ -653,6 +653,10 @@ class Runner {
       }
       if (auto gone = post(k)) return round_gone(first, ops, res, *gone);
     }
+    leaders_.clear();
+    for (std::size_t k = 0; k < ops.size(); ++k)
+      if (threads[k] != nullptr && !(queued_after && k == *queued_after)) leaders_.push_back(threads[k]->tid);
+    policy_->round_leaders(leaders_);
     // Real time, by scheduling turn: when each call was taken from its mailbox (invoked) and when it
     // had returned: its result posted and its thread back waiting in its mailbox, or gone (a result
     // posted early, as kthread_exit's is, is not yet a response). Only the one thread running in a
@@ -1133,6 +1137,7 @@ class Runner {
   std::vector<Sched::ThreadInfo> infos_;  // settle()'s view of the threads, reused from turn to turn
   std::vector<std::string> names_;        // by thread id: its name in traces (thread_name); empty: not yet known
   std::vector<TraceTurn> turns_log_;  // decisions not yet on an event
+  std::vector<Sched::ThreadId> leaders_;  // round(): the threads no other op of the round waits on
   std::vector<Op> in_flight_;           // the ops of the step or round being run
   impl::Snapshot snap_;  // observe_now's, kept so that each observation refills the last one's storage
   Observation obs_;

@@ -191,6 +191,80 @@ class Gap final : public SchedulePolicy {
   std::map<ThreadId, Hold> held_;
 };
 
+// Lead: one thread of the round, the leader, runs alone from the round's start until it stops right
+// after its n-th unlock while still inside its call (n = 1 one time in two, 2 one in four, ...), and is
+// then held for as long as any other thread can run; after that, a random walk. So everything else in
+// the round (an actor's second call, a call posted once another returned) runs whole between the
+// leader's critical sections: the shape of a size or a flag read in one critical section and used in
+// the next, which a walk builds only by choosing against one thread many times in a row, and PCT only
+// when its change point falls on that unlock. The leader is one of the round's leaders
+// (round_leaders): the ops that wait on another are the witnesses of its half-done state.
+class Lead final : public SchedulePolicy {
+ public:
+  explicit Lead(std::uint64_t seed) : rng_(seed) {}
+  std::string_view name() const override { return "lead"; }
+  bool interleaves() const override { return true; }
+  void round_begins(std::size_t ops, std::uint64_t key) override {
+    rng_ = SplitMix(key);
+    leaders_.clear();
+    phase_ = ops >= 2 ? Phase::choosing : Phase::done;
+    unlocks_left_ = 1;
+    while (unlocks_left_ < kMaxUnlocks && rng_.below(2) == 0) ++unlocks_left_;
+  }
+  void round_leaders(std::span<const ThreadId> threads) override { leaders_.assign(threads.begin(), threads.end()); }
+
+  ThreadId next(Infos runnable) override {
+    if (phase_ == Phase::choosing) choose_leader(runnable);
+    if (phase_ == Phase::leading) {
+      const auto me = std::find_if(runnable.begin(), runnable.end(), [&](const auto& t) { return t.id == leader_; });
+      if (me == runnable.end()) {
+        phase_ = Phase::done;  // it blocked or returned before that unlock: no gap to hold open
+      } else {
+        if (me->order != leader_stop_) {  // a fresh stop
+          leader_stop_ = me->order;
+          if (me->point == Sched::Point::unlock && --unlocks_left_ == 0) phase_ = Phase::holding;
+        }
+        if (phase_ == Phase::leading) return leader_;
+      }
+    }
+    pick_.clear();
+    for (const auto& t : runnable)
+      if (phase_ != Phase::holding || t.id != leader_) pick_.push_back(t.id);
+    if (pick_.empty()) {  // only the held leader is left: it goes on, and the walk takes over
+      phase_ = Phase::done;
+      return leader_;
+    }
+    return pick_[rng_.below(static_cast<std::uint32_t>(pick_.size()))];
+  }
+  std::optional<ThreadId> spurious(Infos waiting) override {
+    if (rng_.below(kSpuriousOneIn) != 0) return std::nullopt;
+    return waiting[rng_.below(static_cast<std::uint32_t>(waiting.size()))].id;
+  }
+
+ private:
+  static constexpr int kMaxUnlocks = 4;
+  enum class Phase { choosing, leading, holding, done };
+
+  void choose_leader(Infos runnable) {
+    pick_.clear();
+    for (const auto& t : runnable)
+      if (std::find(leaders_.begin(), leaders_.end(), t.id) != leaders_.end()) pick_.push_back(t.id);
+    if (pick_.empty())
+      for (const auto& t : runnable) pick_.push_back(t.id);
+    leader_ = pick_[rng_.below(static_cast<std::uint32_t>(pick_.size()))];
+    leader_stop_ = 0;
+    phase_ = Phase::leading;
+  }
+
+  SplitMix rng_;
+  std::vector<ThreadId> leaders_;
+  std::vector<ThreadId> pick_;
+  Phase phase_ = Phase::done;
+  ThreadId leader_ = 0;
+  std::uint64_t leader_stop_ = 0;  // ThreadInfo::order of the leader's last stop seen
+  int unlocks_left_ = 1;
+};
+
 // Follows a recorded schedule (Schedule::script): each decision names the thread to run or wake,
 // round by round (Schedule::script_rounds). The cursor moves on every decision the run carries out
 // (ran / woke), the runner's own included, so it stays aligned with the recording, and jumps to the
@@ -292,8 +366,12 @@ class Scripted final : public SchedulePolicy {
 };
 
 // The portfolio's rotation, one per program index.
-constexpr std::array<Strategy, 5> kPortfolio{{{Strategy::Kind::Random, 3}, {Strategy::Kind::Pos, 3},
-                                              {Strategy::Kind::Pct, 2}, {Strategy::Kind::Pct, 3}, {Strategy::Kind::Gap, 3}}};
+constexpr std::array<Strategy, 6> kPortfolio{{{Strategy::Kind::Random, 3},
+                                              {Strategy::Kind::Pos, 3},
+                                              {Strategy::Kind::Pct, 2},
+                                              {Strategy::Kind::Pct, 3},
+                                              {Strategy::Kind::Gap, 3},
+                                              {Strategy::Kind::Lead, 3}}};
 constexpr int kMaxPctDepth = 16;
 
 }  // namespace
@@ -307,6 +385,7 @@ std::optional<Strategy> parse_strategy(std::string_view text, std::string* error
   if (text == "random") return Strategy{Strategy::Kind::Random};
   if (text == "pos") return Strategy{Strategy::Kind::Pos};
   if (text == "gap") return Strategy{Strategy::Kind::Gap};
+  if (text == "lead") return Strategy{Strategy::Kind::Lead};
   if (text == "portfolio") return Strategy{Strategy::Kind::Portfolio};
   if (text == "pct") return Strategy{Strategy::Kind::Pct, 3};
   if (text.starts_with("pct:")) {
@@ -317,7 +396,7 @@ std::optional<Strategy> parse_strategy(std::string_view text, std::string* error
       return fail(fmt::format("--strategy {}: the depth of pct:D is a whole number from 1 to {}", text, kMaxPctDepth));
     return Strategy{Strategy::Kind::Pct, depth};
   }
-  return fail(fmt::format("--strategy {}: expected one of op, random, pct:D, pos, gap, portfolio", text));
+  return fail(fmt::format("--strategy {}: expected one of op, random, pct:D, pos, gap, lead, portfolio", text));
 }
 
 std::string to_string(const Strategy& s) {
@@ -327,6 +406,7 @@ std::string to_string(const Strategy& s) {
     case Strategy::Kind::Pct: return fmt::format("pct:{}", s.depth);
     case Strategy::Kind::Pos: return "pos";
     case Strategy::Kind::Gap: return "gap";
+    case Strategy::Kind::Lead: return "lead";
     case Strategy::Kind::Portfolio: return "portfolio";
   }
   return "?";
@@ -346,6 +426,7 @@ std::unique_ptr<SchedulePolicy> make_policy(const Schedule& s) {
     case Strategy::Kind::Pct: return std::make_unique<Pct>(s.seed, st.depth, s.expected_choices);
     case Strategy::Kind::Pos: return std::make_unique<Pos>(s.seed);
     case Strategy::Kind::Gap: return std::make_unique<Gap>(s.seed);
+    case Strategy::Kind::Lead: return std::make_unique<Lead>(s.seed);
     case Strategy::Kind::Op:
     case Strategy::Kind::Portfolio: break;
   }

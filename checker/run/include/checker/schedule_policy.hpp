@@ -17,7 +17,10 @@
 //              inside its call, is held back (one time in two) while any other thread can run, so
 //              the others' whole calls fit between its critical sections: where a check-then-act or
 //              a two-step update shows its half-done state.
-//   portfolio  rotates random, pos, pct:2, pct:3, gap across programs (as Coyote does).
+//   lead       one thread of the round runs alone to its first (or n-th) unlock inside its call and
+//              is held there while the rest of the round runs: the round's other calls, an actor's
+//              second call too, fall whole into that one lock gap.
+//   portfolio  rotates random, pos, pct:2, pct:3, gap, lead across programs (as Coyote does).
 // All but `op` preempt at every sync point (ControlledBackend::Preempt::every_sync_point) and may
 // wake a condition waiter spuriously (the sync layer allows it; a caller that does not loop on its
 // predicate is a bug the checker must show).
@@ -67,6 +70,11 @@ class SchedulePolicy {
     (void)key;
   }
   static constexpr std::uint32_t kChoicesPerRoundOp = 12;
+  // After a round's ops are posted, before its first choice: the threads of the ops that no other op
+  // of the round waits for (an actor's second call, a call held back until another returned). Those
+  // waiting ops are the round's real-time witnesses; a strategy that holds one thread inside its call
+  // while the others run whole calls picks it among these.
+  virtual void round_leaders(std::span<const ThreadId> threads) { (void)threads; }
   // Every decision the run carried out, in order, whoever made it (the runner also runs a thread
   // itself, e.g. the one it just posted an op to): a thread ran a turn, or was woken spuriously.
   // Named as traces name threads (checker/trace.hpp TraceTurn). A scripted schedule follows these.

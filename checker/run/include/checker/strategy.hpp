@@ -15,12 +15,12 @@
 namespace lockstep::checker {
 
 struct Strategy {
-  enum class Kind : std::uint8_t { Op, Random, Pct, Pos, Gap, Portfolio } kind = Kind::Op;
+  enum class Kind : std::uint8_t { Op, Random, Pct, Pos, Gap, Lead, Portfolio } kind = Kind::Op;
   int depth = 3;  // Pct only: D >= 1 (D - 1 priority change points)
   friend bool operator==(const Strategy&, const Strategy&) = default;
 };
 
-// "op", "random", "pct:D" (1 <= D <= 16; "pct" is pct:3), "pos", "gap", "portfolio". On a bad name
+// "op", "random", "pct:D" (1 <= D <= 16; "pct" is pct:3), "pos", "gap", "lead", "portfolio". On a bad name
 // nullopt, and *error says what was expected.
 std::optional<Strategy> parse_strategy(std::string_view text, std::string* error = nullptr);
 std::string to_string(const Strategy& s);
