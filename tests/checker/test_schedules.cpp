@@ -111,8 +111,9 @@ TEST(ScheduleShrinking, TakesPreemptionsOutAndTheResultReplaysStrictly) {
   // 90 s for the sanitizer builds: there a program phase of 2/3 of 20 s was cut short before it
   // converged (the schedule phase then ended in time, so the report rightly says the budget was not
   // exhausted, and the shrunk program is checked).
-  // Seed 22: its program 4 shows the race (seed 1's first is program 2079, minutes under TSan).
-  const CampaignConfig c = portfolio_campaign(22, impl::Fault::switch_check_gap, 3000, std::chrono::seconds(90));
+  // Seed 30: its program 196 shows the race (seed 1's first is program 2079, minutes under TSan). The
+  // seed is picked for a short search; which program shows it moves with the portfolio's rotation.
+  const CampaignConfig c = portfolio_campaign(30, impl::Fault::switch_check_gap, 3000, std::chrono::seconds(90));
   const CampaignReport rep = run_campaign(c);
   ASSERT_TRUE(rep.failure) << "switch_check_gap survived " << rep.programs << " programs";
   const Counterexample& f = *rep.failure;
