@@ -7,7 +7,11 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "checker/campaign.hpp"
+#include "checker/lockstep.hpp"
+#include "checker/outcome_compare.hpp"
 #include "impl/faults.hpp"
 
 using namespace lockstep;
@@ -70,6 +74,17 @@ TEST_P(RaceKill, FoundByThePortfolioAndNotByOneOpAtATime) {
   EXPECT_NE(std::find(e.rules.begin(), e.rules.end(), rule), e.rules.end()) << res.summary();
   EXPECT_FALSE(found.failure->nondeterminism) << *found.failure->nondeterminism;
   EXPECT_NE(effective(found.failure->schedule), Strategy{}) << "found under an interleaving strategy";
+  // In a diverging round the events before the last hold the model's outcomes in posting order; the
+  // listing's impl column shows what the impl returned for each.
+  const std::string text = listing(res);
+  for (const auto& [step, impl_said] : res.round_impl_outcomes) {
+    const auto ev = std::find_if(res.events.begin(), res.events.end(), [&](const TraceEvent& x) { return x.step == step; });
+    ASSERT_NE(ev, res.events.end()) << "no event for step " << step;
+    EXPECT_FALSE(ev->observed) << "only the divergent event holds observed";
+    const std::string line = fmt::format("{:>3}  {:<52} model: {:<22} impl: {}\n", step, to_string(ev->op),
+                                         render_outcome(ev->outcome, ev->op.body), render_outcome(impl_said, ev->op.body));
+    EXPECT_NE(text.find(line), std::string::npos) << line << "in\n" << text;
+  }
 
   // The same programs, one operation at a time: the fault stays silent.
   CampaignConfig op = campaign("op", found.programs, impl::FaultSet{e.fault}, seed);

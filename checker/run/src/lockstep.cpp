@@ -773,6 +773,7 @@ class Runner {
         if (k == 0) e.turns = take_turns(), e.round = ops.size() >= 2 ? ops.size() : 0;
         res.events.push_back(std::move(e));
         impl_seen_.outcome = impl_outcome(in.ops[k].result, sym_);
+        if (k + 1 < ops.size()) res.round_impl_outcomes.emplace(first + k, impl_seen_.outcome);
       }
       for (const auto& [who, r] : in.returned) impl_seen_.woke.push_back(TraceCompletion{in.blocked_before.at(who).actor, impl_outcome(r, sym_)});
       if (in.observed) impl_seen_.state = *in.observed;
@@ -1209,7 +1210,10 @@ std::string listing(const LockstepResult& r) {
   std::map<std::string, OpBody> last_op;  // by actor: the op of its latest call (what a woken caller was blocked in)
   for (const TraceEvent& e : r.events) {
     const std::string expected = render_outcome(e.outcome, e.op.body);
-    const std::string observed = e.observed ? render_outcome(*e.observed, e.op.body) : expected;
+    const auto in_round = r.round_impl_outcomes.find(e.step);
+    const std::string observed = e.observed                               ? render_outcome(*e.observed, e.op.body)
+                                 : in_round != r.round_impl_outcomes.end() ? render_outcome(in_round->second, e.op.body)
+                                                                           : expected;
     out += fmt::format("  {:>3}  {:<52} model: {:<22} impl: {}\n", e.step, to_string(e.op), expected, observed);
     if (e.observed_bind)
       out += fmt::format("         bound: model {}, impl {}\n", bindings(e.bound), bindings(*e.observed_bind));
