@@ -17,7 +17,7 @@ void add_strategy_option(CLI::App* cmd, std::shared_ptr<Owner> owner, checker::S
   cmd->add_option_function<std::string>(
          "--strategy", [owner, &strategy](const std::string& v) { strategy = *checker::parse_strategy(v); },
          "How threads interleave: op (only at operation boundaries), random, pct:D, pos, gap, lead, portfolio (rotates "
-         "random, pos, pct:2, pct:3, gap, lead across programs); all but op preempt inside operations")
+         "random, pos, lead, pct:2, pct:3, lead, gap across programs); all but op preempt inside operations")
       ->check([](const std::string& v) {
         std::string error;
         return checker::parse_strategy(v, &error) ? std::string() : error;

@@ -178,7 +178,7 @@ TEST(Strategy, PortfolioRotatesAcrossPrograms) {
     picks.push_back(to_string(effective(s)));
     EXPECT_EQ(make_policy(s)->name(), picks.back());
   }
-  EXPECT_EQ(picks, (std::vector<std::string>{"random", "pos", "pct:2", "pct:3", "gap", "lead", "random", "pos"}));
+  EXPECT_EQ(picks, (std::vector<std::string>{"random", "pos", "lead", "pct:2", "pct:3", "lead", "gap", "random"}));
 }
 
 TEST(Strategy, SpuriousWakeupsAreRareButHappen) {

@@ -20,7 +20,7 @@
 //   lead       one thread of the round runs alone to its first (or n-th) unlock inside its call and
 //              is held there while the rest of the round runs: the round's other calls, an actor's
 //              second call too, fall whole into that one lock gap.
-//   portfolio  rotates random, pos, pct:2, pct:3, gap, lead across programs (as Coyote does).
+//   portfolio  rotates random, pos, lead, pct:2, pct:3, lead, gap across programs (as Coyote does).
 // All but `op` preempt at every sync point (ControlledBackend::Preempt::every_sync_point) and may
 // wake a condition waiter spuriously (the sync layer allows it; a caller that does not loop on its
 // predicate is a bug the checker must show).
