@@ -457,3 +457,38 @@ TEST(TraceFormat13, BadObservedBindAndUnnamedLwpAreRefusedAtTheirLine) {
     EXPECT_EQ(error_of(path), path + c.expected) << c.name;
   }
 }
+
+// Format 1.6: what the impl returned for a diverging round's earlier calls round-trips, survives a
+// reordering, and is refused at its line when it is not an outcome.
+TEST(TraceFormat16, ObservedInRoundRoundTripsAndBadOnesAreRefused) {
+  TempDir d;
+  using namespace lockstep::model;
+  Model m(Config{12, true, 12});
+  TraceHeader h;
+  h.config.hosts = 2;
+  std::vector<TraceEvent> events;
+  events.push_back(model_step(m, Op{Actor::host(0), op::Fstat{2}}, Choice{}, 2));
+  events.push_back(model_step(m, Op{Actor::host(1), op::Close{0}}, Choice{}, 2));
+  for (std::size_t i = 0; i < events.size(); ++i) events[i].step = i;
+  events[0].round = 2;
+  TraceOutcome impl_said = events[0].outcome;
+  impl_said.st_size = 7;
+  events[0].observed_in_round = impl_said;
+  const std::string path = d.file("t.jsonl");
+  ASSERT_EQ(write_trace(path, h, events), "");
+  const Trace t = read_trace(path);
+  EXPECT_EQ(t.header.minor, 6);
+  ASSERT_EQ(t.events.size(), events.size());
+  for (std::size_t i = 0; i < t.events.size(); ++i) EXPECT_EQ(t.events[i], events[i]) << "event " << i << ": " << event_line(events[i]);
+  EXPECT_NE(event_line(events[0]).find(R"("observed_in_round":{)"), std::string::npos) << event_line(events[0]);
+  const Trace r = reorder_trace(t, {1, 0});
+  ASSERT_TRUE(r.events[1].observed_in_round);
+  EXPECT_EQ(*r.events[1].observed_in_round, impl_said);
+
+  const std::string head = R"({"lockstep_trace":"1.6","config":{"hosts":1,"maxproc":4,"pid_max":12}})";
+  const std::string bad = head + "\n" +
+                          R"({"step":0,"actor":"H0","op":"rump_sys_close","args":{"fd":0},"outcome":{"kind":"returned","ret":0},"observed_in_round":3})" "\n";
+  const std::string bad_path = d.file("bad.jsonl");
+  write_text(bad_path, bad);
+  EXPECT_NE(error_of(bad_path).find(R"(:2: "observed_in_round")"), std::string::npos) << error_of(bad_path);
+}

@@ -758,7 +758,7 @@ class Runner {
     impl_seen_ = ImplSeen{};
     if (!j.agrees) {
       // The round's events in posting order, as the model takes them with the impl's pids; the
-      // last one carries what the impl did.
+      // last one carries what the impl did, the others what the impl returned (observed_in_round).
       // A pid the model refuses is recorded as the reference allocator's, the impl's in observed_bind
       // (as step() records it).
       for (std::size_t k = 0; k < ops.size(); ++k) {
@@ -771,9 +771,9 @@ class Runner {
         if (!e.observed_bind) e.observed_bind = created_by_impl_alone(ops[k], in.ops[k].result, e, lwps_before, procs_before);
         e.step = first + k;
         if (k == 0) e.turns = take_turns(), e.round = ops.size() >= 2 ? ops.size() : 0;
-        res.events.push_back(std::move(e));
         impl_seen_.outcome = impl_outcome(in.ops[k].result, sym_);
-        if (k + 1 < ops.size()) res.round_impl_outcomes.emplace(first + k, impl_seen_.outcome);
+        if (k + 1 < ops.size()) e.observed_in_round = impl_seen_.outcome;
+        res.events.push_back(std::move(e));
       }
       for (const auto& [who, r] : in.returned) impl_seen_.woke.push_back(TraceCompletion{in.blocked_before.at(who).actor, impl_outcome(r, sym_)});
       if (in.observed) impl_seen_.state = *in.observed;
@@ -1210,10 +1210,8 @@ std::string listing(const LockstepResult& r) {
   std::map<std::string, OpBody> last_op;  // by actor: the op of its latest call (what a woken caller was blocked in)
   for (const TraceEvent& e : r.events) {
     const std::string expected = render_outcome(e.outcome, e.op.body);
-    const auto in_round = r.round_impl_outcomes.find(e.step);
-    const std::string observed = e.observed                               ? render_outcome(*e.observed, e.op.body)
-                                 : in_round != r.round_impl_outcomes.end() ? render_outcome(in_round->second, e.op.body)
-                                                                           : expected;
+    const std::optional<TraceOutcome>& impl = e.observed ? e.observed : e.observed_in_round;
+    const std::string observed = impl ? render_outcome(*impl, e.op.body) : expected;
     out += fmt::format("  {:>3}  {:<52} model: {:<22} impl: {}\n", e.step, to_string(e.op), expected, observed);
     if (e.observed_bind)
       out += fmt::format("         bound: model {}, impl {}\n", bindings(e.bound), bindings(*e.observed_bind));

@@ -61,7 +61,9 @@ std::optional<Interleaving> build_interleaving(const Trace& t) {
     if (tu.stop == "return" && in_op[tu.thread] && !queue.empty()) {
       // What the impl returned: where it differs from the model's outcome, the event carries it.
       const auto& e = *queue.front();
-      text = e.observed ? "return -> " + render(*e.observed) + " (model: " + render(e.outcome) + ")" : "return -> " + render(e.outcome);
+      const std::optional<TraceOutcome>& impl = e.observed ? e.observed : e.observed_in_round;
+      text = e.observed || (impl && render(*impl) != render(e.outcome)) ? "return -> " + render(*impl) + " (model: " + render(e.outcome) + ")"
+                                                                        : "return -> " + render(e.outcome);
       queue.pop_front();
       in_op[tu.thread] = false;
     }

@@ -634,6 +634,8 @@ std::optional<TraceEvent> TraceReader::next() {
   // Format 1.3: the impl's own bindings of this step, where they differ from `bind`; they name the
   // symbols this step issues, and bind nothing for later events.
   if (f.opt("observed_bind")) e.observed_bind = bindings("observed_bind", before_bind, false);
+  // Format 1.6: what the impl returned for an earlier call of a diverging round.
+  if (f.opt("observed_in_round")) e.observed_in_round = outcome(f.sub("observed_in_round"), false);
   // Format 1.2: happens-before edges to earlier events (the file is in a topological order).
   if (const json* a = f.array_or_null("after")) {
     e.after.reserve(a->size());

@@ -211,6 +211,7 @@ class Renamer {
     }
     r.outcome = outcome(e.outcome, i, true, "outcome");
     if (e.observed) r.observed = outcome(*e.observed, i, true, "observed");
+    if (e.observed_in_round) r.observed_in_round = outcome(*e.observed_in_round, i, true, "observed_in_round");
     if (e.observed_woke) r.observed_woke = completions(*e.observed_woke, i, true, "observed_woke");
     if (e.observed_state) r.observed_state = observation(*e.observed_state, i);
     if (e.observed_bind) {  // the impl's bindings name this step's symbols, issued from where `bound` starts

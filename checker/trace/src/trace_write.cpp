@@ -125,6 +125,7 @@ std::string event_line_with(const TraceEvent& e, SymbolSpace& cur) {
   }
   if (e.observed_state) j["observed_state"] = observation_json(*e.observed_state);
   if (e.observed_bind) j["observed_bind"] = bindings_json(*e.observed_bind);  // format 1.3
+  if (e.observed_in_round) j["observed_in_round"] = outcome_json(*e.observed_in_round, is_curlwp);  // format 1.6
   if (!e.after.empty()) j["after"] = e.after;  // format 1.2
   if (e.round >= 2) j["round"] = e.round;        // format 1.4
   if (!e.turns.empty()) {

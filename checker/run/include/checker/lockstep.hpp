@@ -58,11 +58,6 @@ struct LockstepResult {
   // allocator's pid, and the impl's pid is in `observed_bind`.
   std::vector<TraceEvent> events;
   std::optional<Divergence> divergence;
-  // A diverging round's calls before the last, by event step: what the impl returned for each. Their
-  // events hold the model's outcomes in posting order (no order of the round explains the impl, so
-  // there is no agreed one), and only the last event holds what the impl did; the listing shows these
-  // so that its impl column never shows the model's outcome for a call the impl answered otherwise.
-  std::map<std::size_t, TraceOutcome> round_impl_outcomes;
   std::string deadlock_report;  // every thread's state, on DEADLOCK
   // DEADLOCK inside a step or a round: its ops, which have no events (a round is judged only when
   // every op in it has returned or blocked, so none of a round that never got there has one).

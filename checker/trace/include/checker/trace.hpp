@@ -23,7 +23,8 @@ inline constexpr int kTraceMajor = 1;
 // 1.1: observed, observed_woke, observed_state. 1.2: header `order`, event `after` (partial-order histories).
 // 1.3: event `observed_bind` (the impl's bindings where they differ), outcome `lwp_unnamed`; header
 //      `schedule` (how the recording run interleaved threads).
-inline constexpr int kTraceMinor = 5;
+// 1.6: event `observed_in_round` (what the impl returned for a diverging round's earlier calls).
+inline constexpr int kTraceMinor = 6;
 
 // The verdict of a lockstep run, as a trace records it.
 enum class Verdict : std::uint8_t { Agree, Diverge, Deadlock };
@@ -145,6 +146,11 @@ struct TraceEvent {
   // Format 1.3: the symbols the impl's call created, with the pids the impl chose, where they differ
   // from `bound` (the model's): a pid the SPEC refuses (R5). Not bindings for later events.
   std::optional<std::vector<Binding>> observed_bind;
+  // Format 1.6: on the events of a diverging round before its divergent one, what the impl returned
+  // for that call. No order of the round explains the impl, so these events hold the model's outcomes
+  // in posting order, which for a call of the round is not what the impl answered. Only shown, never
+  // judged: the divergent event says what failed.
+  std::optional<TraceOutcome> observed_in_round;
   // Format 1.2: extra happens-before edges, e.g. real time order from a stress run. This event began
   // after each of these events (by step) ended; each is less than `step`, none twice.
   std::vector<std::size_t> after;
