@@ -108,10 +108,10 @@ Timeline build_timeline(const Trace& t, const std::string& file, const ShowOptio
     const std::size_t al = lane_of.at(actor_name(e.op.actor));
     row[al].kind = LaneCell::Kind::Op;
     row[al].text = op_text(e.op);
-    // A diverging round's earlier call: what the impl returned, where the model's posting order differs.
-    row[al].result = e.observed_in_round && render(*e.observed_in_round) != render(e.outcome)
-                         ? render(*e.observed_in_round) + " (model: " + render(e.outcome) + ")"
-                         : render(e.outcome);
+    // What the impl returned where it differs from the model's outcome: the divergent step's, and a
+    // diverging round's earlier calls' (the model's outcomes there are its posting order's).
+    const std::optional<TraceOutcome>& impl = e.observed ? e.observed : e.observed_in_round;
+    row[al].result = impl && render(*impl) != render(e.outcome) ? render(*impl) + " (model: " + render(e.outcome) + ")" : render(e.outcome);
     for (const TraceCompletion& c : e.woke) {
       const std::size_t wl = lane_of.at(actor_name(c.actor));
       row[wl].kind = LaneCell::Kind::Woken;
