@@ -24,6 +24,13 @@ using Infos = std::span<const Sched::ThreadInfo>;
 // does not loop on its predicate meets one within a few programs.
 constexpr std::uint32_t kSpuriousOneIn = 24;
 
+// The spurious wake-up of every policy that interleaves: one choice in kSpuriousOneIn, a waiter drawn
+// uniformly.
+std::optional<ThreadId> rarely_one_of(SplitMix& rng, Infos waiting) {
+  if (rng.below(kSpuriousOneIn) != 0) return std::nullopt;
+  return waiting[rng.below(static_cast<std::uint32_t>(waiting.size()))].id;
+}
+
 class RandomWalk final : public SchedulePolicy {
  public:
   explicit RandomWalk(std::uint64_t seed) : rng_(seed) {}
@@ -31,10 +38,7 @@ class RandomWalk final : public SchedulePolicy {
   bool interleaves() const override { return true; }
   void round_begins(std::size_t, std::uint64_t key) override { rng_ = SplitMix(key); }
   ThreadId next(Infos runnable) override { return runnable[rng_.below(static_cast<std::uint32_t>(runnable.size()))].id; }
-  std::optional<ThreadId> spurious(Infos waiting) override {
-    if (rng_.below(kSpuriousOneIn) != 0) return std::nullopt;
-    return waiting[rng_.below(static_cast<std::uint32_t>(waiting.size()))].id;
-  }
+  std::optional<ThreadId> spurious(Infos waiting) override { return rarely_one_of(rng_, waiting); }
 
  private:
   SplitMix rng_;
@@ -72,10 +76,7 @@ class Pct final : public SchedulePolicy {
     }
     return pick;
   }
-  std::optional<ThreadId> spurious(Infos waiting) override {
-    if (rng_.below(kSpuriousOneIn) != 0) return std::nullopt;
-    return waiting[rng_.below(static_cast<std::uint32_t>(waiting.size()))].id;
-  }
+  std::optional<ThreadId> spurious(Infos waiting) override { return rarely_one_of(rng_, waiting); }
 
  private:
   void draw_change_points(std::uint32_t expected) {
@@ -134,10 +135,7 @@ class Pos final : public SchedulePolicy {
     events_.erase(best->id);
     return best->id;
   }
-  std::optional<ThreadId> spurious(Infos waiting) override {
-    if (rng_.below(kSpuriousOneIn) != 0) return std::nullopt;
-    return waiting[rng_.below(static_cast<std::uint32_t>(waiting.size()))].id;
-  }
+  std::optional<ThreadId> spurious(Infos waiting) override { return rarely_one_of(rng_, waiting); }
 
  private:
   struct Event {
@@ -177,10 +175,7 @@ class Gap final : public SchedulePolicy {
     }
     return free[rng_.below(static_cast<std::uint32_t>(free.size()))];
   }
-  std::optional<ThreadId> spurious(Infos waiting) override {
-    if (rng_.below(kSpuriousOneIn) != 0) return std::nullopt;
-    return waiting[rng_.below(static_cast<std::uint32_t>(waiting.size()))].id;
-  }
+  std::optional<ThreadId> spurious(Infos waiting) override { return rarely_one_of(rng_, waiting); }
 
  private:
   struct Hold {
@@ -236,10 +231,7 @@ class Lead final : public SchedulePolicy {
     }
     return pick_[rng_.below(static_cast<std::uint32_t>(pick_.size()))];
   }
-  std::optional<ThreadId> spurious(Infos waiting) override {
-    if (rng_.below(kSpuriousOneIn) != 0) return std::nullopt;
-    return waiting[rng_.below(static_cast<std::uint32_t>(waiting.size()))].id;
-  }
+  std::optional<ThreadId> spurious(Infos waiting) override { return rarely_one_of(rng_, waiting); }
 
  private:
   static constexpr int kMaxUnlocks = 4;
