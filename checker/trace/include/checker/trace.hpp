@@ -148,7 +148,7 @@ struct TraceEvent {
   std::optional<std::vector<Binding>> observed_bind;
   // Format 1.6: on the events of a diverging round before its divergent one, what the impl returned
   // for that call. No order of the round explains the impl, so these events hold the model's outcomes
-  // in posting order, which for a call of the round is not what the impl answered. Only shown, never
+  // in posting order, which for a call of the round need not be what the impl answered. Only shown, never
   // judged: the divergent event says what failed.
   std::optional<TraceOutcome> observed_in_round;
   // Format 1.2: extra happens-before edges, e.g. real time order from a stress run. This event began
