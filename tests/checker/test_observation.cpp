@@ -55,7 +55,7 @@ TEST(Observation, DifferencesNameTheirRule) {
   // A blocked caller the impl lost or kept: the rule of its wait (K8 for an exit, S2 for a suspend),
   // whichever side lists it.
   g = e;
-  g.blocked.push_back(ObsWait{1, "kthread_wait_exit", 2});
+  g.blocked.push_back(ObsWait{1, "kthread_wait_exit", 2, false, std::nullopt});
   d = first_difference(e, g, Rule::P1);
   ASSERT_TRUE(d);
   EXPECT_EQ(d->rule, Rule::K8) << d->text;
@@ -63,12 +63,56 @@ TEST(Observation, DifferencesNameTheirRule) {
   ASSERT_TRUE(d);
   EXPECT_EQ(d->rule, Rule::K8) << d->text;
   Observation suspended = e;
-  suspended.blocked.push_back(ObsWait{0, "kthread_suspend", 2});
+  suspended.blocked.push_back(ObsWait{0, "kthread_suspend", 2, false, std::nullopt});
   d = first_difference(suspended, g, Rule::P1);
   ASSERT_TRUE(d);
   EXPECT_EQ(d->rule, Rule::S2) << d->text;
 
   EXPECT_FALSE(first_difference(e, e, Rule::P1));
+}
+
+// A blocked caller's deadline (traces 1.7) is compared where the observer says it, under the rule of
+// its call's timeout, and left out of the digest (the corpus's digests predate it).
+TEST(Observation, ADeadlineIsComparedWhereTheObserverSaysIt) {
+  for (const bool exit_wait : {false, true}) {
+    Model m;
+    ASSERT_EQ(m.apply(Op{Actor::host(0), op::KthreadCreate{0, "kt"}}).outcome.ret, 0);
+    const auto kt = static_cast<ProcId>(m.state().procs.size() - 1);
+    m.apply(Op{Actor::clock(), op::Tick{3}});
+    const StepResult r = exit_wait ? m.apply(Op{Actor::host(1), op::WaitExit{kt, 6}}) : m.apply(Op{Actor::host(1), op::Suspend{kt, 6}});
+    ASSERT_EQ(r.outcome.kind, OutcomeKind::Blocked);
+    const Observation own = observe(m.state(), 3);
+    ASSERT_EQ(own.blocked.size(), 1u);
+    EXPECT_TRUE(own.blocked[0].deadline_said);
+    EXPECT_EQ(own.blocked[0].deadline, std::optional<Tick>(9));  // tick 3 + timo 6
+    EXPECT_TRUE(observes_as(m.state(), 3, own));
+
+    Observation late = own;
+    late.blocked[0].deadline = 10;
+    EXPECT_FALSE(observes_as(m.state(), 3, late));
+    EXPECT_EQ(digest(late), digest(own));
+    std::optional<Difference> d = first_difference(own, late, Rule::P0);
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->rule, exit_wait ? Rule::K8 : Rule::K3) << d->text;
+    EXPECT_NE(d->text.find("until tick 9], observed ["), std::string::npos) << d->text;
+    EXPECT_NE(d->text.find("until tick 10]"), std::string::npos) << d->text;
+
+    Observation untimed = own;
+    untimed.blocked[0].deadline.reset();
+    EXPECT_FALSE(observes_as(m.state(), 3, untimed));
+    d = first_difference(own, untimed, Rule::P0);
+    ASSERT_TRUE(d);
+    EXPECT_NE(d->text.find("untimed"), std::string::npos) << d->text;
+
+    Observation unsaid = own;  // a SUT's state, a real-time run
+    unsaid.blocked[0].deadline_said = false;
+    unsaid.blocked[0].deadline.reset();
+    EXPECT_TRUE(observes_as(m.state(), 3, unsaid));
+    EXPECT_FALSE(first_difference(own, unsaid, Rule::P0));
+    unsaid.blocked[0].target += 1;  // the rest is still compared
+    EXPECT_FALSE(observes_as(m.state(), 3, unsaid));
+    EXPECT_TRUE(first_difference(own, unsaid, Rule::P0));
+  }
 }
 
 // Overlapping kproc_shutdown calls write their lines themselves: the console may show them in any
@@ -137,7 +181,7 @@ void check_observes_as(const State& s, int hosts, const Observation& previous) {
   changed[0].nprocs++;
   changed[1].console.emplace_back("line");
   changed[2].files["/x"] = 1;
-  changed[3].blocked.push_back(ObsWait{0, "kthread_suspend", 2});
+  changed[3].blocked.push_back(ObsWait{0, "kthread_suspend", 2, true, 5});
   changed[4].hosts.back().pid++;
   if (!own.procs.empty()) {
     changed[5].procs.back().ppid++;

@@ -360,8 +360,9 @@ TEST(TraceFormat12, BadOrderAndAfterAreRefusedAtTheirLine) {
 // for the version: 1.2 adds keys only where a trace has partial order or edges, 1.3 only where the
 // impl's bindings differ from the model's (observed_bind) or it named an lwp no symbol names.
 // The corpus holds 1.1 traces (one op at a time) and 1.4 / 1.5 ones (the race faults', with a schedule
-// and every scheduling decision; 1.5: a program with its rounds): each reads, and is written back
-// byte for byte but for the version.
+// and every scheduling decision; 1.5: a program with its rounds), and later ones recorded as the
+// format grew (an interleaved one with its schedule, turns and rounds): each reads, and is written
+// back byte for byte but for the version.
 TEST(TraceFormat12, OneOneCorpusReadsAndRewritesUnchangedButForTheVersion) {
   TempDir d;
   std::size_t files = 0, old_files = 0;
@@ -382,7 +383,7 @@ TEST(TraceFormat12, OneOneCorpusReadsAndRewritesUnchangedButForTheVersion) {
     // op threads running each call to its end).
     EXPECT_TRUE(t.header.minor == 1 || (t.header.minor == 3 && t.header.schedule) || (t.header.minor == 4 && t.header.schedule && turns) ||
                 (t.header.minor == 5 && t.header.schedule && turns && planned) ||
-                (t.header.minor == 5 && !t.header.schedule && !planned))
+                (t.header.minor == 5 && !t.header.schedule && !planned) || (t.header.minor >= 6 && (!t.header.schedule || (turns && planned))))
         << path;
     old_files += t.header.minor == 1;
     EXPECT_FALSE(t.header.partial_order);
@@ -477,7 +478,7 @@ TEST(TraceFormat16, ObservedInRoundRoundTripsAndBadOnesAreRefused) {
   const std::string path = d.file("t.jsonl");
   ASSERT_EQ(write_trace(path, h, events), "");
   const Trace t = read_trace(path);
-  EXPECT_EQ(t.header.minor, 6);
+  EXPECT_EQ(t.header.minor, kTraceMinor);
   ASSERT_EQ(t.events.size(), events.size());
   for (std::size_t i = 0; i < t.events.size(); ++i) EXPECT_EQ(t.events[i], events[i]) << "event " << i << ": " << event_line(events[i]);
   EXPECT_NE(event_line(events[0]).find(R"("observed_in_round":{)"), std::string::npos) << event_line(events[0]);
@@ -491,4 +492,41 @@ TEST(TraceFormat16, ObservedInRoundRoundTripsAndBadOnesAreRefused) {
   const std::string bad_path = d.file("bad.jsonl");
   write_text(bad_path, bad);
   EXPECT_NE(error_of(bad_path).find(R"(:2: "observed_in_round")"), std::string::npos) << error_of(bad_path);
+}
+
+// Format 1.7: a blocked caller's deadline in the impl's observed state round-trips said (a tick, or
+// null for a wait without a timeout) and unsaid (absent: a SUT, a real-time run), and a deadline that
+// is no tick is refused at its line.
+TEST(TraceFormat17, BlockedCallersDeadlinesRoundTripAndBadOnesAreRefused) {
+  TempDir d;
+  using namespace lockstep::model;
+  Model m(Config{12, true, 12});
+  TraceHeader h;
+  h.config.hosts = 3;
+  std::vector<TraceEvent> events;
+  events.push_back(model_step(m, Op{Actor::host(0), op::Getpid{}}, Choice{}, 3));
+  events[0].step = 0;
+  Observation seen = lockstep::checker::observe(m.state(), 3);
+  seen.blocked.push_back(ObsWait{0, "kthread_suspend", 2, true, 9});
+  seen.blocked.push_back(ObsWait{1, "kthread_wait_exit", 2, true, std::nullopt});
+  seen.blocked.push_back(ObsWait{2, "kthread_wait_exit", 3, false, std::nullopt});
+  events[0].observed_state = seen;
+  const std::string path = d.file("t.jsonl");
+  ASSERT_EQ(write_trace(path, h, events), "");
+  const Trace t = read_trace(path);
+  EXPECT_EQ(t.header.minor, 7);
+  ASSERT_EQ(t.events.size(), 1u);
+  ASSERT_TRUE(t.events[0].observed_state);
+  EXPECT_EQ(t.events[0].observed_state->blocked, seen.blocked);
+  const std::string line = event_line(events[0]);
+  EXPECT_NE(line.find(R"("deadline":9)"), std::string::npos) << line;
+  EXPECT_NE(line.find(R"("deadline":null)"), std::string::npos) << line;
+  EXPECT_NE(line.find(R"({"host":2,"what":"kthread_wait_exit","target":3})"), std::string::npos) << line;
+
+  std::string bad = line;
+  bad.replace(bad.find(R"("deadline":9)"), 12, R"("deadline":"soon")");
+  const std::string bad_path = d.file("bad.jsonl");
+  write_text(bad_path, R"({"lockstep_trace":"1.7","config":{"hosts":3,"maxproc":12,"pid_max":12}})" "\n" + bad + "\n");
+  EXPECT_NE(error_of(bad_path).find(R"(:2: ")"), std::string::npos) << error_of(bad_path);
+  EXPECT_NE(error_of(bad_path).find("deadline"), std::string::npos) << error_of(bad_path);
 }

@@ -14,7 +14,9 @@ using namespace lockstep::model;
 Observation observe_impl(const Instance& inst, int hosts) {
   std::vector<impl::HostId> ids;
   for (int i = 0; i < hosts; ++i) ids.push_back(inst.hosts[i]->ctx->id());
-  return observe_kernel(*inst.kernel, ids, inst.host_index);
+  Observation o;
+  observe_snapshot_into(inst.kernel->snapshot(), ids, inst.host_index, o, /*deadlines=*/true);  // as observe_impl_into
+  return o;
 }
 
 void observe_impl_into(const Instance& inst, int hosts, impl::Snapshot& snap, Observation& out) {
@@ -22,7 +24,9 @@ void observe_impl_into(const Instance& inst, int hosts, impl::Snapshot& snap, Ob
   ids.clear();
   for (int i = 0; i < hosts; ++i) ids.push_back(inst.hosts[i]->ctx->id());
   inst.kernel->snapshot_into(snap);
-  observe_snapshot_into(snap, ids, inst.host_index, out);
+  // The instance's clock is the controlled scheduler's, which moves only by the program's ticks as
+  // the model's does: its deadlines are in the model's ticks.
+  observe_snapshot_into(snap, ids, inst.host_index, out, /*deadlines=*/true);
 }
 
 Observation observe_kernel(const impl::Kernel& k, const std::vector<impl::HostId>& hosts,
@@ -38,7 +42,7 @@ Observation observe_snapshot(const impl::Snapshot& snap, const std::vector<impl:
 }
 
 void observe_snapshot_into(const impl::Snapshot& snap, const std::vector<impl::HostId>& hosts,
-                           const std::map<impl::HostId, int>& host_index, Observation& o) {
+                           const std::map<impl::HostId, int>& host_index, Observation& o, bool deadlines) {
   auto bound = [&](const std::optional<impl::HostId>& h) -> std::int32_t {
     if (!h) return kUnbound;
     if (const impl::HostSnapshot* hs = snap.host(*h); hs != nullptr && hs->kernel_thread) return kKernelThread;
@@ -95,7 +99,8 @@ void observe_snapshot_into(const impl::Snapshot& snap, const std::vector<impl::H
     if (w.kind == impl::WaitKind::park) continue;  // a parked kthread shows as its state
     auto it = host_index.find(w.host);
     o.blocked.push_back(ObsWait{it == host_index.end() ? 1000 + static_cast<int>(w.host) : it->second,
-                                w.kind == impl::WaitKind::suspend ? "kthread_suspend" : "kthread_wait_exit", w.target});
+                                w.kind == impl::WaitKind::suspend ? "kthread_suspend" : "kthread_wait_exit", w.target, deadlines,
+                                deadlines && w.deadline ? std::optional<Tick>(*w.deadline) : std::nullopt});
   }
   std::stable_sort(o.blocked.begin(), o.blocked.end(), [](const ObsWait& a, const ObsWait& b) { return a.host < b.host; });
   // One path is one file (SPEC P7: an open of an existing path opens that file). A second file of

@@ -92,7 +92,9 @@ std::string show_text(const Timeline& tl) {
   for (std::size_t h = 0; h < o.hosts.size(); ++h)
     out += fmt::format("  H{}: {}\n", h, o.hosts[h].curlwp ? fmt::format("curlwp pid {} lid {}", o.hosts[h].curlwp->first, o.hosts[h].curlwp->second)
                                                           : fmt::format("IMPLICIT (pid {})", o.hosts[h].pid));
-  for (const ObsWait& w : o.blocked) out += fmt::format("  H{} blocked in {} on pid {}\n", w.host, w.what, w.target);
+  for (const ObsWait& w : o.blocked)
+    out += fmt::format("  H{} blocked in {} on pid {}{}\n", w.host, w.what, w.target,
+                       !w.deadline_said ? "" : w.deadline ? fmt::format(" until tick {}", *w.deadline) : std::string(", no timeout"));
   for (const std::string& line : o.console) out += fmt::format("  console: {}\n", line);
   return out;
 }

@@ -119,6 +119,11 @@ struct Fnv {
 
 }  // namespace
 
+bool same_wait(const ObsWait& expected, const ObsWait& observed) {
+  return expected.host == observed.host && expected.what == observed.what && expected.target == observed.target &&
+         (!observed.deadline_said || expected.deadline == observed.deadline);
+}
+
 std::uint64_t digest(const Observation& o) {
   Fnv f;
   f.num(o.nprocs);
@@ -213,6 +218,7 @@ bool observes_as(const State& s, int hosts, const Observation& o, bool console) 
     const ObsWait& x = o.blocked[i];
     const Wait& w = *v.waits[i].second;
     if (x.host != w.host || x.what != wait_name(w.kind) || x.target != s.procs[w.target].pid) return false;
+    if (x.deadline_said && x.deadline != w.deadline) return false;
   }
   if (o.files.size() != v.files.size()) return false;
   std::size_t i = 0;
@@ -286,7 +292,7 @@ Observation observe(const State& s, int hosts) {
     oh.pid = s.procs[s.current_proc(static_cast<HostId>(h))].pid;
     o.hosts.push_back(oh);
   }
-  for (const Wait& w : s.waits) o.blocked.push_back(ObsWait{w.host, std::string(wait_name(w.kind)), s.procs[w.target].pid});
+  for (const Wait& w : s.waits) o.blocked.push_back(ObsWait{w.host, std::string(wait_name(w.kind)), s.procs[w.target].pid, true, w.deadline});
   std::sort(o.blocked.begin(), o.blocked.end(), [](const ObsWait& a, const ObsWait& b) { return a.host < b.host; });
   for (const File& f : s.files) o.files[f.path] = f.size;
   o.console = s.console;
@@ -332,18 +338,25 @@ std::optional<Difference> first_difference(const Observation& e, const Observati
       return diff(Rule::L3, fmt::format("H{} curlwp: expected {}, observed {}", h, cur(e.hosts[h]), cur(g.hosts[h])));
     if (e.hosts[h].pid != g.hosts[h].pid) return diff(Rule::P6, fmt::format("H{} current pid: expected {}, observed {}", h, e.hosts[h].pid, g.hosts[h].pid));
   }
-  if (e.blocked != g.blocked) {
-    auto list = [](const std::vector<ObsWait>& v) {
+  std::size_t k = 0;
+  while (k < e.blocked.size() && k < g.blocked.size() && same_wait(e.blocked[k], g.blocked[k])) ++k;
+  if (k < e.blocked.size() || k < g.blocked.size()) {
+    const bool deadlines = k < g.blocked.size() && g.blocked[k].deadline_said;
+    auto list = [deadlines](const std::vector<ObsWait>& v) {
       std::string s;
-      for (const ObsWait& w : v) s += fmt::format("{}H{} in {}(pid {})", s.empty() ? "" : ", ", w.host, w.what, w.target);
+      for (const ObsWait& w : v)
+        s += fmt::format("{}H{} in {}(pid {}){}", s.empty() ? "" : ", ", w.host, w.what, w.target,
+                         !deadlines ? "" : w.deadline ? fmt::format(" until tick {}", *w.deadline) : std::string(" untimed"));
       return s.empty() ? std::string("none") : s;
     };
     // The rule of the first caller the two lists disagree on: a waiter for an exit breaks K8, a
     // suspender (kproc_shutdown's too) S2. (A parked kthread is no blocked caller: its state shows it.)
-    std::size_t k = 0;
-    while (k < e.blocked.size() && k < g.blocked.size() && e.blocked[k] == g.blocked[k]) ++k;
+    // A deadline of its own breaks the rule of its call's timeout: K8's, or K3's for a suspend.
     const ObsWait& first = k < e.blocked.size() ? e.blocked[k] : g.blocked[k];
-    const Rule rule = first.what == wait_name(WaitKind::Exit) ? Rule::K8 : Rule::S2;
+    const bool exit_wait = first.what == wait_name(WaitKind::Exit);
+    const bool only_deadline = k < e.blocked.size() && k < g.blocked.size() && e.blocked[k].host == g.blocked[k].host &&
+                               e.blocked[k].what == g.blocked[k].what && e.blocked[k].target == g.blocked[k].target;
+    const Rule rule = exit_wait ? Rule::K8 : only_deadline ? Rule::K3 : Rule::S2;
     return diff(rule, fmt::format("blocked callers: expected [{}], observed [{}]", list(e.blocked), list(g.blocked)));
   }
   if (e.files != g.files) {

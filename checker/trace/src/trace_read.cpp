@@ -217,8 +217,15 @@ Observation parse_observation(const Fields& f) {
   if (const json* bs = f.array_or_null("blocked"))
     for (std::size_t i = 0; i < bs->size(); ++i) {
       const Fields b = f.element("blocked", i, (*bs)[i]);
-      o.blocked.push_back(ObsWait{static_cast<int>(b.integer("host", 0, 0xffff)), b.string("what"),
-                                  static_cast<Pid>(b.integer("target", 0, kPidMax))});
+      ObsWait w;
+      w.host = static_cast<int>(b.integer("host", 0, 0xffff));
+      w.what = b.string("what");
+      w.target = static_cast<Pid>(b.integer("target", 0, kPidMax));
+      if (const json* d = b.opt("deadline")) {  // format 1.7: a tick, or null for a wait without a timeout
+        w.deadline_said = true;
+        if (!d->is_null()) w.deadline = b.integer("deadline", 0, std::numeric_limits<std::int64_t>::max());
+      }
+      o.blocked.push_back(std::move(w));
     }
   if (const json* fl = f.opt("files")) {
     if (!fl->is_object()) f.bad("files", "an object of path: size", *fl);

@@ -62,7 +62,11 @@ ojson observation_json(const Observation& o) {
   for (const ObsHost& h : o.hosts)
     hosts.push_back(ojson{{"curlwp", h.curlwp ? ojson::array({h.curlwp->first, h.curlwp->second}) : ojson(nullptr)}, {"pid", h.pid}});
   ojson blocked = ojson::array();
-  for (const ObsWait& w : o.blocked) blocked.push_back(ojson{{"host", w.host}, {"what", w.what}, {"target", w.target}});
+  for (const ObsWait& w : o.blocked) {
+    ojson b{{"host", w.host}, {"what", w.what}, {"target", w.target}};
+    if (w.deadline_said) b["deadline"] = w.deadline ? ojson(*w.deadline) : ojson(nullptr);  // format 1.7
+    blocked.push_back(std::move(b));
+  }
   ojson files = ojson::object();
   for (const auto& [path, size] : o.files) files[path] = size;
   return ojson{{"nprocs", o.nprocs}, {"procs", std::move(procs)}, {"hosts", std::move(hosts)},

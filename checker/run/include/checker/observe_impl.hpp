@@ -20,8 +20,10 @@ Observation observe_kernel(const impl::Kernel& k, const std::vector<impl::HostId
 Observation observe_snapshot(const impl::Snapshot& snap, const std::vector<impl::HostId>& hosts,
                              const std::map<impl::HostId, int>& host_index);
 // The same into `out`, whose storage is reused (a lockstep run observes after every step): every
-// field is set, nothing of what `out` held before survives.
+// field is set, nothing of what `out` held before survives. With `deadlines`, each blocked caller's
+// deadline is said: only where the kernel's clock is the model's (the controlled scheduler's ticks),
+// not under real time.
 void observe_snapshot_into(const impl::Snapshot& snap, const std::vector<impl::HostId>& hosts,
-                           const std::map<impl::HostId, int>& host_index, Observation& out);
+                           const std::map<impl::HostId, int>& host_index, Observation& out, bool deadlines = false);
 
 }  // namespace lockstep::checker

@@ -43,8 +43,19 @@ struct ObsWait {
   int host = 0;
   std::string what;        // "kthread_suspend" (kproc_shutdown waits in it too) or "kthread_wait_exit"
   model::Pid target = 0;
+  // What the caller waits for besides its event: the tick its wait times out at (nullopt: no
+  // timeout). Said by the model and by an observer whose clock is the model's (the built-in impl
+  // under the controlled scheduler); a SUT's state and a real-time run leave it unsaid, and an unsaid
+  // deadline is not compared (same_wait). A round that races a tick against a call starting a timed
+  // wait is judged by it: the deadline says on which side of the tick the call made its request.
+  bool deadline_said = false;
+  std::optional<model::Tick> deadline;
   friend bool operator==(const ObsWait&, const ObsWait&) = default;
 };
+
+// Whether the impl's `observed` wait is the model's `expected` one: the same caller, event and
+// target, and the same deadline where the observer said one.
+bool same_wait(const ObsWait& expected, const ObsWait& observed);
 
 struct ObsHost {
   std::optional<std::pair<model::Pid, int>> curlwp;  // (pid, lid), nullopt = IMPLICIT
@@ -63,7 +74,9 @@ struct Observation {
 };
 
 // A 64-bit digest of an observation (FNV-1a over a canonical rendering): equal observations,
-// equal digests, on any machine.
+// equal digests, on any machine. A wait's deadline is left out: every trace recorded before the
+// deadline was observed carries digests without it, and the order of steps that fixes a deadline
+// is in the trace already.
 std::uint64_t digest(const Observation& o);
 // The digest's step for one number: FNV-1a from state `h` over the 8 little-endian bytes of `v`.
 std::uint64_t fnv1a_number(std::uint64_t h, std::int64_t v);

@@ -24,7 +24,8 @@ inline constexpr int kTraceMajor = 1;
 // 1.3: event `observed_bind` (the impl's bindings where they differ), outcome `lwp_unnamed`; header
 //      `schedule` (how the recording run interleaved threads).
 // 1.6: event `observed_in_round` (what the impl returned for a diverging round's earlier calls).
-inline constexpr int kTraceMinor = 6;
+// 1.7: `deadline` of a blocked caller in `observed_state` (the tick its timed wait ends at).
+inline constexpr int kTraceMinor = 7;
 
 // The verdict of a lockstep run, as a trace records it.
 enum class Verdict : std::uint8_t { Agree, Diverge, Deadlock };
