@@ -97,6 +97,10 @@ constexpr std::array<FaultInfo, static_cast<unsigned>(Fault::count_)> kFaults{{
      "open looks the path up in one critical section and inserts the file O_CREAT made in another: two "
      "creators of one new path make two files",
      "P7", false, true},
+    {Fault::suspend_stale_clock, "suspend_stale_clock",
+     "kthread_suspend reads the clock before it looks the target up and locks it: a tick in between makes the "
+     "deadline count from before the request, and the wait times out early",
+     "K3, S2", false, true},
     {Fault::test_extra_kthread, "test_extra_kthread", "test only: kthread_create ignores maxproc, so it creates kthreads the model refuses",
      "K1", true},
     {Fault::test_extra_process, "test_extra_process", "test only: rfork also puts a second, hidden process in the table", "P1, R1",

@@ -149,6 +149,9 @@ int Kernel::kthread_target(::proc* p, ProcPtr* out) {
 // K3.
 int Kernel::kthread_suspend(HostContext& h, ::proc* p, int timo) {
   if (timo < 0) return EINVAL;
+  // FAULT suspend_stale_clock (breaks K3, S2): the clock read on entry, before the lookup and the
+  // lock, as this function once did.
+  const sync::Ticks early = fault(Fault::suspend_stale_clock) ? backend_->now() : 0;
   ProcPtr t;
   if (int e = kthread_target(p, &t)) return e;
   std::unique_lock l(t->lock);
@@ -158,7 +161,7 @@ int Kernel::kthread_suspend(HostContext& h, ::proc* p, int timo) {
   // request's instant. Read before the lock, a tick could pass between the two, and the wait would
   // time out a tick before timo ticks had passed since the request (no linearization allows that;
   // found by `lockstep stress` on real threads).
-  const sync::Ticks now = backend_->now();
+  const sync::Ticks now = fault(Fault::suspend_stale_clock) ? early : backend_->now();
   const std::optional<sync::Ticks> deadline = sync::deadline_after(now, timo);
   kt.suspend_requested.store(true);
   if (kt.state == KthreadState::parked) return 0;

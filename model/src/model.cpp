@@ -343,7 +343,7 @@ class Step {
       s_.console.emplace_back("stopped");
       return ok(Rule::K7, 0, "stopped");
     }
-    start_wait(WaitKind::Shutdown, o.proc, 60 * kHz);
+    start_wait(WaitKind::Shutdown, o.proc, kShutdownTicks);
     return blocked(Rule::K7, WaitKind::Shutdown, o.proc);
   }
 

@@ -99,3 +99,19 @@ INSTANTIATE_TEST_SUITE_P(
                       RaceExpect{impl::Fault::suspend_check_lost_wakeup, {"K5", "S3", "K3", "S2"}},
                       RaceExpect{impl::Fault::dup_split, {"P7"}}),
     [](const ::testing::TestParamInfo<RaceExpect>& i) { return std::string(impl::fault_info(i.param.fault).name); });
+
+// A tick shares a round with a call that starts a timed wait, and the tick takes effect between the
+// turns it ran between: a suspend that read the clock before its request (suspend_stale_clock) is
+// found by the deadline its wait shows at the round's end, after a kthread's check proved the
+// request came after the tick. Seed 1 finds it at program 532 (seeds 1-12: 8 of 12 within 5 000).
+TEST(TickRace, AStaleClockReadIsFoundByTheDeadlineItArms) {
+  const CampaignReport found = run_campaign(campaign("portfolio", 3000, impl::FaultSet{impl::Fault::suspend_stale_clock}, 1));
+  ASSERT_TRUE(found.failure) << "survived " << found.programs << " programs";
+  const LockstepResult& res = found.failure->original_result;
+  ASSERT_EQ(res.verdict, Verdict::Diverge) << res.summary();
+  EXPECT_EQ(res.divergence->rule, model::Rule::K3) << res.summary();
+  EXPECT_NE(res.summary().find("until tick"), std::string::npos) << res.summary();
+  EXPECT_FALSE(found.failure->nondeterminism) << *found.failure->nondeterminism;
+  CampaignConfig op = campaign("op", found.programs, impl::FaultSet{impl::Fault::suspend_stale_clock}, 1);
+  EXPECT_FALSE(run_campaign(op).failure) << "op found it";
+}

@@ -290,6 +290,28 @@ TEST(RaceFaults, OpenCreateSplit) {
   }
 }
 
+// suspend_stale_clock (K3, S2). Schedule: H1's kthread_suspend(p, 6) runs until just after the target
+// lookup unlocks the process table; the clock ticks once; H1's suspend runs until it blocks. Correct:
+// the request is made after the tick, under the target's lock, and the wait ends at tick 1 + 6.
+// Fault: the clock was read on entry, before the tick: the wait ends at tick 6, a tick before timo
+// ticks have passed since the request (a kthread's check between the tick and the request shows the
+// request came after the tick).
+TEST(RaceFaults, SuspendStaleClock) {
+  for (bool on : {false, true}) {
+    SCOPED_TRACE(on ? "fault" : "correct");
+    RaceWorld w(only_if(on, Fault::suspend_stale_clock));
+    ::proc* p = w.create_kthread();
+    w.a1.post([&] { w.k().kthread_suspend(w.h1, p, 6); });
+    ASSERT_TRUE(run_until(w.b(), w.a1.id(), at(P::unlock, "proctable_lock")));
+    w.b().tick(1);
+    EXPECT_EQ(run_job_thread(w.b(), w.a1).thread.object, "kthread2.suspend_ack");
+    const Snapshot s = w.k().snapshot();
+    ASSERT_EQ(s.blocked.size(), 1u);
+    EXPECT_TRUE(s.proc(2)->kthread->suspend_requested);
+    EXPECT_EQ(s.blocked[0].deadline, on ? 6 : 7);
+  }
+}
+
 // ---- silent without interleavings ------------------------------------------------------------------
 
 // A story touching every race fault's site, run one operation at a time (each op runs to its end or

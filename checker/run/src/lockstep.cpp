@@ -409,14 +409,6 @@ class Runner {
   // round creates does not exist when the ops are posted). The clock's ticks always run alone.
   bool joinable(const Op& op, const std::vector<Op>& ops) const {
     if (!model_.runnable(op.actor)) return false;
-    // A tick times out every wait due at it in one model step, while in the impl each waiter races
-    // its own event. So a tick overlaps other operations only when at most one wait falls due at it:
-    // then the order of the two steps is the waiter's race (more would need a step per waiter).
-    if (op.actor.kind == Actor::Kind::Clock) {
-      const State& s = model_.state();
-      const Tick due = s.now + std::get<op::Tick>(op.body).n;
-      if (std::count_if(s.waits.begin(), s.waits.end(), [&](const Wait& w) { return w.deadline && *w.deadline <= due; }) > 1) return false;
-    }
     if (std::any_of(ops.begin(), ops.end(), [&](const Op& o) { return o.actor == op.actor; })) return false;
     if (op.actor.kind == Actor::Kind::Kthread && !kthreads_.contains(op.actor.index)) return false;
     return fits_round(op, ops);
@@ -426,12 +418,26 @@ class Runner {
   // round. (Overlapping kproc_shutdowns may share one: the judge takes their console lines in any
   // interleaving that keeps each caller's order, checker/lin/LIN.md "The console".)
   bool fits_round(const Op& op, const std::vector<Op>& ops) const {
-    // A tick joins a round to race the events its timeouts race (SPEC §5: either may win), but never
-    // with a call that starts a timed wait: that call's deadline would depend on which side of the
-    // tick the impl computed it, and deadlines are not in the §7 state a round's end is judged by.
+    // A tick joins a round to race the events its timeouts race (SPEC §5: either may win), and the
+    // calls that start timed waits: on which side of the tick such a call made its request shows in
+    // its deadline, which the impl's observation says (ObsWait::deadline) and the round's end is
+    // judged by. But a tick times out every wait due at it in one model step, while in the impl each
+    // waiter races its own event: so a tick shares a round only with at most one wait that could fall
+    // due at it, one before the round or one the round starts (more would need a step per waiter).
     auto clock = [](const Op& o) { return o.actor.kind == Actor::Kind::Clock; };
-    if (clock(op) && std::any_of(ops.begin(), ops.end(), [&](const Op& o) { return clock(o) || starts_timed_wait(o); })) return false;
-    if (starts_timed_wait(op) && std::any_of(ops.begin(), ops.end(), clock)) return false;
+    const auto tick = clock(op) ? ops.end() : std::find_if(ops.begin(), ops.end(), clock);
+    if (clock(op) || (tick != ops.end() && starts_timed_wait(op))) {
+      if (clock(op) && std::any_of(ops.begin(), ops.end(), clock)) return false;
+      const State& s = model_.state();
+      const Tick due = s.now + std::get<op::Tick>((clock(op) ? op : *tick).body).n;
+      auto due_from = [&](const Op& o) {
+        const std::optional<Tick> timo = timed_wait_timo(o);
+        return timo && *timo > 0 && s.now + *timo <= due;
+      };
+      const auto waits_due = std::count_if(s.waits.begin(), s.waits.end(), [&](const Wait& w) { return w.deadline && *w.deadline <= due; }) +
+                             std::count_if(ops.begin(), ops.end(), due_from) + (due_from(op) ? 1 : 0);
+      if (waits_due > 1) return false;
+    }
     // A kthread's own lwp has a model symbol but no impl handle (model/SEMANTICS.md Reading 7): an
     // op naming it is judged by the state it was chosen in, which another op of the round could
     // change (the kthread exits: L3-running becomes L3-stale). It runs alone.
@@ -439,9 +445,15 @@ class Runner {
     return names_only_earlier_symbols(op, model_.state());
   }
 
-  static bool starts_timed_wait(const Op& op) {
-    return std::holds_alternative<op::Suspend>(op.body) || std::holds_alternative<op::WaitExit>(op.body) ||
-           std::holds_alternative<op::KprocShutdown>(op.body);
+  static bool starts_timed_wait(const Op& op) { return timed_wait_timo(op).has_value(); }
+
+  // The timeout, in ticks, of the wait `op` may start (0: none); nullopt for an op that starts no
+  // timed wait.
+  static std::optional<Tick> timed_wait_timo(const Op& op) {
+    if (const auto* s = std::get_if<op::Suspend>(&op.body)) return s->timo;
+    if (const auto* w = std::get_if<op::WaitExit>(&op.body)) return w->timo;
+    if (std::holds_alternative<op::KprocShutdown>(op.body)) return kShutdownTicks;
+    return std::nullopt;
   }
 
   static bool names_kthread_lwp(const Op& op, const State& s) {

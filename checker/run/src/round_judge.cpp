@@ -57,6 +57,20 @@ std::vector<Binding> created_by(const RoundOp& ro, std::uint32_t& next_lwp, std:
   return out;
 }
 
+// Whether a tick of n ticks may time out a wait: one begun before the round, or one a call of the
+// round may begin (its deadline is at most n ticks away if the request came before the tick).
+bool may_time_out(const State& before, const RoundInput& in, Tick n) {
+  const Tick due = before.now + n;
+  if (std::any_of(before.waits.begin(), before.waits.end(), [&](const Wait& w) { return w.deadline && *w.deadline <= due; })) return true;
+  return std::any_of(in.ops.begin(), in.ops.end(), [&](const RoundOp& ro) {
+    Tick timo = 0;
+    if (const auto* s = std::get_if<op::Suspend>(&ro.op.body)) timo = s->timo;
+    else if (const auto* w = std::get_if<op::WaitExit>(&ro.op.body)) timo = w->timo;
+    else if (std::holds_alternative<op::KprocShutdown>(ro.op.body)) timo = kShutdownTicks;
+    return timo > 0 && timo <= n;
+  });
+}
+
 std::size_t count_created(const RoundInput& in, Binding::Kind k) {
   std::size_t n = 0;
   for (const RoundOp& ro : in.ops) {
@@ -145,8 +159,13 @@ RoundJudgement judge_round(const Model& before, const ImplSymbols& symbols, cons
     lin::Operation o;
     o.op = ro.op;
     const bool clock = ro.op.actor.kind == Actor::Kind::Clock;
-    o.call = clock ? 0 : in.invoked.at(k).value_or(end);
-    if (ro.result) o.ret = clock ? end : in.returned_at.at(k).value_or(end);
+    // The tick happened between two turns (invoked and returned there), and took effect there,
+    // unless a wait falls due at it: then the waiter's event may have won the race from after the
+    // tick (the waiter, woken by the timeout, saw the event first; SPEC §5 allows either), so the
+    // tick may take effect as late as the round's end.
+    const bool floating = clock && may_time_out(b, in, std::get<op::Tick>(ro.op.body).n);
+    o.call = in.invoked.at(k).value_or(end);
+    if (ro.result) o.ret = floating ? end : in.returned_at.at(k).value_or(end);
     else o.blocked_at_end = true;
     o.created = created_by(ro, next_lwp, next_proc, sym);
     h.ops.push_back(std::move(o));

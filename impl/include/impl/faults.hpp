@@ -46,6 +46,7 @@ enum class Fault : unsigned {
   wait_exit_no_loop,          // K8: the exit wait sleeps once (a spurious wakeup returns 0)
   dup_split,                  // P7: dup's lookup and its new fd in two critical sections
   open_create_split,          // P7: open's lookup and O_CREAT's insert in two critical sections
+  suspend_stale_clock,        // K3/S2: kthread_suspend reads the clock before it takes its locks
   // Test-only faults: not realistic bugs but the ways an implementation can do more than, or other
   // than, the model, so that tests can prove the checker ends every such run with a verdict. They
   // are selectable by name like the others, but `lockstep mutants` and `lockstep faults` list only

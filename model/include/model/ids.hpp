@@ -15,6 +15,7 @@ inline constexpr Pid kPidMax = 30000;     // SPEC P1: PID_MAX
 inline constexpr std::size_t kMaxComLen = 19;  // SPEC §1: MAXCOMLEN
 inline constexpr int kDefaultMaxproc = 64;
 inline constexpr int kHz = 100;           // SPEC K7
+inline constexpr int kShutdownTicks = 60 * kHz;  // SPEC K7: kproc_shutdown's suspend timeout
 
 // Serial of every process ever created (0 = swapper, 1 = init). A `struct proc *`.
 using ProcId = std::uint32_t;
