@@ -33,6 +33,7 @@ struct Situations {
   int setuid_minus_one = 0;      // setuid((uid_t)-1) by a caller whose uid is 0
   int kthread_other_flags = 0;   // kthread_create with a flag bit other than RFFDG and RFCFDG
   int exit_code_wide = 0;        // kthread_exit with a code outside 0..255
+  int timo_past_hz = 0;          // kthread_suspend or kthread_wait_exit with a timeout past one second
 };
 
 void observe_step(const State& s, const Op& op, Situations& out) {
@@ -43,6 +44,8 @@ void observe_step(const State& s, const Op& op, Situations& out) {
     }
   }
   if (const auto* ke = std::get_if<op::KthreadExit>(&op.body); ke && (ke->code < 0 || ke->code > 255)) ++out.exit_code_wide;
+  if (const auto* su = std::get_if<op::Suspend>(&op.body); su && su->timo > kHz) ++out.timo_past_hz;
+  if (const auto* we = std::get_if<op::WaitExit>(&op.body); we && we->timo > kHz) ++out.timo_past_hz;
   if (op.actor.kind != Actor::Kind::Host) return;
   const HostId host = static_cast<HostId>(op.actor.index);
   const FdTable& table = s.fdtables[s.procs[s.current_proc(host)].fdtable];
@@ -146,8 +149,8 @@ TEST(GeneratorReach, TheSituationsNoOutcomeLabelNames) {
   std::printf("per 400 programs: several lwps %d, shared table changed %d, resume while waiting %d, hand-offs %d, orphaning releases %d\n",
               sit.several_lwps, sit.shared_table_changed, sit.resume_while_waiting, sit.handoff, sit.orphaning_release);
   std::printf("boundaries: open/dup past fd 20 %d, names of MAXCOMLEN(+1) bytes %d, setuid(-1) by root %d, other kthread flag bits %d, "
-              "exit codes outside a byte %d\n",
-              sit.fd_past_ndfile, sit.name_at_maxcomlen, sit.setuid_minus_one, sit.kthread_other_flags, sit.exit_code_wide);
+              "exit codes outside a byte %d, timeouts past hz %d\n",
+              sit.fd_past_ndfile, sit.name_at_maxcomlen, sit.setuid_minus_one, sit.kthread_other_flags, sit.exit_code_wide, sit.timo_past_hz);
   EXPECT_GE(sit.several_lwps, 50) << "processes with several lwps";
   EXPECT_GE(sit.shared_table_changed, 50) << "fd tables shared, then changed by a sharer";
   EXPECT_GE(sit.resume_while_waiting, 10) << "resume while a suspender waits";
@@ -158,6 +161,7 @@ TEST(GeneratorReach, TheSituationsNoOutcomeLabelNames) {
   EXPECT_GE(sit.setuid_minus_one, 30) << "setuid((uid_t)-1) by root";
   EXPECT_GE(sit.kthread_other_flags, 3) << "kthread_create with other flag bits";
   EXPECT_GE(sit.exit_code_wide, 3) << "kthread_exit with a code that does not fit a byte";
+  EXPECT_GE(sit.timo_past_hz, 20) << "kthread_suspend and kthread_wait_exit with a timeout past one second";
 }
 
 // A step resolved as a candidate for a round (ChooserConfig::focus) leans on what the round touched.

@@ -402,11 +402,16 @@ class Chooser {
     return pick(names, src_);
   }
   // Choice 0 (what shrinking moves toward) is the plain case everywhere; misuse comes last.
+  // A timeout of K3 or K8: mostly a few ticks, often none (0) or one second (hz), sometimes past a
+  // second, up to INT_MAX (an implementation that caps or converts its sleep shows there, at the
+  // deadline its wait arms), and rarely a negative one (EINVAL).
   int suspend_timo() {
     const std::uint32_t r = src_.below(100);
     if (r < 50) return static_cast<int>(1 + src_.below(10));
     if (r < 73) return 0;
-    return r < 98 ? 100 : -1;
+    if (r < 90) return kHz;
+    if (r < 98) return pick(std::vector<int>{kHz + 1, 2 * kHz + 50, kShutdownTicks, std::numeric_limits<int>::max()}, src_);
+    return -1;
   }
 
   // A pid in the table most of the time, otherwise one that is not: often the pid of a process
