@@ -120,6 +120,9 @@ constexpr std::array<FaultInfo, static_cast<unsigned>(Fault::count_)> kFaults{{
      "test only: a kthread's OS thread ends inside a work unit, its state left RUNNING", "K2", true},
     {Fault::test_late_deadline, "test_late_deadline",
      "test only: the K8 exit wait arms its deadline one tick late (timo + 1)", "K8", true},
+    {Fault::test_lock_order, "test_lock_order",
+     "test only: getppid takes its process's lock before the table lock, the other order from rfork's (an AB-BA deadlock)",
+     "P6", true},
 }};
 
 }  // namespace

@@ -30,6 +30,7 @@ struct ControlledBackend::Rec {
   int held = 0;                // sync mutexes it owns
   bool timed_out = false;      // result of its last condition wait
   CCond* waiting_on = nullptr; // the condition whose queue holds it
+  const CMutex* blocked_on = nullptr;  // the mutex it waits for, until it is handed over
   std::thread thread;          // registered threads only; joined by its ThreadImpl or the destructor
   std::vector<Rec*> joiners;   // registered threads blocked in join() on this one
   // Fiber mode: the registered thread as a fiber, and its slot of thread_slot().
@@ -357,9 +358,11 @@ void ControlledBackend::acquire_locked(std::unique_lock<std::mutex>& lk, CMutex&
     r->reason = Reason::mutex;
     r->object = m.name_;
     r->order = ++seq_;
+    r->blocked_on = &m;
     m.waiters.push_back(r);
     stop_and_wait(lk, r);
   }
+  r->blocked_on = nullptr;
   if (m.owner != r) {  // not handed over by the previous owner
     m.owner = r;
     ++r->held;
@@ -383,6 +386,7 @@ void ControlledBackend::release_locked(std::unique_lock<std::mutex>& lk, CMutex&
     m.waiters.pop_front();
     m.owner = w;
     ++w->held;
+    w->blocked_on = nullptr;
     make_runnable(w, Reason::handed_mutex);
   }
 }
@@ -753,6 +757,29 @@ bool ControlledBackend::deadlocked() const {
     }
   }
   return blocked;
+}
+
+std::string ControlledBackend::lock_cycle() const {
+  std::lock_guard lk(m_);
+  const std::size_t bound = recs_.size() + externals_.size();
+  for (const auto* list : {&recs_, &externals_})
+    for (const auto& start : *list) {
+      // Follow "waits for a mutex owned by": a walk of more steps than there are threads has met a
+      // thread twice, and one that comes back to its start is a cycle through it.
+      const Rec* cur = start.get();
+      for (std::size_t n = 0; n <= bound && cur->blocked_on != nullptr; ++n) {
+        cur = cur->blocked_on->owner;
+        if (cur == nullptr) break;
+        if (cur != start.get()) continue;
+        std::string text;
+        do {
+          text += (text.empty() ? "" : ", ") + cur->name + " waits for " + cur->blocked_on->name_ + " (held by " + cur->blocked_on->owner->name + ")";
+          cur = cur->blocked_on->owner;
+        } while (cur != start.get());
+        return text;
+      }
+    }
+  return {};
 }
 
 bool ControlledBackend::free_running() const {

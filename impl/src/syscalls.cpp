@@ -13,6 +13,10 @@ pid_t Kernel::getpid(HostContext& h) { return current_proc(h)->pid; }
 
 pid_t Kernel::getppid(HostContext& h) {
   const ProcPtr p = current_proc(h);
+  // FAULT test_lock_order (test only): the process's lock first, then the table lock, where rfork,
+  // newlwp and release take the table lock first: two hosts can each hold the lock the other needs.
+  std::unique_lock pl(p->lock, std::defer_lock);
+  if (fault(Fault::test_lock_order)) pl.lock();
   std::unique_lock t(proctable_lock_);  // ppid changes when a parent is freed (reparenting)
   // FAULT test_host_op_hangs (test only): the call never returns, and keeps the table lock. It waits
   // on a plain std::condition_variable, so no scheduler sees it block: only a watchdog can.

@@ -115,3 +115,23 @@ TEST(TickRace, AStaleClockReadIsFoundByTheDeadlineItArms) {
   CampaignConfig op = campaign("op", found.programs, impl::FaultSet{impl::Fault::suspend_stale_clock}, 1);
   EXPECT_FALSE(run_campaign(op).failure) << "op found it";
 }
+
+// An AB-BA lock order (test_lock_order: getppid takes its process's lock before the table lock) is
+// a DEADLOCK whose report names the cycle, and the instance is abandoned as soon as the cycle is seen
+// (its threads can never be joined), not after the teardown's grace period: so the shrinker, which
+// re-runs deadlocking candidates by the hundred, finishes within its budget.
+TEST(LockCycle, AnAbBaDeadlockIsReportedAsItsCycleAndAbandonedAtOnce) {
+  CampaignConfig c = campaign("portfolio", 2000, impl::FaultSet{impl::Fault::test_lock_order}, 1);
+  c.shrink = true;
+  const CampaignReport found = run_campaign(c);
+  ASSERT_TRUE(found.failure) << "survived " << found.programs << " programs";
+  for (const LockstepResult* r : {&found.failure->original_result, &found.failure->shrunk_result}) {
+    ASSERT_EQ(r->verdict, Verdict::Deadlock) << r->summary();
+    EXPECT_NE(r->deadlock_report.find("threads wait for each other's locks in a cycle: "), std::string::npos) << r->deadlock_report;
+    EXPECT_NE(r->deadlock_report.find("waits for proctable_lock (held by H"), std::string::npos) << r->deadlock_report;
+    EXPECT_NE(r->abandoned.find("(threads wait for each other's locks in a cycle)"), std::string::npos) << r->abandoned;
+    ASSERT_FALSE(r->stuck.empty());
+    EXPECT_TRUE(std::any_of(r->stuck.begin(), r->stuck.end(), [](const model::Op& op) { return std::holds_alternative<model::op::Getppid>(op.body); }));
+  }
+  EXPECT_FALSE(found.failure->shrink_budget_exhausted) << found.failure->shrink_runs << " candidates";
+}

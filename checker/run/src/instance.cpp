@@ -173,6 +173,7 @@ std::optional<std::string> teardown(std::unique_ptr<Instance> owned, std::chrono
   };
   const auto until = std::chrono::steady_clock::now() + grace;
   int stuck_polls = 0;
+  bool cycle = false;
   for (;;) {
     std::unique_lock l(done->m);
     if (done->cv.wait_for(l, std::chrono::milliseconds(5), [&] { return done->done; })) {
@@ -182,12 +183,16 @@ std::optional<std::string> teardown(std::unique_ptr<Instance> owned, std::chrono
     }
     const bool joining = done->joining;
     l.unlock();
-    stuck_polls = joining && stuck_for_good() ? stuck_polls + 1 : 0;
+    // Threads that wait for each other's mutexes (an AB-BA deadlock) never go on, and the teardown,
+    // which takes kernel locks too, may be waiting behind them before it could ever get to joining.
+    cycle = !inst->sched->lock_cycle().empty();
+    stuck_polls = (joining && stuck_for_good()) || cycle ? stuck_polls + 1 : 0;
     if (stuck_polls >= 4 || std::chrono::steady_clock::now() >= until) break;
   }
-  std::string report = fmt::format(
-      "teardown did not finish{}; the instance is abandoned (never joined). Threads:\n",
-      stuck_polls >= 4 ? " (every thread left is blocked for good)" : fmt::format(" within {} ms", grace.count()));
+  std::string report = fmt::format("teardown did not finish{}; the instance is abandoned (never joined). Threads:\n",
+                                   stuck_polls < 4 ? fmt::format(" within {} ms", grace.count())
+                                   : cycle         ? std::string(" (threads wait for each other's locks in a cycle)")
+                                                   : std::string(" (every thread left is blocked for good)"));
   for (const Sched::ThreadInfo& t : inst->sched->threads())
     if (t.state != Sched::State::exited) report += fmt::format("  #{} {:<10} {}\n", t.id, t.name, state_name(t));
   {

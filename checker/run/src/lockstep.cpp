@@ -134,7 +134,7 @@ class Runner {
       // The impl left the scheduler in a state the checker cannot drive or observe (for example a
       // thread stopped while holding a lock the observation needs): the run cannot go on.
       res.stuck = in_flight_;
-      deadlock(res, fmt::format("(the checker could not go on: {})", e.what()));
+      deadlock(res, fmt::format("the checker could not go on ({})", e.what()));
     }
     // The end of the program: the model's state checked whole once more (the monitor also samples
     // it every 64 steps), so a change a footprint missed cannot outlive the program.
@@ -642,6 +642,7 @@ class Runner {
       if (ops[k].actor.kind == Actor::Kind::Clock) clock_op = k;
     if (!queued && !clock_op && ops.size() >= 3 && round_rng_.below(3) != 0)
       queued = ops.size() - 1, queued_after = 1 + round_rng_.below(static_cast<std::uint32_t>(ops.size() - 2));
+    if (queued) in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(*queued));  // in flight once posted
     auto post = [&](std::size_t k) -> std::optional<std::string> {
       const Op& op = ops[k];
       OpThread& a = op.actor.kind == Actor::Kind::Kthread ? *kthreads_.at(op.actor.index) : host_thread(op.actor);
@@ -722,6 +723,7 @@ class Runner {
       if (auto r = threads[*queued_after]->mbox->take_result()) {
         threads[*queued_after]->pending.reset();
         first_result = std::move(r);
+        in_flight_.push_back(ops[*queued]);
         gone_late = post(*queued);
         queued.reset();
       }
@@ -1017,9 +1019,12 @@ class Runner {
   }
   static std::string thread_line(const Sched::ThreadInfo& t) { return fmt::format("  #{} {:<10} {}\n", t.id, t.name, state_text(t)); }
 
-  bool deadlock(LockstepResult& res, const std::string& where) {
+  // `what` says what ended the run; the report adds the impl's threads, and the lock cycle they
+  // are stuck in when there is one (an AB-BA deadlock names itself).
+  bool deadlock(LockstepResult& res, const std::string& what) {
     res.verdict = Verdict::Deadlock;
-    std::string report = fmt::format("no progress within {} ms {}; threads:\n", c_.watchdog.count(), where);
+    const std::string cycle = sched_->lock_cycle();
+    std::string report = fmt::format("{}{}; threads:\n", what, cycle.empty() ? "" : "; threads wait for each other's locks in a cycle: " + cycle);
     for (const Sched::ThreadInfo& t : sched_->threads()) report += thread_line(t);
     res.deadlock_report = report;
     return false;
@@ -1033,9 +1038,10 @@ class Runner {
       return false;
     }
     res.stuck = in_flight_;
+    const std::string no_progress = fmt::format("no progress within {} ms {}", c_.watchdog.count(), where);
     if (t == Turn::livelock)
-      return deadlock(res, fmt::format("{} (a livelock: {} scheduling turns without reaching quiescence)", where, kMaxSettleTurns));
-    return deadlock(res, where);
+      return deadlock(res, fmt::format("{} (a livelock: {} scheduling turns without reaching quiescence)", no_progress, kMaxSettleTurns));
+    return deadlock(res, no_progress);
   }
 
   // Why thread `tid` cannot take a posted op (it is not waiting in its mailbox), if it cannot.

@@ -4,6 +4,12 @@
 
 namespace lockstep::checker {
 
+namespace {
+// The steps a counterexample took: those with events, and those in flight when it deadlocked (a
+// round that never finished has no events, and its calls are the counterexample).
+std::size_t steps_taken(const LockstepResult& r) { return r.events.size() + r.stuck.size(); }
+}  // namespace
+
 std::string campaign_summary(const CampaignReport& r, const CampaignConfig& c) {
   std::string out = r.coverage.table();
   const std::string unreached = r.coverage.unreached_rules();
@@ -23,8 +29,8 @@ std::string campaign_summary(const CampaignReport& r, const CampaignConfig& c) {
   out += fmt::format("\nVERDICT: {}\n", f.shrunk_result.summary());
   out += fmt::format("found in program {} (base seed {}, program seed {:#018x}) after {:.2f} s; original {} steps, shrunk to {} "
                      "steps ({} candidates tried, {} accepted)\n",
-                     f.program_index, c.seed, f.program_seed, f.seconds_to_first_failure, f.original_result.events.size(),
-                     f.shrunk_result.events.size(), f.shrink_runs, f.shrinks_accepted);
+                     f.program_index, c.seed, f.program_seed, f.seconds_to_first_failure, steps_taken(f.original_result),
+                     steps_taken(f.shrunk_result), f.shrink_runs, f.shrinks_accepted);
   if (f.schedule_runs > 0)
     out += fmt::format("schedule shrunk: {} preemptions -> {}, {} context switches -> {} ({} schedules tried)\n", f.preemptions_before,
                        f.preemptions_after, f.switches_before, f.switches_after, f.schedule_runs);

@@ -145,6 +145,11 @@ class ControlledBackend final : public Backend {
   // notify from outside could ever make progress.
   bool deadlocked() const;
   bool free_running() const;  // release_all() was called
+  // Some threads wait for mutexes in a cycle (each for one the next holds): however the others run,
+  // those never go on. The threads of an AB-BA deadlock, and any thread, registered or not, that
+  // waits for a mutex one of them holds, are stuck for good. Says the cycle ("H1 waits for m (held
+  // by H2), H2 waits for n (held by H1)"), or nothing.
+  std::string lock_cycle() const;
   // A spurious wakeup as a scheduling choice: a thread blocked in a condition wait (timed or not) is
   // taken off the condition's queue and made RUNNABLE (reason spurious); its wait returns notified.
   // False (and no change) if the thread is not in a condition wait.

@@ -60,6 +60,7 @@ enum class Fault : unsigned {
   test_kthread_panics,        // a kthread's work unit panics
   test_thread_exits_early,    // a kthread's OS thread ends inside a work unit, its state left RUNNING
   test_late_deadline,         // K8: the exit wait's deadline is one tick late (timo + 1)
+  test_lock_order,            // getppid takes its process's lock, then the table lock: AB-BA with rfork
   count_
 };
 
