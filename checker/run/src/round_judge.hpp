@@ -19,8 +19,11 @@
 // The round is a history for the linearizability judge (checker/lin: a memoised Wing-Gong / Lowe
 // search, LIN.md): each operation's interval is the scheduling turns from when its thread took it
 // from its mailbox to when it was back there, so an operation that returned before another was
-// invoked takes effect first. The clock's tick, which happens between two turns, may fall anywhere
-// in the round (its position relative to a waiter's wake-up is the race SPEC §5 leaves open).
+// invoked takes effect first. The clock's tick happens between two turns and takes effect there;
+// only when a wait can fall due at it may it take effect as late as the round's end (the waiter,
+// woken by its timeout, may find the event that raced it, which came after the tick: the race SPEC
+// §5 leaves open). A call of the round that starts a timed wait shows on which side of the tick it
+// made its request by the deadline the impl's observation says.
 #pragma once
 #include <cstddef>
 #include <cstdint>
