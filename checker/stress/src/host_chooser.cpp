@@ -284,6 +284,9 @@ HostView::Choice HostView::choose(Actor self, Registry& reg, const HostLimits& l
       else if (!pids_.empty() && rng.percent(80)) pid = pids_[rng.below(static_cast<std::uint32_t>(pids_.size()))];
       else if (kts > 0 && rng.percent(50)) pid = reg.at(rng.below(static_cast<std::uint32_t>(kts))).pid;  // EBUSY
       if (pid <= 0 || may_be_a_kthread(pid, lim)) pid = 1;  // 0: none; kPidUnsaid: a kthread whose pid the SUT did not say
+      // Now and then into process 0 (P2 allows it): a host there works on the table every kthread's
+      // is copied from, and takes process 0's lock where kthread_create takes it.
+      if (rng.percent(3)) pid = 0;
       c.op.body = op::Newlwp{pid};
       break;
     }

@@ -105,7 +105,7 @@ class HostView {
  private:
   // HostLimits::kthread_pids_unsaid: `pid` may be a kthread's (no lwp of this host keeps it a user process).
   bool may_be_a_kthread(model::Pid pid, const HostLimits& lim) const {
-    return lim.kthread_pids_unsaid && pid != 1 && std::none_of(lwps_.begin(), lwps_.end(), [&](const OwnedLwp& o) { return o.pid == pid; });
+    return lim.kthread_pids_unsaid && pid > 1 && std::none_of(lwps_.begin(), lwps_.end(), [&](const OwnedLwp& o) { return o.pid == pid; });
   }
   std::vector<OwnedLwp> lwps_;
   std::optional<std::size_t> cur_;   // index into lwps_
