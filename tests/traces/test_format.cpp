@@ -402,20 +402,32 @@ TEST(TraceFormat12, OneOneCorpusReadsAndRewritesUnchangedButForTheVersion) {
   EXPECT_GE(old_files, 10u);
 }
 
+// A trace written by hand for a format test: a model at small limits, a header for `hosts` host
+// threads, and the model's events of the ops stepped, numbered in order (`observe_hosts`: the hosts
+// the event's digest observes).
+struct HandTrace {
+  explicit HandTrace(int hosts) { header.config.hosts = hosts; }
+  void step(const lockstep::model::Op& op, int observe_hosts) {
+    events.push_back(model_step(model, op, lockstep::model::Choice{}, observe_hosts));
+    events.back().step = events.size() - 1;
+  }
+  lockstep::model::Model model{lockstep::model::Config{12, true, 12}};
+  TraceHeader header;
+  std::vector<TraceEvent> events;
+};
+
 // Format 1.3: the impl's own bindings of a divergent step (a pid the SPEC refuses, R5) and an lwp
 // the impl returned that no symbol names round-trip; renaming keeps observed_bind on this step's
 // symbols; a judge reading the trace sees the impl's pid.
 TEST(TraceFormat13, ObservedBindAndUnnamedLwpRoundTrip) {
   TempDir d;
   using namespace lockstep::model;
-  Model m(Config{12, true, 12});
-  TraceHeader h;
-  h.config.hosts = 2;
-  std::vector<TraceEvent> events;
-  events.push_back(model_step(m, Op{Actor::host(0), op::Rfork{0}}, Choice{}, 2));          // lwp#1, proc#2: pid 2
-  events.push_back(model_step(m, Op{Actor::host(1), op::Curlwp{}}, Choice{}, 2));
-  events.push_back(model_step(m, Op{Actor::host(1), op::Rfork{0}}, Choice{}, 0));          // lwp#2, proc#3: pid 3
-  for (std::size_t i = 0; i < events.size(); ++i) events[i].step = i;
+  HandTrace ht(2);
+  ht.step(Op{Actor::host(0), op::Rfork{0}}, 2);  // lwp#1, proc#2: pid 2
+  ht.step(Op{Actor::host(1), op::Curlwp{}}, 2);
+  ht.step(Op{Actor::host(1), op::Rfork{0}}, 0);  // lwp#2, proc#3: pid 3
+  const TraceHeader& h = ht.header;
+  std::vector<TraceEvent>& events = ht.events;
   TraceOutcome unnamed = events[1].outcome;
   unnamed.lwp_unnamed = true;
   events[1].observed = unnamed;
@@ -464,13 +476,11 @@ TEST(TraceFormat13, BadObservedBindAndUnnamedLwpAreRefusedAtTheirLine) {
 TEST(TraceFormat16, ObservedInRoundRoundTripsAndBadOnesAreRefused) {
   TempDir d;
   using namespace lockstep::model;
-  Model m(Config{12, true, 12});
-  TraceHeader h;
-  h.config.hosts = 2;
-  std::vector<TraceEvent> events;
-  events.push_back(model_step(m, Op{Actor::host(0), op::Fstat{2}}, Choice{}, 2));
-  events.push_back(model_step(m, Op{Actor::host(1), op::Close{0}}, Choice{}, 2));
-  for (std::size_t i = 0; i < events.size(); ++i) events[i].step = i;
+  HandTrace ht(2);
+  ht.step(Op{Actor::host(0), op::Fstat{2}}, 2);
+  ht.step(Op{Actor::host(1), op::Close{0}}, 2);
+  const TraceHeader& h = ht.header;
+  std::vector<TraceEvent>& events = ht.events;
   events[0].round = 2;
   TraceOutcome impl_said = events[0].outcome;
   impl_said.st_size = 7;
@@ -500,13 +510,11 @@ TEST(TraceFormat16, ObservedInRoundRoundTripsAndBadOnesAreRefused) {
 TEST(TraceFormat17, BlockedCallersDeadlinesRoundTripAndBadOnesAreRefused) {
   TempDir d;
   using namespace lockstep::model;
-  Model m(Config{12, true, 12});
-  TraceHeader h;
-  h.config.hosts = 3;
-  std::vector<TraceEvent> events;
-  events.push_back(model_step(m, Op{Actor::host(0), op::Getpid{}}, Choice{}, 3));
-  events[0].step = 0;
-  Observation seen = lockstep::checker::observe(m.state(), 3);
+  HandTrace ht(3);
+  ht.step(Op{Actor::host(0), op::Getpid{}}, 3);
+  const TraceHeader& h = ht.header;
+  std::vector<TraceEvent>& events = ht.events;
+  Observation seen = lockstep::checker::observe(ht.model.state(), 3);
   seen.blocked.push_back(ObsWait{0, "kthread_suspend", 2, true, 9});
   seen.blocked.push_back(ObsWait{1, "kthread_wait_exit", 2, true, std::nullopt});
   seen.blocked.push_back(ObsWait{2, "kthread_wait_exit", 3, false, std::nullopt});
