@@ -6,12 +6,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include <fmt/format.h>
 
 #include "checker/campaign.hpp"
 #include "checker/lockstep.hpp"
 #include "checker/outcome_compare.hpp"
+#include "checker/program.hpp"
+#include "checker/random_source.hpp"
 #include "impl/faults.hpp"
 
 using namespace lockstep;
@@ -134,4 +137,37 @@ TEST(LockCycle, AnAbBaDeadlockIsReportedAsItsCycleAndAbandonedAtOnce) {
     EXPECT_TRUE(std::any_of(r->stuck.begin(), r->stuck.end(), [](const model::Op& op) { return std::holds_alternative<model::op::Getppid>(op.body); }));
   }
   EXPECT_FALSE(found.failure->shrink_budget_exhausted) << found.failure->shrink_runs << " candidates";
+}
+
+// The rounds that hold a tick and a call starting a timed wait, which the tick race above needs, come
+// up (the round former lets them form when no wait can fall due at the tick), and agree on the
+// correct impl.
+TEST(TickRace, RoundsRaceTicksAgainstCallsThatStartTimedWaits) {
+  SplitMix src(29);
+  LockstepConfig c;
+  c.schedule.strategy = *parse_strategy("portfolio");
+  std::size_t rounds = 0, with_tick = 0, tick_and_timed_start = 0;
+  for (std::size_t i = 0; i < 400; ++i) {
+    const Program p = random_program(src, 100);
+    c.schedule.seed = i + 1;
+    c.schedule.program_index = i;
+    const LockstepResult r = run_lockstep(p, c);
+    ASSERT_EQ(r.verdict, Verdict::Agree) << r.summary() << "\n" << listing(r);
+    for (std::size_t e = 0; e < r.events.size(); ++e) {
+      if (r.events[e].round < 2) continue;
+      ++rounds;
+      bool tick = false, timed = false;
+      for (std::size_t k = e; k < e + r.events[e].round && k < r.events.size(); ++k) {
+        const model::OpBody& b = r.events[k].op.body;
+        tick = tick || std::holds_alternative<model::op::Tick>(b);
+        if (const auto* s = std::get_if<model::op::Suspend>(&b)) timed = timed || s->timo > 0;
+        if (const auto* w = std::get_if<model::op::WaitExit>(&b)) timed = timed || w->timo > 0;
+        timed = timed || std::holds_alternative<model::op::KprocShutdown>(b);
+      }
+      with_tick += tick;
+      tick_and_timed_start += tick && timed;
+    }
+  }
+  std::printf("of %zu rounds: %zu hold a tick, %zu a tick and a call that starts a timed wait\n", rounds, with_tick, tick_and_timed_start);
+  EXPECT_GE(tick_and_timed_start, 20u);
 }

@@ -406,7 +406,7 @@ class Runner {
 
   // Whether `op` may be posted together with the round's `ops`, all of which act on the state before
   // the round: another actor, idle now, naming only symbols that exist now (a handle another op of the
-  // round creates does not exist when the ops are posted). The clock's ticks always run alone.
+  // round creates does not exist when the ops are posted).
   bool joinable(const Op& op, const std::vector<Op>& ops) const {
     if (!model_.runnable(op.actor)) return false;
     if (std::any_of(ops.begin(), ops.end(), [&](const Op& o) { return o.actor == op.actor; })) return false;
@@ -418,25 +418,30 @@ class Runner {
   // round. (Overlapping kproc_shutdowns may share one: the judge takes their console lines in any
   // interleaving that keeps each caller's order, checker/lin/LIN.md "The console".)
   bool fits_round(const Op& op, const std::vector<Op>& ops) const {
-    // A tick joins a round to race the events its timeouts race (SPEC §5: either may win), and the
-    // calls that start timed waits: on which side of the tick such a call made its request shows in
-    // its deadline, which the impl's observation says (ObsWait::deadline) and the round's end is
-    // judged by. But a tick times out every wait due at it in one model step, while in the impl each
-    // waiter races its own event: so a tick shares a round only with at most one wait that could fall
-    // due at it, one before the round or one the round starts (more would need a step per waiter).
+    // A tick joins a round to race the events its timeouts race (SPEC §5: either may win), or to race
+    // the calls that start timed waits: on which side of the tick such a call made its request shows
+    // in its deadline, which the impl's observation says (ObsWait::deadline) and the round's end is
+    // judged by. Not both: a tick that a wait falls due at may take effect late (round_judge.hpp),
+    // which a deadline counted from it could contradict. And a tick times out every wait due at it in
+    // one model step, while in the impl each waiter races its own event: so at most one wait may fall
+    // due at a round's tick (more would need a step per waiter), and none when a call of the round
+    // starts a timed wait (counting that call's own, if its timeout is no longer than the tick).
     auto clock = [](const Op& o) { return o.actor.kind == Actor::Kind::Clock; };
     const auto tick = clock(op) ? ops.end() : std::find_if(ops.begin(), ops.end(), clock);
     if (clock(op) || (tick != ops.end() && starts_timed_wait(op))) {
       if (clock(op) && std::any_of(ops.begin(), ops.end(), clock)) return false;
       const State& s = model_.state();
-      const Tick due = s.now + std::get<op::Tick>((clock(op) ? op : *tick).body).n;
-      auto due_from = [&](const Op& o) {
+      const Tick n = std::get<op::Tick>((clock(op) ? op : *tick).body).n;
+      auto timed = [](const Op& o) {
         const std::optional<Tick> timo = timed_wait_timo(o);
-        return timo && *timo > 0 && s.now + *timo <= due;
+        return timo && *timo > 0;
       };
-      const auto waits_due = std::count_if(s.waits.begin(), s.waits.end(), [&](const Wait& w) { return w.deadline && *w.deadline <= due; }) +
-                             std::count_if(ops.begin(), ops.end(), due_from) + (due_from(op) ? 1 : 0);
-      if (waits_due > 1) return false;
+      auto due_from = [&](const Op& o) { return timed(o) && *timed_wait_timo(o) <= n; };
+      const auto waits_due =
+          std::count_if(s.waits.begin(), s.waits.end(), [&](const Wait& w) { return w.deadline && *w.deadline - s.now <= n; }) +
+          std::count_if(ops.begin(), ops.end(), due_from) + (due_from(op) ? 1 : 0);
+      const bool timed_start = timed(op) || std::any_of(ops.begin(), ops.end(), timed);
+      if (waits_due > 1 || (waits_due == 1 && timed_start)) return false;
     }
     // A kthread's own lwp has a model symbol but no impl handle (model/SEMANTICS.md Reading 7): an
     // op naming it is judged by the state it was chosen in, which another op of the round could

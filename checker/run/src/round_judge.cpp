@@ -58,10 +58,12 @@ std::vector<Binding> created_by(const RoundOp& ro, std::uint32_t& next_lwp, std:
 }
 
 // Whether a tick of n ticks may time out a wait: one begun before the round, or one a call of the
-// round may begin (its deadline is at most n ticks away if the request came before the tick).
+// round may begin (its deadline is at most n ticks away if the request came before the tick). The
+// round former forms no round that has both a wait falling due at its tick and a call starting a
+// timed wait (lockstep.cpp, fits_round): a late tick could contradict that call's deadline.
 bool may_time_out(const State& before, const RoundInput& in, Tick n) {
-  const Tick due = before.now + n;
-  if (std::any_of(before.waits.begin(), before.waits.end(), [&](const Wait& w) { return w.deadline && *w.deadline <= due; })) return true;
+  if (std::any_of(before.waits.begin(), before.waits.end(), [&](const Wait& w) { return w.deadline && *w.deadline - before.now <= n; }))
+    return true;
   return std::any_of(in.ops.begin(), in.ops.end(), [&](const RoundOp& ro) {
     Tick timo = 0;
     if (const auto* s = std::get_if<op::Suspend>(&ro.op.body)) timo = s->timo;

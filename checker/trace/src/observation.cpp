@@ -341,7 +341,7 @@ std::optional<Difference> first_difference(const Observation& e, const Observati
   std::size_t k = 0;
   while (k < e.blocked.size() && k < g.blocked.size() && same_wait(e.blocked[k], g.blocked[k])) ++k;
   if (k < e.blocked.size() || k < g.blocked.size()) {
-    const bool deadlines = k < g.blocked.size() && g.blocked[k].deadline_said;
+    const bool deadlines = std::any_of(g.blocked.begin(), g.blocked.end(), [](const ObsWait& w) { return w.deadline_said; });
     auto list = [deadlines](const std::vector<ObsWait>& v) {
       std::string s;
       for (const ObsWait& w : v)
