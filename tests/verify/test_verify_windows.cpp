@@ -162,7 +162,8 @@ TEST(Windows, AgreeWithOneWindowOnBurstyHistories) {
   }
   std::printf("histories with a violation: %zu; windowed judgements: %zu (with several states across a cut: %zu; with a cut dropped for too many states: %zu); witnesses: %zu\n",
               violating, windowed, carried_several, merged, witnesses);
-  EXPECT_GT(violating, lockstep::test::reached(5, 2));
+  // A sanitized build judges every third seed (kSeedStride): a third of the full run's bound.
+  EXPECT_GT(violating, lockstep::test::reached(5, 1));
   EXPECT_GT(windowed, lockstep::test::reached(60, 20));
   EXPECT_GT(carried_several, lockstep::test::reached(5, 3)) << "no window ended in several states: the carried states are untested";
   EXPECT_GT(merged, 3u) << "no cut was dropped: the merging is untested";
