@@ -432,11 +432,8 @@ class Runner {
       if (clock(op) && std::any_of(ops.begin(), ops.end(), clock)) return false;
       const State& s = model_.state();
       const Tick n = std::get<op::Tick>((clock(op) ? op : *tick).body).n;
-      auto timed = [](const Op& o) {
-        const std::optional<Tick> timo = timed_wait_timo(o);
-        return timo && *timo > 0;
-      };
-      auto due_from = [&](const Op& o) { return timed(o) && *timed_wait_timo(o) <= n; };
+      auto timed = [](const Op& o) { return wait_timeout(o.body).value_or(0) > 0; };
+      auto due_from = [&](const Op& o) { return timed(o) && *wait_timeout(o.body) <= n; };
       const auto waits_due =
           std::count_if(s.waits.begin(), s.waits.end(), [&](const Wait& w) { return w.deadline && *w.deadline - s.now <= n; }) +
           std::count_if(ops.begin(), ops.end(), due_from) + (due_from(op) ? 1 : 0);
@@ -450,16 +447,7 @@ class Runner {
     return names_only_earlier_symbols(op, model_.state());
   }
 
-  static bool starts_timed_wait(const Op& op) { return timed_wait_timo(op).has_value(); }
-
-  // The timeout, in ticks, of the wait `op` may start (0: none); nullopt for an op that starts no
-  // timed wait.
-  static std::optional<Tick> timed_wait_timo(const Op& op) {
-    if (const auto* s = std::get_if<op::Suspend>(&op.body)) return s->timo;
-    if (const auto* w = std::get_if<op::WaitExit>(&op.body)) return w->timo;
-    if (std::holds_alternative<op::KprocShutdown>(op.body)) return kShutdownTicks;
-    return std::nullopt;
-  }
+  static bool starts_timed_wait(const Op& op) { return wait_timeout(op.body).has_value(); }
 
   static bool names_kthread_lwp(const Op& op, const State& s) {
     bool named = false;

@@ -65,10 +65,7 @@ bool may_time_out(const State& before, const RoundInput& in, Tick n) {
   if (std::any_of(before.waits.begin(), before.waits.end(), [&](const Wait& w) { return w.deadline && *w.deadline - before.now <= n; }))
     return true;
   return std::any_of(in.ops.begin(), in.ops.end(), [&](const RoundOp& ro) {
-    Tick timo = 0;
-    if (const auto* s = std::get_if<op::Suspend>(&ro.op.body)) timo = s->timo;
-    else if (const auto* w = std::get_if<op::WaitExit>(&ro.op.body)) timo = w->timo;
-    else if (std::holds_alternative<op::KprocShutdown>(ro.op.body)) timo = kShutdownTicks;
+    const Tick timo = wait_timeout(ro.op.body).value_or(0);
     return timo > 0 && timo <= n;
   });
 }

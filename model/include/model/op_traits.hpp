@@ -26,6 +26,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -174,6 +175,15 @@ constexpr const OpTraits& traits_of() {
   return kOpTraits[op_index<T>()];
 }
 inline const OpTraits& traits(const OpBody& b) { return kOpTraits[b.index()]; }
+
+// The timeout, in ticks, of the wait an op may begin (0: none, it waits for its event alone): K3's
+// and K8's `timo`, K7's 60 * hz; nullopt for an op that begins no timed wait.
+inline std::optional<Tick> wait_timeout(const OpBody& b) {
+  if (const auto* s = std::get_if<op::Suspend>(&b)) return s->timo;
+  if (const auto* w = std::get_if<op::WaitExit>(&b)) return w->timo;
+  if (std::holds_alternative<op::KprocShutdown>(b)) return kShutdownTicks;
+  return std::nullopt;
+}
 
 // Every row has as many arguments as its op has members, and every member's type fits its kind.
 namespace op_traits_detail {
