@@ -478,6 +478,7 @@ class Runner {
   std::vector<Op> form_round(const Op& first, std::size_t i, const StepAt& at,
                              std::size_t max_steps) {
     std::vector<Op> ops{first};
+    seen_via_.clear();
     const std::size_t want = round_size();
     if (want == 1 || !joinable(first, {})) return ops;
     Model& scratch = scratch_;
@@ -545,6 +546,8 @@ class Runner {
       return f == focus_.end() ? focus : f->second;
     };
     std::size_t best = end, best_score = 0;
+    bool best_sees = false;
+    Actor best_actor{};
     unsigned kinds = 0;  // what the round's ops witness already (bit per Witness)
     for (const Op& o : ops) kinds |= witness_bit(witness_kind(o, s));
     for (std::size_t q = pos; q < end; ++q) {
@@ -558,9 +561,16 @@ class Runner {
       for (std::size_t k = 0; k < ops.size(); ++k)
         if (ops[k].actor != cand->actor) score = std::max(score, shared_weight(touched[k], reach));
       if (score > 0) score += witness_bonus(*cand, s, kinds);
-      if (score > best_score) best = q, best_score = score;
+      bool sees = false;
+      // (Tried only where the bonus could make this the best candidate: each try copies two states.)
+      if (score > 0 && score + 3 > best_score && sees_anew(*cand, ops, touched, reach) && sees_round(*cand, s)) score += 3, sees = true;
+      if (score > best_score) {
+        best = q, best_score = score, best_sees = sees, best_actor = cand->actor;
+        best_reach_ = reach;
+      }
     }
     if (best == end) return;
+    if (best_sees) for_each_shared(best_actor, ops, touched, best_reach_, [&](ProcId o) { seen_via_.push_back(o); });
     focus_.emplace(order_[best], focus_of(order_[best]));
     std::rotate(order_.begin() + static_cast<std::ptrdiff_t>(pos), order_.begin() + static_cast<std::ptrdiff_t>(best),
                 order_.begin() + static_cast<std::ptrdiff_t>(best + 1));
@@ -572,7 +582,15 @@ class Runner {
   // lacks ranks a candidate up (stale names before queries), so a round holds one of each where it
   // can, and its last op waits for an earlier one to return (round()): a later call that sees an
   // older state than an earlier one is the witness of a lock gap.
-  enum class Witness { none, stale_name, query };
+  // A third kind is found by running the candidate: one whose answer in program order (after the
+  // round's earlier ops) differs from its answer before the round sees those ops take effect, however
+  // it sees them (a creation refused at maxproc until a reap, an fd number freed by a close, a
+  // credential a setuid changed). It ranks the same as a query. It is not one of witness_kind's
+  // kinds: it needs two model steps, so only a candidate that already shares an object with the round
+  // pays for it; and a second witness counts only if it sees the round through an object that no
+  // earlier one saw it through (a reaped kthread's stale handle, then a creation that sees the count
+  // of processes the reap gave back: sees_anew).
+  enum class Witness { none, stale_name, query, sees_round };
   static Witness witness_kind(const Op& op, const State& s) {
     bool stale = false;
     for_each_arg(op.body, [&](const ArgTraits& a, const auto& v) {
@@ -587,6 +605,36 @@ class Runner {
     return query ? Witness::query : Witness::none;
   }
   static unsigned witness_bit(Witness w) { return 1u << static_cast<unsigned>(w); }
+  // Calls f with each object that `reach` (what an op of `actor` touches) shares with an op of the
+  // round by another actor.
+  template <class F>
+  static void for_each_shared(const Actor& actor, const std::vector<Op>& ops, const std::vector<std::vector<ProcId>>& touched,
+                              const std::vector<ProcId>& reach, F f) {
+    for (std::size_t k = 0; k < ops.size(); ++k)
+      if (ops[k].actor != actor)
+        for (ProcId p : touched[k])
+          if (std::binary_search(reach.begin(), reach.end(), p)) f(p);
+  }
+  // Whether `op` would see the round through an object no earlier witness of the round saw it through.
+  bool sees_anew(const Op& op, const std::vector<Op>& ops, const std::vector<std::vector<ProcId>>& touched,
+                 const std::vector<ProcId>& reach) const {
+    bool anew = false;
+    for_each_shared(op.actor, ops, touched, reach, [&](ProcId p) {
+      anew = anew || std::find(seen_via_.begin(), seen_via_.end(), p) == seen_via_.end();
+    });
+    return anew;
+  }
+  // Whether `op`'s answer in `now` (the round's state in program order) differs from its answer in
+  // the state before the round.
+  bool sees_round(const Op& op, const State& now) {
+    auto answer = [&](Model& m, const State& from) {
+      m.assign(from);
+      return m.apply(op).outcome;
+    };
+    const Outcome a = answer(peek_, now), b = answer(peek_, model_.state());
+    return a.kind != b.kind || a.label != b.label || a.ret != b.ret || a.err != b.err || a.st_size != b.st_size ||
+           (a.lwp == kNoLwp) != (b.lwp == kNoLwp);
+  }
   static std::size_t witness_bonus(const Op& op, const State& s, unsigned have) {
     const Witness w = witness_kind(op, s);
     if (w == Witness::none || (have & witness_bit(w)) != 0) return 0;
@@ -1126,6 +1174,9 @@ class Runner {
   std::map<ProcId, KthreadOpThread*> kthreads_;  // the kthreads the model knows, by model id
   Model model_;
   Model scratch_;  // where a round is formed: the model's state, copied into storage kept from round to round
+  Model peek_;     // where seek_conflict tries a candidate (sees_round)
+  std::vector<ProcId> seen_via_;    // the objects through which the round's sees_round witnesses see it
+  std::vector<ProcId> best_reach_;  // seek_conflict's best candidate's touched objects
   // The incremental invariant checks (apply_checked): applied_ counts the model's steps, monitor_at_
   // the step count the monitor has seen (steps applied without it make the next check a whole one).
   InvariantMonitor monitor_;
