@@ -34,6 +34,8 @@ struct Situations {
   int kthread_other_flags = 0;   // kthread_create with a flag bit other than RFFDG and RFCFDG
   int exit_code_wide = 0;        // kthread_exit with a code outside 0..255
   int timo_past_hz = 0;          // kthread_suspend or kthread_wait_exit with a timeout past one second
+  int reap_frees_last_slot = 0;  // a reap of a zombie while the table holds exactly maxproc processes
+  int create_at_maxproc = 0;     // kthread_create or kproc_start while the table holds maxproc processes or more
 };
 
 void observe_step(const State& s, const Op& op, Situations& out) {
@@ -46,6 +48,10 @@ void observe_step(const State& s, const Op& op, Situations& out) {
   if (const auto* ke = std::get_if<op::KthreadExit>(&op.body); ke && (ke->code < 0 || ke->code > 255)) ++out.exit_code_wide;
   if (const auto* su = std::get_if<op::Suspend>(&op.body); su && su->timo > kHz) ++out.timo_past_hz;
   if (const auto* we = std::get_if<op::WaitExit>(&op.body); we && we->timo > kHz) ++out.timo_past_hz;
+  if (const auto* rp = std::get_if<op::Reap>(&op.body); rp && s.nprocs == s.maxproc && s.procs[rp->proc].kt.state == KState::Zombie)
+    ++out.reap_frees_last_slot;
+  if ((std::holds_alternative<op::KthreadCreate>(op.body) || std::holds_alternative<op::KprocStart>(op.body)) && s.nprocs >= s.maxproc)
+    ++out.create_at_maxproc;
   if (op.actor.kind != Actor::Kind::Host) return;
   const HostId host = static_cast<HostId>(op.actor.index);
   const FdTable& table = s.fdtables[s.procs[s.current_proc(host)].fdtable];
@@ -151,6 +157,7 @@ TEST(GeneratorReach, TheSituationsNoOutcomeLabelNames) {
   std::printf("boundaries: open/dup past fd 20 %d, names of MAXCOMLEN(+1) bytes %d, setuid(-1) by root %d, other kthread flag bits %d, "
               "exit codes outside a byte %d, timeouts past hz %d\n",
               sit.fd_past_ndfile, sit.name_at_maxcomlen, sit.setuid_minus_one, sit.kthread_other_flags, sit.exit_code_wide, sit.timo_past_hz);
+  std::printf("maxproc: reaps that free the last slot %d, kthread creations at maxproc %d\n", sit.reap_frees_last_slot, sit.create_at_maxproc);
   EXPECT_GE(sit.several_lwps, 50) << "processes with several lwps";
   EXPECT_GE(sit.shared_table_changed, 50) << "fd tables shared, then changed by a sharer";
   EXPECT_GE(sit.resume_while_waiting, 10) << "resume while a suspender waits";
@@ -162,6 +169,8 @@ TEST(GeneratorReach, TheSituationsNoOutcomeLabelNames) {
   EXPECT_GE(sit.kthread_other_flags, 3) << "kthread_create with other flag bits";
   EXPECT_GE(sit.exit_code_wide, 3) << "kthread_exit with a code that does not fit a byte";
   EXPECT_GE(sit.timo_past_hz, 20) << "kthread_suspend and kthread_wait_exit with a timeout past one second";
+  EXPECT_GE(sit.reap_frees_last_slot, 30) << "reaps of a zombie in a table of exactly maxproc processes";
+  EXPECT_GE(sit.create_at_maxproc, 100) << "kthread creations at maxproc (EAGAIN, or K6's panic)";
 }
 
 // A step resolved as a candidate for a round (ChooserConfig::focus) leans on what the round touched.

@@ -151,7 +151,10 @@ class Chooser {
   Op state_aware() {
     const std::uint32_t r = src_.below(100);
     if (r < 8 || free_hosts_.empty()) return filled(Actor::clock(), kClockOp);
-    if (r < 11 && !kthreads_.empty() && c_.supports(kReaperOp)) return filled(Actor::reaper(), kReaperOp);
+    // A full table (exactly maxproc) with a zombie in it is where a reap frees the last slot, which a
+    // kthread creation racing the reap may or may not see: the reaper draws four times as often there.
+    const std::uint32_t reaper_upto = s_.nprocs == s_.maxproc && !zombies_.empty() ? 20 : 11;
+    if (r < reaper_upto && !kthreads_.empty() && c_.supports(kReaperOp)) return filled(Actor::reaper(), kReaperOp);
     if (r < 33 && !running_kthreads_.empty() && any_kthread_op()) return kthread_op(focused_pick(running_kthreads_, [&](ProcId p) { return in_focus(p); }));
     const HostId h = focused_pick(free_hosts_, [&](HostId x) { return in_focus(s_.current_proc(x)); });
     if (src_.percent(c_.misuse_percent)) return Op{Actor::host(h), misuse(h)};
@@ -159,6 +162,15 @@ class Chooser {
       if (in_focus(s_.current_proc(h)) && src_.percent(40)) return Op{Actor::host(h), observer()};
       // A process the round has freed: does it still exist for everyone?
       if (const std::optional<Pid> gone = freed_focus_pid(); src_.percent(20) && gone) return Op{Actor::host(h), op::Newlwp{*gone}};
+      // A kthread the round has reaped: does its handle still name it for everyone? (K4 answers
+      // ESRCH once it is reaped; kthread_resume never blocks, so the same host may call again.)
+      if (const std::optional<ProcId> reaped = reaped_focus_kthread(); reaped && c_.supports(kind_of<op::Resume>) && src_.percent(20))
+        return Op{Actor::host(h), op::Resume{*reaped}};
+      // A process the round has freed from a full table (maxproc): is its slot free for everyone? A
+      // kthread creation answers EAGAIN until the free has taken effect (K1), so it sees when the
+      // count is given back, which may be later than the table entry.
+      if (s_.nprocs + 1 == s_.maxproc && freed_in_focus() && host_allowed(kind_of<op::KthreadCreate>) && src_.percent(30))
+        return Op{Actor::host(h), host_body(h, kind_of<op::KthreadCreate>)};
     }
     // A release that orphans a process another host runs in is a situation of its own (L4, R6: its
     // children are reparented while someone may be asking who their parent is), rare if a host in a
@@ -239,6 +251,18 @@ class Chooser {
       if (p < s_.procs.size() && s_.procs[p].kind == ProcKind::User && s_.procs[p].freed && !s_.by_pid(s_.procs[p].pid))
         return s_.procs[p].pid;
     return std::nullopt;
+  }
+
+  // A kthread in focus that has been reaped, if there is one.
+  std::optional<ProcId> reaped_focus_kthread() const {
+    for (ProcId p : c_.focus)
+      if (p < s_.procs.size() && s_.procs[p].kind == ProcKind::Kthread && s_.procs[p].freed) return p;
+    return std::nullopt;
+  }
+
+  // Whether a process in focus (a user process or a kthread) has left the table.
+  bool freed_in_focus() const {
+    return std::any_of(c_.focus.begin(), c_.focus.end(), [&](ProcId p) { return p < s_.procs.size() && s_.procs[p].freed; });
   }
 
   // What a host in a process that a round's operation is changing asks about it.
