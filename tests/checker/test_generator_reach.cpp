@@ -36,6 +36,7 @@ struct Situations {
   int timo_past_hz = 0;          // kthread_suspend or kthread_wait_exit with a timeout past one second
   int reap_frees_last_slot = 0;  // a reap of a zombie while the table holds exactly maxproc processes
   int create_at_maxproc = 0;     // kthread_create or kproc_start while the table holds maxproc processes or more
+  int release_frees_last_pid = 0;  // a release that frees its process while every pid is taken
 };
 
 void observe_step(const State& s, const Op& op, Situations& out) {
@@ -73,6 +74,11 @@ void observe_step(const State& s, const Op& op, Situations& out) {
     ++out.shared_table_changed;
   if (std::holds_alternative<op::Release>(op.body)) {
     const HostId h = static_cast<HostId>(op.actor.index);
+    std::size_t taken = 0;
+    for (const auto& entry : s.table) taken += entry.first >= 2 && entry.first <= s.pid_max;
+    const Process& own = s.procs[s.current_proc(h)];
+    if (taken + 1 >= static_cast<std::size_t>(s.pid_max) && s.curlwp(h) != kNoLwp && own.kind == ProcKind::User && s.live_lwps(own) == 1)
+      ++out.release_frees_last_pid;
     const ProcId p = s.current_proc(h);
     bool child_runs = false;
     for (HostId o = 0; o < s.hosts.size(); ++o)
@@ -157,7 +163,8 @@ TEST(GeneratorReach, TheSituationsNoOutcomeLabelNames) {
   std::printf("boundaries: open/dup past fd 20 %d, names of MAXCOMLEN(+1) bytes %d, setuid(-1) by root %d, other kthread flag bits %d, "
               "exit codes outside a byte %d, timeouts past hz %d\n",
               sit.fd_past_ndfile, sit.name_at_maxcomlen, sit.setuid_minus_one, sit.kthread_other_flags, sit.exit_code_wide, sit.timo_past_hz);
-  std::printf("maxproc: reaps that free the last slot %d, kthread creations at maxproc %d\n", sit.reap_frees_last_slot, sit.create_at_maxproc);
+  std::printf("full tables: reaps that free the last slot %d, kthread creations at maxproc %d, releases that free a pid when none is free %d\n",
+              sit.reap_frees_last_slot, sit.create_at_maxproc, sit.release_frees_last_pid);
   EXPECT_GE(sit.several_lwps, 50) << "processes with several lwps";
   EXPECT_GE(sit.shared_table_changed, 50) << "fd tables shared, then changed by a sharer";
   EXPECT_GE(sit.resume_while_waiting, 10) << "resume while a suspender waits";
@@ -171,6 +178,7 @@ TEST(GeneratorReach, TheSituationsNoOutcomeLabelNames) {
   EXPECT_GE(sit.timo_past_hz, 20) << "kthread_suspend and kthread_wait_exit with a timeout past one second";
   EXPECT_GE(sit.reap_frees_last_slot, 30) << "reaps of a zombie in a table of exactly maxproc processes";
   EXPECT_GE(sit.create_at_maxproc, 100) << "kthread creations at maxproc (EAGAIN, or K6's panic)";
+  EXPECT_GE(sit.release_frees_last_pid, 60) << "releases that free a process while every pid is taken";
 }
 
 // A step resolved as a candidate for a round (ChooserConfig::focus) leans on what the round touched.

@@ -176,18 +176,21 @@ TEST(TickRace, RoundsRaceTicksAgainstCallsThatStartTimedWaits) {
   EXPECT_GE(tick_and_timed_start, 20u);
 }
 
-// A reap that frees the last slot of a full table (maxproc) races a host that first sees the reap
-// (a call naming the reaped kthread answers ESRCH) and then creates a kthread in the slot: the round former
-// ranks up candidates whose answer differs before and after the round's earlier ops (sees_round), and
-// a focused step at maxproc - 1 beside a freed process draws the creation. A reap that gives the
-// count back in a critical section of its own (sweep 5, #15) is found only in such rounds. Counted
-// on the correct impl, which must agree. (Forks are not limited by maxproc, so a table is more often
-// past it than exactly at it; about one program in 150 holds such a round.)
-TEST(FullTable, ReapsRaceAWitnessAndACreationInTheFreedSlot) {
+// A free of a full table's last slot races a host that first sees the free and then creates in the
+// slot: a reap at maxproc and a kthread_create (K1), or a release with every pid taken and a fork
+// (P1). The round former ranks up candidates whose answer differs before and after the round's
+// earlier ops (sees_round); a focused step beside a freed process draws the creation; the reaper
+// and a releasing host draw more often at a full table. A free that gives the count or the pid back
+// in a critical section of its own (sweep 5, #15) is found only in such rounds. Counted on the
+// correct impl, which must agree. (Forks are not limited by maxproc, so a table is more often past it
+// than exactly at it: about one program in 250 holds such a reap.)
+TEST(FullTable, AFreeOfTheLastSlotRacesAWitnessAndACreationInIt) {
   SplitMix src(30);
   LockstepConfig c;
   c.schedule.strategy = *parse_strategy("portfolio");
-  std::size_t reaps = 0, with_creation = 0, with_witness_and_creation = 0;
+  struct Shape {
+    std::size_t frees = 0, with_creation = 0, with_witness_and_creation = 0;
+  } reap, release;
   for (std::size_t i = 0; i < 1500; ++i) {
     const Program p = random_program(src, 100);
     c.schedule.seed = i + 1;
@@ -197,29 +200,50 @@ TEST(FullTable, ReapsRaceAWitnessAndACreationInTheFreedSlot) {
     model::Model m(model::Config{c.program.maxproc, true, c.program.pid_max});
     for (std::size_t e = 0; e < r.events.size();) {
       const std::size_t n = std::max<std::size_t>(r.events[e].round, 1);
-      std::optional<model::ProcId> reaped;  // by a reap of this round that freed the last slot
+      std::optional<model::ProcId> freed;  // by a free of this round that freed the last slot
+      Shape* shape = nullptr;
       bool created = false, witnessed = false;
       for (std::size_t k = e; k < e + n && k < r.events.size(); ++k) {
         const TraceEvent& ev = r.events[k];
         const model::State& s = m.state();
-        if (const auto* rp = std::get_if<model::op::Reap>(&ev.op.body); rp && n >= 3 && ev.outcome.ret == 0 && s.nprocs == s.maxproc)
-          reaped = rp->proc;
-        if (reaped && std::holds_alternative<model::op::KthreadCreate>(ev.op.body) && ev.outcome.ret == 0) created = true;
-        // A call naming the reaped kthread answers ESRCH once the reap took effect: it saw the reap.
-        std::optional<model::ProcId> named;
+        std::size_t pids_taken = 0;
+        for (const auto& entry : s.table) pids_taken += entry.first >= 2 && entry.first <= s.pid_max;
+        const bool host = ev.op.actor.kind == model::Actor::Kind::Host;
+        if (n >= 3 && !freed) {
+          if (const auto* rp = std::get_if<model::op::Reap>(&ev.op.body); rp && ev.outcome.ret == 0 && s.nprocs == s.maxproc)
+            freed = rp->proc, shape = &reap;
+          const model::ProcId own = host ? s.current_proc(static_cast<model::HostId>(ev.op.actor.index)) : 0;
+          if (host && std::holds_alternative<model::op::Release>(ev.op.body) && pids_taken + 1 == static_cast<std::size_t>(s.pid_max) &&
+              s.procs[own].kind == model::ProcKind::User && s.live_lwps(s.procs[own]) == 1)
+            freed = own, shape = &release;
+        }
+        const model::StepResult step = m.apply(ev.op);
+        if (!freed) continue;
+        const bool creation = shape == &reap ? std::holds_alternative<model::op::KthreadCreate>(ev.op.body)
+                                             : std::holds_alternative<model::op::Rfork>(ev.op.body);
+        if (creation && ev.outcome.ret == 0) created = true;
+        // A host call that answers differently now that the process is gone saw the free: one naming
+        // the reaped kthread (ESRCH), or the freed pid (newlwp: ESRCH).
+        std::optional<std::int64_t> named;
         std::visit([&](const auto& b) {
           if constexpr (requires { b.proc; }) named = b.proc;
+          if constexpr (requires { b.pid; }) named = b.pid;
         }, ev.op.body);
-        if (reaped && ev.op.actor.kind == model::Actor::Kind::Host && named == reaped) witnessed = true;
-        (void)m.apply(ev.op);
+        if (host && !created && step.outcome.label == "ESRCH" &&
+            (named == static_cast<std::int64_t>(*freed) || named == static_cast<std::int64_t>(m.state().procs[*freed].pid)))
+          witnessed = true;
       }
-      reaps += reaped.has_value();
-      with_creation += created;
-      with_witness_and_creation += created && witnessed;
+      if (shape) {
+        ++shape->frees;
+        shape->with_creation += created;
+        shape->with_witness_and_creation += created && witnessed;
+      }
       e += n;
     }
   }
-  std::printf("rounds of 3+ in which a reap frees the last slot: %zu; with a creation after it: %zu; and a host call naming the reaped kthread: %zu\n",
-              reaps, with_creation, with_witness_and_creation);
-  EXPECT_GE(with_witness_and_creation, 4u);  // 6 at session 30; 1 before it
+  for (const auto& [name, s] : {std::pair{"a reap at maxproc", reap}, std::pair{"a release with every pid taken", release}})
+    std::printf("rounds of 3+ with %s: %zu; with a creation after it: %zu; and a call that saw the free before: %zu\n", name, s.frees,
+                s.with_creation, s.with_witness_and_creation);
+  EXPECT_GE(reap.with_witness_and_creation, 4u);
+  EXPECT_GE(release.with_witness_and_creation, 4u);
 }

@@ -166,17 +166,31 @@ class Chooser {
       // ESRCH once it is reaped; kthread_resume never blocks, so the same host may call again.)
       if (const std::optional<ProcId> reaped = reaped_focus_kthread(); reaped && c_.supports(kind_of<op::Resume>) && src_.percent(20))
         return Op{Actor::host(h), op::Resume{*reaped}};
-      // A process the round has freed from a full table (maxproc): is its slot free for everyone? A
-      // kthread creation answers EAGAIN until the free has taken effect (K1), so it sees when the
-      // count is given back, which may be later than the table entry.
-      if (s_.nprocs + 1 == s_.maxproc && freed_in_focus() && host_allowed(kind_of<op::KthreadCreate>) && src_.percent(30))
-        return Op{Actor::host(h), host_body(h, kind_of<op::KthreadCreate>)};
+      // A process the round has freed from a full table: is its slot free for everyone? At maxproc a
+      // kthread creation answers EAGAIN until the count is given back (K1); with every pid taken a
+      // fork answers EAGAIN until the pid is (P1). Either may be given back later than the table
+      // entry, in a critical section of its own.
+      if (freed_in_focus()) {
+        if (s_.nprocs + 1 == s_.maxproc && host_allowed(kind_of<op::KthreadCreate>) && src_.percent(30))
+          return Op{Actor::host(h), host_body(h, kind_of<op::KthreadCreate>)};
+        if (free_pids() == 1 && c_.supports(kind_of<op::Rfork>) && src_.percent(30)) return Op{Actor::host(h), host_body(h, kind_of<op::Rfork>)};
+      }
     }
     // A release that orphans a process another host runs in is a situation of its own (L4, R6: its
     // children are reparented while someone may be asking who their parent is), rare if a host in a
     // last lwp releases no more often than any other.
     if (orphans_a_running_child(h) && src_.percent(25)) return Op{Actor::host(h), op::Release{}};
+    // With every pid taken, a release that frees its process frees the one pid a fork racing it may
+    // or may not get (P1's EAGAIN): as rare as any release otherwise.
+    if (free_pids() == 0 && frees_its_process(h) && src_.percent(25)) return Op{Actor::host(h), op::Release{}};
     return Op{Actor::host(h), host_op(h)};
+  }
+
+  // Whether h's release would free its process: its curlwp is the last lwp of a user process.
+  bool frees_its_process(HostId h) const {
+    if (s_.curlwp(h) == kNoLwp) return false;
+    const Process& p = s_.procs[s_.current_proc(h)];
+    return p.kind == ProcKind::User && s_.live_lwps(p) == 1;
   }
 
   // Whether h's curlwp is the last lwp of a user process in whose child another host runs.
@@ -258,6 +272,14 @@ class Chooser {
     for (ProcId p : c_.focus)
       if (p < s_.procs.size() && s_.procs[p].kind == ProcKind::Kthread && s_.procs[p].freed) return p;
     return std::nullopt;
+  }
+
+  // How many pids a fork could take now (2..pid_max, not in the table).
+  std::size_t free_pids() const {
+    std::size_t taken = 0;
+    for (const auto& entry : s_.table) taken += entry.first >= 2 && entry.first <= s_.pid_max;
+    const std::size_t space = s_.pid_max >= 2 ? static_cast<std::size_t>(s_.pid_max) - 1 : 0;
+    return space > taken ? space - taken : 0;
   }
 
   // Whether a process in focus (a user process or a kthread) has left the table.
