@@ -182,7 +182,7 @@ class Chooser {
     if (orphans_a_running_child(h) && src_.percent(25)) return Op{Actor::host(h), op::Release{}};
     // With every pid taken, a release that frees its process frees the one pid a fork racing it may
     // or may not get (P1's EAGAIN): as rare as any release otherwise.
-    if (free_pids() == 0 && frees_its_process(h) && src_.percent(25)) return Op{Actor::host(h), op::Release{}};
+    if (frees_its_process(h) && free_pids() == 0 && src_.percent(25)) return Op{Actor::host(h), op::Release{}};
     return Op{Actor::host(h), host_op(h)};
   }
 

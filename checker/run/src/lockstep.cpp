@@ -582,15 +582,15 @@ class Runner {
   // lacks ranks a candidate up (stale names before queries), so a round holds one of each where it
   // can, and its last op waits for an earlier one to return (round()): a later call that sees an
   // older state than an earlier one is the witness of a lock gap.
-  // A third kind is found by running the candidate: one whose answer in program order (after the
-  // round's earlier ops) differs from its answer before the round sees those ops take effect, however
-  // it sees them (a creation refused at maxproc until a reap, an fd number freed by a close, a
-  // credential a setuid changed). It ranks the same as a query. It is not one of witness_kind's
-  // kinds: it needs two model steps, so only a candidate that already shares an object with the round
-  // pays for it; and a second witness counts only if it sees the round through an object that no
-  // earlier one saw it through (a reaped kthread's stale handle, then a creation that sees the count
-  // of processes the reap gave back: sees_anew).
-  enum class Witness { none, stale_name, query, sees_round };
+  // One more kind is found by running the candidate (sees_round, not a Witness): one whose answer in
+  // program order (after the round's earlier ops) differs from its answer before the round sees those
+  // ops take effect, however it sees them (a creation refused at maxproc until a reap, an fd number
+  // freed by a close, a credential a setuid changed). It ranks the same as a query. It needs two model
+  // steps, so only a candidate that already shares an object with the round pays for it; and a second
+  // such witness counts only if it sees the round through an object that no earlier one saw it
+  // through (a reaped kthread's stale handle, then a creation that sees the count of processes the
+  // reap gave back: sees_anew).
+  enum class Witness { none, stale_name, query };
   static Witness witness_kind(const Op& op, const State& s) {
     bool stale = false;
     for_each_arg(op.body, [&](const ArgTraits& a, const auto& v) {
