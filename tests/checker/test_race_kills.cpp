@@ -143,20 +143,29 @@ TEST(LockCycle, AnAbBaDeadlockIsReportedAsItsCycleAndAbandonedAtOnce) {
   EXPECT_FALSE(found.failure->shrink_budget_exhausted) << found.failure->shrink_runs << " candidates";
 }
 
-// The rounds that hold a tick and a call starting a timed wait, which the tick race above needs, come
-// up (the round former lets them form when no wait can fall due at the tick), and agree on the
-// correct impl.
-TEST(TickRace, RoundsRaceTicksAgainstCallsThatStartTimedWaits) {
-  SplitMix src(29);
+// Runs `programs` random programs (from `seed`) under the portfolio on the correct impl, each of which
+// must agree, and hands each result to `f` with the run's configuration.
+template <class F>
+void for_each_agreeing_run(std::uint64_t seed, std::size_t programs, F f) {
+  SplitMix src(seed);
   LockstepConfig c;
   c.schedule.strategy = *parse_strategy("portfolio");
-  std::size_t rounds = 0, with_tick = 0, tick_and_timed_start = 0;
-  for (std::size_t i = 0; i < 400; ++i) {
+  for (std::size_t i = 0; i < programs; ++i) {
     const Program p = random_program(src, 100);
     c.schedule.seed = i + 1;
     c.schedule.program_index = i;
     const LockstepResult r = run_lockstep(p, c);
     ASSERT_EQ(r.verdict, Verdict::Agree) << r.summary() << "\n" << listing(r);
+    f(r, c);
+  }
+}
+
+// The rounds that hold a tick and a call starting a timed wait, which the tick race above needs, come
+// up (the round former lets them form when no wait can fall due at the tick), and agree on the
+// correct impl.
+TEST(TickRace, RoundsRaceTicksAgainstCallsThatStartTimedWaits) {
+  std::size_t rounds = 0, with_tick = 0, tick_and_timed_start = 0;
+  for_each_agreeing_run(29, 400, [&](const LockstepResult& r, const LockstepConfig&) {
     for (std::size_t e = 0; e < r.events.size(); ++e) {
       if (r.events[e].round < 2) continue;
       ++rounds;
@@ -171,7 +180,7 @@ TEST(TickRace, RoundsRaceTicksAgainstCallsThatStartTimedWaits) {
       with_tick += tick;
       tick_and_timed_start += tick && timed;
     }
-  }
+  });
   std::printf("of %zu rounds: %zu hold a tick, %zu a tick and a call that starts a timed wait\n", rounds, with_tick, tick_and_timed_start);
   EXPECT_GE(tick_and_timed_start, 20u);
 }
@@ -185,18 +194,10 @@ TEST(TickRace, RoundsRaceTicksAgainstCallsThatStartTimedWaits) {
 // correct impl, which must agree. (Forks are not limited by maxproc, so a table is more often past it
 // than exactly at it: about one program in 250 holds such a reap.)
 TEST(FullTable, AFreeOfTheLastSlotRacesAWitnessAndACreationInIt) {
-  SplitMix src(30);
-  LockstepConfig c;
-  c.schedule.strategy = *parse_strategy("portfolio");
   struct Shape {
     std::size_t frees = 0, with_creation = 0, with_witness_and_creation = 0;
   } reap, release;
-  for (std::size_t i = 0; i < 1500; ++i) {
-    const Program p = random_program(src, 100);
-    c.schedule.seed = i + 1;
-    c.schedule.program_index = i;
-    const LockstepResult r = run_lockstep(p, c);
-    ASSERT_EQ(r.verdict, Verdict::Agree) << r.summary() << "\n" << listing(r);
+  for_each_agreeing_run(30, 1500, [&](const LockstepResult& r, const LockstepConfig& c) {
     model::Model m(model::Config{c.program.maxproc, true, c.program.pid_max});
     for (std::size_t e = 0; e < r.events.size();) {
       const std::size_t n = std::max<std::size_t>(r.events[e].round, 1);
@@ -240,7 +241,7 @@ TEST(FullTable, AFreeOfTheLastSlotRacesAWitnessAndACreationInIt) {
       }
       e += n;
     }
-  }
+  });
   for (const auto& [name, s] : {std::pair{"a reap at maxproc", reap}, std::pair{"a release with every pid taken", release}})
     std::printf("rounds of 3+ with %s: %zu; with a creation after it: %zu; and a call that saw the free before: %zu\n", name, s.frees,
                 s.with_creation, s.with_witness_and_creation);
