@@ -15,6 +15,7 @@
 #include "checker/outcome_compare.hpp"
 #include "checker/program.hpp"
 #include "checker/random_source.hpp"
+#include "checker/trace.hpp"
 #include "impl/faults.hpp"
 
 using namespace lockstep;
@@ -109,9 +110,10 @@ INSTANTIATE_TEST_SUITE_P(
 // resume that ran after the tick did not clear it), so no order explains a deadline counted from the
 // tick before. The judge reports the difference of the order closest to the impl: the deadline itself
 // ("until tick 8"), or the request that only an order with the early deadline would have cleared.
-// Seed 1 finds it at program 1979 (session 30; 532 before the round former's sees_round witnesses).
+// Seed 1 finds it at program 532 (the deadline); with session 30's first version of the round
+// former's sees_round witnesses it was program 1979 (the request).
 TEST(TickRace, AStaleClockReadIsFoundByTheDeadlineItArms) {
-  const CampaignReport found = run_campaign(campaign("portfolio", 3000, impl::FaultSet{impl::Fault::suspend_stale_clock}, 1));
+  const CampaignReport found = run_campaign(campaign("portfolio", 6000, impl::FaultSet{impl::Fault::suspend_stale_clock}, 1));
   ASSERT_TRUE(found.failure) << "survived " << found.programs << " programs";
   const LockstepResult& res = found.failure->original_result;
   ASSERT_EQ(res.verdict, Verdict::Diverge) << res.summary();
@@ -192,7 +194,7 @@ TEST(TickRace, RoundsRaceTicksAgainstCallsThatStartTimedWaits) {
 // and a releasing host draw more often at a full table. A free that gives the count or the pid back
 // in a critical section of its own (sweep 5, #15) is found only in such rounds. Counted on the
 // correct impl, which must agree. (Forks are not limited by maxproc, so a table is more often past it
-// than exactly at it: about one program in 250 holds such a reap.)
+// than exactly at it: about one program in 200 holds a round of this shape.)
 TEST(FullTable, AFreeOfTheLastSlotRacesAWitnessAndACreationInIt) {
   struct Shape {
     std::size_t frees = 0, with_creation = 0, with_witness_and_creation = 0;
@@ -213,26 +215,25 @@ TEST(FullTable, AFreeOfTheLastSlotRacesAWitnessAndACreationInIt) {
         if (n >= 3 && !freed) {
           if (const auto* rp = std::get_if<model::op::Reap>(&ev.op.body); rp && ev.outcome.ret == 0 && s.nprocs == s.maxproc)
             freed = rp->proc, shape = &reap;
-          const model::ProcId own = host ? s.current_proc(static_cast<model::HostId>(ev.op.actor.index)) : 0;
+          const model::HostId h = host ? static_cast<model::HostId>(ev.op.actor.index) : 0;
+          const model::ProcId own = host ? s.current_proc(h) : 0;
           if (host && std::holds_alternative<model::op::Release>(ev.op.body) && pids_taken + 1 == static_cast<std::size_t>(s.pid_max) &&
-              s.procs[own].kind == model::ProcKind::User && s.live_lwps(s.procs[own]) == 1)
+              s.curlwp(h) != model::kNoLwp && s.procs[own].kind == model::ProcKind::User && s.live_lwps(s.procs[own]) == 1)
             freed = own, shape = &release;
         }
-        const model::StepResult step = m.apply(ev.op);
+        const model::StepResult step = m.apply(ev.op, recorded_choice(ev));  // the pids the run bound
         if (!freed) continue;
         const bool creation = shape == &reap ? std::holds_alternative<model::op::KthreadCreate>(ev.op.body)
                                              : std::holds_alternative<model::op::Rfork>(ev.op.body);
         if (creation && ev.outcome.ret == 0) created = true;
         // A host call that answers differently now that the process is gone saw the free: one naming
         // the reaped kthread (ESRCH), or the freed pid (newlwp: ESRCH).
-        std::optional<std::int64_t> named;
+        bool names_freed = false;
         std::visit([&](const auto& b) {
-          if constexpr (requires { b.proc; }) named = b.proc;
-          if constexpr (requires { b.pid; }) named = b.pid;
+          if constexpr (requires { b.proc; }) names_freed = names_freed || b.proc == *freed;
+          if constexpr (requires { b.pid; }) names_freed = names_freed || b.pid == m.state().procs[*freed].pid;
         }, ev.op.body);
-        if (host && !created && step.outcome.label == "ESRCH" &&
-            (named == static_cast<std::int64_t>(*freed) || named == static_cast<std::int64_t>(m.state().procs[*freed].pid)))
-          witnessed = true;
+        if (host && !created && step.outcome.label == "ESRCH" && names_freed) witnessed = true;
       }
       if (shape) {
         ++shape->frees;

@@ -154,7 +154,9 @@ TEST(StateHash, ARunsDistinctStatesHashApart) {
     m.apply(checker::choose_op(m.state(), cc, src));
     const StateHash h = hash_state(m.state());
     auto [it, fresh] = seen.emplace(h.lo, m.state());
-    if (!fresh) EXPECT_EQ(it->second, m.state()) << "step " << i;
+    if (!fresh) {
+      EXPECT_EQ(it->second, m.state()) << "step " << i;
+    }
   }
 }
 

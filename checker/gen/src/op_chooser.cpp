@@ -166,10 +166,10 @@ class Chooser {
       // ESRCH once it is reaped; kthread_resume never blocks, so the same host may call again.)
       if (const std::optional<ProcId> reaped = reaped_focus_kthread(); reaped && c_.supports(kind_of<op::Resume>) && src_.percent(20))
         return Op{Actor::host(h), op::Resume{*reaped}};
-      // A process the round has freed from a full table: is its slot free for everyone? At maxproc a
-      // kthread creation answers EAGAIN until the count is given back (K1); with every pid taken a
-      // fork answers EAGAIN until the pid is (P1). Either may be given back later than the table
-      // entry, in a critical section of its own.
+      // A freed process in focus, with the table one short of full: is the freed slot free for
+      // everyone? At maxproc a kthread creation answers EAGAIN until the count is given back (K1);
+      // with every pid taken a fork answers EAGAIN until the pid is (P1). Either may be given back
+      // later than the table entry, in a critical section of its own.
       if (freed_in_focus()) {
         if (s_.nprocs + 1 == s_.maxproc && host_allowed(kind_of<op::KthreadCreate>) && src_.percent(30))
           return Op{Actor::host(h), host_body(h, kind_of<op::KthreadCreate>)};

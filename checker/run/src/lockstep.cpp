@@ -527,8 +527,9 @@ class Runner {
   // the state before it ran), and that may join the round. Sharing a process counts above sharing only
   // the process table, which every fork and exit touches: a stale pid or a child's getppid racing a
   // release is the rarer, sharper race. That step moves forward to position `pos`; the steps it passes
-  // keep their order. An eighth of the slots (and every slot with no conflicting step in reach) take
-  // the next step as it comes.
+  // keep their order. A candidate ranks up further as a witness (witness_bonus, sees_round, below).
+  // An eighth of the slots (and every slot with no conflicting step in reach) take the next step as
+  // it comes.
   void seek_conflict(const StepAt& at, const State& s, const std::vector<Op>& ops,
                      const std::vector<std::vector<ProcId>>& touched, std::size_t pos, std::size_t max_steps) {
     if (round_rng_.below(8) == 0) return;
@@ -561,16 +562,21 @@ class Runner {
       for (std::size_t k = 0; k < ops.size(); ++k)
         if (ops[k].actor != cand->actor) score = std::max(score, shared_weight(touched[k], reach));
       if (score > 0) score += witness_bonus(*cand, s, kinds);
-      bool sees = false;
       // (Tried only where the bonus could make this the best candidate: each try copies two states.)
-      if (score > 0 && score + 3 > best_score && sees_anew(*cand, ops, touched, reach) && sees_round(*cand, s)) score += 3, sees = true;
+      bool sees = false;
+      if (score > 0 && score + 3 > best_score && sees_anew(*cand, ops, touched, reach) && sees_round(*cand, ops, s)) score += 3, sees = true;
       if (score > best_score) {
         best = q, best_score = score, best_sees = sees, best_actor = cand->actor;
         best_reach_ = reach;
       }
     }
     if (best == end) return;
-    if (best_sees) for_each_shared(best_actor, ops, touched, best_reach_, [&](ProcId o) { seen_via_.push_back(o); });
+    // What the witness sees the round through, and what it touches itself (a call that shares only
+    // the witness's own process with the round sees no change through it).
+    if (best_sees) {
+      for_each_shared(best_actor, ops, touched, best_reach_, [&](ProcId o) { seen_via_.push_back(o); });
+      seen_via_.insert(seen_via_.end(), best_reach_.begin(), best_reach_.end());
+    }
     focus_.emplace(order_[best], focus_of(order_[best]));
     std::rotate(order_.begin() + static_cast<std::ptrdiff_t>(pos), order_.begin() + static_cast<std::ptrdiff_t>(best),
                 order_.begin() + static_cast<std::ptrdiff_t>(best + 1));
@@ -585,11 +591,11 @@ class Runner {
   // One more kind is found by running the candidate (sees_round, not a Witness): one whose answer in
   // program order (after the round's earlier ops) differs from its answer before the round sees those
   // ops take effect, however it sees them (a creation refused at maxproc until a reap, an fd number
-  // freed by a close, a credential a setuid changed). It ranks the same as a query. It needs two model
-  // steps, so only a candidate that already shares an object with the round pays for it; and a second
-  // such witness counts only if it sees the round through an object that no earlier one saw it
-  // through (a reaped kthread's stale handle, then a creation that sees the count of processes the
-  // reap gave back: sees_anew).
+  // freed by a close, a credential a setuid changed). It adds 3, a query's bonus, on top of any
+  // witness bonus. It needs two model steps, so only a candidate that already shares an object with
+  // the round pays for it; and a second such witness counts only if it sees the round through an
+  // object that no earlier one saw it through or touched (a reaped kthread's stale handle, then a
+  // creation that sees the count of processes the reap gave back: sees_anew).
   enum class Witness { none, stale_name, query };
   static Witness witness_kind(const Op& op, const State& s) {
     bool stale = false;
@@ -625,13 +631,16 @@ class Runner {
     return anew;
   }
   // Whether `op`'s answer in `now` (the round's state in program order) differs from its answer in
-  // the state before the round.
-  bool sees_round(const Op& op, const State& now) {
-    auto answer = [&](Model& m, const State& from) {
-      m.assign(from);
-      return m.apply(op).outcome;
-    };
-    const Outcome a = answer(peek_, now), b = answer(peek_, model_.state());
+  // the state before the round's other actors' ops (its own actor's earlier op in the round, if any,
+  // applied: what that op changed is program order, not a race).
+  bool sees_round(const Op& op, const std::vector<Op>& ops, const State& now) {
+    peek_.assign(now);
+    const Outcome a = peek_.apply(op).outcome;
+    if (a.kind == OutcomeKind::NotRunnable) return false;  // it would not join the round (form_round)
+    peek_.assign(model_.state());
+    for (const Op& o : ops)
+      if (o.actor == op.actor) (void)peek_.apply(o);
+    const Outcome b = peek_.apply(op).outcome;
     return a.kind != b.kind || a.label != b.label || a.ret != b.ret || a.err != b.err || a.st_size != b.st_size ||
            (a.lwp == kNoLwp) != (b.lwp == kNoLwp);
   }

@@ -35,7 +35,9 @@ struct ChooserConfig {
   // step leans on them: a host or kthread in one of the processes acts, pids and handles name them, a
   // host in one often observes (getppid, getpid, curlwp; getppid above all once the round has freed
   // a process: its children's parent link changed), any host may ask whether a process the round
-  // freed still exists (newlwp of its pid), and an open names a path in focus half of the time (two
+  // freed still exists (newlwp of its pid; kthread_resume of a reaped kthread), whether a slot it
+  // freed in a table one short of full is free (kthread_create at maxproc - 1, a fork with one pid
+  // free), and an open names a path in focus half of the time (two
   // opens of a path that does not exist yet race to create it): a race inside an operation shows
   // only to someone who looks while it runs. The process part draws only when it holds a process.
   std::vector<model::ProcId> focus{};
